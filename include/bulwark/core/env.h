@@ -1,0 +1,29 @@
+#pragma once
+// The seam to the operating system: clock and files. Production code takes an Env&; tests pass a
+// subclass that fixes the clock or injects faults. Implementations must be thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
+
+namespace bulwark {
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  // Wall-clock time.
+  virtual TimeNs Now() const = 0;
+  // The whole file; an Error naming the path and the system's reason when it cannot be read.
+  virtual Result<std::string> ReadFile(const std::string& path) const = 0;
+  // Regular files below `path` (recursively, sorted) whose names end in one of `extensions`;
+  // `path` itself when it is a file. An Error when `path` does not exist.
+  virtual Result<std::vector<std::string>> ListFiles(
+      const std::string& path, const std::vector<std::string>& extensions) const = 0;
+
+  // The process-wide default Env backed by the real clock and file system.
+  static Env& Default();
+};
+
+}  // namespace bulwark

@@ -1,0 +1,35 @@
+#pragma once
+// A minimal streaming JSON writer into a std::string. Not thread-safe; one writer per output.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bulwark {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+  void BeginObject();
+  void EndObject();
+  void BeginArray();
+  void EndArray();
+  // Writes a member name inside an object; the next call writes its value.
+  void Key(std::string_view name);
+  void String(std::string_view value);
+  void Int(int64_t value);
+  void Double(double value);
+  void Bool(bool value);
+  void Null();
+  // Writes an already rendered JSON value as is.
+  void Raw(std::string_view json);
+
+ private:
+  void Separate();
+  std::string& out_;
+  std::vector<bool> first_;  // per open container: no element written yet
+  bool after_key_ = false;
+};
+
+}  // namespace bulwark

@@ -1,0 +1,36 @@
+#pragma once
+// Civil time helpers on Unix nanoseconds (UTC). Pure functions, thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bulwark {
+
+using TimeNs = int64_t;  // nanoseconds since 1970-01-01T00:00:00Z
+inline constexpr TimeNs kNsPerSecond = 1'000'000'000;
+
+struct CivilTime {
+  int year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0;
+  int64_t nanos = 0;
+};
+
+// Days since the epoch for a proleptic Gregorian date.
+int64_t DaysFromCivil(int year, int month, int day);
+// UTC nanoseconds for a civil time given in UTC.
+TimeNs ToUnixNs(const CivilTime& civil);
+CivilTime FromUnixNs(TimeNs ns);
+// RFC 3339 with millisecond precision and "Z", e.g. 2026-11-26T15:30:08.123Z.
+std::string FormatTimestamp(TimeNs ns);
+// Parses RFC 3339 / ISO 8601 date-times ("2026-11-26T15:30:08.123456+01:00", "...Z", space instead
+// of T, no zone = UTC). Returns nullopt on anything else.
+std::optional<TimeNs> ParseTimestamp(std::string_view text);
+// Parses a zone offset "Z", "UTC", "+01:00", "-0530"; returns the offset in seconds east of UTC.
+std::optional<int> ParseZoneOffset(std::string_view text);
+// Parses a Sigma timespan ("30s", "5m", "1h", "2d"); nullopt on bad input.
+std::optional<TimeNs> ParseTimespan(std::string_view text);
+// Month number 1..12 from an English three-letter abbreviation (case-insensitive), or 0.
+int MonthFromAbbrev(std::string_view abbrev);
+
+}  // namespace bulwark

@@ -1,0 +1,66 @@
+#pragma once
+// Decoders extract ECS fields from message text. They are data: YAML files (see
+// docs/decoders.md) with a literal prefilter and an RE2 pattern whose named groups become fields.
+// A DecoderSet is immutable once built and is shared by all threads; each thread decodes with its
+// own DecodeScratch.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/event/event.h"
+
+namespace bulwark::decode {
+
+// One decoder definition as read from YAML.
+struct DecoderSpec {
+  std::string id;                     // unique; a later file with the same id overrides
+  std::string origin;                 // file:line for messages
+  std::vector<std::string> programs;  // process.name must be one of these, when given
+  std::string source = "message";     // field the pattern is applied to
+  std::vector<std::string> prefilter; // at least one literal must occur (case-sensitive)
+  std::string pattern;                // RE2; named groups a__b set field a.b
+  std::vector<std::pair<std::string, std::string>> set;  // constant fields on match
+  bool continue_after = false;        // run later decoders too
+};
+
+// Parses a decoder file. `name` is used in error locations ("name:line:column").
+Result<std::vector<DecoderSpec>> ParseDecoderFile(std::string_view yaml, const std::string& name);
+
+// Per-thread decoding state (scan scratch, capture buffers).
+class DecodeScratch {
+ public:
+  DecodeScratch();
+  ~DecodeScratch();
+
+ private:
+  friend class DecoderSet;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class DecoderSet {
+ public:
+  // Compiles specs in order; a spec whose id repeats an earlier one replaces it in place.
+  // An Error names the decoder and why its pattern or prefilter does not compile.
+  static Result<std::shared_ptr<const DecoderSet>> Build(std::vector<DecoderSpec> specs);
+  // The built-in decoders shipped in the binary, plus the files below `extra_paths` (files or
+  // folders of *.yml), which may override built-ins by id.
+  static Result<std::shared_ptr<const DecoderSet>> Load(const std::vector<std::string>& extra_paths);
+  ~DecoderSet();
+
+  // Applies matching decoders to `event`. Returns the number of decoders that matched.
+  // Thread-safe given a distinct scratch per thread.
+  int Decode(event::Event& event, DecodeScratch& scratch) const;
+  size_t size() const;
+  std::unique_ptr<DecodeScratch> NewScratch() const;
+
+ private:
+  DecoderSet();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bulwark::decode

@@ -1,0 +1,42 @@
+#pragma once
+// Translation of Sigma field names to event fields, and routing of rule log sources to events.
+// Both are data (YAML); built-in defaults ship in the binary (data/field-map.yml,
+// data/logsources.yml).
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+
+namespace bulwark::detect {
+
+struct FieldMap {
+  std::map<std::string, std::string> fields;  // Sigma name -> event field path
+  std::vector<std::string> prefixes;          // tried for names neither mapped nor present
+  // Values for the `expand` modifier's %placeholders%.
+  std::map<std::string, std::vector<std::string>> placeholders;
+
+  // Parses the field-map YAML (keys: fields, prefixes, placeholders). Errors carry file:line:col.
+  // A map that names nothing (no fields and no prefixes) is an error.
+  static Result<FieldMap> Parse(std::string_view yaml, const std::string& name);
+  // The built-in map.
+  static const FieldMap& Builtin();
+  // Event field candidates for a Sigma field name, in the order they are tried.
+  std::vector<std::string> Resolve(const std::string& sigma_name) const;
+};
+
+// Which events a rule with a given logsource applies to: every route whose `match` keys all equal
+// the rule's logsource adds its `when` conditions (field equals one of the values).
+struct LogSourceRoute {
+  std::string product, category, service;  // empty = any
+  std::vector<std::pair<std::string, std::vector<std::string>>> when;
+};
+
+struct LogSourceRouting {
+  std::vector<LogSourceRoute> routes;
+  static Result<LogSourceRouting> Parse(std::string_view yaml, const std::string& name);
+  static const LogSourceRouting& Builtin();
+};
+
+}  // namespace bulwark::detect

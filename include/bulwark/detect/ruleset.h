@@ -1,0 +1,84 @@
+#pragma once
+// A compiled, immutable set of Sigma detection and correlation rules. All string predicates of all
+// rules are compiled into vectorscan databases, one per event field, so that one pass over an
+// event finds which predicates hold and only rules with a chance to match are evaluated.
+// A RuleSet is shared by all threads (swap it atomically with std::atomic<shared_ptr>); each
+// thread matches with its own Matcher.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/detect/field_map.h"
+#include "bulwark/event/event.h"
+#include "bulwark/sigma/rule.h"
+
+namespace bulwark::detect {
+
+struct CompileOptions {
+  FieldMap field_map = FieldMap::Builtin();
+  LogSourceRouting routing = LogSourceRouting::Builtin();
+  bool apply_routing = true;  // false: every rule applies to every event
+};
+
+// What an alert says about its rule.
+struct RuleInfo {
+  std::string id, title, name, level, status, where;
+  std::vector<std::string> tags;
+  bool is_correlation = false;
+  bool generates = true;  // emits alerts of its own (false for rules only used by correlations)
+};
+
+// One correlation rule after compilation.
+struct CompiledCorrelation {
+  sigma::Correlation spec;
+  uint32_t rule_index = 0;             // its RuleInfo
+  std::vector<uint32_t> inputs;        // rule indices it consumes, in `rules` order
+  // Per input: event fields whose values form the group key (aliases resolved), in group-by order.
+  std::vector<std::vector<std::vector<event::FieldId>>> group_fields;
+  std::vector<std::string> group_names;  // group-by names as written (for alerts)
+  std::vector<event::FieldId> value_fields;  // value_count field candidates
+};
+
+class Matcher;
+
+class RuleSet {
+ public:
+  struct Compiled;
+  ~RuleSet();
+
+  // Compiles documents. Rules that cannot be compiled are left out and reported in `rejected`;
+  // the set is still usable. Fails only when nothing at all can be built.
+  static std::shared_ptr<const RuleSet> Compile(std::vector<sigma::Document> documents,
+                                                const CompileOptions& options,
+                                                std::vector<sigma::Rejection>& rejected);
+
+  size_t rule_count() const;  // detection + correlation rules
+  const RuleInfo& rule(uint32_t index) const;
+  const std::vector<CompiledCorrelation>& correlations() const;
+  // Correlations that consume rule `index` (directly).
+  const std::vector<uint32_t>& consumers(uint32_t index) const;
+  std::unique_ptr<Matcher> NewMatcher() const;
+
+ private:
+  RuleSet();
+  friend class Matcher;
+  std::unique_ptr<Compiled> compiled_;
+};
+
+// Per-thread matching state. Not thread-safe.
+class Matcher {
+ public:
+  explicit Matcher(const RuleSet& rules);
+  ~Matcher();
+  // Appends the indices of detection rules that match `event` (in rule order) to `matched`.
+  void Match(const event::Event& event, std::vector<uint32_t>& matched);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace bulwark::detect

@@ -1,0 +1,76 @@
+#pragma once
+// The normalized event: the raw line plus typed fields named after the Elastic Common Schema.
+// An Event is reused across lines (Clear()) to avoid allocation. Not thread-safe; one per thread.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/core/time.h"
+#include "bulwark/event/fields.h"
+#include "bulwark/event/ip.h"
+
+namespace bulwark::event {
+
+class Event {
+ public:
+  struct Entry {
+    FieldId id;
+    uint32_t offset;  // into the event's storage
+    uint32_t length;
+  };
+
+  void Clear();
+
+  // Sets (or replaces) a field. Text of kIp fields is parsed and stored canonically; returns false
+  // (and sets nothing) when an IP field's text is not an address or the id is invalid.
+  bool Set(FieldId id, std::string_view value);
+  bool Set(std::string_view name, std::string_view value) { return Set(InternField(name), value); }
+  // Adds one more value to a field (multi-valued fields, e.g. JSON arrays); same checks as Set.
+  bool Add(FieldId id, std::string_view value);
+  bool Add(std::string_view name, std::string_view value) { return Add(InternField(name), value); }
+  void SetInt(FieldId id, int64_t value);
+  // The text of a field, if present.
+  std::optional<std::string_view> Get(FieldId id) const;
+  bool Has(FieldId id) const { return Find(id) != nullptr; }
+  std::optional<int64_t> GetInt(FieldId id) const;
+  std::optional<IpAddress> GetIp(FieldId id) const;
+  // Present fields in insertion order; views are valid until the next mutation.
+  size_t size() const { return entries_.size(); }
+  std::string_view NameAt(size_t i) const { return FieldName(entries_[i].id); }
+  FieldId IdAt(size_t i) const { return entries_[i].id; }
+  std::string_view ValueAt(size_t i) const {
+    return std::string_view(storage_).substr(entries_[i].offset, entries_[i].length);
+  }
+
+  // Event time; also mirrored as the @timestamp field by SetTimestamp.
+  TimeNs timestamp() const { return timestamp_; }
+  void SetTimestamp(TimeNs ns);
+
+  // The raw input line the event came from (ECS event.original).
+  std::string_view raw() const { return raw_; }
+  void SetRaw(std::string_view raw) { raw_.assign(raw); }
+
+  // Where the event came from, for reports: input name and 1-based line number.
+  std::string_view origin() const { return origin_; }
+  uint64_t line_number() const { return line_number_; }
+  void SetOrigin(std::string_view origin, uint64_t line) {
+    origin_.assign(origin);
+    line_number_ = line;
+  }
+
+ private:
+  const Entry* Find(FieldId id) const;
+  bool Store(FieldId id, std::string_view value, bool replace);
+  std::string storage_;
+  std::vector<Entry> entries_;
+  std::string raw_;
+  std::string origin_;
+  uint64_t line_number_ = 0;
+  TimeNs timestamp_ = 0;
+};
+
+}  // namespace bulwark::event

@@ -1,0 +1,46 @@
+#pragma once
+// IP addresses as values: IPv4 and IPv6, with IPv4-mapped IPv6 (::ffff:a.b.c.d) normalised to
+// IPv4. Value type, thread-safe.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bulwark::event {
+
+class IpAddress {
+ public:
+  IpAddress() = default;
+  // Parses dotted IPv4 (leading zeros read as decimal, as syslog producers mean them), IPv6 (with
+  // an optional zone suffix "%eth0", which is dropped, and optional brackets). nullopt otherwise.
+  static std::optional<IpAddress> Parse(std::string_view text);
+  static IpAddress V4(uint32_t host_order);
+
+  bool is_v4() const { return is_v4_; }
+  // 16 bytes in network order; IPv4 is stored as ::ffff:a.b.c.d.
+  const std::array<uint8_t, 16>& bytes() const { return bytes_; }
+  // Canonical text: dotted quad, or RFC 5952 IPv6.
+  std::string ToString() const;
+  bool operator==(const IpAddress&) const = default;
+
+ private:
+  std::array<uint8_t, 16> bytes_{};
+  bool is_v4_ = false;
+};
+
+// An address prefix such as 10.0.0.0/8 or 2001:db8::/32.
+class Cidr {
+ public:
+  // Parses "address/length" or a bare address (full length). nullopt on bad input or a length out
+  // of range for the family.
+  static std::optional<Cidr> Parse(std::string_view text);
+  bool Contains(const IpAddress& address) const;
+
+ private:
+  IpAddress network_;
+  int prefix_bits_ = 0;  // in the 128-bit space (IPv4 prefixes are offset by 96)
+};
+
+}  // namespace bulwark::event

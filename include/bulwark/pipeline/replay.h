@@ -1,0 +1,62 @@
+#pragma once
+// Batch replay: inputs -> parse -> decode -> match -> correlate -> suppress -> alerts (JSON lines).
+// Parsing, decoding and matching run on worker threads over batches of lines; correlation,
+// suppression and output run in input order, so the alerts are the same for any thread count.
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/decode/decoder.h"
+#include "bulwark/detect/ruleset.h"
+#include "bulwark/input/parser.h"
+
+namespace bulwark::pipeline {
+
+struct ReplayOptions {
+  std::vector<std::string> inputs;  // paths; "-" is standard input; "builtin:PATH" an embedded file
+  // Inputs held in memory (name, content), read before `inputs`.
+  std::vector<std::pair<std::string, std::string>> memory_inputs;
+  input::ParseOptions parse;
+  unsigned threads = 0;              // workers; 0 = one per core
+  size_t batch_lines = 8192;
+  TimeNs suppress_window = 600 * kNsPerSecond;  // 0 = every alert is written
+  // Fields whose values identify the "same thing" for suppressing detection alerts.
+  std::vector<std::string> suppress_by = {"source.ip", "user.name", "host.name"};
+  size_t max_keys_per_correlation = 4'000'000;
+  bool progress = false;             // progress line on stderr
+  bool include_events = true;        // matching event in each alert
+};
+
+struct ReplaySummary {
+  uint64_t lines = 0;
+  uint64_t events = 0;
+  uint64_t decoded = 0;          // events at least one decoder matched
+  uint64_t too_long = 0;         // lines cut at 64 KiB
+  uint64_t invalid_utf8 = 0;     // repaired
+  uint64_t nul_bytes = 0;        // repaired
+  std::map<std::string, uint64_t> rejected;  // reason -> lines
+  std::vector<std::string> input_errors;     // unreadable or truncated inputs
+  std::map<uint32_t, uint64_t> alerts;       // rule index -> alerts written
+  std::map<uint32_t, uint64_t> suppressed;   // rule index -> alerts suppressed
+  uint64_t alerts_total = 0;
+  uint64_t correlation_keys = 0;
+  uint64_t correlation_evictions = 0;
+  double seconds = 0;            // processing time (after rules and decoders are loaded)
+  unsigned threads = 1;
+};
+
+// Runs the replay, writing alerts to `out`. Fails only when no input could be opened at all;
+// per-input problems are in the summary.
+Result<ReplaySummary> Replay(const ReplayOptions& options,
+                             std::shared_ptr<const detect::RuleSet> rules,
+                             std::shared_ptr<const decode::DecoderSet> decoders, std::FILE* out);
+
+// Writes the human-readable summary (what `bulwark replay` prints on stderr).
+void PrintSummary(const ReplaySummary& summary, const detect::RuleSet& rules, std::FILE* out);
+
+}  // namespace bulwark::pipeline

@@ -1,0 +1,254 @@
+// bulwark: the command-line entry point. Subcommands: version, demo, replay, rules check,
+// rules test. Exit codes: 0 success, 1 findings (rejected rules, failed rule tests) or a runtime
+// failure, 2 usage errors.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "bulwark/core/env.h"
+#include "bulwark/decode/decoder.h"
+#include "bulwark/detect/field_map.h"
+#include "bulwark/pipeline/replay.h"
+#include "bulwark/pipeline/rule_tests.h"
+#include "bulwark/pipeline/rules_loader.h"
+
+namespace {
+
+constexpr int kExitFindings = 1;
+constexpr int kExitUsage = 2;
+
+struct CommonOptions {
+  std::vector<std::string> rules;
+  std::string field_map;
+  std::vector<std::string> decoders;
+  bool no_routing = false;
+};
+
+void AddCommon(CLI::App& app, CommonOptions& common) {
+  app.add_option("--rules", common.rules,
+                 "Rule file or folder (repeatable); replaces the built-in pack. 'builtin' names it")
+      ->type_name("PATH");
+  app.add_option("--field-map", common.field_map, "Sigma field map (YAML); replaces the built-in map")
+      ->type_name("FILE");
+  app.add_option("--decoders", common.decoders,
+                 "Extra decoder file or folder (repeatable); overrides built-ins by id")
+      ->type_name("PATH");
+  app.add_flag("--no-routing", common.no_routing,
+               "Apply every rule to every event (ignore logsource routing)");
+}
+
+// Builds compile options; prints the error and returns nullopt when the field map is unusable.
+std::optional<bulwark::detect::CompileOptions> MakeCompileOptions(const CommonOptions& common) {
+  bulwark::detect::CompileOptions options;
+  options.apply_routing = !common.no_routing;
+  if (!common.field_map.empty()) {
+    auto text = bulwark::Env::Default().ReadFile(common.field_map);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return std::nullopt;
+    }
+    auto map = bulwark::detect::FieldMap::Parse(*text, common.field_map);
+    if (!map) {
+      fmt::print(stderr, "bulwark: field map: {}\n", map.error().ToString());
+      return std::nullopt;
+    }
+    options.field_map = std::move(*map);
+  }
+  return options;
+}
+
+struct Loaded {
+  bulwark::pipeline::LoadedRules rules;
+  std::shared_ptr<const bulwark::decode::DecoderSet> decoders;
+};
+
+std::optional<Loaded> LoadAll(const CommonOptions& common, bool report_rejections) {
+  auto options = MakeCompileOptions(common);
+  if (!options) return std::nullopt;
+  Loaded loaded;
+  std::vector<std::string> paths = common.rules;
+  if (paths.empty()) paths.push_back("builtin");
+  loaded.rules = bulwark::pipeline::LoadRules(paths, *options);
+  if (report_rejections) {
+    for (const auto& rejection : loaded.rules.rejected) {
+      fmt::print(stderr, "bulwark: rule rejected: {}\n", rejection.ToString());
+    }
+  }
+  auto decoders = bulwark::decode::DecoderSet::Load(common.decoders);
+  if (!decoders) {
+    fmt::print(stderr, "bulwark: decoders: {}\n", decoders.error().ToString());
+    return std::nullopt;
+  }
+  loaded.decoders = *decoders;
+  return loaded;
+}
+
+int RunReplay(const CommonOptions& common, bulwark::pipeline::ReplayOptions options,
+              const std::string& output, bool quiet) {
+  auto loaded = LoadAll(common, !quiet);
+  if (!loaded) return kExitFindings;
+  std::FILE* out = stdout;
+  if (!output.empty() && output != "-") {
+    out = std::fopen(output.c_str(), "w");
+    if (!out) {
+      fmt::print(stderr, "bulwark: cannot write {}: {}\n", output, std::strerror(errno));
+      return kExitFindings;
+    }
+  }
+  static char buffer[1 << 16];
+  std::setvbuf(out, buffer, _IOFBF, sizeof(buffer));
+  auto summary = bulwark::pipeline::Replay(options, loaded->rules.rules, loaded->decoders, out);
+  if (out != stdout) std::fclose(out);
+  if (!summary) {
+    fmt::print(stderr, "bulwark: {}\n", summary.error().ToString());
+    return kExitFindings;
+  }
+  if (!quiet) {
+    fmt::print(stderr, "rules            {} compiled, {} rejected; {} decoders\n",
+               loaded->rules.rules->rule_count(), loaded->rules.rejected.size(),
+               loaded->decoders->size());
+    bulwark::pipeline::PrintSummary(*summary, *loaded->rules.rules, stderr);
+  }
+  return summary->input_errors.empty() ? 0 : kExitFindings;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bulwark: security-incident platform for cloud providers", "bulwark"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", BULWARK_VERSION);
+
+  app.add_subcommand("version", "Print the version")->callback([] {
+    fmt::print("bulwark {}\n", BULWARK_VERSION);
+  });
+
+  CommonOptions common;
+  bulwark::pipeline::ReplayOptions replay;
+  std::string output;
+  std::string format = "auto";
+  std::string timezone = "UTC";
+  std::string suppress = "10m";
+  bool quiet = false;
+  int year = 0;
+
+  auto add_replay_options = [&](CLI::App* cmd) {
+    AddCommon(*cmd, common);
+    cmd->add_option("--format", format, "Input format")
+        ->check(CLI::IsMember({"auto", "syslog", "jsonl", "plain"}))
+        ->capture_default_str();
+    cmd->add_option("--output,-o", output, "Write alerts (JSON lines) here instead of stdout")
+        ->type_name("FILE");
+    cmd->add_option("--year", year, "Year of the first year-less syslog timestamp (default: inferred)");
+    cmd->add_option("--timezone", timezone, "Zone of zone-less timestamps: UTC or +HH:MM")
+        ->capture_default_str();
+    cmd->add_option("--threads", replay.threads, "Worker threads (0 = one per core)")
+        ->capture_default_str();
+    cmd->add_option("--suppress-window", suppress,
+                    "One alert per rule and group within this window (e.g. 10m; 0 = off)")
+        ->capture_default_str();
+    cmd->add_option("--max-keys", replay.max_keys_per_correlation,
+                    "Group keys held per correlation rule before eviction")
+        ->capture_default_str();
+    cmd->add_flag("--quiet,-q", quiet, "No summary on stderr");
+  };
+
+  auto* replay_cmd = app.add_subcommand("replay", "Run log files through decoders and rules; print alerts");
+  add_replay_options(replay_cmd);
+  replay_cmd->add_option("inputs", replay.inputs, "Files to read (gzip is detected); '-' or none: stdin")
+      ->type_name("FILE|-");
+
+  auto* demo_cmd = app.add_subcommand("demo", "Replay the bundled sample logs through the built-in rules");
+  add_replay_options(demo_cmd);
+
+  auto* rules_cmd = app.add_subcommand("rules", "Check and test Sigma rules");
+  rules_cmd->require_subcommand(1);
+  std::vector<std::string> rule_paths;
+  auto* check_cmd = rules_cmd->add_subcommand("check", "Compile rules; print each rejection");
+  check_cmd->add_option("paths", rule_paths, "Rule files or folders ('builtin' = the built-in pack)")
+      ->required()
+      ->type_name("PATH");
+  std::string check_field_map;
+  bool check_no_routing = false;
+  check_cmd->add_option("--field-map", check_field_map, "Sigma field map (YAML)")->type_name("FILE");
+  check_cmd->add_flag("--no-routing", check_no_routing, "Ignore logsource routing");
+  auto* test_cmd = rules_cmd->add_subcommand("test", "Run the *.tests.yml cases beside rules");
+  std::vector<std::string> test_paths;
+  test_cmd->add_option("paths", test_paths, "Rule files or folders ('builtin' = the built-in pack)")
+      ->required()
+      ->type_name("PATH");
+  CommonOptions test_common;
+  test_cmd->add_option("--field-map", test_common.field_map, "Sigma field map (YAML)")->type_name("FILE");
+  test_cmd->add_option("--decoders", test_common.decoders, "Extra decoders")->type_name("PATH");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+
+  if (*replay_cmd || *demo_cmd) {
+    auto parsed_format = bulwark::input::ParseFormat(format);
+    auto zone = bulwark::ParseZoneOffset(timezone);
+    if (!zone) {
+      fmt::print(stderr, "bulwark: --timezone: '{}' is not UTC or +HH:MM\n", timezone);
+      return kExitUsage;
+    }
+    std::optional<bulwark::TimeNs> window = suppress == "0" ? std::optional<bulwark::TimeNs>(0)
+                                                            : bulwark::ParseTimespan(suppress);
+    if (!window) {
+      fmt::print(stderr, "bulwark: --suppress-window: '{}' is not like 30s, 10m, 1h or 0\n", suppress);
+      return kExitUsage;
+    }
+    replay.parse.format = *parsed_format;
+    replay.parse.zone_offset_seconds = *zone;
+    replay.parse.year = year;
+    replay.parse.reference_time = bulwark::Env::Default().Now();
+    replay.suppress_window = *window;
+    replay.progress = !quiet;
+    if (*demo_cmd) {
+      replay.inputs = {"builtin:samples/auth.log", "builtin:samples/access.log",
+                       "builtin:samples/firewall.log"};
+      if (year == 0) replay.parse.year = 2026;
+    }
+    return RunReplay(common, replay, output, quiet);
+  }
+  if (*check_cmd) {
+    CommonOptions options;
+    options.field_map = check_field_map;
+    options.no_routing = check_no_routing;
+    auto compile = MakeCompileOptions(options);
+    if (!compile) return kExitFindings;
+    auto loaded = bulwark::pipeline::LoadRules(rule_paths, *compile);
+    for (const auto& rejection : loaded.rejected) fmt::print("{}\n", rejection.ToString());
+    fmt::print("compiled {}, rejected {}\n", loaded.rules->rule_count(), loaded.rejected.size());
+    return loaded.rejected.empty() ? 0 : kExitFindings;
+  }
+  if (*test_cmd) {
+    test_common.rules = test_paths;
+    auto loaded = LoadAll(test_common, true);
+    if (!loaded) return kExitFindings;
+    auto outcomes = bulwark::pipeline::RunRuleTests(test_paths, loaded->rules.rules, loaded->decoders);
+    size_t failed = 0;
+    for (const auto& outcome : outcomes) {
+      if (outcome.passed) continue;
+      ++failed;
+      fmt::print("FAIL {} ({}): {}\n", outcome.name, outcome.where, outcome.detail);
+    }
+    fmt::print("{} passed, {} failed\n", outcomes.size() - failed, failed);
+    return failed == 0 && loaded->rules.rejected.empty() ? 0 : kExitFindings;
+  }
+  return 0;
+}

@@ -1,0 +1,152 @@
+#include "bulwark/core/time.h"
+
+#include <fmt/format.h>
+
+#include "bulwark/core/strings.h"
+
+namespace bulwark {
+
+namespace {
+bool Digits(std::string_view text, size_t pos, size_t count, int& value) {
+  if (pos + count > text.size()) return false;
+  value = 0;
+  for (size_t i = pos; i < pos + count; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  return true;
+}
+}  // namespace
+
+int64_t DaysFromCivil(int year, int month, int day) {
+  // Howard Hinnant's days_from_civil algorithm (public domain description).
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const int64_t yoe = year - era * 400;
+  const int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+TimeNs ToUnixNs(const CivilTime& c) {
+  int64_t days = DaysFromCivil(c.year, c.month, c.day);
+  int64_t seconds = days * 86400 + c.hour * 3600 + c.minute * 60 + c.second;
+  return seconds * kNsPerSecond + c.nanos;
+}
+
+CivilTime FromUnixNs(TimeNs ns) {
+  int64_t seconds = ns / kNsPerSecond;
+  int64_t nanos = ns % kNsPerSecond;
+  if (nanos < 0) {
+    nanos += kNsPerSecond;
+    --seconds;
+  }
+  int64_t days = seconds / 86400;
+  int64_t rem = seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const int64_t doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  CivilTime c;
+  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  c.year = static_cast<int>(yoe + era * 400 + (c.month <= 2));
+  c.hour = static_cast<int>(rem / 3600);
+  c.minute = static_cast<int>(rem % 3600 / 60);
+  c.second = static_cast<int>(rem % 60);
+  c.nanos = nanos;
+  return c;
+}
+
+std::string FormatTimestamp(TimeNs ns) {
+  CivilTime c = FromUnixNs(ns);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", c.year, c.month, c.day, c.hour,
+                     c.minute, c.second, c.nanos / 1'000'000);
+}
+
+std::optional<int> ParseZoneOffset(std::string_view text) {
+  if (text == "Z" || text == "z" || AsciiIEquals(text, "UTC") || AsciiIEquals(text, "GMT")) {
+    return 0;
+  }
+  if (text.size() < 3 || (text[0] != '+' && text[0] != '-')) return std::nullopt;
+  int hours = 0;
+  int minutes = 0;
+  if (!Digits(text, 1, 2, hours)) return std::nullopt;
+  size_t pos = 3;
+  if (pos < text.size() && text[pos] == ':') ++pos;
+  if (pos < text.size()) {
+    if (!Digits(text, pos, 2, minutes) || pos + 2 != text.size()) return std::nullopt;
+  }
+  if (hours > 23 || minutes > 59) return std::nullopt;
+  int offset = hours * 3600 + minutes * 60;
+  return text[0] == '-' ? -offset : offset;
+}
+
+std::optional<TimeNs> ParseTimestamp(std::string_view text) {
+  CivilTime c;
+  if (!Digits(text, 0, 4, c.year) || text.size() < 19 || text[4] != '-' ||
+      !Digits(text, 5, 2, c.month) || text[7] != '-' || !Digits(text, 8, 2, c.day) ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !Digits(text, 11, 2, c.hour) ||
+      text[13] != ':' || !Digits(text, 14, 2, c.minute) || text[16] != ':' ||
+      !Digits(text, 17, 2, c.second)) {
+    return std::nullopt;
+  }
+  if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 ||
+      c.second > 60) {
+    return std::nullopt;
+  }
+  size_t pos = 19;
+  if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+    ++pos;
+    int64_t scale = 100'000'000;
+    size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      c.nanos += (text[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  int offset = 0;
+  if (pos < text.size()) {
+    auto zone = ParseZoneOffset(text.substr(pos));
+    if (!zone) return std::nullopt;
+    offset = *zone;
+  }
+  return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
+}
+
+std::optional<TimeNs> ParseTimespan(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  auto number = ParseInt(text.substr(0, text.size() - 1));
+  if (!number || *number <= 0) return std::nullopt;
+  int64_t unit;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  return *number * unit * kNsPerSecond;
+}
+
+int MonthFromAbbrev(std::string_view abbrev) {
+  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
+  if (abbrev.size() != 3) return 0;
+  for (int i = 0; i < 12; ++i) {
+    if (AsciiIEquals(abbrev, kMonths[i])) return i + 1;
+  }
+  return 0;
+}
+
+}  // namespace bulwark

@@ -1,0 +1,297 @@
+#include "bulwark/decode/decoder.h"
+
+#include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "bulwark/core/env.h"
+#include "bulwark/core/strings.h"
+#include "bulwark/data/embedded.h"
+#include "bulwark/match/database.h"
+
+namespace bulwark::decode {
+
+namespace {
+
+std::string Where(const std::string& name, const YAML::Mark& mark) {
+  if (mark.line < 0) return name;
+  return fmt::format("{}:{}:{}", name, mark.line + 1, mark.column + 1);
+}
+
+Result<std::vector<std::string>> StringList(const YAML::Node& node, const std::string& name) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.as<std::string>());
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) return Fail("expected a string", Where(name, item.Mark()));
+      out.push_back(item.as<std::string>());
+    }
+  } else {
+    return Fail("expected a string or a list of strings", Where(name, node.Mark()));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<DecoderSpec>> ParseDecoderFile(std::string_view yaml, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return Fail(e.msg, Where(name, e.mark));
+  }
+  std::vector<DecoderSpec> specs;
+  YAML::Node list = root["decoders"];
+  if (!list || !list.IsSequence()) {
+    return Fail("expected a top-level 'decoders:' list", name);
+  }
+  for (const YAML::Node& item : list) {
+    std::string where = Where(name, item.Mark());
+    if (!item.IsMap()) return Fail("a decoder must be a map", where);
+    DecoderSpec spec;
+    spec.origin = where;
+    for (const auto& entry : item) {
+      std::string key = entry.first.as<std::string>();
+      const YAML::Node& value = entry.second;
+      std::string at = Where(name, entry.first.Mark());
+      if (key == "id") {
+        spec.id = value.as<std::string>();
+      } else if (key == "programs" || key == "prefilter") {
+        auto list_or = StringList(value, name);
+        if (!list_or) return tl::unexpected(list_or.error());
+        (key == "programs" ? spec.programs : spec.prefilter) = std::move(*list_or);
+      } else if (key == "source") {
+        spec.source = value.as<std::string>();
+      } else if (key == "pattern") {
+        spec.pattern = value.as<std::string>();
+      } else if (key == "set") {
+        if (!value.IsMap()) return Fail("'set' must be a map of field: value", at);
+        for (const auto& kv : value) {
+          spec.set.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+        }
+      } else if (key == "continue") {
+        spec.continue_after = value.as<bool>();
+      } else if (key == "description" || key == "examples") {
+        // Documentation only.
+      } else {
+        return Fail(fmt::format("unknown decoder key '{}'", key), at);
+      }
+    }
+    if (spec.id.empty()) return Fail("a decoder needs an 'id'", where);
+    if (spec.pattern.empty()) return Fail(fmt::format("decoder '{}' has no 'pattern'", spec.id), where);
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+struct CompiledDecoder {
+  DecoderSpec spec;
+  std::unique_ptr<RE2> regex;
+  event::FieldId source = event::fid::kMessage;
+  std::vector<event::FieldId> group_fields;  // by capture index (1-based; [0] unused)
+  std::vector<std::pair<event::FieldId, std::string>> constants;
+};
+
+struct DecodeScratch::Impl {
+  match::Scratch scan;
+  std::vector<uint32_t> candidates;
+  std::vector<re2::StringPiece> groups;
+  std::vector<std::string> values;
+};
+
+DecodeScratch::DecodeScratch() : impl_(std::make_unique<Impl>()) {}
+DecodeScratch::~DecodeScratch() = default;
+
+struct DecoderSet::Impl {
+  std::vector<CompiledDecoder> decoders;
+  // Literal prefilters per source field; pattern id = decoder index.
+  std::vector<std::pair<event::FieldId, std::shared_ptr<const match::Database>>> prefilters;
+  std::vector<uint32_t> always;  // decoders without a prefilter
+};
+
+DecoderSet::DecoderSet() : impl_(std::make_unique<Impl>()) {}
+DecoderSet::~DecoderSet() = default;
+size_t DecoderSet::size() const { return impl_->decoders.size(); }
+
+Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderSpec> specs) {
+  // Later specs override earlier ones with the same id, keeping the earlier position.
+  std::vector<DecoderSpec> ordered;
+  std::unordered_map<std::string, size_t> position;
+  for (DecoderSpec& spec : specs) {
+    auto it = position.find(spec.id);
+    if (it != position.end()) {
+      ordered[it->second] = std::move(spec);
+    } else {
+      position.emplace(spec.id, ordered.size());
+      ordered.push_back(std::move(spec));
+    }
+  }
+  std::shared_ptr<DecoderSet> set(new DecoderSet());
+  std::unordered_map<event::FieldId, std::vector<match::Pattern>> literal_sets;
+  for (DecoderSpec& spec : ordered) {
+    CompiledDecoder decoder;
+    RE2::Options options;
+    options.set_log_errors(false);
+    decoder.regex = std::make_unique<RE2>(spec.pattern, options);
+    if (!decoder.regex->ok()) {
+      return Fail(fmt::format("decoder '{}': pattern does not compile: {}", spec.id,
+                              decoder.regex->error()),
+                  spec.origin);
+    }
+    decoder.source = event::InternField(spec.source);
+    decoder.group_fields.assign(decoder.regex->NumberOfCapturingGroups() + 1, event::kInvalidField);
+    for (const auto& [group, index] : decoder.regex->NamedCapturingGroups()) {
+      std::string field;
+      for (size_t i = 0; i < group.size(); ++i) {
+        bool separator = group[i] == '_' && i + 1 < group.size() && group[i + 1] == '_';
+        field.push_back(separator ? '.' : group[i]);
+        i += separator ? 1 : 0;
+      }
+      decoder.group_fields[index] = event::InternField(field);
+    }
+    for (const auto& [field, value] : spec.set) {
+      decoder.constants.emplace_back(event::InternField(field), value);
+    }
+    auto index = static_cast<unsigned>(set->impl_->decoders.size());
+    if (spec.prefilter.empty()) {
+      set->impl_->always.push_back(index);
+    } else {
+      for (const std::string& literal : spec.prefilter) {
+        if (literal.empty()) return Fail(fmt::format("decoder '{}': empty prefilter", spec.id), spec.origin);
+        literal_sets[decoder.source].push_back(match::Pattern{literal, match::kSingleMatch, index});
+      }
+    }
+    decoder.spec = std::move(spec);
+    set->impl_->decoders.push_back(std::move(decoder));
+  }
+  for (auto& [field, patterns] : literal_sets) {
+    auto database = match::Database::Compile(patterns, /*literal=*/true);
+    if (!database) {
+      const auto& bad = patterns[std::max(0, database.error().index)];
+      return Fail(fmt::format("decoder '{}': prefilter does not compile: {}",
+                              set->impl_->decoders[bad.id].spec.id, database.error().message),
+                  set->impl_->decoders[bad.id].spec.origin);
+    }
+    set->impl_->prefilters.emplace_back(field, *database);
+  }
+  return std::shared_ptr<const DecoderSet>(std::move(set));
+}
+
+Result<std::shared_ptr<const DecoderSet>> DecoderSet::Load(
+    const std::vector<std::string>& extra_paths) {
+  std::vector<DecoderSpec> specs;
+  for (const auto& file : data::EmbeddedUnder("decoders/")) {
+    auto parsed = ParseDecoderFile(file.content, "builtin:" + std::string(file.path));
+    if (!parsed) return tl::unexpected(parsed.error());
+    for (auto& spec : *parsed) specs.push_back(std::move(spec));
+  }
+  for (const std::string& path : extra_paths) {
+    auto files = Env::Default().ListFiles(path, {".yml", ".yaml"});
+    if (!files) return tl::unexpected(files.error());
+    for (const std::string& file : *files) {
+      auto text = Env::Default().ReadFile(file);
+      if (!text) return tl::unexpected(text.error());
+      auto parsed = ParseDecoderFile(*text, file);
+      if (!parsed) return tl::unexpected(parsed.error());
+      for (auto& spec : *parsed) specs.push_back(std::move(spec));
+    }
+  }
+  return Build(std::move(specs));
+}
+
+std::unique_ptr<DecodeScratch> DecoderSet::NewScratch() const {
+  auto holder = std::make_unique<DecodeScratch>();
+  DecodeScratch::Impl* scratch = holder->impl_.get();
+  for (const auto& [field, database] : impl_->prefilters) {
+    if (!scratch->scan.Prepare(*database)) throw std::bad_alloc();
+  }
+  int max_groups = 1;
+  for (const auto& decoder : impl_->decoders) {
+    max_groups = std::max(max_groups, decoder.regex->NumberOfCapturingGroups() + 1);
+  }
+  scratch->groups.resize(max_groups);
+  return holder;
+}
+
+namespace {
+bool CollectCandidate(unsigned id, unsigned long long, void* context) {
+  static_cast<std::vector<uint32_t>*>(context)->push_back(id);
+  return true;
+}
+}  // namespace
+
+int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
+  DecodeScratch::Impl& scratch = *holder.impl_;
+  scratch.candidates.assign(impl_->always.begin(), impl_->always.end());
+  for (const auto& [field, database] : impl_->prefilters) {
+    auto text = event.Get(field);
+    if (!text) continue;
+    match::Scan(*database, scratch.scan, *text, CollectCandidate, &scratch.candidates);
+  }
+  if (scratch.candidates.empty()) return 0;
+  std::sort(scratch.candidates.begin(), scratch.candidates.end());
+  scratch.candidates.erase(std::unique(scratch.candidates.begin(), scratch.candidates.end()),
+                           scratch.candidates.end());
+  int matched = 0;
+  for (uint32_t index : scratch.candidates) {
+    const CompiledDecoder& decoder = impl_->decoders[index];
+    if (!decoder.spec.programs.empty()) {
+      auto program = event.Get(event::fid::kProcessName);
+      if (!program) continue;
+      bool allowed = false;
+      for (const std::string& name : decoder.spec.programs) {
+        // "postfix" also admits "postfix/smtpd"; a trailing slash component names a sub-program.
+        if (*program == name || (program->starts_with(name) && (*program)[name.size()] == '/')) {
+          allowed = true;
+          break;
+        }
+      }
+      if (!allowed) continue;
+    }
+    auto text = event.Get(decoder.source);
+    if (!text) continue;
+    int groups = static_cast<int>(decoder.group_fields.size());
+    if (!decoder.regex->Match(re2::StringPiece(text->data(), text->size()), 0, text->size(),
+                              RE2::UNANCHORED, scratch.groups.data(), groups)) {
+      continue;
+    }
+    ++matched;
+    // Copy captures out first: Set() may reallocate the storage the captures point into.
+    scratch.values.resize(groups);
+    for (int g = 1; g < groups; ++g) {
+      const auto& piece = scratch.groups[g];
+      if (piece.data() == nullptr) {
+        scratch.values[g].clear();
+      } else {
+        scratch.values[g].assign(piece.data(), piece.size());
+      }
+    }
+    for (int g = 1; g < groups; ++g) {
+      event::FieldId field = decoder.group_fields[g];
+      if (field == event::kInvalidField || scratch.groups[g].data() == nullptr) continue;
+      const std::string& value = scratch.values[g];
+      if (value.empty()) continue;
+      if (!event.Set(field, value)) {
+        // Not an address (e.g. a host name where source.ip was expected): keep it as
+        // <prefix>.address and <prefix>.domain, as ECS does.
+        std::string_view name = event::FieldName(field);
+        if (name.ends_with(".ip")) {
+          std::string prefix(name.substr(0, name.size() - 3));
+          event.Set(prefix + ".address", value);
+          event.Set(prefix + ".domain", value);
+        }
+      }
+    }
+    for (const auto& [field, value] : decoder.constants) event.Set(field, value);
+    if (!decoder.spec.continue_after) break;
+  }
+  return matched;
+}
+
+}  // namespace bulwark::decode

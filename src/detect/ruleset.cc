@@ -1,0 +1,878 @@
+#include "bulwark/detect/ruleset.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "bulwark/core/strings.h"
+#include "bulwark/detect/correlation.h"
+#include "bulwark/match/database.h"
+#include "values.h"
+
+namespace bulwark::detect {
+
+using event::FieldId;
+using sigma::Modifier;
+
+namespace {
+
+enum class PredKind : uint8_t {
+  kPattern,     // set by a vectorscan hit
+  kExists,      // field present == expect
+  kNull,        // field absent or empty
+  kEmpty,       // field present and empty
+  kCidr,        // field is an address inside one of the prefixes
+  kCompare,     // numeric comparison
+  kFieldRef,    // field equals (or contains...) another field
+  kTimePart,    // a part of a date field compared to a number
+};
+
+enum class CompareOp : uint8_t { kLt, kLte, kGt, kGte, kEq };
+
+struct Pred {
+  PredKind kind = PredKind::kPattern;
+  std::vector<FieldId> fields;  // candidates in resolution order
+  bool expect = true;
+  bool cased = false;
+  std::vector<event::Cidr> cidrs;
+  CompareOp op = CompareOp::kEq;
+  double number = 0;
+  std::vector<FieldId> ref_fields;
+  char ref_mode = '=';  // '=', 'c' contains, 's' startswith, 'e' endswith
+  Modifier time_part = Modifier::kHour;
+};
+
+struct PatternRef {
+  uint32_t pred;
+  uint8_t rank;                  // index of the field among the predicate's candidates
+  std::shared_ptr<RE2> confirm;  // set when vectorscan only prefilters
+};
+
+struct Node {
+  enum class Op : uint8_t { kPred, kAnd, kOr, kNot, kTrue, kFalse } op;
+  uint32_t a = 0;  // pred index, first child slot, or child node
+  uint32_t b = 0;  // child count
+};
+
+struct PendingPattern {
+  FieldId field;
+  RegexSpec regex;
+  PatternRef ref;
+};
+
+struct FieldDatabase {
+  std::shared_ptr<const match::Database> database;
+  std::vector<PatternRef> refs;  // by pattern id
+};
+
+enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
+
+}  // namespace
+
+struct RuleSet::Compiled {
+  std::vector<RuleInfo> infos;
+  std::vector<uint32_t> roots;    // per detection rule
+  std::vector<bool> enabled;      // per detection rule
+  std::vector<Node> nodes;
+  std::vector<uint32_t> children;
+  std::vector<Pred> preds;
+  std::vector<uint32_t> pred_owner;              // rule index of each predicate
+  std::vector<std::vector<uint32_t>> pred_rules;  // rules whose condition reads a predicate
+  std::vector<uint32_t> always;                  // rules that can match without any hit
+  std::vector<int32_t> database_of_field;        // FieldId -> index into databases, -1
+  std::vector<FieldDatabase> databases;
+  size_t detection_count = 0;
+  std::vector<CompiledCorrelation> correlations;
+  std::vector<std::vector<uint32_t>> consumers;
+  std::vector<uint32_t> no_consumers;
+};
+
+namespace {
+
+class Compiler {
+ public:
+  Compiler(RuleSet::Compiled& out, const CompileOptions& options,
+           std::vector<sigma::Rejection>& rejected)
+      : out_(out), options_(options), rejected_(rejected) {}
+
+  std::vector<FieldId> FieldCandidates(const std::string& sigma_name) {
+    std::vector<FieldId> ids;
+    for (const std::string& name : options_.field_map.Resolve(sigma_name)) {
+      FieldId id = event::InternField(name);
+      if (id != event::kInvalidField) ids.push_back(id);
+    }
+    return ids;
+  }
+
+  uint32_t AddNode(Node node) {
+    out_.nodes.push_back(node);
+    return static_cast<uint32_t>(out_.nodes.size() - 1);
+  }
+
+  uint32_t AddGroup(Node::Op op, const std::vector<uint32_t>& kids) {
+    if (kids.size() == 1) return kids[0];
+    Node node{op, static_cast<uint32_t>(out_.children.size()), static_cast<uint32_t>(kids.size())};
+    out_.children.insert(out_.children.end(), kids.begin(), kids.end());
+    return AddNode(node);
+  }
+
+  uint32_t AddPred(Pred pred) {
+    out_.preds.push_back(std::move(pred));
+    out_.pred_owner.push_back(current_rule_);
+    return AddNode(Node{Node::Op::kPred, static_cast<uint32_t>(out_.preds.size() - 1), 0});
+  }
+
+  uint32_t Negate(uint32_t child) { return AddNode(Node{Node::Op::kNot, child, 0}); }
+
+  static bool Has(const std::vector<Modifier>& mods, Modifier m) {
+    return std::find(mods.begin(), mods.end(), m) != mods.end();
+  }
+
+  static std::optional<CompareOp> CompareOf(const std::vector<Modifier>& mods) {
+    for (Modifier m : mods) {
+      switch (m) {
+        case Modifier::kLt: return CompareOp::kLt;
+        case Modifier::kLte: return CompareOp::kLte;
+        case Modifier::kGt: return CompareOp::kGt;
+        case Modifier::kGte: return CompareOp::kGte;
+        default: break;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static std::optional<Modifier> TimePartOf(const std::vector<Modifier>& mods) {
+    for (Modifier m : mods) {
+      if (m == Modifier::kMinute || m == Modifier::kHour || m == Modifier::kDay ||
+          m == Modifier::kWeek || m == Modifier::kMonth || m == Modifier::kYear) {
+        return m;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // One value of one detection item.
+  Result<uint32_t> CompileValue(const sigma::DetectionItem& item, const sigma::Value& value,
+                                const std::vector<FieldId>& fields) {
+    const auto& mods = item.modifiers;
+    bool keyword = item.field.empty();
+    Pred pred;
+    pred.fields = fields;
+    pred.cased = Has(mods, Modifier::kCased);
+    if (Has(mods, Modifier::kExists)) {
+      if (value.kind != sigma::Value::Kind::kBool) return Fail("'exists' needs true or false");
+      pred.kind = PredKind::kExists;
+      pred.expect = value.text == "true";
+      return AddPred(std::move(pred));
+    }
+    if (auto part = TimePartOf(mods)) {
+      auto number = ParseDouble(value.text);
+      if (!number) return Fail("a time modifier needs a number");
+      pred.kind = PredKind::kTimePart;
+      pred.time_part = *part;
+      pred.op = CompareOf(mods).value_or(CompareOp::kEq);
+      pred.number = *number;
+      return AddPred(std::move(pred));
+    }
+    if (auto op = CompareOf(mods)) {
+      auto number = ParseDouble(value.text);
+      if (!number) return Fail(fmt::format("'{}' is not a number", value.text));
+      pred.kind = PredKind::kCompare;
+      pred.op = *op;
+      pred.number = *number;
+      return AddPred(std::move(pred));
+    }
+    if (Has(mods, Modifier::kCidr)) {
+      auto cidr = event::Cidr::Parse(value.text);
+      if (!cidr) return Fail(fmt::format("'{}' is not a network prefix", value.text));
+      pred.kind = PredKind::kCidr;
+      pred.cidrs.push_back(*cidr);
+      return AddPred(std::move(pred));
+    }
+    if (Has(mods, Modifier::kFieldRef)) {
+      pred.kind = PredKind::kFieldRef;
+      pred.ref_fields = FieldCandidates(value.text);
+      pred.ref_mode = Has(mods, Modifier::kContains)     ? 'c'
+                      : Has(mods, Modifier::kStartsWith) ? 's'
+                      : Has(mods, Modifier::kEndsWith)   ? 'e'
+                                                         : '=';
+      return AddPred(std::move(pred));
+    }
+    if (value.kind == sigma::Value::Kind::kNull) {
+      if (keyword) return Fail("a keyword cannot be null");
+      pred.kind = PredKind::kNull;
+      return AddPred(std::move(pred));
+    }
+    if (value.text.empty() && !keyword && !Has(mods, Modifier::kRe)) {
+      bool anywhere = Has(mods, Modifier::kContains) || Has(mods, Modifier::kStartsWith) ||
+                      Has(mods, Modifier::kEndsWith);
+      pred.kind = anywhere ? PredKind::kExists : PredKind::kEmpty;
+      return AddPred(std::move(pred));
+    }
+    auto regexes = BuildRegexes(value, mods, options_.field_map, keyword);
+    if (!regexes) return tl::unexpected(regexes.error());
+    pred.kind = PredKind::kPattern;
+    uint32_t node = AddPred(std::move(pred));
+    auto pred_index = static_cast<uint32_t>(out_.preds.size() - 1);
+    for (RegexSpec& regex : *regexes) {
+      std::shared_ptr<RE2> confirm;
+      if (regex.sigma_re) {
+        RE2::Options re2_options;
+        re2_options.set_log_errors(false);
+        re2_options.set_case_sensitive(!(regex.flags & match::kCaseless));
+        re2_options.set_dot_nl(regex.flags & match::kDotAll);
+        re2_options.set_never_nl(false);
+        re2_options.set_longest_match(false);
+        std::string expression = regex.expression;
+        if (regex.flags & match::kMultiline) expression = "(?m)" + expression;
+        auto re2 = std::make_shared<RE2>(expression, re2_options);
+        // Checked now so that the rule is rejected with RE2's reason if neither engine takes it.
+        if (!re2->ok()) {
+          auto check = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
+          if (!check) return Fail(fmt::format("regex does not compile: {}", check.error().message));
+        } else {
+          auto check = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
+          if (!check) {
+            regex.flags |= match::kPrefilter;
+            auto prefilter = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
+            if (!prefilter) return Fail(fmt::format("regex does not compile: {}", check.error().message));
+            confirm = re2;
+          }
+        }
+      }
+      for (size_t rank = 0; rank < fields.size(); ++rank) {
+        pending_.push_back(PendingPattern{fields[rank], regex,
+                                          PatternRef{pred_index, static_cast<uint8_t>(rank), confirm}});
+      }
+    }
+    return node;
+  }
+
+  Result<uint32_t> CompileItem(const sigma::DetectionItem& item) {
+    std::vector<FieldId> fields;
+    if (item.field.empty()) {
+      fields = {event::fid::kMessage};
+    } else {
+      fields = FieldCandidates(item.field);
+    }
+    if (fields.empty()) return Fail("field name cannot be registered");
+    bool all = Has(item.modifiers, Modifier::kAll);
+    std::vector<uint32_t> kids;
+    for (const sigma::Value& value : item.values) {
+      auto node = CompileValue(item, value, fields);
+      if (!node) return Fail(node.error().message, item.where);
+      kids.push_back(*node);
+    }
+    uint32_t node = AddGroup(all ? Node::Op::kAnd : Node::Op::kOr, kids);
+    if (Has(item.modifiers, Modifier::kNeq)) node = Negate(node);
+    return node;
+  }
+
+  Result<uint32_t> CompileSearch(const sigma::SearchIdentifier& search) {
+    std::vector<uint32_t> alternatives;
+    for (const auto& group : search.alternatives) {
+      std::vector<uint32_t> items;
+      for (const auto& item : group) {
+        auto node = CompileItem(item);
+        if (!node) return node;
+        items.push_back(*node);
+      }
+      alternatives.push_back(AddGroup(Node::Op::kAnd, items));
+    }
+    return AddGroup(Node::Op::kOr, alternatives);
+  }
+
+  Result<uint32_t> CompileCondition(const sigma::ConditionNode& node,
+                                    const std::map<std::string, uint32_t>& searches) {
+    using Kind = sigma::ConditionNode::Kind;
+    if (node.kind == Kind::kIdentifier) return searches.at(node.name);
+    std::vector<uint32_t> kids;
+    for (const auto& child : node.children) {
+      auto compiled = CompileCondition(*child, searches);
+      if (!compiled) return compiled;
+      kids.push_back(*compiled);
+    }
+    switch (node.kind) {
+      case Kind::kAnd:
+      case Kind::kAllOf: return AddGroup(Node::Op::kAnd, kids);
+      case Kind::kOr:
+      case Kind::kOneOf: return AddGroup(Node::Op::kOr, kids);
+      case Kind::kNot: return Negate(kids[0]);
+      case Kind::kIdentifier: break;
+    }
+    return Fail("broken condition tree");
+  }
+
+  Result<uint32_t> CompileDetection(const std::map<std::string, sigma::SearchIdentifier>& detection,
+                                    const std::vector<std::unique_ptr<sigma::ConditionNode>>& conditions) {
+    std::map<std::string, uint32_t> searches;
+    for (const auto& [name, search] : detection) {
+      auto node = CompileSearch(search);
+      if (!node) return node;
+      searches.emplace(name, *node);
+    }
+    std::vector<uint32_t> roots;
+    for (const auto& condition : conditions) {
+      auto node = CompileCondition(*condition, searches);
+      if (!node) return node;
+      roots.push_back(*node);
+    }
+    return AddGroup(Node::Op::kOr, roots);
+  }
+
+  std::vector<uint32_t> RouteNodes(const sigma::LogSource& source) {
+    std::vector<uint32_t> nodes;
+    if (!options_.apply_routing) return nodes;
+    for (const LogSourceRoute& route : options_.routing.routes) {
+      if (!route.product.empty() && route.product != source.product) continue;
+      if (!route.category.empty() && route.category != source.category) continue;
+      if (!route.service.empty() && route.service != source.service) continue;
+      if (route.product.empty() && route.category.empty() && route.service.empty()) continue;
+      for (const auto& [field, values] : route.when) {
+        sigma::DetectionItem item;
+        item.field = field;
+        for (const auto& v : values) item.values.push_back(sigma::Value{sigma::Value::Kind::kString, v});
+        std::vector<FieldId> ids{event::InternField(field)};
+        std::vector<uint32_t> kids;
+        for (const auto& value : item.values) {
+          if (auto node = CompileValue(item, value, ids)) kids.push_back(*node);
+        }
+        if (!kids.empty()) nodes.push_back(AddGroup(Node::Op::kOr, kids));
+      }
+    }
+    return nodes;
+  }
+
+  void Reject(const std::string& where, const std::string& id, const std::string& reason) {
+    rejected_.push_back(sigma::Rejection{where, id, reason});
+  }
+
+  // Compiles one detection rule; on failure rolls back everything it added.
+  void AddRule(const sigma::Rule& rule) {
+    size_t nodes = out_.nodes.size(), children = out_.children.size(), preds = out_.preds.size(),
+           pending = pending_.size();
+    current_rule_ = static_cast<uint32_t>(out_.roots.size());
+    auto root = CompileDetection(rule.detection, rule.conditions);
+    if (!root) {
+      out_.nodes.resize(nodes);
+      out_.children.resize(children);
+      out_.preds.resize(preds);
+      out_.pred_owner.resize(preds);
+      pending_.resize(pending);
+      Reject(root.error().where.empty() ? rule.where : root.error().where, rule.id,
+             root.error().message);
+      return;
+    }
+    std::vector<uint32_t> parts{*root};
+    for (uint32_t node : RouteNodes(rule.logsource)) parts.push_back(node);
+    RuleInfo info;
+    info.id = rule.id;
+    info.title = rule.title;
+    info.name = rule.name;
+    info.level = rule.level.empty() ? "medium" : rule.level;
+    info.status = rule.status;
+    info.tags = rule.tags;
+    info.where = rule.where;
+    out_.infos.push_back(std::move(info));
+    out_.roots.push_back(AddGroup(Node::Op::kAnd, parts));
+    out_.enabled.push_back(true);
+    logsources_.push_back(rule.logsource);
+  }
+
+  void ApplyFilter(const sigma::Filter& filter) {
+    current_rule_ = kNoRule;
+    auto root = CompileDetection(filter.detection, filter.conditions);
+    if (!root) {
+      Reject(root.error().where.empty() ? filter.where : root.error().where, filter.id,
+             "filter: " + root.error().message);
+      return;
+    }
+    uint32_t exclude = Negate(*root);
+    int applied = 0;
+    for (size_t r = 0; r < out_.roots.size(); ++r) {
+      const RuleInfo& info = out_.infos[r];
+      bool named = filter.rules.empty();
+      for (const auto& ref : filter.rules) named |= ref == info.id || (!info.name.empty() && ref == info.name);
+      if (!named) continue;
+      const auto& source = logsources_[r];
+      if ((!filter.logsource.product.empty() && filter.logsource.product != source.product) ||
+          (!filter.logsource.category.empty() && filter.logsource.category != source.category) ||
+          (!filter.logsource.service.empty() && filter.logsource.service != source.service)) {
+        continue;
+      }
+      out_.roots[r] = AddGroup(Node::Op::kAnd, {out_.roots[r], exclude});
+      ++applied;
+    }
+    filter_preds_.emplace_back(exclude);
+    (void)applied;
+  }
+
+  // Builds one database per field, dropping rules whose patterns vectorscan refuses.
+  void BuildDatabases() {
+    while (true) {
+      std::unordered_map<FieldId, std::vector<size_t>> by_field;
+      for (size_t i = 0; i < pending_.size(); ++i) {
+        uint32_t owner = out_.pred_owner[pending_[i].ref.pred];
+        if (owner != kNoRule && !out_.enabled[owner]) continue;
+        by_field[pending_[i].field].push_back(i);
+      }
+      out_.databases.clear();
+      out_.database_of_field.assign(0, -1);
+      bool retry = false;
+      for (auto& [field, indices] : by_field) {
+        std::vector<match::Pattern> patterns;
+        FieldDatabase database;
+        for (size_t i : indices) {
+          patterns.push_back(match::Pattern{pending_[i].regex.expression, pending_[i].regex.flags,
+                                            static_cast<unsigned>(database.refs.size())});
+          database.refs.push_back(pending_[i].ref);
+        }
+        auto compiled = match::Database::Compile(patterns, false);
+        if (!compiled) {
+          int bad = compiled.error().index;
+          uint32_t owner = bad >= 0 ? out_.pred_owner[database.refs[bad].pred] : kNoRule;
+          if (owner == kNoRule) {
+            // Not attributable: drop every rule with a pattern on this field.
+            for (size_t i : indices) {
+              uint32_t o = out_.pred_owner[pending_[i].ref.pred];
+              if (o != kNoRule) DisableRule(o, "vectorscan: " + compiled.error().message);
+            }
+          } else {
+            DisableRule(owner, fmt::format("pattern '{}' does not compile: {}",
+                                           patterns[bad].expression, compiled.error().message));
+          }
+          retry = true;
+          break;
+        }
+        database.database = *compiled;
+        if (out_.database_of_field.size() <= field) out_.database_of_field.resize(field + 1, -1);
+        out_.database_of_field[field] = static_cast<int32_t>(out_.databases.size());
+        out_.databases.push_back(std::move(database));
+      }
+      if (!retry) return;
+    }
+  }
+
+  void DisableRule(uint32_t rule, const std::string& reason) {
+    if (!out_.enabled[rule]) return;
+    out_.enabled[rule] = false;
+    Reject(out_.infos[rule].where, out_.infos[rule].id, reason);
+  }
+
+  // Three-valued evaluation with every pattern predicate false and all others unknown: a rule
+  // that is definitely false this way can only match after a vectorscan hit.
+  Tri Analyze(uint32_t index) const {
+    const Node& node = out_.nodes[index];
+    switch (node.op) {
+      case Node::Op::kTrue: return Tri::kTrue;
+      case Node::Op::kFalse: return Tri::kFalse;
+      case Node::Op::kPred:
+        return out_.preds[node.a].kind == PredKind::kPattern ? Tri::kFalse : Tri::kUnknown;
+      case Node::Op::kNot: {
+        Tri inner = Analyze(node.a);
+        return inner == Tri::kUnknown ? inner : (inner == Tri::kTrue ? Tri::kFalse : Tri::kTrue);
+      }
+      case Node::Op::kAnd: {
+        Tri result = Tri::kTrue;
+        for (uint32_t i = 0; i < node.b; ++i) {
+          Tri t = Analyze(out_.children[node.a + i]);
+          if (t == Tri::kFalse) return Tri::kFalse;
+          if (t == Tri::kUnknown) result = Tri::kUnknown;
+        }
+        return result;
+      }
+      case Node::Op::kOr: {
+        Tri result = Tri::kFalse;
+        for (uint32_t i = 0; i < node.b; ++i) {
+          Tri t = Analyze(out_.children[node.a + i]);
+          if (t == Tri::kTrue) return Tri::kTrue;
+          if (t == Tri::kUnknown) result = Tri::kUnknown;
+        }
+        return result;
+      }
+    }
+    return Tri::kUnknown;
+  }
+
+  void CollectPreds(uint32_t index, std::vector<uint32_t>& preds) const {
+    const Node& node = out_.nodes[index];
+    switch (node.op) {
+      case Node::Op::kPred: preds.push_back(node.a); break;
+      case Node::Op::kNot: CollectPreds(node.a, preds); break;
+      case Node::Op::kAnd:
+      case Node::Op::kOr:
+        for (uint32_t i = 0; i < node.b; ++i) CollectPreds(out_.children[node.a + i], preds);
+        break;
+      default: break;
+    }
+  }
+
+  void Index() {
+    out_.pred_rules.assign(out_.preds.size(), {});
+    for (uint32_t r = 0; r < out_.roots.size(); ++r) {
+      if (!out_.enabled[r]) continue;
+      if (Analyze(out_.roots[r]) != Tri::kFalse) {
+        out_.always.push_back(r);
+        continue;
+      }
+      std::vector<uint32_t> preds;
+      CollectPreds(out_.roots[r], preds);
+      for (uint32_t p : preds) {
+        auto& list = out_.pred_rules[p];
+        if (list.empty() || list.back() != r) list.push_back(r);
+      }
+    }
+  }
+
+  void AddCorrelations(const std::vector<const sigma::Correlation*>& correlations) {
+    out_.detection_count = out_.roots.size();
+    // Name/id lookup over detection rules first, then correlations as they are added.
+    std::unordered_map<std::string, uint32_t> by_ref;
+    for (uint32_t r = 0; r < out_.infos.size(); ++r) {
+      if (!out_.enabled[r]) continue;
+      by_ref.emplace(out_.infos[r].id, r);
+      if (!out_.infos[r].name.empty()) by_ref.emplace(out_.infos[r].name, r);
+    }
+    // Correlations may reference each other in any order: resolve until nothing changes.
+    std::vector<const sigma::Correlation*> remaining = correlations;
+    bool progress = true;
+    while (!remaining.empty() && progress) {
+      progress = false;
+      std::vector<const sigma::Correlation*> next;
+      for (const sigma::Correlation* spec : remaining) {
+        bool temporal = spec->type == sigma::CorrelationType::kTemporal ||
+                        spec->type == sigma::CorrelationType::kTemporalOrdered;
+        if (temporal && spec->rules.size() > kMaxTemporalInputs) {
+          Reject(spec->where, spec->id,
+                 fmt::format("temporal correlations take at most {} rules", kMaxTemporalInputs));
+          progress = true;
+          continue;
+        }
+        bool resolvable = true;
+        for (const auto& ref : spec->rules) resolvable &= by_ref.count(ref) > 0;
+        if (!resolvable) {
+          next.push_back(spec);
+          continue;
+        }
+        progress = true;
+        CompiledCorrelation corr;
+        corr.spec = *spec;
+        corr.rule_index = static_cast<uint32_t>(out_.infos.size());
+        for (const auto& ref : spec->rules) {
+          uint32_t input = by_ref.at(ref);
+          corr.inputs.push_back(input);
+          if (!spec->generate) out_.infos[input].generates = false;
+          std::vector<std::vector<FieldId>> fields;
+          for (const std::string& group : spec->group_by) {
+            std::string field = group;
+            if (auto alias = spec->aliases.find(group); alias != spec->aliases.end()) {
+              const RuleInfo& info = out_.infos[input];
+              if (auto it = alias->second.find(info.id); it != alias->second.end()) field = it->second;
+              else if (auto it2 = alias->second.find(info.name); it2 != alias->second.end()) field = it2->second;
+            }
+            fields.push_back(FieldCandidates(field));
+          }
+          corr.group_fields.push_back(std::move(fields));
+        }
+        corr.group_names = spec->group_by;
+        if (!spec->condition.field.empty()) corr.value_fields = FieldCandidates(spec->condition.field);
+        RuleInfo info;
+        info.id = spec->id;
+        info.title = spec->title;
+        info.name = spec->name;
+        info.level = spec->level.empty() ? "high" : spec->level;
+        info.status = spec->status;
+        info.tags = spec->tags;
+        info.where = spec->where;
+        info.is_correlation = true;
+        out_.infos.push_back(std::move(info));
+        by_ref.emplace(spec->id, corr.rule_index);
+        if (!spec->name.empty()) by_ref.emplace(spec->name, corr.rule_index);
+        out_.correlations.push_back(std::move(corr));
+      }
+      remaining = std::move(next);
+    }
+    for (const sigma::Correlation* spec : remaining) {
+      std::string missing;
+      for (const auto& ref : spec->rules) {
+        if (!by_ref.count(ref)) missing += (missing.empty() ? "" : ", ") + ref;
+      }
+      Reject(spec->where, spec->id, "correlation references unknown or rejected rules: " + missing);
+    }
+    out_.consumers.assign(out_.infos.size(), {});
+    for (uint32_t c = 0; c < out_.correlations.size(); ++c) {
+      for (uint32_t input : out_.correlations[c].inputs) {
+        auto& list = out_.consumers[input];
+        if (list.empty() || list.back() != c) list.push_back(c);
+      }
+    }
+  }
+
+  static constexpr uint32_t kNoRule = 0xFFFFFFFF;
+  RuleSet::Compiled& out_;
+  const CompileOptions& options_;
+  std::vector<sigma::Rejection>& rejected_;
+  std::vector<PendingPattern> pending_;
+  std::vector<sigma::LogSource> logsources_;
+  std::vector<uint32_t> filter_preds_;
+  uint32_t current_rule_ = kNoRule;
+};
+
+}  // namespace
+
+RuleSet::RuleSet() : compiled_(std::make_unique<Compiled>()) {}
+RuleSet::~RuleSet() = default;
+
+std::shared_ptr<const RuleSet> RuleSet::Compile(std::vector<sigma::Document> documents,
+                                                const CompileOptions& options,
+                                                std::vector<sigma::Rejection>& rejected) {
+  std::shared_ptr<RuleSet> set(new RuleSet());
+  Compiler compiler(*set->compiled_, options, rejected);
+  std::vector<const sigma::Correlation*> correlations;
+  std::vector<const sigma::Filter*> filters;
+  for (const auto& document : documents) {
+    if (const auto* rule = std::get_if<sigma::Rule>(&document)) {
+      compiler.AddRule(*rule);
+    } else if (const auto* corr = std::get_if<sigma::Correlation>(&document)) {
+      correlations.push_back(corr);
+    } else if (const auto* filter = std::get_if<sigma::Filter>(&document)) {
+      filters.push_back(filter);
+    }
+  }
+  for (const sigma::Filter* filter : filters) compiler.ApplyFilter(*filter);
+  compiler.BuildDatabases();
+  compiler.Index();
+  compiler.AddCorrelations(correlations);
+  return set;
+}
+
+size_t RuleSet::rule_count() const { return compiled_->infos.size(); }
+const RuleInfo& RuleSet::rule(uint32_t index) const { return compiled_->infos[index]; }
+const std::vector<CompiledCorrelation>& RuleSet::correlations() const {
+  return compiled_->correlations;
+}
+const std::vector<uint32_t>& RuleSet::consumers(uint32_t index) const {
+  if (index >= compiled_->consumers.size()) return compiled_->no_consumers;
+  return compiled_->consumers[index];
+}
+std::unique_ptr<Matcher> RuleSet::NewMatcher() const { return std::make_unique<Matcher>(*this); }
+
+// ---------------------------------------------------------------------------------------------
+
+struct Matcher::State {
+  const RuleSet::Compiled& c;
+  match::Scratch scratch;
+  std::vector<uint8_t> pred_state;  // 0 unknown, 1 false, 2 true
+  std::vector<uint32_t> touched;
+  std::vector<uint8_t> rule_mark;
+  std::vector<uint32_t> candidates;
+  const event::Event* event = nullptr;
+  std::string_view scanning;  // text being scanned (for RE2 confirmation)
+  FieldId scanning_field = event::kInvalidField;
+  const FieldDatabase* database = nullptr;
+
+  explicit State(const RuleSet::Compiled& compiled) : c(compiled) {
+    for (const auto& db : c.databases) {
+      if (!scratch.Prepare(*db.database)) throw std::bad_alloc();
+    }
+    pred_state.assign(c.preds.size(), 0);
+    rule_mark.assign(c.roots.size(), 0);
+  }
+
+  void SetPred(uint32_t pred, bool value) {
+    pred_state[pred] = value ? 2 : 1;
+    touched.push_back(pred);
+  }
+
+  void MarkRule(uint32_t rule) {
+    if (!rule_mark[rule]) {
+      rule_mark[rule] = 1;
+      candidates.push_back(rule);
+    }
+  }
+
+  static bool OnHit(unsigned id, unsigned long long, void* context) {
+    auto* self = static_cast<State*>(context);
+    const PatternRef& ref = self->database->refs[id];
+    if (self->pred_state[ref.pred] == 2) return true;
+    if (ref.rank > 0) {
+      // A prefixed candidate counts only when no earlier candidate is present.
+      const Pred& pred = self->c.preds[ref.pred];
+      for (uint8_t r = 0; r < ref.rank; ++r) {
+        if (self->event->Has(pred.fields[r])) return true;
+      }
+    }
+    if (ref.confirm && !RE2::PartialMatch(re2::StringPiece(self->scanning.data(), self->scanning.size()),
+                                          *ref.confirm)) {
+      return true;
+    }
+    self->SetPred(ref.pred, true);
+    for (uint32_t rule : self->c.pred_rules[ref.pred]) self->MarkRule(rule);
+    return true;
+  }
+
+  void Scan(FieldId field, std::string_view text) {
+    if (field >= c.database_of_field.size()) return;
+    int32_t index = c.database_of_field[field];
+    if (index < 0) return;
+    database = &c.databases[index];
+    scanning = text;
+    scanning_field = field;
+    match::Scan(*database->database, scratch, text, OnHit, this);
+  }
+
+  template <typename F>
+  bool AnyValue(const std::vector<FieldId>& fields, F&& test) const {
+    for (FieldId field : fields) {
+      bool present = false;
+      for (size_t i = 0; i < event->size(); ++i) {
+        if (event->IdAt(i) != field) continue;
+        present = true;
+        if (test(event->ValueAt(i))) return true;
+      }
+      if (present) return false;  // only the first present candidate counts
+    }
+    return false;
+  }
+
+  bool Present(const std::vector<FieldId>& fields) const {
+    for (FieldId field : fields) {
+      if (event->Has(field)) return true;
+    }
+    return false;
+  }
+
+  static bool Compare(double value, CompareOp op, double number) {
+    switch (op) {
+      case CompareOp::kLt: return value < number;
+      case CompareOp::kLte: return value <= number;
+      case CompareOp::kGt: return value > number;
+      case CompareOp::kGte: return value >= number;
+      case CompareOp::kEq: return value == number;
+    }
+    return false;
+  }
+
+  bool EvalEager(const Pred& pred) const {
+    switch (pred.kind) {
+      case PredKind::kPattern: return false;
+      case PredKind::kExists: return Present(pred.fields) == pred.expect;
+      case PredKind::kNull:
+        return !Present(pred.fields) || AnyValue(pred.fields, [](std::string_view v) { return v.empty(); });
+      case PredKind::kEmpty:
+        return AnyValue(pred.fields, [](std::string_view v) { return v.empty(); });
+      case PredKind::kCidr:
+        return AnyValue(pred.fields, [&](std::string_view v) {
+          auto ip = event::IpAddress::Parse(v);
+          if (!ip) return false;
+          for (const auto& cidr : pred.cidrs) {
+            if (cidr.Contains(*ip)) return true;
+          }
+          return false;
+        });
+      case PredKind::kCompare:
+        return AnyValue(pred.fields, [&](std::string_view v) {
+          auto number = ParseDouble(Trim(v));
+          return number && Compare(*number, pred.op, pred.number);
+        });
+      case PredKind::kTimePart:
+        return AnyValue(pred.fields, [&](std::string_view v) {
+          auto ts = ParseTimestamp(v);
+          if (!ts) return false;
+          CivilTime civil = FromUnixNs(*ts);
+          double part = 0;
+          switch (pred.time_part) {
+            case Modifier::kMinute: part = civil.minute; break;
+            case Modifier::kHour: part = civil.hour; break;
+            case Modifier::kDay: part = civil.day; break;
+            case Modifier::kMonth: part = civil.month; break;
+            case Modifier::kYear: part = civil.year; break;
+            case Modifier::kWeek: {
+              int64_t days = DaysFromCivil(civil.year, civil.month, civil.day) -
+                             DaysFromCivil(civil.year, 1, 1);
+              part = static_cast<double>(days / 7 + 1);
+              break;
+            }
+            default: break;
+          }
+          return Compare(part, pred.op, pred.number);
+        });
+      case PredKind::kFieldRef: {
+        std::optional<std::string_view> other;
+        for (FieldId f : pred.ref_fields) {
+          if ((other = event->Get(f))) break;
+        }
+        if (!other) return false;
+        std::string ref = pred.cased ? std::string(*other) : AsciiLower(*other);
+        return AnyValue(pred.fields, [&](std::string_view v) {
+          std::string value = pred.cased ? std::string(v) : AsciiLower(v);
+          switch (pred.ref_mode) {
+            case 'c': return value.find(ref) != std::string::npos;
+            case 's': return value.starts_with(ref);
+            case 'e': return value.ends_with(ref);
+            default: return value == ref;
+          }
+        });
+      }
+    }
+    return false;
+  }
+
+  bool Eval(uint32_t index) {
+    const Node& node = c.nodes[index];
+    switch (node.op) {
+      case Node::Op::kTrue: return true;
+      case Node::Op::kFalse: return false;
+      case Node::Op::kPred: {
+        uint8_t state = pred_state[node.a];
+        if (state != 0) return state == 2;
+        const Pred& pred = c.preds[node.a];
+        if (pred.kind == PredKind::kPattern) return false;
+        bool value = EvalEager(pred);
+        SetPred(node.a, value);
+        return value;
+      }
+      case Node::Op::kNot: return !Eval(node.a);
+      case Node::Op::kAnd:
+        for (uint32_t i = 0; i < node.b; ++i) {
+          if (!Eval(c.children[node.a + i])) return false;
+        }
+        return true;
+      case Node::Op::kOr:
+        for (uint32_t i = 0; i < node.b; ++i) {
+          if (Eval(c.children[node.a + i])) return true;
+        }
+        return false;
+    }
+    return false;
+  }
+};
+
+Matcher::Matcher(const RuleSet& rules) : state_(std::make_unique<State>(*rules.compiled_)) {}
+Matcher::~Matcher() = default;
+
+void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched) {
+  State& s = *state_;
+  s.event = &event;
+  bool has_message = false;
+  for (size_t i = 0; i < event.size(); ++i) {
+    FieldId id = event.IdAt(i);
+    has_message |= id == event::fid::kMessage;
+    s.Scan(id, event.ValueAt(i));
+  }
+  if (!has_message && !event.raw().empty()) s.Scan(event::fid::kMessage, event.raw());
+  for (uint32_t rule : s.c.always) s.MarkRule(rule);
+  std::sort(s.candidates.begin(), s.candidates.end());
+  for (uint32_t rule : s.candidates) {
+    if (s.Eval(s.c.roots[rule])) matched.push_back(rule);
+    s.rule_mark[rule] = 0;
+  }
+  s.candidates.clear();
+  for (uint32_t pred : s.touched) s.pred_state[pred] = 0;
+  s.touched.clear();
+}
+
+}  // namespace bulwark::detect

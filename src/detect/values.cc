@@ -1,0 +1,275 @@
+#include "values.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "bulwark/match/database.h"
+
+namespace bulwark::detect {
+
+using sigma::Modifier;
+
+namespace {
+
+bool Has(const std::vector<Modifier>& modifiers, Modifier m) {
+  return std::find(modifiers.begin(), modifiers.end(), m) != modifiers.end();
+}
+
+// A value as a sequence of literal text and wildcards, after Sigma's escape rules:
+// \* \? \\ are literals, any other backslash is itself.
+struct Piece {
+  enum class Kind { kText, kStar, kQuestion } kind;
+  std::string text;
+};
+
+std::vector<Piece> SplitWildcards(std::string_view value) {
+  std::vector<Piece> pieces;
+  std::string text;
+  auto flush = [&] {
+    if (!text.empty()) pieces.push_back({Piece::Kind::kText, std::move(text)});
+    text.clear();
+  };
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '\\' && i + 1 < value.size() &&
+        (value[i + 1] == '*' || value[i + 1] == '?' || value[i + 1] == '\\')) {
+      text.push_back(value[++i]);
+    } else if (c == '*') {
+      flush();
+      pieces.push_back({Piece::Kind::kStar, ""});
+    } else if (c == '?') {
+      flush();
+      pieces.push_back({Piece::Kind::kQuestion, ""});
+    } else {
+      text.push_back(c);
+    }
+  }
+  flush();
+  return pieces;
+}
+
+std::string Utf16(std::string_view utf8, bool big_endian, bool bom) {
+  std::string out;
+  if (bom) out += big_endian ? std::string("\xFE\xFF", 2) : std::string("\xFF\xFE", 2);
+  auto put = [&](uint16_t unit) {
+    char hi = static_cast<char>(unit >> 8), lo = static_cast<char>(unit & 0xFF);
+    if (big_endian) {
+      out.push_back(hi);
+      out.push_back(lo);
+    } else {
+      out.push_back(lo);
+      out.push_back(hi);
+    }
+  };
+  for (size_t i = 0; i < utf8.size();) {
+    auto c = static_cast<unsigned char>(utf8[i]);
+    uint32_t cp = c;
+    size_t len = 1;
+    if (c >= 0xF0 && i + 3 < utf8.size() + 0) {
+      cp = ((c & 0x07) << 18) | ((utf8[i + 1] & 0x3F) << 12) | ((utf8[i + 2] & 0x3F) << 6) |
+           (utf8[i + 3] & 0x3F);
+      len = 4;
+    } else if (c >= 0xE0 && i + 2 < utf8.size()) {
+      cp = ((c & 0x0F) << 12) | ((utf8[i + 1] & 0x3F) << 6) | (utf8[i + 2] & 0x3F);
+      len = 3;
+    } else if (c >= 0xC0 && i + 1 < utf8.size()) {
+      cp = ((c & 0x1F) << 6) | (utf8[i + 1] & 0x3F);
+      len = 2;
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      put(static_cast<uint16_t>(0xD800 + (cp >> 10)));
+      put(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      put(static_cast<uint16_t>(cp));
+    }
+    i += len;
+  }
+  return out;
+}
+
+constexpr std::string_view kDashes[] = {"-", "/", "\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x80\x95"};
+
+// Regex for literal text; with windash every dash-like character matches any of them.
+std::string TextRegex(std::string_view text, bool windash) {
+  if (!windash) return match::EscapeRegex(text);
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    bool dash = false;
+    for (std::string_view d : kDashes) {
+      if (text.substr(i).starts_with(d)) {
+        out += "(?:-|/|\\xe2\\x80\\x93|\\xe2\\x80\\x94|\\xe2\\x80\\x95)";
+        i += d.size();
+        dash = true;
+        break;
+      }
+    }
+    if (!dash) {
+      out += match::EscapeRegex(text.substr(i, 1));
+      ++i;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
+                                                    const FieldMap& field_map) {
+  std::vector<std::string> results{""};
+  size_t pos = 0;
+  while (pos < value.size()) {
+    size_t open = value.find('%', pos);
+    size_t close = open == std::string::npos ? std::string::npos : value.find('%', open + 1);
+    if (close == std::string::npos) {
+      for (auto& r : results) r += value.substr(pos);
+      break;
+    }
+    std::string name = value.substr(open + 1, close - open - 1);
+    auto it = field_map.placeholders.find(name);
+    if (it == field_map.placeholders.end() || it->second.empty()) {
+      return Fail(fmt::format("placeholder %{}% has no values (configure 'placeholders' in the "
+                              "field map)", name));
+    }
+    std::vector<std::string> next;
+    for (const auto& r : results) {
+      for (const auto& v : it->second) next.push_back(r + value.substr(pos, open - pos) + v);
+    }
+    results = std::move(next);
+    pos = close + 1;
+  }
+  return results;
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
+                 static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[n >> 18];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (rest == 2) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out += kAlphabet[n >> 18];
+    out += kAlphabet[(n >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::vector<std::string> Base64OffsetVariants(std::string_view bytes) {
+  // For each shift of 0..2 bytes, drop the characters that depend on unknown neighbours.
+  static constexpr size_t kStart[] = {0, 2, 3};
+  static constexpr int kEnd[] = {0, -3, -2};  // indexed by (size + shift) % 3; 0 = keep all
+  std::vector<std::string> out;
+  for (size_t shift = 0; shift < 3; ++shift) {
+    std::string encoded = Base64Encode(std::string(shift, ' ') + std::string(bytes));
+    int end_cut = kEnd[(bytes.size() + shift) % 3];
+    size_t end = end_cut == 0 ? encoded.size() : encoded.size() - static_cast<size_t>(-end_cut);
+    if (end > kStart[shift]) out.push_back(encoded.substr(kStart[shift], end - kStart[shift]));
+  }
+  return out;
+}
+
+Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
+                                            const std::vector<Modifier>& modifiers,
+                                            const FieldMap& field_map, bool keyword) {
+  std::vector<RegexSpec> out;
+  if (Has(modifiers, Modifier::kRe)) {
+    RegexSpec spec;
+    spec.expression = value.text;
+    spec.sigma_re = true;
+    if (Has(modifiers, Modifier::kReI)) spec.flags |= match::kCaseless;
+    if (Has(modifiers, Modifier::kReM)) spec.flags |= match::kMultiline;
+    if (Has(modifiers, Modifier::kReS)) spec.flags |= match::kDotAll;
+    spec.flags |= match::kSingleMatch | match::kAllowEmpty;
+    out.push_back(std::move(spec));
+    return out;
+  }
+  std::vector<std::string> texts{value.text};
+  if (Has(modifiers, Modifier::kExpand)) {
+    auto expanded = ExpandPlaceholders(value.text, field_map);
+    if (!expanded) return tl::unexpected(expanded.error());
+    texts = std::move(*expanded);
+  }
+  bool encoded = false;
+  bool contains = keyword || Has(modifiers, Modifier::kContains);
+  bool starts = Has(modifiers, Modifier::kStartsWith);
+  bool ends = Has(modifiers, Modifier::kEndsWith);
+  bool windash = Has(modifiers, Modifier::kWindash);
+  // Encodings apply in the order written, to literal values.
+  for (Modifier m : modifiers) {
+    bool is_encoding = m == Modifier::kUtf16Le || m == Modifier::kUtf16Be || m == Modifier::kUtf16 ||
+                       m == Modifier::kBase64 || m == Modifier::kBase64Offset;
+    if (!is_encoding) continue;
+    std::vector<std::string> next;
+    for (const std::string& text : texts) {
+      for (const Piece& piece : SplitWildcards(text)) {
+        if (piece.kind != Piece::Kind::kText) {
+          return Fail("wildcards cannot be combined with base64/utf16 modifiers");
+        }
+      }
+      std::string literal = SplitWildcards(text).empty() ? "" : SplitWildcards(text)[0].text;
+      switch (m) {
+        case Modifier::kUtf16Le: next.push_back(Utf16(literal, false, false)); break;
+        case Modifier::kUtf16Be: next.push_back(Utf16(literal, true, false)); break;
+        case Modifier::kUtf16: next.push_back(Utf16(literal, false, true)); break;
+        case Modifier::kBase64: next.push_back(Base64Encode(literal)); break;
+        case Modifier::kBase64Offset:
+          for (auto& variant : Base64OffsetVariants(literal)) next.push_back(variant);
+          break;
+        default: break;
+      }
+    }
+    // Re-escape so that the encoded bytes are not read as wildcards.
+    texts.clear();
+    for (const std::string& text : next) {
+      std::string escaped;
+      for (char c : text) {
+        if (c == '*' || c == '?' || c == '\\') escaped.push_back('\\');
+        escaped.push_back(c);
+      }
+      texts.push_back(std::move(escaped));
+    }
+    encoded = true;
+  }
+  if (Has(modifiers, Modifier::kBase64Offset) && !contains && !starts && !ends) contains = true;
+  for (const std::string& text : texts) {
+    RegexSpec spec;
+    std::string body;
+    for (const Piece& piece : SplitWildcards(text)) {
+      switch (piece.kind) {
+        case Piece::Kind::kText: body += TextRegex(piece.text, windash); break;
+        case Piece::Kind::kStar: body += ".*"; break;
+        case Piece::Kind::kQuestion: body += "."; break;
+      }
+    }
+    if (!contains && !ends && !starts) {
+      spec.expression = "\\A" + body + "\\z";
+    } else if (starts && !contains) {
+      spec.expression = "\\A" + body;
+    } else if (ends && !contains) {
+      spec.expression = body + "\\z";
+    } else {
+      spec.expression = body;
+    }
+    spec.flags = match::kDotAll | match::kSingleMatch | match::kAllowEmpty;
+    if (!encoded && !Has(modifiers, Modifier::kCased)) spec.flags |= match::kCaseless;
+    out.push_back(std::move(spec));
+  }
+  if (out.empty()) return Fail("the value expands to nothing");
+  return out;
+}
+
+}  // namespace bulwark::detect

@@ -1,0 +1,29 @@
+#pragma once
+// Turning Sigma values and modifiers into vectorscan regexes (private to the detect module).
+
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/detect/field_map.h"
+#include "bulwark/sigma/rule.h"
+
+namespace bulwark::detect {
+
+struct RegexSpec {
+  std::string expression;
+  unsigned flags = 0;
+  bool sigma_re = false;  // came from the `re` modifier (may need an RE2 confirmation)
+};
+
+// Builds the regexes that together (OR) implement one string value under `modifiers`.
+// Errors: unknown placeholder, wildcards combined with an encoding, an empty expansion.
+Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
+                                            const std::vector<sigma::Modifier>& modifiers,
+                                            const FieldMap& field_map, bool keyword);
+
+// Base64 helpers, exposed for tests.
+std::string Base64Encode(std::string_view bytes);
+std::vector<std::string> Base64OffsetVariants(std::string_view bytes);
+
+}  // namespace bulwark::detect

@@ -1,0 +1,78 @@
+#include "bulwark/event/event.h"
+
+#include <charconv>
+
+#include "bulwark/core/strings.h"
+
+namespace bulwark::event {
+
+void Event::Clear() {
+  storage_.clear();
+  entries_.clear();
+  raw_.clear();
+  timestamp_ = 0;
+}
+
+const Event::Entry* Event::Find(FieldId id) const {
+  for (const Entry& entry : entries_) {
+    if (entry.id == id) return &entry;
+  }
+  return nullptr;
+}
+
+bool Event::Set(FieldId id, std::string_view value) { return Store(id, value, true); }
+
+bool Event::Add(FieldId id, std::string_view value) { return Store(id, value, false); }
+
+bool Event::Store(FieldId id, std::string_view value, bool replace) {
+  if (id == kInvalidField) return false;
+  std::string canonical;
+  if (TypeOf(id) == FieldType::kIp) {
+    auto ip = IpAddress::Parse(value);
+    if (!ip) return false;
+    canonical = ip->ToString();
+    value = canonical;
+  }
+  auto offset = static_cast<uint32_t>(storage_.size());
+  storage_.append(value);
+  for (Entry& entry : entries_) {
+    if (replace && entry.id == id) {
+      entry.offset = offset;
+      entry.length = static_cast<uint32_t>(value.size());
+      return true;
+    }
+  }
+  entries_.push_back(Entry{id, offset, static_cast<uint32_t>(value.size())});
+  return true;
+}
+
+void Event::SetInt(FieldId id, int64_t value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  Set(id, std::string_view(buffer, static_cast<size_t>(end - buffer)));
+}
+
+std::optional<std::string_view> Event::Get(FieldId id) const {
+  const Entry* entry = Find(id);
+  if (!entry) return std::nullopt;
+  return std::string_view(storage_).substr(entry->offset, entry->length);
+}
+
+std::optional<int64_t> Event::GetInt(FieldId id) const {
+  auto text = Get(id);
+  if (!text) return std::nullopt;
+  return ParseInt(*text);
+}
+
+std::optional<IpAddress> Event::GetIp(FieldId id) const {
+  auto text = Get(id);
+  if (!text) return std::nullopt;
+  return IpAddress::Parse(*text);
+}
+
+void Event::SetTimestamp(TimeNs ns) {
+  timestamp_ = ns;
+  Set(fid::kTimestamp, FormatTimestamp(ns));
+}
+
+}  // namespace bulwark::event

@@ -1,0 +1,100 @@
+#include "bulwark/event/fields.h"
+
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace bulwark::event {
+
+namespace {
+
+constexpr std::string_view kWellKnown[] = {
+    "@timestamp",         "message",
+    "host.name",          "host.hostname",
+    "process.name",       "process.pid",
+    "source.ip",          "source.port",
+    "source.address",     "source.domain",
+    "destination.ip",     "destination.port",
+    "user.name",          "event.action",
+    "event.outcome",      "event.category",
+    "network.transport",  "log.syslog.priority",
+    "log.syslog.facility.code", "log.syslog.severity.code",
+    "log.syslog.appname", "log.syslog.procid",
+    "log.syslog.msgid",   "log.syslog.version",
+    "log.syslog.hostname", "event.original",
+};
+static_assert(std::size(kWellKnown) == fid::kCount);
+
+FieldType DeriveType(std::string_view name) {
+  if (name == "@timestamp") return FieldType::kTimestamp;
+  if (name.ends_with(".ip")) return FieldType::kIp;
+  if (name.ends_with(".port") || name.ends_with(".pid") || name.ends_with(".bytes") ||
+      name.ends_with("status_code") || name.ends_with(".code")) {
+    return FieldType::kInteger;
+  }
+  return FieldType::kString;
+}
+
+class Registry {
+ public:
+  Registry() {
+    for (std::string_view name : kWellKnown) Add(name);
+  }
+
+  FieldId Intern(std::string_view name) {
+    {
+      std::shared_lock lock(mutex_);
+      if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    }
+    std::unique_lock lock(mutex_);
+    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    if (names_.size() >= kInvalidField) return kInvalidField;
+    return Add(name);
+  }
+
+  std::optional<FieldId> Find(std::string_view name) {
+    std::shared_lock lock(mutex_);
+    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  std::string_view Name(FieldId id) {
+    std::shared_lock lock(mutex_);
+    return id < names_.size() ? std::string_view(names_[id]) : std::string_view("?");
+  }
+
+  FieldType Type(FieldId id) {
+    std::shared_lock lock(mutex_);
+    return id < types_.size() ? types_[id] : FieldType::kString;
+  }
+
+ private:
+  FieldId Add(std::string_view name) {
+    auto id = static_cast<FieldId>(names_.size());
+    names_.emplace_back(name);  // std::deque keeps element addresses stable
+    types_.push_back(DeriveType(name));
+    ids_.emplace(std::string_view(names_.back()), id);
+    return id;
+  }
+
+  std::shared_mutex mutex_;
+  std::deque<std::string> names_;
+  std::vector<FieldType> types_;
+  std::unordered_map<std::string_view, FieldId> ids_;
+};
+
+Registry& TheRegistry() {
+  static Registry registry;
+  return registry;
+}
+
+}  // namespace
+
+FieldId InternField(std::string_view name) { return TheRegistry().Intern(name); }
+std::optional<FieldId> FindField(std::string_view name) { return TheRegistry().Find(name); }
+std::string_view FieldName(FieldId id) { return TheRegistry().Name(id); }
+FieldType TypeOf(FieldId id) { return TheRegistry().Type(id); }
+
+}  // namespace bulwark::event

@@ -1,0 +1,550 @@
+#include "bulwark/pipeline/replay.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "bulwark/core/json_writer.h"
+#include "bulwark/data/embedded.h"
+#include "bulwark/core/strings.h"
+#include "bulwark/detect/correlation.h"
+#include "bulwark/input/line_reader.h"
+
+namespace bulwark::pipeline {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct LineRef {
+  uint32_t offset;
+  uint32_t length;
+  uint64_t number;
+  bool too_long;
+};
+
+struct Batch {
+  uint64_t seq = 0;
+  size_t input = 0;
+  std::string data;
+  std::vector<LineRef> lines;
+  input::YearResolver years;
+  explicit Batch(const input::ParseOptions& options) : years(options) {}
+};
+
+// One correlation input derived from an event. Items with a parent feed only when the parent
+// correlation fired for this event (chained correlations).
+struct CorrelationItem {
+  uint32_t correlation;
+  uint32_t position;
+  int32_t parent;  // index into the record's items, or -1
+  uint64_t key;
+  uint64_t value;
+  std::vector<std::string> group;
+};
+
+struct Record {
+  TimeNs timestamp;
+  std::vector<uint32_t> rules;
+  std::string event_json;
+  std::vector<std::pair<std::string, std::string>> identity;  // suppress_by values present
+  std::vector<CorrelationItem> items;
+};
+
+struct BatchResult {
+  uint64_t seq = 0;
+  uint64_t lines = 0, events = 0, decoded = 0, too_long = 0, invalid_utf8 = 0, nul_bytes = 0;
+  std::array<uint64_t, static_cast<size_t>(input::Reject::kCount)> rejected{};
+  std::vector<Record> records;
+};
+
+template <typename T>
+class Queue {
+ public:
+  explicit Queue(size_t capacity) : capacity_(capacity) {}
+  void Push(T item) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return items_.size() < capacity_; });
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+  }
+  std::optional<T> Pop() {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<T> items_;
+  size_t capacity_;
+  bool closed_ = false;
+};
+
+// Writes an event as a flat JSON object with dotted ECS names; repeated fields become arrays.
+void WriteEvent(const event::Event& event, const std::string& origin, uint64_t line,
+                std::string& out) {
+  JsonWriter json(out);
+  json.BeginObject();
+  std::vector<size_t> order(event.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return event.NameAt(a) < event.NameAt(b); });
+  for (size_t k = 0; k < order.size();) {
+    event::FieldId id = event.IdAt(order[k]);
+    size_t end = k;
+    while (end < order.size() && event.IdAt(order[end]) == id) ++end;
+    json.Key(event.NameAt(order[k]));
+    if (end - k > 1) json.BeginArray();
+    for (size_t j = k; j < end; ++j) {
+      std::string_view value = event.ValueAt(order[j]);
+      std::optional<int64_t> number;
+      if (event::TypeOf(id) == event::FieldType::kInteger) number = ParseInt(value);
+      if (number) {
+        json.Int(*number);
+      } else {
+        json.String(value);
+      }
+    }
+    if (end - k > 1) json.EndArray();
+    k = end;
+  }
+  if (!event.raw().empty() && !event.Has(event::fid::kEventOriginal)) {
+    json.Key("event.original");
+    json.String(event.raw());
+  }
+  json.Key("log.file.path");
+  json.String(origin);
+  json.Key("log.file.line");
+  json.Int(static_cast<int64_t>(line));
+  json.EndObject();
+}
+
+// The first value of the first present candidate field.
+std::optional<std::string_view> FirstValue(const event::Event& event,
+                                           const std::vector<event::FieldId>& candidates) {
+  for (event::FieldId id : candidates) {
+    if (auto value = event.Get(id)) return value;
+  }
+  return std::nullopt;
+}
+
+class Worker {
+ public:
+  Worker(const ReplayOptions& options, const detect::RuleSet& rules,
+         const decode::DecoderSet& decoders, const std::vector<std::string>& input_names)
+      : options_(options),
+        rules_(rules),
+        decoders_(decoders),
+        input_names_(input_names),
+        parser_(options.parse),
+        matcher_(rules.NewMatcher()),
+        decode_scratch_(decoders.NewScratch()) {
+    for (const std::string& name : options.suppress_by) {
+      suppress_ids_.push_back(event::InternField(name));
+    }
+  }
+
+  BatchResult Process(const Batch& batch) {
+    BatchResult result;
+    result.seq = batch.seq;
+    parser_.SetYearResolver(batch.years);
+    const std::string& origin = input_names_[batch.input];
+    for (const LineRef& line : batch.lines) {
+      ++result.lines;
+      if (line.too_long) ++result.too_long;
+      std::string_view text(batch.data.data() + line.offset, line.length);
+      input::Repairs repairs;
+      input::Reject reject = parser_.Parse(text, event_, repairs);
+      if (repairs.invalid_utf8) ++result.invalid_utf8;
+      if (repairs.nul_bytes) ++result.nul_bytes;
+      if (reject != input::Reject::kNone) {
+        ++result.rejected[static_cast<size_t>(reject)];
+        continue;
+      }
+      ++result.events;
+      if (decoders_.Decode(event_, *decode_scratch_) > 0) ++result.decoded;
+      matched_.clear();
+      matcher_->Match(event_, matched_);
+      if (matched_.empty()) continue;
+      Record record;
+      record.timestamp = event_.timestamp();
+      record.rules = matched_;
+      if (options_.include_events) WriteEvent(event_, origin, line.number, record.event_json);
+      for (event::FieldId id : suppress_ids_) {
+        if (auto value = event_.Get(id)) {
+          record.identity.emplace_back(std::string(event::FieldName(id)), std::string(*value));
+        }
+      }
+      for (uint32_t rule : matched_) AddItems(rule, -1, record);
+      result.records.push_back(std::move(record));
+    }
+    return result;
+  }
+
+ private:
+  // Adds correlation inputs for the consumers of `rule`, then (as children) for theirs.
+  void AddItems(uint32_t rule, int32_t parent, Record& record, int depth = 0) {
+    if (depth > 8) return;
+    for (uint32_t c : rules_.consumers(rule)) {
+      const detect::CompiledCorrelation& corr = rules_.correlations()[c];
+      for (uint32_t position = 0; position < corr.inputs.size(); ++position) {
+        if (corr.inputs[position] != rule) continue;
+        CorrelationItem item{c, position, parent, 0, 0, {}};
+        bool complete = true;
+        for (const auto& candidates : corr.group_fields[position]) {
+          auto value = FirstValue(event_, candidates);
+          if (!value) {
+            complete = false;
+            break;
+          }
+          item.group.emplace_back(*value);
+        }
+        if (!complete) continue;
+        if (!corr.value_fields.empty()) {
+          auto value = FirstValue(event_, corr.value_fields);
+          if (!value) continue;
+          item.value = detect::HashValue(*value);
+        }
+        item.key = detect::HashGroup(item.group);
+        record.items.push_back(std::move(item));
+        AddItems(corr.rule_index, static_cast<int32_t>(record.items.size() - 1), record, depth + 1);
+      }
+    }
+  }
+
+  const ReplayOptions& options_;
+  const detect::RuleSet& rules_;
+  const decode::DecoderSet& decoders_;
+  const std::vector<std::string>& input_names_;
+  input::LineParser parser_;
+  std::unique_ptr<detect::Matcher> matcher_;
+  std::unique_ptr<decode::DecodeScratch> decode_scratch_;
+  event::Event event_;
+  std::vector<uint32_t> matched_;
+  std::vector<event::FieldId> suppress_ids_;
+};
+
+// Correlation, suppression and output, in input order.
+class Sequencer {
+ public:
+  Sequencer(const ReplayOptions& options, std::shared_ptr<const detect::RuleSet> rules,
+            std::FILE* out, ReplaySummary& summary)
+      : options_(options),
+        rules_(*rules),
+        engine_(rules, options.max_keys_per_correlation),
+        out_(out),
+        summary_(summary) {}
+
+  void Consume(BatchResult& result) {
+    summary_.lines += result.lines;
+    summary_.events += result.events;
+    summary_.decoded += result.decoded;
+    summary_.too_long += result.too_long;
+    summary_.invalid_utf8 += result.invalid_utf8;
+    summary_.nul_bytes += result.nul_bytes;
+    for (size_t i = 0; i < result.rejected.size(); ++i) {
+      if (result.rejected[i]) {
+        summary_.rejected[std::string(input::RejectName(static_cast<input::Reject>(i)))] +=
+            result.rejected[i];
+      }
+    }
+    for (Record& record : result.records) Handle(record);
+    if (!buffer_.empty()) {
+      std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+      buffer_.clear();
+    }
+  }
+
+  void Finish() {
+    auto stats = engine_.stats();
+    summary_.correlation_keys = stats.keys;
+    summary_.correlation_evictions = stats.evictions;
+    std::fflush(out_);
+  }
+
+ private:
+  void Handle(const Record& record) {
+    for (uint32_t rule : record.rules) {
+      if (!rules_.rule(rule).generates) continue;
+      Emit(rule, record, record.identity, 0);
+    }
+    std::vector<bool> fired(record.items.size(), false);
+    for (size_t i = 0; i < record.items.size(); ++i) {
+      const CorrelationItem& item = record.items[i];
+      if (item.parent >= 0 && !fired[item.parent]) continue;
+      int64_t count = engine_.Feed(item.correlation, item.position, record.timestamp, item.key,
+                                   item.value);
+      if (count == 0) continue;
+      fired[i] = true;
+      const detect::CompiledCorrelation& corr = rules_.correlations()[item.correlation];
+      std::vector<std::pair<std::string, std::string>> group;
+      for (size_t g = 0; g < corr.group_names.size() && g < item.group.size(); ++g) {
+        group.emplace_back(corr.group_names[g], item.group[g]);
+      }
+      if (rules_.rule(corr.rule_index).generates) Emit(corr.rule_index, record, group, count);
+    }
+  }
+
+  void Emit(uint32_t rule, const Record& record,
+            const std::vector<std::pair<std::string, std::string>>& group, int64_t count) {
+    uint64_t suppressed_before = 0;
+    if (options_.suppress_window > 0) {
+      std::string key = fmt::format("{}", rule);
+      for (const auto& [name, value] : group) key.append("\x1f").append(value);
+      auto [it, inserted] = last_emit_.try_emplace(key, Suppression{record.timestamp, 0});
+      if (!inserted) {
+        if (record.timestamp - it->second.emitted < options_.suppress_window) {
+          ++it->second.suppressed;
+          ++summary_.suppressed[rule];
+          return;
+        }
+        suppressed_before = it->second.suppressed;
+        it->second = Suppression{record.timestamp, 0};
+      }
+      if (last_emit_.size() > options_.max_keys_per_correlation) Sweep(record.timestamp);
+    }
+    const detect::RuleInfo& info = rules_.rule(rule);
+    JsonWriter json(buffer_);
+    json.BeginObject();
+    json.Key("@timestamp");
+    json.String(FormatTimestamp(record.timestamp));
+    json.Key("rule");
+    json.BeginObject();
+    json.Key("id");
+    json.String(info.id);
+    json.Key("title");
+    json.String(info.title);
+    json.Key("level");
+    json.String(info.level);
+    json.Key("tags");
+    json.BeginArray();
+    for (const auto& tag : info.tags) json.String(tag);
+    json.EndArray();
+    json.Key("type");
+    json.String(info.is_correlation ? "correlation" : "detection");
+    json.EndObject();
+    for (const auto& [name, value] : group) {
+      json.Key(name);
+      json.String(value);
+    }
+    if (info.is_correlation) {
+      json.Key("count");
+      json.Int(count);
+    }
+    if (suppressed_before > 0) {
+      json.Key("suppressed");
+      json.Int(static_cast<int64_t>(suppressed_before));
+    }
+    if (options_.include_events && !record.event_json.empty()) {
+      json.Key("events");
+      json.BeginArray();
+      json.Raw(record.event_json);
+      json.EndArray();
+    }
+    json.EndObject();
+    buffer_.push_back('\n');
+    ++summary_.alerts[rule];
+    ++summary_.alerts_total;
+  }
+
+  void Sweep(TimeNs now) {
+    std::erase_if(last_emit_, [&](const auto& entry) {
+      return now - entry.second.emitted >= options_.suppress_window;
+    });
+  }
+
+  struct Suppression {
+    TimeNs emitted;
+    uint64_t suppressed;
+  };
+
+  const ReplayOptions& options_;
+  const detect::RuleSet& rules_;
+  detect::CorrelationEngine engine_;
+  std::FILE* out_;
+  ReplaySummary& summary_;
+  std::string buffer_;
+  std::unordered_map<std::string, Suppression> last_emit_;
+};
+
+}  // namespace
+
+Result<ReplaySummary> Replay(const ReplayOptions& options,
+                             std::shared_ptr<const detect::RuleSet> rules,
+                             std::shared_ptr<const decode::DecoderSet> decoders, std::FILE* out) {
+  ReplaySummary summary;
+  unsigned threads = options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  summary.threads = threads;
+  std::vector<std::string> names;
+  for (const auto& [name, content] : options.memory_inputs) names.push_back(name);
+  for (const auto& name : options.inputs) names.push_back(name);
+  if (names.empty()) names.push_back("-");
+
+  Queue<std::shared_ptr<Batch>> work(threads * 2);
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  std::map<uint64_t, BatchResult> done;
+  uint64_t batches = 0;
+  bool reading_finished = false;
+
+  Sequencer sequencer(options, rules, out, summary);
+  auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      Worker worker(options, *rules, *decoders, names);
+      while (auto batch = work.Pop()) {
+        BatchResult result = worker.Process(**batch);
+        std::lock_guard lock(done_mutex);
+        done.emplace(result.seq, std::move(result));
+        done_cv.notify_all();
+      }
+    });
+  }
+  bool show_progress = options.progress && isatty(STDERR_FILENO);
+  std::thread sequencer_thread([&] {
+    uint64_t next = 0;
+    auto last_progress = Clock::now();
+    while (true) {
+      BatchResult result;
+      {
+        std::unique_lock lock(done_mutex);
+        done_cv.wait(lock, [&] { return done.count(next) || (reading_finished && next == batches); });
+        if (!done.count(next)) break;
+        result = std::move(done[next]);
+        done.erase(next);
+      }
+      sequencer.Consume(result);
+      ++next;
+      if (show_progress && Clock::now() - last_progress > std::chrono::milliseconds(500)) {
+        last_progress = Clock::now();
+        double elapsed = std::chrono::duration<double>(last_progress - start).count();
+        std::fprintf(stderr, "\r%llu lines, %.0f lines/s, %llu alerts   ",
+                     static_cast<unsigned long long>(summary.lines), summary.lines / elapsed,
+                     static_cast<unsigned long long>(summary.alerts_total));
+      }
+    }
+  });
+
+  size_t opened = 0;
+  for (size_t i = 0; i < names.size(); ++i) {
+    Result<std::unique_ptr<input::LineReader>> reader = Fail("unreachable");
+    if (i < options.memory_inputs.size()) {
+      reader = input::LineReader::FromString(options.memory_inputs[i].second);
+    } else if (names[i].starts_with("builtin:")) {
+      std::string_view content = data::EmbeddedFileContent(names[i].substr(8));
+      if (content.empty()) {
+        reader = Fail("no such built-in file", names[i]);
+      } else {
+        reader = input::LineReader::FromString(std::string(content));
+      }
+    } else {
+      reader = input::LineReader::Open(names[i]);
+    }
+    if (!reader) {
+      summary.input_errors.push_back(reader.error().ToString());
+      continue;
+    }
+    ++opened;
+    input::YearResolver years(options.parse);
+    auto batch = std::make_shared<Batch>(options.parse);
+    batch->input = i;
+    batch->years = years;
+    input::Line line;
+    while ((*reader)->Next(line)) {
+      batch->lines.push_back(LineRef{static_cast<uint32_t>(batch->data.size()),
+                                     static_cast<uint32_t>(line.text.size()), line.number,
+                                     line.too_long});
+      batch->data.append(line.text);
+      years.Observe(input::YearResolver::MonthOfLine(line.text));
+      if (batch->lines.size() >= options.batch_lines) {
+        {
+          std::lock_guard lock(done_mutex);
+          batch->seq = batches++;
+        }
+        work.Push(std::move(batch));
+        batch = std::make_shared<Batch>(options.parse);
+        batch->input = i;
+        batch->years = years;
+      }
+    }
+    if (!batch->lines.empty()) {
+      {
+        std::lock_guard lock(done_mutex);
+        batch->seq = batches++;
+      }
+      work.Push(std::move(batch));
+    }
+    if (!(*reader)->error().empty()) {
+      summary.input_errors.push_back(fmt::format("{}: {}", names[i], (*reader)->error()));
+    }
+  }
+  work.Close();
+  for (auto& worker : workers) worker.join();
+  {
+    std::lock_guard lock(done_mutex);
+    reading_finished = true;
+    done_cv.notify_all();
+  }
+  sequencer_thread.join();
+  sequencer.Finish();
+  if (show_progress) std::fprintf(stderr, "\r\033[K");
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (opened == 0) {
+    return Fail(summary.input_errors.empty() ? "no input" : summary.input_errors.front());
+  }
+  return summary;
+}
+
+void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FILE* out) {
+  std::string text;
+  auto it = std::back_inserter(text);
+  fmt::format_to(it, "lines read       {}\n", s.lines);
+  fmt::format_to(it, "events           {}\n", s.events);
+  fmt::format_to(it, "decoded          {}\n", s.decoded);
+  uint64_t rejected = 0;
+  for (const auto& [reason, count] : s.rejected) rejected += count;
+  fmt::format_to(it, "rejected         {}\n", rejected);
+  for (const auto& [reason, count] : s.rejected) fmt::format_to(it, "  {:<14} {}\n", reason, count);
+  if (s.too_long) fmt::format_to(it, "cut at 64 KiB    {}\n", s.too_long);
+  if (s.invalid_utf8) fmt::format_to(it, "invalid UTF-8    {} (repaired)\n", s.invalid_utf8);
+  if (s.nul_bytes) fmt::format_to(it, "NUL bytes        {} (repaired)\n", s.nul_bytes);
+  for (const auto& error : s.input_errors) fmt::format_to(it, "input error      {}\n", error);
+  fmt::format_to(it, "alerts           {}\n", s.alerts_total);
+  for (const auto& [rule, count] : s.alerts) {
+    const auto& info = rules.rule(rule);
+    auto sup = s.suppressed.find(rule);
+    fmt::format_to(it, "  {:>8}  {} ({}){}\n", count, info.title, info.id,
+        sup == s.suppressed.end() ? "" : fmt::format(", {} suppressed", sup->second));
+  }
+  for (const auto& [rule, count] : s.suppressed) {
+    if (!s.alerts.count(rule)) fmt::format_to(it, "  {:>8}  {} ({}), {} suppressed\n", 0, rules.rule(rule).title, rules.rule(rule).id, count);
+  }
+  fmt::format_to(it, "correlation keys {} held, {} evicted\n", s.correlation_keys, s.correlation_evictions);
+  double rate = s.seconds > 0 ? s.lines / s.seconds : 0;
+  fmt::format_to(it, "time             {:.3f} s, {:.0f} lines/s, {} threads\n", s.seconds, rate, s.threads);
+  std::fputs(text.c_str(), out);
+}
+
+}  // namespace bulwark::pipeline

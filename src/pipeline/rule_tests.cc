@@ -1,0 +1,153 @@
+#include "bulwark/pipeline/rule_tests.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "bulwark/core/env.h"
+#include "bulwark/core/json_writer.h"
+#include "bulwark/data/embedded.h"
+#include "bulwark/pipeline/replay.h"
+
+namespace bulwark::pipeline {
+
+namespace {
+
+void YamlToJson(const YAML::Node& node, JsonWriter& json) {
+  if (node.IsMap()) {
+    json.BeginObject();
+    for (const auto& kv : node) {
+      json.Key(kv.first.Scalar());
+      YamlToJson(kv.second, json);
+    }
+    json.EndObject();
+  } else if (node.IsSequence()) {
+    json.BeginArray();
+    for (const auto& item : node) YamlToJson(item, json);
+    json.EndArray();
+  } else if (node.IsNull()) {
+    json.Null();
+  } else {
+    json.String(node.Scalar());
+  }
+}
+
+std::vector<std::string> Strings(const YAML::Node& node) {
+  std::vector<std::string> out;
+  if (!node) return out;
+  if (node.IsScalar()) out.push_back(node.Scalar());
+  if (node.IsSequence()) {
+    for (const auto& item : node) out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+// Rule ids that fired in a replay's alert output.
+std::set<std::string> FiredIds(const std::string& output) {
+  std::set<std::string> ids;
+  size_t pos = 0;
+  while ((pos = output.find("\"rule\":{\"id\":\"", pos)) != std::string::npos) {
+    pos += 14;
+    size_t end = output.find('"', pos);
+    ids.insert(output.substr(pos, end - pos));
+  }
+  return ids;
+}
+
+void RunFile(const std::string& name, std::string_view text,
+             const std::shared_ptr<const detect::RuleSet>& rules,
+             const std::shared_ptr<const decode::DecoderSet>& decoders,
+             std::vector<RuleTestOutcome>& outcomes) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    outcomes.push_back({fmt::format("{}:{}:{}", name, e.mark.line + 1, e.mark.column + 1), name,
+                        false, "YAML error: " + e.msg});
+    return;
+  }
+  if (!root["tests"] || !root["tests"].IsSequence()) {
+    outcomes.push_back({name, name, false, "expected a top-level 'tests:' list"});
+    return;
+  }
+  for (const YAML::Node& test : root["tests"]) {
+    RuleTestOutcome outcome;
+    outcome.where = fmt::format("{}:{}", name, test.Mark().line + 1);
+    outcome.name = test["name"] ? test["name"].Scalar() : outcome.where;
+    std::string input;
+    for (const auto& line : Strings(test["lines"])) input.append(line).push_back('\n');
+    if (test["events"]) {
+      for (const auto& event : test["events"]) {
+        JsonWriter json(input);
+        YamlToJson(event, json);
+        input.push_back('\n');
+      }
+    }
+    ReplayOptions options;
+    options.memory_inputs.emplace_back(outcome.where, input);
+    options.threads = 1;
+    options.suppress_window = 0;
+    options.include_events = false;
+    options.parse.reference_time = ToUnixNs(CivilTime{2026, 12, 31, 0, 0, 0, 0});
+    if (test["year"]) options.parse.year = test["year"].as<int>();
+    char* buffer = nullptr;
+    size_t size = 0;
+    std::FILE* out = open_memstream(&buffer, &size);
+    auto summary = Replay(options, rules, decoders, out);
+    std::fclose(out);
+    std::string output(buffer, size);
+    std::free(buffer);
+    if (!summary) {
+      outcome.detail = summary.error().ToString();
+      outcomes.push_back(std::move(outcome));
+      continue;
+    }
+    std::set<std::string> fired = FiredIds(output);
+    std::vector<std::string> problems;
+    for (const auto& id : Strings(test["expect"])) {
+      if (!fired.count(id)) problems.push_back("expected " + id + " to fire");
+    }
+    for (const auto& id : Strings(test["expect_not"])) {
+      if (fired.count(id)) problems.push_back("expected " + id + " not to fire");
+    }
+    outcome.passed = problems.empty();
+    for (const auto& p : problems) outcome.detail += (outcome.detail.empty() ? "" : "; ") + p;
+    outcomes.push_back(std::move(outcome));
+  }
+}
+
+}  // namespace
+
+std::vector<RuleTestOutcome> RunRuleTests(const std::vector<std::string>& paths,
+                                          std::shared_ptr<const detect::RuleSet> rules,
+                                          std::shared_ptr<const decode::DecoderSet> decoders) {
+  std::vector<RuleTestOutcome> outcomes;
+  for (const std::string& path : paths) {
+    if (path == "builtin") {
+      for (const auto& file : data::EmbeddedUnder("rules/")) {
+        if (!file.path.ends_with(".tests.yml")) continue;
+        RunFile("builtin:" + std::string(file.path), file.content, rules, decoders, outcomes);
+      }
+      continue;
+    }
+    auto files = Env::Default().ListFiles(path, {".tests.yml"});
+    if (!files) {
+      outcomes.push_back({path, path, false, files.error().message});
+      continue;
+    }
+    for (const std::string& file : *files) {
+      auto text = Env::Default().ReadFile(file);
+      if (!text) {
+        outcomes.push_back({file, file, false, text.error().message});
+        continue;
+      }
+      RunFile(file, *text, rules, decoders, outcomes);
+    }
+  }
+  return outcomes;
+}
+
+}  // namespace bulwark::pipeline

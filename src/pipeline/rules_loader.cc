@@ -1,0 +1,55 @@
+#include "bulwark/pipeline/rules_loader.h"
+
+#include "bulwark/core/env.h"
+#include "bulwark/data/embedded.h"
+
+namespace bulwark::pipeline {
+
+namespace {
+void AddParsed(sigma::ParsedFile parsed, std::vector<sigma::Document>& documents,
+               std::vector<sigma::Rejection>& rejected) {
+  for (auto& doc : parsed.documents) documents.push_back(std::move(doc));
+  for (auto& rejection : parsed.rejections) rejected.push_back(std::move(rejection));
+}
+}  // namespace
+
+void ParseRulePaths(const std::vector<std::string>& paths, std::vector<sigma::Document>& documents,
+                    std::vector<sigma::Rejection>& rejected, size_t& files) {
+  for (const std::string& path : paths) {
+    if (path == "builtin") {
+      for (const auto& file : data::EmbeddedUnder("rules/")) {
+        if (file.path.ends_with(".tests.yml")) continue;
+        ++files;
+        AddParsed(sigma::ParseRuleFile(file.content, "builtin:" + std::string(file.path)),
+                  documents, rejected);
+      }
+      continue;
+    }
+    auto list = Env::Default().ListFiles(path, {".yml", ".yaml"});
+    if (!list) {
+      rejected.push_back(sigma::Rejection{path, "", list.error().message});
+      continue;
+    }
+    for (const std::string& file : *list) {
+      if (file.ends_with(".tests.yml")) continue;
+      ++files;
+      auto text = Env::Default().ReadFile(file);
+      if (!text) {
+        rejected.push_back(sigma::Rejection{file, "", text.error().message});
+        continue;
+      }
+      AddParsed(sigma::ParseRuleFile(*text, file), documents, rejected);
+    }
+  }
+}
+
+LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::CompileOptions& options) {
+  LoadedRules loaded;
+  std::vector<sigma::Document> documents;
+  ParseRulePaths(paths, documents, loaded.rejected, loaded.files);
+  loaded.documents = documents.size();
+  loaded.rules = detect::RuleSet::Compile(std::move(documents), options, loaded.rejected);
+  return loaded;
+}
+
+}  // namespace bulwark::pipeline

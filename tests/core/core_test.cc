@@ -1,0 +1,74 @@
+#include <gtest/gtest.h>
+
+#include "bulwark/core/json_writer.h"
+#include "bulwark/core/strings.h"
+#include "bulwark/core/time.h"
+
+namespace bulwark {
+namespace {
+
+TEST(Time, CivilRoundTrip) {
+  CivilTime c{2026, 11, 26, 15, 30, 8, 123'000'000};
+  TimeNs ns = ToUnixNs(c);
+  EXPECT_EQ(FormatTimestamp(ns), "2026-11-26T15:30:08.123Z");
+  CivilTime back = FromUnixNs(ns);
+  EXPECT_EQ(back.year, 2026);
+  EXPECT_EQ(back.day, 26);
+  EXPECT_EQ(ToUnixNs(CivilTime{1970, 1, 1, 0, 0, 0, 0}), 0);
+}
+
+TEST(Time, ParseTimestampWithZones) {
+  auto utc = ParseTimestamp("2026-11-26T15:30:08Z");
+  auto plus = ParseTimestamp("2026-11-26T16:30:08.000000+01:00");
+  ASSERT_TRUE(utc && plus);
+  EXPECT_EQ(*utc, *plus);
+  EXPECT_FALSE(ParseTimestamp("2026-13-26T15:30:08Z"));
+  EXPECT_FALSE(ParseTimestamp("yesterday"));
+  EXPECT_EQ(*ParseTimestamp("2026-11-26 15:30:08"), *utc);
+}
+
+TEST(Time, ZoneAndTimespan) {
+  EXPECT_EQ(ParseZoneOffset("+01:00"), 3600);
+  EXPECT_EQ(ParseZoneOffset("-0530"), -19800);
+  EXPECT_EQ(ParseZoneOffset("UTC"), 0);
+  EXPECT_FALSE(ParseZoneOffset("CET"));
+  EXPECT_EQ(ParseTimespan("5m"), 300 * kNsPerSecond);
+  EXPECT_EQ(ParseTimespan("2d"), 2 * 86400 * kNsPerSecond);
+  EXPECT_FALSE(ParseTimespan("5x"));
+  EXPECT_FALSE(ParseTimespan("m"));
+}
+
+TEST(Strings, Utf8Repair) {
+  EXPECT_TRUE(IsValidUtf8("grüße"));
+  EXPECT_FALSE(IsValidUtf8("\xff\xfe"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));  // overlong
+  EXPECT_EQ(SanitizeUtf8("a\xffz"), "a\xEF\xBF\xBDz");
+  EXPECT_EQ(SanitizeUtf8(std::string("a\0b", 3)), "a\xE2\x90\x80" "b");
+}
+
+TEST(Strings, Numbers) {
+  EXPECT_EQ(ParseInt("-42"), -42);
+  EXPECT_EQ(ParseInt("+7"), 7);
+  EXPECT_FALSE(ParseInt("4x"));
+  EXPECT_FALSE(ParseInt("99999999999999999999"));
+  EXPECT_DOUBLE_EQ(*ParseDouble("2.5"), 2.5);
+}
+
+TEST(JsonWriter, EscapesAndNests) {
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject();
+  json.Key("a\"b");
+  json.String("line\nnext\x01");
+  json.Key("list");
+  json.BeginArray();
+  json.Int(1);
+  json.Bool(false);
+  json.Null();
+  json.EndArray();
+  json.EndObject();
+  EXPECT_EQ(out, R"({"a\"b":"line\nnext\u0001","list":[1,false,null]})");
+}
+
+}  // namespace
+}  // namespace bulwark

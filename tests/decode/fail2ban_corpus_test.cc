@@ -1,0 +1,114 @@
+// Runs the real log samples of ../shared/logs/fail2ban through the parser and the built-in
+// decoders. A line annotated "match": true must yield the annotated offender in source.ip (or
+// source.address for host names) with event.outcome "failure"; a line annotated "match": false
+// must not be a failure. The pass rate per service is printed; the test fails below the floor
+// recorded for each service. Lines that cannot pass are listed in docs/decoders.md.
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bulwark/core/strings.h"
+#include "bulwark/decode/decoder.h"
+#include "bulwark/input/parser.h"
+
+namespace bulwark::decode {
+namespace {
+
+namespace fid = event::fid;
+
+struct Service {
+  const char* file;
+  double floor;  // minimum pass rate, percent
+};
+
+// The services Bulwark decodes, with the pass rate this build must reach.
+constexpr Service kServices[] = {
+    {"sshd", 100.0},
+    {"sshd-journal", 100.0},
+};
+
+struct Case {
+  int line;
+  bool match;
+  std::string host;
+  std::string text;
+};
+
+std::vector<Case> ReadCases(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<Case> cases;
+  std::string line;
+  int number = 0;
+  std::optional<Case> pending;
+  simdjson::dom::parser json;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.starts_with("# failJSON:")) {
+      std::string body(Trim(std::string_view(line).substr(11)));
+      simdjson::dom::element doc;
+      if (json.parse(body).get(doc) != simdjson::SUCCESS) continue;
+      Case c;
+      bool match = false;
+      if (doc["match"].get(match) != simdjson::SUCCESS) continue;
+      c.match = match;
+      std::string_view host;
+      if (doc["host"].get(host) == simdjson::SUCCESS) c.host = std::string(host);
+      pending = c;
+      continue;
+    }
+    if (line.starts_with("#") || Trim(line).empty()) continue;
+    if (pending) {
+      pending->line = number;
+      pending->text = line;
+      cases.push_back(*pending);
+      pending.reset();
+    }
+  }
+  return cases;
+}
+
+std::string Normalize(std::string_view address) {
+  if (auto ip = event::IpAddress::Parse(address)) return ip->ToString();
+  return AsciiLower(address);
+}
+
+TEST(Fail2banCorpus, PassRatePerService) {
+  auto set = DecoderSet::Load({});
+  ASSERT_TRUE(set) << set.error().ToString();
+  auto scratch = (*set)->NewScratch();
+  for (const Service& service : kServices) {
+    std::string path = std::string(BULWARK_SHARED_DIR) + "/logs/fail2ban/" + service.file;
+    std::vector<Case> cases = ReadCases(path);
+    ASSERT_FALSE(cases.empty()) << "no annotated lines in " << path;
+    input::ParseOptions options;
+    options.year = 2005;
+    input::LineParser parser(options);
+    int passed = 0;
+    std::string failures;
+    for (const Case& c : cases) {
+      event::Event event;
+      input::Repairs repairs;
+      parser.Parse(c.text, event, repairs);
+      (*set)->Decode(event, *scratch);
+      bool failure = event.Get(fid::kEventOutcome).value_or("") == "failure";
+      std::string address(event.Get(fid::kSourceIp).value_or(event.Get(fid::kSourceAddress).value_or("")));
+      bool ok = c.match ? (failure && Normalize(address) == Normalize(c.host)) : !failure;
+      if (ok) {
+        ++passed;
+      } else {
+        failures += "  " + std::string(service.file) + ":" + std::to_string(c.line) +
+                    (c.match ? " expected " + c.host + " got '" + address + "'" : " unexpected failure") +
+                    ": " + c.text.substr(0, 160) + "\n";
+      }
+    }
+    double rate = 100.0 * passed / cases.size();
+    std::printf("fail2ban %-20s %3d/%3zu  %.1f%%\n", service.file, passed, cases.size(), rate);
+    EXPECT_GE(rate, service.floor) << failures;
+  }
+}
+
+}  // namespace
+}  // namespace bulwark::decode

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Bulwark builds and tests with (only those missing).
+set -euo pipefail
+packages=(
+  cmake ninja-build pkg-config ccache g++ clang libclang-rt-14-dev
+  libvectorscan-dev libre2-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev
+  libexpected-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the unit, golden and corpus tests (Release), the same unit tests
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and each fuzz target for a fixed time over
+# the corpus in fuzz/corpus/. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh
+jobs=$(nproc)
+fuzz_seconds=${BULWARK_FUZZ_SECONDS:-20}
+
+echo "== Release build and tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBULWARK_SANITIZE=ON \
+  -DBULWARK_BENCH=OFF >/dev/null
+cmake --build build-asan
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+
+echo "== Fuzz targets (libFuzzer, ${fuzz_seconds}s each)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBULWARK_FUZZ=ON -DBULWARK_TESTS=OFF -DBULWARK_BENCH=OFF >/dev/null
+cmake --build build-fuzz
+for target in build-fuzz/fuzz/fuzz_*; do
+  name=$(basename "$target")
+  corpus=fuzz/corpus/${name#fuzz_}
+  work=$(mktemp -d)
+  echo "-- $name"
+  "$target" -max_total_time="$fuzz_seconds" -max_len=4096 -rss_limit_mb=2048 "$work" "$corpus" \
+    2>&1 | tail -n 2
+  rm -rf "$work"
+done
+echo "== all tests passed"
