@@ -48,6 +48,8 @@ struct Pred {
 struct PatternRef {
   uint32_t pred;
   uint8_t rank;                  // index of the field among the predicate's candidates
+  Anchor anchor = Anchor::kNone; // literals: where the match must sit
+  uint32_t length = 0;           // literals: byte length
   std::shared_ptr<RE2> confirm;  // set when vectorscan only prefilters
 };
 
@@ -63,9 +65,16 @@ struct PendingPattern {
   PatternRef ref;
 };
 
-struct FieldDatabase {
+// One vectorscan database and, per pattern id, the predicates it serves (identical patterns of
+// different rules are compiled once).
+struct DatabasePart {
   std::shared_ptr<const match::Database> database;
-  std::vector<PatternRef> refs;  // by pattern id
+  std::vector<std::vector<PatternRef>> refs;
+};
+
+struct FieldDatabase {
+  DatabasePart literal;  // plain strings: fast to compile and scan
+  DatabasePart regex;    // wildcards, windash, re
 };
 
 enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
@@ -244,8 +253,9 @@ class Compiler {
         }
       }
       for (size_t rank = 0; rank < fields.size(); ++rank) {
-        pending_.push_back(PendingPattern{fields[rank], regex,
-                                          PatternRef{pred_index, static_cast<uint8_t>(rank), confirm}});
+        PatternRef ref{pred_index, static_cast<uint8_t>(rank), regex.anchor,
+                       static_cast<uint32_t>(regex.expression.size()), confirm};
+        pending_.push_back(PendingPattern{fields[rank], regex, std::move(ref)});
       }
     }
     return node;
@@ -410,49 +420,71 @@ class Compiler {
     (void)applied;
   }
 
-  // Builds one database per field, dropping rules whose patterns vectorscan refuses.
+  // Compiles one database part from pending patterns; on failure disables the rules that own
+  // the failing pattern and returns false so that the caller starts again.
+  bool BuildPart(const std::vector<size_t>& indices, bool literal, DatabasePart& part) {
+    if (indices.empty()) return true;
+    std::vector<match::Pattern> patterns;
+    std::map<std::pair<std::string, unsigned>, unsigned> ids;
+    for (size_t i : indices) {
+      const PendingPattern& p = pending_[i];
+      auto [it, inserted] = ids.try_emplace({p.regex.expression, p.regex.flags},
+                                            static_cast<unsigned>(patterns.size()));
+      if (inserted) {
+        patterns.push_back(match::Pattern{p.regex.expression, p.regex.flags, it->second});
+        part.refs.emplace_back();
+      }
+      part.refs[it->second].push_back(p.ref);
+    }
+    auto compiled = match::Database::Compile(patterns, literal);
+    if (compiled) {
+      part.database = *compiled;
+      return true;
+    }
+    int bad = compiled.error().index;
+    std::string reason = bad >= 0 ? fmt::format("pattern '{}' does not compile: {}",
+                                                patterns[bad].expression, compiled.error().message)
+                                  : "vectorscan: " + compiled.error().message;
+    bool disabled = false;
+    for (size_t id = 0; id < part.refs.size(); ++id) {
+      if (bad >= 0 && id != static_cast<size_t>(bad)) continue;
+      for (const PatternRef& ref : part.refs[id]) {
+        uint32_t owner = out_.pred_owner[ref.pred];
+        if (owner != kNoRule && out_.enabled[owner]) {
+          DisableRule(owner, reason);
+          disabled = true;
+        }
+      }
+    }
+    if (!disabled) throw std::runtime_error("vectorscan rejected a built-in pattern: " + reason);
+    return false;
+  }
+
+  // Builds the databases of every field, dropping rules whose patterns vectorscan refuses.
   void BuildDatabases() {
     while (true) {
-      std::unordered_map<FieldId, std::vector<size_t>> by_field;
+      std::map<FieldId, std::pair<std::vector<size_t>, std::vector<size_t>>> by_field;
       for (size_t i = 0; i < pending_.size(); ++i) {
         uint32_t owner = out_.pred_owner[pending_[i].ref.pred];
         if (owner != kNoRule && !out_.enabled[owner]) continue;
-        by_field[pending_[i].field].push_back(i);
+        auto& lists = by_field[pending_[i].field];
+        (pending_[i].regex.literal ? lists.first : lists.second).push_back(i);
       }
       out_.databases.clear();
-      out_.database_of_field.assign(0, -1);
-      bool retry = false;
-      for (auto& [field, indices] : by_field) {
-        std::vector<match::Pattern> patterns;
+      out_.database_of_field.clear();
+      bool complete = true;
+      for (auto& [field, lists] : by_field) {
         FieldDatabase database;
-        for (size_t i : indices) {
-          patterns.push_back(match::Pattern{pending_[i].regex.expression, pending_[i].regex.flags,
-                                            static_cast<unsigned>(database.refs.size())});
-          database.refs.push_back(pending_[i].ref);
-        }
-        auto compiled = match::Database::Compile(patterns, false);
-        if (!compiled) {
-          int bad = compiled.error().index;
-          uint32_t owner = bad >= 0 ? out_.pred_owner[database.refs[bad].pred] : kNoRule;
-          if (owner == kNoRule) {
-            // Not attributable: drop every rule with a pattern on this field.
-            for (size_t i : indices) {
-              uint32_t o = out_.pred_owner[pending_[i].ref.pred];
-              if (o != kNoRule) DisableRule(o, "vectorscan: " + compiled.error().message);
-            }
-          } else {
-            DisableRule(owner, fmt::format("pattern '{}' does not compile: {}",
-                                           patterns[bad].expression, compiled.error().message));
-          }
-          retry = true;
+        if (!BuildPart(lists.first, true, database.literal) ||
+            !BuildPart(lists.second, false, database.regex)) {
+          complete = false;
           break;
         }
-        database.database = *compiled;
         if (out_.database_of_field.size() <= field) out_.database_of_field.resize(field + 1, -1);
         out_.database_of_field[field] = static_cast<int32_t>(out_.databases.size());
         out_.databases.push_back(std::move(database));
       }
-      if (!retry) return;
+      if (complete) return;
     }
   }
 
@@ -670,13 +702,14 @@ struct Matcher::State {
   std::vector<uint8_t> rule_mark;
   std::vector<uint32_t> candidates;
   const event::Event* event = nullptr;
-  std::string_view scanning;  // text being scanned (for RE2 confirmation)
-  FieldId scanning_field = event::kInvalidField;
-  const FieldDatabase* database = nullptr;
+  std::string_view scanning;  // text being scanned (for anchors and RE2 confirmation)
+  const DatabasePart* part = nullptr;
 
   explicit State(const RuleSet::Compiled& compiled) : c(compiled) {
     for (const auto& db : c.databases) {
-      if (!scratch.Prepare(*db.database)) throw std::bad_alloc();
+      for (const DatabasePart* part : {&db.literal, &db.regex}) {
+        if (part->database && !scratch.Prepare(*part->database)) throw std::bad_alloc();
+      }
     }
     pred_state.assign(c.preds.size(), 0);
     rule_mark.assign(c.roots.size(), 0);
@@ -694,34 +727,52 @@ struct Matcher::State {
     }
   }
 
-  static bool OnHit(unsigned id, unsigned long long, void* context) {
+  static bool OnHit(unsigned id, unsigned long long to, void* context) {
     auto* self = static_cast<State*>(context);
-    const PatternRef& ref = self->database->refs[id];
-    if (self->pred_state[ref.pred] == 2) return true;
+    for (const PatternRef& ref : self->part->refs[id]) self->Hit(ref, to);
+    return true;
+  }
+
+  void Hit(const PatternRef& ref, unsigned long long to) {
+    if (pred_state[ref.pred] == 2) return;
+    switch (ref.anchor) {
+      case Anchor::kNone: break;
+      case Anchor::kStart:
+        if (to != ref.length) return;
+        break;
+      case Anchor::kEnd:
+        if (to != scanning.size()) return;
+        break;
+      case Anchor::kWhole:
+        if (to != ref.length || to != scanning.size()) return;
+        break;
+    }
     if (ref.rank > 0) {
       // A prefixed candidate counts only when no earlier candidate is present.
-      const Pred& pred = self->c.preds[ref.pred];
+      const Pred& pred = c.preds[ref.pred];
       for (uint8_t r = 0; r < ref.rank; ++r) {
-        if (self->event->Has(pred.fields[r])) return true;
+        if (event->Has(pred.fields[r])) return;
       }
     }
-    if (ref.confirm && !RE2::PartialMatch(re2::StringPiece(self->scanning.data(), self->scanning.size()),
-                                          *ref.confirm)) {
-      return true;
+    if (ref.confirm &&
+        !RE2::PartialMatch(re2::StringPiece(scanning.data(), scanning.size()), *ref.confirm)) {
+      return;
     }
-    self->SetPred(ref.pred, true);
-    for (uint32_t rule : self->c.pred_rules[ref.pred]) self->MarkRule(rule);
-    return true;
+    SetPred(ref.pred, true);
+    for (uint32_t rule : c.pred_rules[ref.pred]) MarkRule(rule);
   }
 
   void Scan(FieldId field, std::string_view text) {
     if (field >= c.database_of_field.size()) return;
     int32_t index = c.database_of_field[field];
     if (index < 0) return;
-    database = &c.databases[index];
+    const FieldDatabase& database = c.databases[index];
     scanning = text;
-    scanning_field = field;
-    match::Scan(*database->database, scratch, text, OnHit, this);
+    for (const DatabasePart* candidate : {&database.literal, &database.regex}) {
+      if (!candidate->database) continue;
+      part = candidate;
+      match::Scan(*part->database, scratch, text, OnHit, this);
+    }
   }
 
   template <typename F>

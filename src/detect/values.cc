@@ -245,27 +245,40 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
     encoded = true;
   }
   if (Has(modifiers, Modifier::kBase64Offset) && !contains && !starts && !ends) contains = true;
+  Anchor anchor = (!contains && !ends && !starts) ? Anchor::kWhole
+                  : (starts && !contains)          ? Anchor::kStart
+                  : (ends && !contains)            ? Anchor::kEnd
+                                                   : Anchor::kNone;
+  unsigned case_flag = (!encoded && !Has(modifiers, Modifier::kCased)) ? match::kCaseless : 0;
   for (const std::string& text : texts) {
+    std::vector<Piece> pieces = SplitWildcards(text);
+    bool plain = !windash && pieces.size() == 1 && pieces[0].kind == Piece::Kind::kText;
+    if (plain) {
+      RegexSpec spec;
+      spec.literal = true;
+      spec.expression = pieces[0].text;
+      spec.anchor = anchor;
+      // Anchored literals need every occurrence reported, to find the one in place.
+      spec.flags = case_flag | (anchor == Anchor::kNone ? match::kSingleMatch : 0);
+      out.push_back(std::move(spec));
+      continue;
+    }
     RegexSpec spec;
     std::string body;
-    for (const Piece& piece : SplitWildcards(text)) {
+    for (const Piece& piece : pieces) {
       switch (piece.kind) {
         case Piece::Kind::kText: body += TextRegex(piece.text, windash); break;
         case Piece::Kind::kStar: body += ".*"; break;
         case Piece::Kind::kQuestion: body += "."; break;
       }
     }
-    if (!contains && !ends && !starts) {
-      spec.expression = "\\A" + body + "\\z";
-    } else if (starts && !contains) {
-      spec.expression = "\\A" + body;
-    } else if (ends && !contains) {
-      spec.expression = body + "\\z";
-    } else {
-      spec.expression = body;
+    switch (anchor) {
+      case Anchor::kWhole: spec.expression = "\\A" + body + "\\z"; break;
+      case Anchor::kStart: spec.expression = "\\A" + body; break;
+      case Anchor::kEnd: spec.expression = body + "\\z"; break;
+      case Anchor::kNone: spec.expression = body; break;
     }
-    spec.flags = match::kDotAll | match::kSingleMatch | match::kAllowEmpty;
-    if (!encoded && !Has(modifiers, Modifier::kCased)) spec.flags |= match::kCaseless;
+    spec.flags = match::kDotAll | match::kSingleMatch | match::kAllowEmpty | case_flag;
     out.push_back(std::move(spec));
   }
   if (out.empty()) return Fail("the value expands to nothing");

@@ -10,13 +10,19 @@
 
 namespace bulwark::detect {
 
+// Where a literal must sit in the field's text.
+enum class Anchor : uint8_t { kNone, kStart, kEnd, kWhole };
+
 struct RegexSpec {
-  std::string expression;
+  std::string expression;  // a regex, or the literal bytes when `literal`
   unsigned flags = 0;
   bool sigma_re = false;  // came from the `re` modifier (may need an RE2 confirmation)
+  bool literal = false;   // plain bytes for the literal database; position checked by `anchor`
+  Anchor anchor = Anchor::kNone;
 };
 
-// Builds the regexes that together (OR) implement one string value under `modifiers`.
+// Builds the patterns that together (OR) implement one string value under `modifiers`: literals
+// (the common case, compiled into fast literal databases) or regexes.
 // Errors: unknown placeholder, wildcards combined with an encoding, an empty expansion.
 Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
                                             const std::vector<sigma::Modifier>& modifiers,
