@@ -51,6 +51,7 @@ class DocumentParser {
 
   std::vector<std::string> Strings(const YAML::Node& node, std::string_view what) const {
     std::vector<std::string> out;
+    if (!node) return out;
     if (node.IsScalar()) {
       out.push_back(node.Scalar());
     } else if (node.IsSequence()) {
