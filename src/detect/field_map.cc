@@ -81,8 +81,9 @@ const FieldMap& FieldMap::Builtin() {
 }
 
 std::vector<std::string> FieldMap::Resolve(const std::string& sigma_name) const {
-  if (auto it = fields.find(sigma_name); it != fields.end()) return {it->second};
-  std::vector<std::string> out{sigma_name};
+  std::vector<std::string> out;
+  if (auto it = fields.find(sigma_name); it != fields.end()) out.push_back(it->second);
+  out.push_back(sigma_name);
   for (const std::string& prefix : prefixes) out.push_back(prefix + sigma_name);
   return out;
 }

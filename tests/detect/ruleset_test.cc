@@ -134,7 +134,8 @@ INSTANTIATE_TEST_SUITE_P(
         // lists of maps (OR), nested field paths, multi-valued fields.
         Case{"  s:\n    - {a: 1}\n    - {b: 2}\n  condition: s\n", R"({"b":2})", true},
         Case{"  s: {Event.EventData.Image: x}\n  condition: s\n", R"({"Event":{"EventData":{"Image":"x"}}})", true},
-        Case{"  s: {Image: x}\n  condition: s\n", R"({"Event":{"EventData":{"Image":"x"}}})", false},
+        Case{"  s: {Image: x}\n  condition: s\n", R"({"Event":{"EventData":{"Image":"x"}}})", true},
+        Case{"  s: {Image: x}\n  condition: s\n", R"({"process":{"executable":"y"},"Event":{"EventData":{"Image":"x"}}})", false},
         Case{"  s: {ImageX: x}\n  condition: s\n", R"({"Event":{"EventData":{"ImageX":"x"}}})", true},
         Case{"  s: {tags: b}\n  condition: s\n", R"({"tags":["a","b"]})", true},
         // Conditions: not, 1 of, all of, them, precedence.
@@ -231,7 +232,7 @@ TEST(FieldMap, ParseErrors) {
   EXPECT_EQ(bad.error().where, "m.yml:3:1");
   auto ok = FieldMap::Parse("fields: {a: b}\nprefixes: [x.]\n", "m.yml");
   ASSERT_TRUE(ok);
-  EXPECT_EQ(ok->Resolve("a"), std::vector<std::string>{"b"});
+  EXPECT_EQ(ok->Resolve("a"), (std::vector<std::string>{"b", "a", "x.a"}));
   EXPECT_EQ(ok->Resolve("c"), (std::vector<std::string>{"c", "x.c"}));
 }
 

@@ -22,7 +22,9 @@ struct FieldMap {
   static Result<FieldMap> Parse(std::string_view yaml, const std::string& name);
   // The built-in map.
   static const FieldMap& Builtin();
-  // Event field candidates for a Sigma field name, in the order they are tried.
+  // Event field candidates for a Sigma field name, in the order they are tried: the mapped
+  // field, the name as written, then each prefix + name. The first one present in an event is
+  // the one matched.
   std::vector<std::string> Resolve(const std::string& sigma_name) const;
 };
 
