@@ -32,12 +32,18 @@ struct CommonOptions {
 void AddCommon(CLI::App& app, CommonOptions& common) {
   app.add_option("--rules", common.rules,
                  "Rule file or folder (repeatable); replaces the built-in pack. 'builtin' names it")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   app.add_option("--field-map", common.field_map, "Sigma field map (YAML); replaces the built-in map")
       ->type_name("FILE");
   app.add_option("--decoders", common.decoders,
                  "Extra decoder file or folder (repeatable); overrides built-ins by id")
-      ->type_name("PATH");
+      ->type_name("PATH")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
   app.add_flag("--no-routing", common.no_routing,
                "Apply every rule to every event (ignore logsource routing)");
 }

@@ -87,7 +87,9 @@ std::optional<double> ParseDouble(std::string_view text) {
 }
 
 bool IsValidUtf8(std::string_view text) {
-  for (size_t i = 0; i < text.size();) {
+  size_t ascii = 0;
+  while (ascii < text.size() && static_cast<unsigned char>(text[ascii]) < 0x80) ++ascii;
+  for (size_t i = ascii; i < text.size();) {
     size_t len = Utf8SequenceLength(text, i);
     if (len == 0) return false;
     i += len;

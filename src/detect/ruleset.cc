@@ -784,6 +784,10 @@ struct Matcher::State {
         present = true;
         if (test(event->ValueAt(i))) return true;
       }
+      if (!present) {
+        auto derived = event->Get(field);  // @timestamp, rendered on demand
+        if (derived) return test(*derived);
+      }
       if (present) return false;  // only the first present candidate counts
     }
     return false;
@@ -909,12 +913,18 @@ void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched) {
   State& s = *state_;
   s.event = &event;
   bool has_message = false;
+  bool has_timestamp = false;
   for (size_t i = 0; i < event.size(); ++i) {
     FieldId id = event.IdAt(i);
     has_message |= id == event::fid::kMessage;
+    has_timestamp |= id == event::fid::kTimestamp;
     s.Scan(id, event.ValueAt(i));
   }
   if (!has_message && !event.raw().empty()) s.Scan(event::fid::kMessage, event.raw());
+  if (!has_timestamp && event::fid::kTimestamp < s.c.database_of_field.size() &&
+      s.c.database_of_field[event::fid::kTimestamp] >= 0) {
+    if (auto text = event.Get(event::fid::kTimestamp)) s.Scan(event::fid::kTimestamp, *text);
+  }
   for (uint32_t rule : s.c.always) s.MarkRule(rule);
   std::sort(s.candidates.begin(), s.candidates.end());
   for (uint32_t rule : s.candidates) {

@@ -11,6 +11,7 @@ void Event::Clear() {
   entries_.clear();
   raw_.clear();
   timestamp_ = 0;
+  has_timestamp_ = false;
 }
 
 const Event::Entry* Event::Find(FieldId id) const {
@@ -54,7 +55,11 @@ void Event::SetInt(FieldId id, int64_t value) {
 
 std::optional<std::string_view> Event::Get(FieldId id) const {
   const Entry* entry = Find(id);
-  if (!entry) return std::nullopt;
+  if (!entry) {
+    if (id != fid::kTimestamp || !has_timestamp_) return std::nullopt;
+    timestamp_text_ = FormatTimestamp(timestamp_);
+    return std::string_view(timestamp_text_);
+  }
   return std::string_view(storage_).substr(entry->offset, entry->length);
 }
 
@@ -70,9 +75,5 @@ std::optional<IpAddress> Event::GetIp(FieldId id) const {
   return IpAddress::Parse(*text);
 }
 
-void Event::SetTimestamp(TimeNs ns) {
-  timestamp_ = ns;
-  Set(fid::kTimestamp, FormatTimestamp(ns));
-}
 
 }  // namespace bulwark::event

@@ -1,6 +1,8 @@
 #include "bulwark/event/fields.h"
 
+#include <atomic>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -60,29 +62,33 @@ class Registry {
     return std::nullopt;
   }
 
-  std::string_view Name(FieldId id) {
-    std::shared_lock lock(mutex_);
-    return id < names_.size() ? std::string_view(names_[id]) : std::string_view("?");
+  // Lock-free: entries below `published_` never change once written.
+  std::string_view Name(FieldId id) const {
+    return id < published_.load(std::memory_order_acquire) ? std::string_view(*by_id_[id])
+                                                           : std::string_view("?");
   }
 
-  FieldType Type(FieldId id) {
-    std::shared_lock lock(mutex_);
-    return id < types_.size() ? types_[id] : FieldType::kString;
+  FieldType Type(FieldId id) const {
+    return id < published_.load(std::memory_order_acquire) ? types_[id] : FieldType::kString;
   }
 
  private:
   FieldId Add(std::string_view name) {
     auto id = static_cast<FieldId>(names_.size());
     names_.emplace_back(name);  // std::deque keeps element addresses stable
-    types_.push_back(DeriveType(name));
+    by_id_[id] = &names_.back();
+    types_[id] = DeriveType(name);
     ids_.emplace(std::string_view(names_.back()), id);
+    published_.store(id + 1u, std::memory_order_release);
     return id;
   }
 
-  std::shared_mutex mutex_;
+  std::shared_mutex mutex_;  // guards names_ and ids_ for writers and name lookups
   std::deque<std::string> names_;
-  std::vector<FieldType> types_;
   std::unordered_map<std::string_view, FieldId> ids_;
+  std::unique_ptr<const std::string*[]> by_id_ = std::make_unique<const std::string*[]>(kInvalidField);
+  std::unique_ptr<FieldType[]> types_ = std::make_unique<FieldType[]>(kInvalidField);
+  std::atomic<uint32_t> published_{0};
 };
 
 Registry& TheRegistry() {

@@ -55,7 +55,9 @@ struct CorrelationItem {
 struct Record {
   TimeNs timestamp;
   std::vector<uint32_t> rules;
-  std::string event_json;
+  event::Event event;  // serialised only when an alert is written
+  uint64_t line = 0;
+  size_t input = 0;
   std::vector<std::pair<std::string, std::string>> identity;  // suppress_by values present
   std::vector<CorrelationItem> items;
 };
@@ -105,6 +107,8 @@ void WriteEvent(const event::Event& event, const std::string& origin, uint64_t l
                 std::string& out) {
   JsonWriter json(out);
   json.BeginObject();
+  json.Key("@timestamp");
+  json.String(FormatTimestamp(event.timestamp()));
   std::vector<size_t> order(event.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -113,6 +117,10 @@ void WriteEvent(const event::Event& event, const std::string& origin, uint64_t l
     event::FieldId id = event.IdAt(order[k]);
     size_t end = k;
     while (end < order.size() && event.IdAt(order[end]) == id) ++end;
+    if (id == event::fid::kTimestamp) {  // written first, normalised
+      k = end;
+      continue;
+    }
     json.Key(event.NameAt(order[k]));
     if (end - k > 1) json.BeginArray();
     for (size_t j = k; j < end; ++j) {
@@ -151,11 +159,10 @@ std::optional<std::string_view> FirstValue(const event::Event& event,
 class Worker {
  public:
   Worker(const ReplayOptions& options, const detect::RuleSet& rules,
-         const decode::DecoderSet& decoders, const std::vector<std::string>& input_names)
+         const decode::DecoderSet& decoders)
       : options_(options),
         rules_(rules),
         decoders_(decoders),
-        input_names_(input_names),
         parser_(options.parse),
         matcher_(rules.NewMatcher()),
         decode_scratch_(decoders.NewScratch()) {
@@ -168,7 +175,6 @@ class Worker {
     BatchResult result;
     result.seq = batch.seq;
     parser_.SetYearResolver(batch.years);
-    const std::string& origin = input_names_[batch.input];
     for (const LineRef& line : batch.lines) {
       ++result.lines;
       if (line.too_long) ++result.too_long;
@@ -189,7 +195,9 @@ class Worker {
       Record record;
       record.timestamp = event_.timestamp();
       record.rules = matched_;
-      if (options_.include_events) WriteEvent(event_, origin, line.number, record.event_json);
+      if (options_.include_events) record.event = event_;
+      record.line = line.number;
+      record.input = batch.input;
       for (event::FieldId id : suppress_ids_) {
         if (auto value = event_.Get(id)) {
           record.identity.emplace_back(std::string(event::FieldName(id)), std::string(*value));
@@ -235,7 +243,6 @@ class Worker {
   const ReplayOptions& options_;
   const detect::RuleSet& rules_;
   const decode::DecoderSet& decoders_;
-  const std::vector<std::string>& input_names_;
   input::LineParser parser_;
   std::unique_ptr<detect::Matcher> matcher_;
   std::unique_ptr<decode::DecodeScratch> decode_scratch_;
@@ -248,8 +255,9 @@ class Worker {
 class Sequencer {
  public:
   Sequencer(const ReplayOptions& options, std::shared_ptr<const detect::RuleSet> rules,
-            std::FILE* out, ReplaySummary& summary)
+            const std::vector<std::string>& input_names, std::FILE* out, ReplaySummary& summary)
       : options_(options),
+        input_names_(input_names),
         rules_(*rules),
         engine_(rules, options.max_keys_per_correlation),
         out_(out),
@@ -355,10 +363,12 @@ class Sequencer {
       json.Key("suppressed");
       json.Int(static_cast<int64_t>(suppressed_before));
     }
-    if (options_.include_events && !record.event_json.empty()) {
+    if (options_.include_events) {
       json.Key("events");
       json.BeginArray();
-      json.Raw(record.event_json);
+      event_json_.clear();
+      WriteEvent(record.event, input_names_[record.input], record.line, event_json_);
+      json.Raw(event_json_);
       json.EndArray();
     }
     json.EndObject();
@@ -379,8 +389,10 @@ class Sequencer {
   };
 
   const ReplayOptions& options_;
+  const std::vector<std::string>& input_names_;
   const detect::RuleSet& rules_;
   detect::CorrelationEngine engine_;
+  std::string event_json_;
   std::FILE* out_;
   ReplaySummary& summary_;
   std::string buffer_;
@@ -408,12 +420,12 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   uint64_t batches = 0;
   bool reading_finished = false;
 
-  Sequencer sequencer(options, rules, out, summary);
+  Sequencer sequencer(options, rules, names, out, summary);
   auto start = Clock::now();
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
-      Worker worker(options, *rules, *decoders, names);
+      Worker worker(options, *rules, *decoders);
       while (auto batch = work.Pop()) {
         BatchResult result = worker.Process(**batch);
         std::lock_guard lock(done_mutex);

@@ -33,9 +33,12 @@ class Event {
   bool Add(FieldId id, std::string_view value);
   bool Add(std::string_view name, std::string_view value) { return Add(InternField(name), value); }
   void SetInt(FieldId id, int64_t value);
-  // The text of a field, if present.
+  // The text of a field, if present. @timestamp is rendered from timestamp() on demand when it
+  // was not set as a field.
   std::optional<std::string_view> Get(FieldId id) const;
-  bool Has(FieldId id) const { return Find(id) != nullptr; }
+  bool Has(FieldId id) const {
+    return Find(id) != nullptr || (id == fid::kTimestamp && has_timestamp_);
+  }
   std::optional<int64_t> GetInt(FieldId id) const;
   std::optional<IpAddress> GetIp(FieldId id) const;
   // Present fields in insertion order; views are valid until the next mutation.
@@ -46,9 +49,13 @@ class Event {
     return std::string_view(storage_).substr(entries_[i].offset, entries_[i].length);
   }
 
-  // Event time; also mirrored as the @timestamp field by SetTimestamp.
+  // Event time. Get(fid::kTimestamp) renders it as RFC 3339 when asked; it is not stored as a
+  // field (so the stored fields are what the input carried or decoders extracted).
   TimeNs timestamp() const { return timestamp_; }
-  void SetTimestamp(TimeNs ns);
+  void SetTimestamp(TimeNs ns) {
+    timestamp_ = ns;
+    has_timestamp_ = true;
+  }
 
   // The raw input line the event came from (ECS event.original).
   std::string_view raw() const { return raw_; }
@@ -71,6 +78,8 @@ class Event {
   std::string origin_;
   uint64_t line_number_ = 0;
   TimeNs timestamp_ = 0;
+  bool has_timestamp_ = false;
+  mutable std::string timestamp_text_;
 };
 
 }  // namespace bulwark::event
