@@ -2,6 +2,7 @@
 // rules test. Exit codes: 0 success, 1 findings (rejected rules, failed rule tests) or a runtime
 // failure, 2 usage errors.
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -91,6 +92,7 @@ std::optional<Loaded> LoadAll(const CommonOptions& common, bool report_rejection
     return std::nullopt;
   }
   loaded.decoders = *decoders;
+  malloc_trim(0);  // give the parser's temporary memory back before the long run
   return loaded;
 }
 
@@ -126,6 +128,9 @@ int RunReplay(const CommonOptions& common, bulwark::pipeline::ReplayOptions opti
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Few malloc arenas: events are allocated by workers and freed by the sequencer, and a long run
+  // should not keep one arena's worth of freed memory per thread.
+  mallopt(M_ARENA_MAX, 2);
   CLI::App app{"Bulwark: security-incident platform for cloud providers", "bulwark"};
   app.require_subcommand(1);
   app.set_version_flag("--version", BULWARK_VERSION);

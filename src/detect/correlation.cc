@@ -4,7 +4,7 @@
 #include <array>
 #include <string_view>
 
-#include "flat_table.h"
+#include "bulwark/core/flat_table.h"
 
 namespace bulwark::detect {
 
@@ -24,25 +24,33 @@ using Seconds = uint32_t;
 
 constexpr int kBuckets = 8;
 
-// event_count: counts in kBuckets sub-windows of timespan/kBuckets (the window's granularity).
+// event_count: counts in kBuckets sub-windows of timespan/kBuckets (the window's granularity),
+// saturating at 255 per sub-window. 12 bytes.
 struct CountState {
-  Seconds base = 0;  // start bucket index of counts[0]
-  std::array<uint16_t, kBuckets> counts{};
-  Seconds last = 0;
+  Seconds base = 0;  // sub-window index of counts[0]
+  std::array<uint8_t, kBuckets> counts{};
+  Seconds Last(Seconds width) const { return (base + kBuckets) * width; }
 };
 
 // value_count: distinct value hashes with their last time; the first inline, more on the heap.
+// 16 bytes.
 struct ValueState {
   uint32_t first_value = 0;
   Seconds first_seen = 0;
   std::vector<std::pair<uint32_t, Seconds>>* more = nullptr;
-  Seconds last = 0;
+  Seconds Last() const {
+    Seconds last = first_seen;
+    if (more) {
+      for (const auto& [value, seen] : *more) last = std::max(last, seen);
+    }
+    return last;
+  }
 };
 
 // temporal(_ordered): time each input was last seen (0 = never).
 struct TemporalState {
   std::array<Seconds, kMaxTemporalInputs> seen{};
-  Seconds last = 0;
+  Seconds Last() const { return *std::max_element(seen.begin(), seen.end()); }
 };
 
 }  // namespace
@@ -75,12 +83,13 @@ struct CorrelationEngine::Impl {
     return static_cast<Seconds>(std::clamp<TimeNs>(relative, 1, UINT32_MAX));
   }
 
-  // Makes room in `table` before an insert: drops expired groups, then evicts.
-  template <typename V>
-  void Bound(FlatTable<V>& table, Seconds now, Seconds span, uint64_t hint) {
-    if (table.size() < max_keys) return;
+  // Makes room in `table` before inserting a new group: drops expired groups when the table is
+  // about to grow or is at its cap, then evicts. `last` tells when a state was last fed.
+  template <typename V, typename LastFn>
+  void Bound(FlatTable<V>& table, Seconds now, Seconds span, uint64_t hint, LastFn&& last) {
+    if (table.size() < max_keys && !table.Full()) return;
     table.EraseIf([&](V& s) {
-      bool expired = s.last + span < now;
+      bool expired = last(s) + span < now;
       if constexpr (std::is_same_v<V, ValueState>) {
         if (expired) delete s.more;
       }
@@ -119,26 +128,24 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
   switch (spec.type) {
     case sigma::CorrelationType::kEventCount: {
       auto& table = s.counts[correlation];
-      if (!table.Find(key)) s.Bound(table, now, span, key);
-      CountState& state = table.FindOrInsert(key, inserted);
       Seconds width = std::max<Seconds>(1, (span + kBuckets - 1) / kBuckets);
+      if (!table.Find(key)) {
+        s.Bound(table, now, span, key, [&](const CountState& c) { return c.Last(width); });
+      }
+      CountState& state = table.FindOrInsert(key, inserted);
       Seconds bucket = now / width;
       if (inserted) state.base = bucket;
       if (bucket >= state.base + kBuckets) {
         Seconds shift = bucket - (state.base + kBuckets - 1);
-        if (shift >= kBuckets) {
-          state.counts.fill(0);
-        } else {
-          std::rotate(state.counts.begin(), state.counts.begin() + shift, state.counts.end());
-          std::fill(state.counts.end() - shift, state.counts.end(), 0);
+        for (Seconds i = 0; i < static_cast<Seconds>(kBuckets); ++i) {
+          state.counts[i] = i + shift < static_cast<Seconds>(kBuckets) ? state.counts[i + shift] : 0;
         }
         state.base += shift;
       }
       Seconds slot = bucket < state.base ? 0 : bucket - state.base;
-      if (state.counts[slot] < UINT16_MAX) ++state.counts[slot];
-      state.last = std::max(state.last, now);
+      if (state.counts[slot] < UINT8_MAX) ++state.counts[slot];
       int64_t total = 0;
-      for (uint16_t c : state.counts) total += c;
+      for (uint8_t c : state.counts) total += c;
       if (spec.condition.Holds(total) && total > 0) {
         table.Erase(key);
         return total;
@@ -147,11 +154,10 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
     }
     case sigma::CorrelationType::kValueCount: {
       auto& table = s.values[correlation];
-      if (!table.Find(key)) s.Bound(table, now, span, key);
+      if (!table.Find(key)) s.Bound(table, now, span, key, [](const ValueState& v) { return v.Last(); });
       ValueState& state = table.FindOrInsert(key, inserted);
       auto v = static_cast<uint32_t>(value ^ (value >> 32));
       if (v == 0) v = 1;
-      state.last = std::max(state.last, now);
       if (inserted || (state.first_seen + span < now && !state.more)) {
         state.first_value = v;
         state.first_seen = now;
@@ -180,11 +186,12 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
     case sigma::CorrelationType::kTemporal:
     case sigma::CorrelationType::kTemporalOrdered: {
       auto& table = s.temporals[correlation];
-      if (!table.Find(key)) s.Bound(table, now, span, key);
+      if (!table.Find(key)) {
+        s.Bound(table, now, span, key, [](const TemporalState& t) { return t.Last(); });
+      }
       TemporalState& state = table.FindOrInsert(key, inserted);
       size_t inputs = std::min<size_t>(corr.inputs.size(), state.seen.size());
       if (position >= inputs) return 0;
-      state.last = std::max(state.last, now);
       bool ordered = spec.type == sigma::CorrelationType::kTemporalOrdered;
       if (ordered && position > 0) {
         Seconds previous = state.seen[position - 1];

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "bulwark/core/flat_table.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/data/embedded.h"
 #include "bulwark/core/strings.h"
@@ -287,6 +288,7 @@ class Sequencer {
     auto stats = engine_.stats();
     summary_.correlation_keys = stats.keys;
     summary_.correlation_evictions = stats.evictions;
+    summary_.correlation_bytes = stats.memory_bytes;
     std::fflush(out_);
   }
 
@@ -317,19 +319,29 @@ class Sequencer {
             const std::vector<std::pair<std::string, std::string>>& group, int64_t count) {
     uint64_t suppressed_before = 0;
     if (options_.suppress_window > 0) {
-      std::string key = fmt::format("{}", rule);
-      for (const auto& [name, value] : group) key.append("\x1f").append(value);
-      auto [it, inserted] = last_emit_.try_emplace(key, Suppression{record.timestamp, 0});
+      group_values_.clear();
+      group_values_.push_back(std::to_string(rule));
+      for (const auto& [name, value] : group) group_values_.push_back(value);
+      uint64_t key = detect::HashGroup(group_values_);
+      if (last_emit_.size() >= options_.max_keys_per_correlation && !last_emit_.Find(key)) {
+        Sweep(record.timestamp);
+      }
+      bool inserted = false;
+      Suppression& entry = last_emit_.FindOrInsert(key, inserted);
+      if (!have_epoch_) {
+        have_epoch_ = true;
+        epoch_seconds_ = record.timestamp / kNsPerSecond - 86400;
+      }
+      int64_t now = record.timestamp / kNsPerSecond - epoch_seconds_;
       if (!inserted) {
-        if (record.timestamp - it->second.emitted < options_.suppress_window) {
-          ++it->second.suppressed;
+        if (now - entry.emitted < options_.suppress_window / kNsPerSecond) {
+          if (entry.suppressed < UINT32_MAX) ++entry.suppressed;
           ++summary_.suppressed[rule];
           return;
         }
-        suppressed_before = it->second.suppressed;
-        it->second = Suppression{record.timestamp, 0};
+        suppressed_before = entry.suppressed;
       }
-      if (last_emit_.size() > options_.max_keys_per_correlation) Sweep(record.timestamp);
+      entry = Suppression{static_cast<int32_t>(std::clamp<int64_t>(now, INT32_MIN, INT32_MAX)), 0};
     }
     const detect::RuleInfo& info = rules_.rule(rule);
     JsonWriter json(buffer_);
@@ -377,15 +389,21 @@ class Sequencer {
     ++summary_.alerts_total;
   }
 
+  // Drops suppression entries whose window has passed; when none has, the oldest go.
   void Sweep(TimeNs now) {
-    std::erase_if(last_emit_, [&](const auto& entry) {
-      return now - entry.second.emitted >= options_.suppress_window;
-    });
+    int64_t seconds = now / kNsPerSecond - epoch_seconds_;
+    int64_t window = options_.suppress_window / kNsPerSecond;
+    last_emit_.EraseIf([&](const Suppression& s) { return seconds - s.emitted >= window; });
+    while (last_emit_.size() >= options_.max_keys_per_correlation) {
+      last_emit_.EvictOne(static_cast<uint64_t>(now), [](auto&) {});
+    }
   }
 
+  // 8 bytes: the second of the last written alert, relative to the first alert of the run (so
+  // 32 bits cover 68 years either way), and the alerts held back since.
   struct Suppression {
-    TimeNs emitted;
-    uint64_t suppressed;
+    int32_t emitted = 0;
+    uint32_t suppressed = 0;
   };
 
   const ReplayOptions& options_;
@@ -396,7 +414,10 @@ class Sequencer {
   std::FILE* out_;
   ReplaySummary& summary_;
   std::string buffer_;
-  std::unordered_map<std::string, Suppression> last_emit_;
+  FlatTable<Suppression> last_emit_;  // by hash of rule and group values
+  bool have_epoch_ = false;
+  int64_t epoch_seconds_ = 0;
+  std::vector<std::string> group_values_;
 };
 
 }  // namespace
@@ -418,7 +439,11 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   std::condition_variable done_cv;
   std::map<uint64_t, BatchResult> done;
   uint64_t batches = 0;
+  uint64_t next_to_consume = 0;  // guarded by done_mutex
   bool reading_finished = false;
+  // Finished batches wait for the sequencer; a worker holding a batch far ahead of it waits too,
+  // so memory stays bounded however slow output is. The batch the sequencer needs never waits.
+  const uint64_t max_ahead = threads + 2;
 
   Sequencer sequencer(options, rules, names, out, summary);
   auto start = Clock::now();
@@ -428,7 +453,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
       Worker worker(options, *rules, *decoders);
       while (auto batch = work.Pop()) {
         BatchResult result = worker.Process(**batch);
-        std::lock_guard lock(done_mutex);
+        std::unique_lock lock(done_mutex);
+        done_cv.wait(lock, [&] { return result.seq < next_to_consume + max_ahead; });
         done.emplace(result.seq, std::move(result));
         done_cv.notify_all();
       }
@@ -448,7 +474,11 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
         done.erase(next);
       }
       sequencer.Consume(result);
-      ++next;
+      {
+        std::lock_guard lock(done_mutex);
+        next_to_consume = ++next;
+        done_cv.notify_all();
+      }
       if (show_progress && Clock::now() - last_progress > std::chrono::milliseconds(500)) {
         last_progress = Clock::now();
         double elapsed = std::chrono::duration<double>(last_progress - start).count();
@@ -553,7 +583,8 @@ void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FIL
   for (const auto& [rule, count] : s.suppressed) {
     if (!s.alerts.count(rule)) fmt::format_to(it, "  {:>8}  {} ({}), {} suppressed\n", 0, rules.rule(rule).title, rules.rule(rule).id, count);
   }
-  fmt::format_to(it, "correlation keys {} held, {} evicted\n", s.correlation_keys, s.correlation_evictions);
+  fmt::format_to(it, "correlation keys {} held ({:.1f} MB), {} evicted\n", s.correlation_keys,
+                 s.correlation_bytes / 1e6, s.correlation_evictions);
   double rate = s.seconds > 0 ? s.lines / s.seconds : 0;
   fmt::format_to(it, "time             {:.3f} s, {:.0f} lines/s, {} threads\n", s.seconds, rate, s.threads);
   std::fputs(text.c_str(), out);

@@ -23,7 +23,7 @@ struct ReplayOptions {
   std::vector<std::pair<std::string, std::string>> memory_inputs;
   input::ParseOptions parse;
   unsigned threads = 0;              // workers; 0 = one per core
-  size_t batch_lines = 8192;
+  size_t batch_lines = 1024;
   TimeNs suppress_window = 600 * kNsPerSecond;  // 0 = every alert is written
   // Fields whose values identify the "same thing" for suppressing detection alerts.
   std::vector<std::string> suppress_by = {"source.ip", "user.name", "host.name"};
@@ -46,6 +46,7 @@ struct ReplaySummary {
   uint64_t alerts_total = 0;
   uint64_t correlation_keys = 0;
   uint64_t correlation_evictions = 0;
+  uint64_t correlation_bytes = 0;  // memory of the correlation tables at the end
   double seconds = 0;            // processing time (after rules and decoders are loaded)
   unsigned threads = 1;
 };
