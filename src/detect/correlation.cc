@@ -142,7 +142,8 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
         }
         state.base += shift;
       }
-      Seconds slot = bucket < state.base ? 0 : bucket - state.base;
+      if (bucket < state.base) return 0;  // older than the window: does not count
+      Seconds slot = bucket - state.base;
       if (state.counts[slot] < UINT8_MAX) ++state.counts[slot];
       int64_t total = 0;
       for (uint8_t c : state.counts) total += c;
@@ -186,13 +187,14 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
     case sigma::CorrelationType::kTemporal:
     case sigma::CorrelationType::kTemporalOrdered: {
       auto& table = s.temporals[correlation];
+      bool ordered = spec.type == sigma::CorrelationType::kTemporalOrdered;
       if (!table.Find(key)) {
+        if (ordered && position > 0) return 0;  // a later step without the first: no state
         s.Bound(table, now, span, key, [](const TemporalState& t) { return t.Last(); });
       }
       TemporalState& state = table.FindOrInsert(key, inserted);
       size_t inputs = std::min<size_t>(corr.inputs.size(), state.seen.size());
       if (position >= inputs) return 0;
-      bool ordered = spec.type == sigma::CorrelationType::kTemporalOrdered;
       if (ordered && position > 0) {
         Seconds previous = state.seen[position - 1];
         if (previous == 0 || previous + span < now) return 0;  // earlier step missing or stale

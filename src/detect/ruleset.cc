@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -360,22 +361,42 @@ class Compiler {
     rejected_.push_back(sigma::Rejection{where, id, reason});
   }
 
+  // Sizes of the compiled tables, to roll back a rule that fails half-way.
+  struct Mark {
+    size_t nodes, children, preds, pending;
+  };
+  Mark Save() const { return {out_.nodes.size(), out_.children.size(), out_.preds.size(), pending_.size()}; }
+  void Rollback(const Mark& mark) {
+    out_.nodes.resize(mark.nodes);
+    out_.children.resize(mark.children);
+    out_.preds.resize(mark.preds);
+    out_.pred_owner.resize(mark.preds);
+    pending_.resize(mark.pending);
+  }
+
   // Compiles one detection rule; on failure rolls back everything it added.
   void AddRule(const sigma::Rule& rule) {
-    size_t nodes = out_.nodes.size(), children = out_.children.size(), preds = out_.preds.size(),
-           pending = pending_.size();
+    Mark mark = Save();
     current_rule_ = static_cast<uint32_t>(out_.roots.size());
+    std::string duplicate;
+    if (!rule.id.empty() && seen_ids_.count(rule.id)) {
+      duplicate = "duplicate rule id";
+    } else if (!rule.name.empty() && seen_names_.count(rule.name)) {
+      duplicate = "duplicate rule name '" + rule.name + "'";
+    }
+    if (!duplicate.empty()) {
+      Reject(rule.where, rule.id, duplicate);
+      return;
+    }
     auto root = CompileDetection(rule.detection, rule.conditions);
     if (!root) {
-      out_.nodes.resize(nodes);
-      out_.children.resize(children);
-      out_.preds.resize(preds);
-      out_.pred_owner.resize(preds);
-      pending_.resize(pending);
+      Rollback(mark);
       Reject(root.error().where.empty() ? rule.where : root.error().where, rule.id,
              root.error().message);
       return;
     }
+    if (!rule.id.empty()) seen_ids_.insert(rule.id);
+    if (!rule.name.empty()) seen_names_.insert(rule.name);
     std::vector<uint32_t> parts{*root};
     for (uint32_t node : RouteNodes(rule.logsource)) parts.push_back(node);
     RuleInfo info;
@@ -583,6 +604,16 @@ class Compiler {
           progress = true;
           continue;
         }
+        if (auto problem = UnsupportedCondition(*spec)) {
+          Reject(spec->where, spec->id, *problem);
+          progress = true;
+          continue;
+        }
+        if (!spec->id.empty() && by_ref.count(spec->id)) {
+          Reject(spec->where, spec->id, "duplicate rule id");
+          progress = true;
+          continue;
+        }
         bool resolvable = true;
         for (const auto& ref : spec->rules) resolvable &= by_ref.count(ref) > 0;
         if (!resolvable) {
@@ -643,12 +674,29 @@ class Compiler {
     }
   }
 
+  // Conditions the streaming engine cannot decide when an event arrives: without a lower bound
+  // (lt, lte, eq, neq) a window's count is only known when the window ends.
+  static std::optional<std::string> UnsupportedCondition(const sigma::Correlation& spec) {
+    const auto& c = spec.condition;
+    if (!c.gt && !c.gte) {
+      return "correlation conditions need a lower bound (gt or gte); lt, lte, eq and neq alone are "
+             "decided at window end, which is not supported yet";
+    }
+    if (c.eq || c.neq) return "eq and neq in correlation conditions are not supported yet";
+    int64_t threshold = c.gte ? *c.gte : *c.gt + 1;
+    if (spec.type == sigma::CorrelationType::kEventCount && threshold > kMaxEventCountThreshold) {
+      return fmt::format("event_count thresholds above {} are not supported", kMaxEventCountThreshold);
+    }
+    return std::nullopt;
+  }
+
   static constexpr uint32_t kNoRule = 0xFFFFFFFF;
   RuleSet::Compiled& out_;
   const CompileOptions& options_;
   std::vector<sigma::Rejection>& rejected_;
   std::vector<PendingPattern> pending_;
   std::vector<sigma::LogSource> logsources_;
+  std::set<std::string> seen_ids_, seen_names_;
   std::vector<uint32_t> filter_preds_;
   uint32_t current_rule_ = kNoRule;
 };

@@ -69,6 +69,8 @@ void RunFile(const std::string& name, std::string_view text,
                         false, "YAML error: " + e.msg});
     return;
   }
+  std::set<std::string> known;
+  for (uint32_t r = 0; r < rules->rule_count(); ++r) known.insert(rules->rule(r).id);
   if (!root["tests"] || !root["tests"].IsSequence()) {
     outcomes.push_back({name, name, false, "expected a top-level 'tests:' list"});
     return;
@@ -108,10 +110,12 @@ void RunFile(const std::string& name, std::string_view text,
     std::set<std::string> fired = FiredIds(output);
     std::vector<std::string> problems;
     for (const auto& id : Strings(test["expect"])) {
-      if (!fired.count(id)) problems.push_back("expected " + id + " to fire");
+      if (!known.count(id)) problems.push_back("unknown rule id " + id);
+      else if (!fired.count(id)) problems.push_back("expected " + id + " to fire");
     }
     for (const auto& id : Strings(test["expect_not"])) {
-      if (fired.count(id)) problems.push_back("expected " + id + " not to fire");
+      if (!known.count(id)) problems.push_back("unknown rule id " + id);
+      else if (fired.count(id)) problems.push_back("expected " + id + " not to fire");
     }
     outcome.passed = problems.empty();
     for (const auto& p : problems) outcome.detail += (outcome.detail.empty() ? "" : "; ") + p;

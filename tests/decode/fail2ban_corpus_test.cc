@@ -28,6 +28,23 @@ struct Service {
 constexpr Service kServices[] = {
     {"sshd", 100.0},
     {"sshd-journal", 100.0},
+    {"pam-generic", 100.0},
+    {"nginx-http-auth", 100.0},
+    {"nginx-botsearch", 100.0},
+    {"nginx-bad-request", 100.0},
+    {"nginx-limit-req", 100.0},
+    {"apache-auth", 100.0},
+    {"apache-botsearch", 100.0},
+    {"apache-noscript", 100.0},
+    {"apache-nohome", 100.0},
+    {"apache-overflows", 100.0},
+    {"apache-badbots", 100.0},
+    {"apache-shellshock", 100.0},
+    {"apache-modsecurity", 100.0},
+    {"apache-pass", 100.0},
+    {"traefik-auth", 100.0},
+    {"postfix", 100.0},
+    {"dovecot", 100.0},
 };
 
 struct Case {

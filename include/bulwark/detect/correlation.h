@@ -15,6 +15,8 @@ namespace bulwark::detect {
 
 // temporal and temporal_ordered correlations take at most this many rules.
 inline constexpr size_t kMaxTemporalInputs = 6;
+// event_count counts in 8 sub-windows of at most 255 events each; higher thresholds are refused.
+inline constexpr int64_t kMaxEventCountThreshold = 8 * 255;
 
 struct CorrelationStats {
   uint64_t keys = 0;         // groups currently held, all correlations

@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "bulwark/pipeline/replay.h"
+#include "bulwark/pipeline/rules_loader.h"
+
+namespace bulwark::pipeline {
+namespace {
+
+struct ReplayRun {
+  ReplaySummary summary;
+  std::string output;
+};
+
+ReplayRun ReplayText(const std::string& text, unsigned threads, size_t batch_lines = 64) {
+  auto loaded = LoadRules({"builtin"}, detect::CompileOptions{});
+  auto decoders = decode::DecoderSet::Load({});
+  EXPECT_TRUE(decoders);
+  ReplayOptions options;
+  options.memory_inputs.emplace_back("mem", text);
+  options.threads = threads;
+  options.batch_lines = batch_lines;
+  options.parse.year = 2026;
+  char* buffer = nullptr;
+  size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  auto summary = Replay(options, loaded.rules, *decoders, out);
+  std::fclose(out);
+  ReplayRun run{summary ? *summary : ReplaySummary{}, std::string(buffer, size)};
+  std::free(buffer);
+  EXPECT_TRUE(summary);
+  return run;
+}
+
+std::string AttackLog() {
+  std::string text;
+  char line[256];
+  for (int i = 0; i < 3000; ++i) {
+    int attacker = i % 7;
+    std::snprintf(line, sizeof(line),
+                  "Nov 26 %02d:%02d:%02d web1 sshd[%d]: Failed password for root from 203.0.113.%d port %d ssh2\n",
+                  10 + i / 3600, i / 60 % 60, i % 60, 1000 + i, attacker, 1024 + i);
+    text += line;
+    if (i % 5 == 0) text += "Nov 26 10:00:00 web1 CRON[1]: pam_unix(cron:session): session closed for user root\n";
+  }
+  return text;
+}
+
+TEST(Replay, SameAlertsForAnyThreadCountAndBatchSize) {
+  std::string text = AttackLog();
+  ReplayRun one = ReplayText(text, 1, 4096);
+  ReplayRun two = ReplayText(text, 2, 37);
+  ReplayRun four = ReplayText(text, 4, 64);
+  EXPECT_FALSE(one.output.empty());
+  EXPECT_EQ(one.output, two.output);
+  EXPECT_EQ(one.output, four.output);
+  EXPECT_EQ(one.summary.alerts_total, two.summary.alerts_total);
+  EXPECT_EQ(one.summary.lines, 3600u);
+}
+
+TEST(Replay, BadLinesAreCountedAndTheRestGoesOn) {
+  std::string text = "{\"broken\n\n" + AttackLog().substr(0, 2000) + std::string("\xff\xfe\n", 3);
+  ReplayRun run = ReplayText(text, 2);
+  EXPECT_EQ(run.summary.rejected["invalid JSON"], 1u);
+  EXPECT_EQ(run.summary.rejected["empty line"], 1u);
+  EXPECT_EQ(run.summary.invalid_utf8, 1u);
+  EXPECT_GT(run.summary.decoded, 10u);
+}
+
+TEST(Replay, UnreadableInputIsReportedNotFatal) {
+  auto loaded = LoadRules({"builtin"}, detect::CompileOptions{});
+  auto decoders = decode::DecoderSet::Load({});
+  ReplayOptions options;
+  options.inputs = {"/nonexistent/a.log"};
+  options.memory_inputs.emplace_back("mem", AttackLog());
+  std::FILE* out = std::fopen("/dev/null", "w");
+  auto summary = Replay(options, loaded.rules, *decoders, out);
+  std::fclose(out);
+  ASSERT_TRUE(summary);
+  ASSERT_EQ(summary->input_errors.size(), 1u);
+  EXPECT_NE(summary->input_errors[0].find("/nonexistent/a.log"), std::string::npos);
+  EXPECT_EQ(summary->lines, 3600u);
+}
+
+TEST(Replay, SuppressionCountsWhatItHoldsBack) {
+  ReplayRun run = ReplayText(AttackLog(), 1);
+  uint64_t suppressed = 0;
+  for (const auto& [rule, count] : run.summary.suppressed) suppressed += count;
+  EXPECT_GT(suppressed, 0u);
+  EXPECT_NE(run.output.find("\"suppressed\":"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bulwark::pipeline
