@@ -123,6 +123,29 @@ std::optional<TimeNs> ParseTimestamp(std::string_view text) {
   return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
 }
 
+std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
+  // dd/Mon/yyyy:HH:MM:SS +zzzz
+  CivilTime c;
+  if (text.size() >= 20 && text[2] == '/' && text[6] == '/' && text[11] == ':' &&
+      Digits(text, 0, 2, c.day) && Digits(text, 7, 4, c.year) && Digits(text, 12, 2, c.hour) &&
+      text[14] == ':' && Digits(text, 15, 2, c.minute) && text[17] == ':' &&
+      Digits(text, 18, 2, c.second)) {
+    c.month = MonthFromAbbrev(text.substr(3, 3));
+    if (c.month == 0 || c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 || c.second > 60) {
+      return std::nullopt;
+    }
+    int offset = 0;
+    std::string_view zone = Trim(text.substr(20));
+    if (!zone.empty()) {
+      auto parsed = ParseZoneOffset(zone);
+      if (!parsed) return std::nullopt;
+      offset = *parsed;
+    }
+    return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
+  }
+  return ParseTimestamp(text);
+}
+
 std::optional<TimeNs> ParseTimespan(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
   auto number = ParseInt(text.substr(0, text.size() - 1));

@@ -108,6 +108,11 @@ struct DecodeScratch::Impl {
 DecodeScratch::DecodeScratch() : impl_(std::make_unique<Impl>()) {}
 DecodeScratch::~DecodeScratch() = default;
 
+namespace {
+// A capture group named `timestamp` sets the event time instead of a field.
+const event::FieldId kTimestampField = event::InternField("timestamp");
+}  // namespace
+
 struct DecoderSet::Impl {
   std::vector<CompiledDecoder> decoders;
   // Literal prefilters per source field; pattern id = decoder index.
@@ -277,6 +282,10 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
       if (field == event::kInvalidField || scratch.groups[g].data() == nullptr) continue;
       const std::string& value = scratch.values[g];
       if (value.empty()) continue;
+      if (field == kTimestampField) {  // the event's own time, e.g. a web server's [26/Nov/...]
+        if (auto ts = ParseLogTimestamp(value)) event.SetTimestamp(*ts);
+        continue;
+      }
       if (!event.Set(field, value)) {
         // Not an address (e.g. a host name where source.ip was expected): keep it as
         // <prefix>.address and <prefix>.domain, as ECS does.

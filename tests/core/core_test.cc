@@ -27,6 +27,12 @@ TEST(Time, ParseTimestampWithZones) {
   EXPECT_EQ(*ParseTimestamp("2026-11-26 15:30:08"), *utc);
 }
 
+TEST(Time, CommonLogFormat) {
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("26/Nov/2026:10:00:00 +0100")), "2026-11-26T09:00:00.000Z");
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2026-11-26T10:00:00Z")), "2026-11-26T10:00:00.000Z");
+  EXPECT_FALSE(ParseLogTimestamp("26/Foo/2026:10:00:00 +0100"));
+}
+
 TEST(Time, ZoneAndTimespan) {
   EXPECT_EQ(ParseZoneOffset("+01:00"), 3600);
   EXPECT_EQ(ParseZoneOffset("-0530"), -19800);
