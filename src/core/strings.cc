@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 
 namespace bulwark {
 
@@ -88,6 +89,13 @@ std::optional<double> ParseDouble(std::string_view text) {
 
 bool IsValidUtf8(std::string_view text) {
   size_t ascii = 0;
+  // Skip plain ASCII eight bytes at a time.
+  while (ascii + 8 <= text.size()) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + ascii, 8);
+    if (word & 0x8080808080808080ull) break;
+    ascii += 8;
+  }
   while (ascii < text.size() && static_cast<unsigned char>(text[ascii]) < 0x80) ++ascii;
   for (size_t i = ascii; i < text.size();) {
     size_t len = Utf8SequenceLength(text, i);

@@ -163,13 +163,27 @@ std::optional<TimeNs> ParseTimespan(std::string_view text) {
 }
 
 int MonthFromAbbrev(std::string_view abbrev) {
-  static constexpr std::string_view kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                 "jul", "aug", "sep", "oct", "nov", "dec"};
   if (abbrev.size() != 3) return 0;
-  for (int i = 0; i < 12; ++i) {
-    if (AsciiIEquals(abbrev, kMonths[i])) return i + 1;
+  auto lower = [](char c) { return static_cast<uint32_t>(static_cast<unsigned char>(c) | 0x20); };
+  uint32_t key = lower(abbrev[0]) << 16 | lower(abbrev[1]) << 8 | lower(abbrev[2]);
+  constexpr auto pack = [](const char* m) {
+    return static_cast<uint32_t>(m[0]) << 16 | static_cast<uint32_t>(m[1]) << 8 | static_cast<uint32_t>(m[2]);
+  };
+  switch (key) {
+    case pack("jan"): return 1;
+    case pack("feb"): return 2;
+    case pack("mar"): return 3;
+    case pack("apr"): return 4;
+    case pack("may"): return 5;
+    case pack("jun"): return 6;
+    case pack("jul"): return 7;
+    case pack("aug"): return 8;
+    case pack("sep"): return 9;
+    case pack("oct"): return 10;
+    case pack("nov"): return 11;
+    case pack("dec"): return 12;
+    default: return 0;
   }
-  return 0;
 }
 
 }  // namespace bulwark

@@ -74,7 +74,10 @@ struct DatabasePart {
 };
 
 struct FieldDatabase {
-  DatabasePart literal;  // plain strings: fast to compile and scan
+  // Whole-value literals (Sigma's default "equals"): a hash lookup of the field's value, keyed
+  // in lower case for case-insensitive ones, is cheaper than a scan.
+  std::unordered_map<std::string, std::vector<PatternRef>> exact_caseless, exact_cased;
+  DatabasePart literal;  // other plain strings: fast to compile and scan
   DatabasePart regex;    // wildcards, windash, re
 };
 
@@ -484,20 +487,36 @@ class Compiler {
   // Builds the databases of every field, dropping rules whose patterns vectorscan refuses.
   void BuildDatabases() {
     while (true) {
-      std::map<FieldId, std::pair<std::vector<size_t>, std::vector<size_t>>> by_field;
+      struct Lists {
+        std::vector<size_t> exact, literal, regex;
+      };
+      std::map<FieldId, Lists> by_field;
       for (size_t i = 0; i < pending_.size(); ++i) {
         uint32_t owner = out_.pred_owner[pending_[i].ref.pred];
         if (owner != kNoRule && !out_.enabled[owner]) continue;
-        auto& lists = by_field[pending_[i].field];
-        (pending_[i].regex.literal ? lists.first : lists.second).push_back(i);
+        const RegexSpec& spec = pending_[i].regex;
+        Lists& lists = by_field[pending_[i].field];
+        if (spec.literal && spec.anchor == Anchor::kWhole) {
+          lists.exact.push_back(i);
+        } else {
+          (spec.literal ? lists.literal : lists.regex).push_back(i);
+        }
       }
       out_.databases.clear();
       out_.database_of_field.clear();
       bool complete = true;
       for (auto& [field, lists] : by_field) {
         FieldDatabase database;
-        if (!BuildPart(lists.first, true, database.literal) ||
-            !BuildPart(lists.second, false, database.regex)) {
+        for (size_t i : lists.exact) {
+          const PendingPattern& p = pending_[i];
+          if (p.regex.flags & match::kCaseless) {
+            database.exact_caseless[AsciiLower(p.regex.expression)].push_back(p.ref);
+          } else {
+            database.exact_cased[p.regex.expression].push_back(p.ref);
+          }
+        }
+        if (!BuildPart(lists.literal, true, database.literal) ||
+            !BuildPart(lists.regex, false, database.regex)) {
           complete = false;
           break;
         }
@@ -751,6 +770,7 @@ struct Matcher::State {
   std::vector<uint32_t> candidates;
   const event::Event* event = nullptr;
   std::string_view scanning;  // text being scanned (for anchors and RE2 confirmation)
+  std::string lowered;        // lower-cased value for the exact-match index
   const DatabasePart* part = nullptr;
 
   explicit State(const RuleSet::Compiled& compiled) : c(compiled) {
@@ -816,6 +836,20 @@ struct Matcher::State {
     if (index < 0) return;
     const FieldDatabase& database = c.databases[index];
     scanning = text;
+    if (!database.exact_caseless.empty()) {
+      lowered.assign(text);
+      for (char& ch : lowered) {
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+      }
+      if (auto it = database.exact_caseless.find(lowered); it != database.exact_caseless.end()) {
+        for (const PatternRef& ref : it->second) Hit(ref, text.size());
+      }
+    }
+    if (!database.exact_cased.empty()) {
+      if (auto it = database.exact_cased.find(std::string(text)); it != database.exact_cased.end()) {
+        for (const PatternRef& ref : it->second) Hit(ref, text.size());
+      }
+    }
     for (const DatabasePart* candidate : {&database.literal, &database.regex}) {
       if (!candidate->database) continue;
       part = candidate;
