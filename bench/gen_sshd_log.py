@@ -91,7 +91,7 @@ def main():
     for k, user in enumerate(staff):
         for day_login in range(3):
             t = rng.randint(7 * 3600, 19 * 3600)
-            if rng.random() < 0.15:  # a typo first
+            if rng.random() < 0.05:  # now and then a typo first
                 fail(t - 20, office, user, False)
             pid = rng.randint(1000, 65000)
             events.append((t, f"bastion sshd[{pid}]: Accepted password for {user} from {office} port {rng.randint(1024, 65535)} ssh2"))

@@ -126,15 +126,14 @@ def fail2ban_run(log_path):
 
 CROWDSEC_CONFIG = """common:
   daemonize: false
-  log_media: file
+  log_media: stdout
   log_level: info
-  log_dir: {work}/log
 config_paths:
   config_dir: /etc/crowdsec/
   data_dir: {work}/data
   simulation_path: /etc/crowdsec/simulation.yaml
-  hub_dir: /etc/crowdsec/hub/
-  index_path: /etc/crowdsec/hub/.index.json
+  hub_dir: /var/lib/crowdsec/hub/
+  index_path: /var/lib/crowdsec/hub/.index.json
   notification_dir: /etc/crowdsec/notifications/
   plugin_dir: /usr/lib/crowdsec/plugins/
 crowdsec_service:
@@ -162,7 +161,6 @@ def crowdsec_run(log_path, lines):
     if not shutil.which("crowdsec"):
         return None, "crowdsec not installed"
     work = tempfile.mkdtemp(prefix="bulwark-crowdsec-")
-    os.makedirs(f"{work}/log")
     os.makedirs(f"{work}/data")
     open(f"{work}/acquis.yaml", "w").write("")
     config = f"{work}/config.yaml"
@@ -177,26 +175,26 @@ def crowdsec_run(log_path, lines):
             dst.write(line)
     cmd = ["crowdsec", "-c", config, "-dsn", f"file://{head}", "-type", "syslog", "-no-capi"]
     seconds, proc, _ = run_timed(cmd, capture_output=True, text=True, timeout=3600)
-    text = open(f"{work}/log/crowdsec.log").read() if os.path.exists(f"{work}/log/crowdsec.log") else proc.stderr
-    start = re.search(r'time="([^"]+)".*Starting processing data', text)
-    end = re.search(r'time="([^"]+)".*Acquisition is finished', text)
-    window = None
-    if start and end:
-        from datetime import datetime
-        parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
-        window = (parse(end.group(1)) - parse(start.group(1))).total_seconds()
-    alerts = subprocess.run(["cscli", "-c", config, "alerts", "list", "-o", "json", "--limit", "0"],
-                            capture_output=True, text=True)
+    text = proc.stdout + proc.stderr
+    # Its processing window, from its own log (second resolution).
+    stamps = {}
+    for key, marker in (("start", "Starting processing data"), ("end", "Acquisition is finished")):
+        m = re.search(r'time="([^"]+)"[^\n]*' + marker, text)
+        if m:
+            from datetime import datetime
+            stamps[key] = datetime.strptime(m.group(1), "%d-%m-%Y %H:%M:%S")
+    window = (stamps["end"] - stamps["start"]).total_seconds() if len(stamps) == 2 else 0
+    import sqlite3
     found = set()
-    try:
-        for alert in json.loads(alerts.stdout or "[]"):
-            value = alert.get("source", {}).get("value") or alert.get("source", {}).get("ip")
-            if value:
-                found.add(value)
-    except json.JSONDecodeError:
-        pass
+    db = f"{work}/data/crowdsec.db"
+    if os.path.exists(db):
+        with sqlite3.connect(db) as conn:
+            found = {row[0] for row in conn.execute("select distinct source_value from alerts") if row[0]}
     shutil.rmtree(work, ignore_errors=True)
-    return {"wall": seconds, "processing": window or seconds, "found": found, "lines": lines}, None
+    if proc.returncode != 0:
+        return None, f"crowdsec exited with {proc.returncode}: {text.strip().splitlines()[-1][:200] if text.strip() else ''}"
+    return {"wall": seconds, "processing": max(window, 1.0) if window else seconds, "found": found,
+            "lines": lines}, None
 
 
 def ensure_peers():

@@ -130,7 +130,10 @@ struct LineParser::State {
       pid = line.substr(p + 1, close - p - 1);
       p = close + 1;
     }
-    if (p >= line.size() || line[p] != ':') return false;
+    // The colon must end the tag: "2001:db8::1 - -" (an access log line) has no tag.
+    if (p >= line.size() || line[p] != ':' || (p + 1 < line.size() && line[p + 1] != ' ')) {
+      return false;
+    }
     ++p;
     if (p < line.size() && line[p] == ' ') ++p;
     event.Set(fid::kProcessName, tag);

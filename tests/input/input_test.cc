@@ -118,6 +118,14 @@ TEST(Auto, PlainLinesBecomeMessages) {
   EXPECT_EQ(Get(p.event, fid::kMessage), "203.0.113.5 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 404 1");
 }
 
+TEST(Auto, Ipv6AtLineStartIsNoSyslogTag) {
+  LineParser parser(Options());
+  auto p = Parse(parser, "2001:db8::9 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1");
+  ASSERT_EQ(p.reject, Reject::kNone);
+  EXPECT_FALSE(p.event.Has(fid::kProcessName));
+  EXPECT_EQ(Get(p.event, fid::kMessage).substr(0, 11), "2001:db8::9");
+}
+
 TEST(Json, FlattensNestedObjectsAndArrays) {
   LineParser parser(Options());
   auto p = Parse(parser, R"({"Event":{"EventData":{"Image":"C:\\x.exe"}},"tags":["a","b"],"n":5,"ok":true,"none":null,"source":{"ip":"::ffff:1.2.3.4"}})");
