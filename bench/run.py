@@ -225,6 +225,7 @@ def main():
     if not args.skip_peers:
         ensure_peers()
     work = args.work
+    os.makedirs(work, exist_ok=True)
     log_path = os.path.join(work, "auth.log")
     truth_path = os.path.join(work, "truth.tsv")
     log(f"work folder {work}")
@@ -255,7 +256,7 @@ def main():
     mem_mb, mem_proc = peak_rss_mb([args.bulwark, "replay", "--year", "2026", "--threads", "2", "--no-routing",
                                     "--rules", "builtin", "--rules", sets[1000], "--output", "/dev/null", mem_log],
                                    stdout=subprocess.DEVNULL)
-    held = re.search(r"correlation keys (\d+) held, (\d+) evicted", mem_proc.stderr)
+    held = re.search(r"correlation keys (\d+) held \([\d.]+ MB\), (\d+) evicted", mem_proc.stderr)
 
     f2b, f2b_error = (None, "skipped") if args.skip_peers else fail2ban_run(log_path)
     cs, cs_error = (None, "skipped") if args.skip_peers else crowdsec_run(log_path, args.crowdsec_lines)

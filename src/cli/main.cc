@@ -131,6 +131,9 @@ int main(int argc, char** argv) {
   // Few malloc arenas: events are allocated by workers and freed by the sequencer, and a long run
   // should not keep one arena's worth of freed memory per thread.
   mallopt(M_ARENA_MAX, 2);
+  // Large blocks (correlation tables) always come from mmap, so the memory of a table that grew
+  // goes back to the system at once instead of staying in the heap.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"Bulwark: security-incident platform for cloud providers", "bulwark"};
   app.require_subcommand(1);
   app.set_version_flag("--version", BULWARK_VERSION);
