@@ -24,13 +24,21 @@ echo "== Fuzz targets (libFuzzer, ${fuzz_seconds}s each)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBULWARK_FUZZ=ON -DBULWARK_TESTS=OFF -DBULWARK_BENCH=OFF >/dev/null
 cmake --build build-fuzz
+mkdir -p build-fuzz/crashes
 for target in build-fuzz/fuzz/fuzz_*; do
   name=$(basename "$target")
   corpus=fuzz/corpus/${name#fuzz_}
   work=$(mktemp -d)
   echo "-- $name"
-  "$target" -max_total_time="$fuzz_seconds" -max_len=4096 -rss_limit_mb=2048 "$work" "$corpus" \
-    2>&1 | tail -n 2
+  # New inputs go to a scratch folder; a crashing input is kept in build-fuzz/crashes/.
+  if ! "$target" -max_total_time="$fuzz_seconds" -max_len=4096 -rss_limit_mb=2048 \
+      -artifact_prefix=build-fuzz/crashes/ "$work" "$corpus" > "$work/log" 2>&1; then
+    tail -n 40 "$work/log"
+    rm -rf "$work"
+    echo "fuzz target $name failed; the input is in build-fuzz/crashes/"
+    exit 1
+  fi
+  tail -n 1 "$work/log"
   rm -rf "$work"
 done
 echo "== all tests passed"

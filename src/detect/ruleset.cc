@@ -73,10 +73,17 @@ struct DatabasePart {
   std::vector<std::vector<PatternRef>> refs;
 };
 
+// Lets unordered_map<std::string, ...> be searched with a string_view, without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+using ExactIndex = std::unordered_map<std::string, std::vector<PatternRef>, StringHash, std::equal_to<>>;
+
 struct FieldDatabase {
   // Whole-value literals (Sigma's default "equals"): a hash lookup of the field's value, keyed
   // in lower case for case-insensitive ones, is cheaper than a scan.
-  std::unordered_map<std::string, std::vector<PatternRef>> exact_caseless, exact_cased;
+  ExactIndex exact_caseless, exact_cased;
   DatabasePart literal;  // other plain strings: fast to compile and scan
   DatabasePart regex;    // wildcards, windash, re
 };
@@ -846,7 +853,7 @@ struct Matcher::State {
       }
     }
     if (!database.exact_cased.empty()) {
-      if (auto it = database.exact_cased.find(std::string(text)); it != database.exact_cased.end()) {
+      if (auto it = database.exact_cased.find(text); it != database.exact_cased.end()) {
         for (const PatternRef& ref : it->second) Hit(ref, text.size());
       }
     }

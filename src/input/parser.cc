@@ -321,8 +321,10 @@ struct LineParser::State {
         Append(path, flag ? "true" : "false", event);
         return true;
       }
-      case json_type::null:
-        return value.is_null();
+      case json_type::null: {
+        bool null = false;
+        return value.is_null().get(null) == simdjson::SUCCESS && null;
+      }
     }
     return false;
   }

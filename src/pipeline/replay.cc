@@ -65,7 +65,8 @@ struct Record {
 
 struct BatchResult {
   uint64_t seq = 0;
-  uint64_t lines = 0, events = 0, decoded = 0, too_long = 0, invalid_utf8 = 0, nul_bytes = 0;
+  uint64_t lines = 0, events = 0, decoded = 0, matched = 0, too_long = 0, invalid_utf8 = 0,
+           nul_bytes = 0;
   std::array<uint64_t, static_cast<size_t>(input::Reject::kCount)> rejected{};
   std::vector<Record> records;
 };
@@ -193,6 +194,7 @@ class Worker {
       matched_.clear();
       matcher_->Match(event_, matched_);
       if (matched_.empty()) continue;
+      ++result.matched;
       Record record;
       record.timestamp = event_.timestamp();
       record.rules = matched_;
@@ -268,6 +270,7 @@ class Sequencer {
     summary_.lines += result.lines;
     summary_.events += result.events;
     summary_.decoded += result.decoded;
+    summary_.matched += result.matched;
     summary_.too_long += result.too_long;
     summary_.invalid_utf8 += result.invalid_utf8;
     summary_.nul_bytes += result.nul_bytes;
@@ -565,6 +568,7 @@ void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FIL
   fmt::format_to(it, "lines read       {}\n", s.lines);
   fmt::format_to(it, "events           {}\n", s.events);
   fmt::format_to(it, "decoded          {}\n", s.decoded);
+  fmt::format_to(it, "matched a rule   {}\n", s.matched);
   uint64_t rejected = 0;
   for (const auto& [reason, count] : s.rejected) rejected += count;
   fmt::format_to(it, "rejected         {}\n", rejected);

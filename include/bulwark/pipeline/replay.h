@@ -36,6 +36,7 @@ struct ReplaySummary {
   uint64_t lines = 0;
   uint64_t events = 0;
   uint64_t decoded = 0;          // events at least one decoder matched
+  uint64_t matched = 0;          // events at least one rule matched
   uint64_t too_long = 0;         // lines cut at 64 KiB
   uint64_t invalid_utf8 = 0;     // repaired
   uint64_t nul_bytes = 0;        // repaired
