@@ -26,6 +26,7 @@ constexpr int kExitUsage = 2;
 struct CommonOptions {
   std::vector<std::string> rules;
   std::string field_map;
+  std::string logsources;
   std::vector<std::string> decoders;
   bool no_routing = false;
 };
@@ -45,6 +46,9 @@ void AddCommon(CLI::App& app, CommonOptions& common) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
+  app.add_option("--logsources", common.logsources,
+                 "Logsource routing (YAML); replaces the built-in routing")
+      ->type_name("FILE");
   app.add_flag("--no-routing", common.no_routing,
                "Apply every rule to every event (ignore logsource routing)");
 }
@@ -65,6 +69,19 @@ std::optional<bulwark::detect::CompileOptions> MakeCompileOptions(const CommonOp
       return std::nullopt;
     }
     options.field_map = std::move(*map);
+  }
+  if (!common.logsources.empty()) {
+    auto text = bulwark::Env::Default().ReadFile(common.logsources);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return std::nullopt;
+    }
+    auto routing = bulwark::detect::LogSourceRouting::Parse(*text, common.logsources);
+    if (!routing) {
+      fmt::print(stderr, "bulwark: logsources: {}\n", routing.error().ToString());
+      return std::nullopt;
+    }
+    options.routing = std::move(*routing);
   }
   return options;
 }

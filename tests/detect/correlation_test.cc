@@ -129,6 +129,53 @@ correlation: {type: event_count, rules: [fail], group-by: [source.ip], timespan:
   EXPECT_EQ(engine.stats().evictions, 0u);
 }
 
+TEST(Correlation, AliasesResolveGroupFieldsPerRule) {
+  auto parsed = sigma::ParseRuleFile(R"(title: scan
+id: scan
+name: scan
+detection:
+  s: {event.action: scan}
+  condition: s
+---
+title: login
+id: login
+name: login
+detection:
+  s: {event.action: login}
+  condition: s
+---
+title: scanned host logs in to the scanner
+id: chain
+correlation:
+  type: temporal_ordered
+  rules: [scan, login]
+  group-by: [pair]
+  aliases:
+    pair: {scan: destination.ip, login: source.ip}
+  timespan: 1h
+)", "a.yml");
+  std::vector<sigma::Rejection> rejected = parsed.rejections;
+  auto rules = RuleSet::Compile(std::move(parsed.documents), CompileOptions{}, rejected);
+  ASSERT_TRUE(rejected.empty()) << rejected[0].ToString();
+  const auto& corr = rules->correlations()[0];
+  ASSERT_EQ(corr.group_fields.size(), 2u);
+  EXPECT_EQ(event::FieldName(corr.group_fields[0][0][0]), "destination.ip");
+  EXPECT_EQ(event::FieldName(corr.group_fields[1][0][0]), "source.ip");
+}
+
+TEST(RuleSetSlot, KeepsTheOldSetWhenTheNewOneHasErrors) {
+  auto first = Compile(kBase);
+  RuleSetSlot slot(first);
+  auto parsed = sigma::ParseRuleFile("title: x\ndetection:\n  s: {a|nope: 1}\n  condition: s\n", "x.yml");
+  std::vector<sigma::Rejection> rejected = parsed.rejections;
+  auto broken = RuleSet::Compile(std::move(parsed.documents), CompileOptions{}, rejected);
+  EXPECT_FALSE(slot.Swap(broken, rejected));
+  EXPECT_EQ(slot.Get(), first);
+  auto second = Compile(kBase);
+  EXPECT_TRUE(slot.Swap(second, {}));
+  EXPECT_EQ(slot.Get(), second);
+}
+
 TEST(Correlation, ChainedAndUnknownReferences) {
   auto parsed = sigma::ParseRuleFile(std::string(kBase) + R"(---
 title: brute

@@ -5,6 +5,7 @@
 // A RuleSet is shared by all threads (swap it atomically with std::atomic<shared_ptr>); each
 // thread matches with its own Matcher.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,6 +67,24 @@ class RuleSet {
   RuleSet();
   friend class Matcher;
   std::unique_ptr<Compiled> compiled_;
+};
+
+// Holds the current RuleSet for readers on many threads and swaps in a new one atomically.
+// Readers take a snapshot (a shared_ptr) per batch; a set stays alive while any reader holds it.
+class RuleSetSlot {
+ public:
+  explicit RuleSetSlot(std::shared_ptr<const RuleSet> initial) : current_(std::move(initial)) {}
+  std::shared_ptr<const RuleSet> Get() const { return current_.load(std::memory_order_acquire); }
+  // Installs `candidate` unless it is null or `rejected` is non-empty (a reload with errors keeps
+  // the old set). Returns whether it was installed.
+  bool Swap(std::shared_ptr<const RuleSet> candidate, const std::vector<sigma::Rejection>& rejected) {
+    if (!candidate || !rejected.empty()) return false;
+    current_.store(std::move(candidate), std::memory_order_release);
+    return true;
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const RuleSet>> current_;
 };
 
 // Per-thread matching state. Not thread-safe.
