@@ -240,28 +240,9 @@ class Compiler {
     for (RegexSpec& regex : *regexes) {
       std::shared_ptr<RE2> confirm;
       if (regex.sigma_re) {
-        RE2::Options re2_options;
-        re2_options.set_log_errors(false);
-        re2_options.set_case_sensitive(!(regex.flags & match::kCaseless));
-        re2_options.set_dot_nl(regex.flags & match::kDotAll);
-        re2_options.set_never_nl(false);
-        re2_options.set_longest_match(false);
-        std::string expression = regex.expression;
-        if (regex.flags & match::kMultiline) expression = "(?m)" + expression;
-        auto re2 = std::make_shared<RE2>(expression, re2_options);
-        // Checked now so that the rule is rejected with RE2's reason if neither engine takes it.
-        if (!re2->ok()) {
-          auto check = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
-          if (!check) return Fail(fmt::format("regex does not compile: {}", check.error().message));
-        } else {
-          auto check = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
-          if (!check) {
-            regex.flags |= match::kPrefilter;
-            auto prefilter = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
-            if (!prefilter) return Fail(fmt::format("regex does not compile: {}", check.error().message));
-            confirm = re2;
-          }
-        }
+        auto checked = CheckRegex(regex);
+        if (!checked) return tl::unexpected(checked.error());
+        confirm = std::move(*checked);
       }
       for (size_t rank = 0; rank < fields.size(); ++rank) {
         PatternRef ref{pred_index, static_cast<uint8_t>(rank), regex.anchor,
@@ -270,6 +251,35 @@ class Compiler {
       }
     }
     return node;
+  }
+
+  // Validates a Sigma `re` value before it reaches vectorscan: RE2 must take it within a small
+  // memory budget (which also bounds repetition counts), so that a hostile or mistaken rule
+  // cannot make the compiler exhaust memory. Returns the RE2 confirmation to use when vectorscan
+  // can only prefilter the pattern (null when vectorscan matches it exactly), or the reason it is
+  // refused.
+  static Result<std::shared_ptr<RE2>> CheckRegex(RegexSpec& regex) {
+    constexpr int kMaxProgramSize = 20000;
+    RE2::Options re2_options;
+    re2_options.set_log_errors(false);
+    re2_options.set_max_mem(4 << 20);
+    re2_options.set_case_sensitive(!(regex.flags & match::kCaseless));
+    re2_options.set_dot_nl(regex.flags & match::kDotAll);
+    std::string expression = regex.expression;
+    if (regex.flags & match::kMultiline) expression = "(?m)" + expression;
+    auto re2 = std::make_shared<RE2>(expression, re2_options);
+    if (!re2->ok()) return Fail(fmt::format("regex does not compile: {}", re2->error()));
+    if (re2->ProgramSize() > kMaxProgramSize) {
+      return Fail(fmt::format("regex too complex ({} instructions, at most {})", re2->ProgramSize(),
+                              kMaxProgramSize));
+    }
+    if (match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false)) {
+      return std::shared_ptr<RE2>();
+    }
+    regex.flags |= match::kPrefilter;
+    auto prefilter = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
+    if (!prefilter) return Fail(fmt::format("regex does not compile: {}", prefilter.error().message));
+    return re2;
   }
 
   Result<uint32_t> CompileItem(const sigma::DetectionItem& item) {
