@@ -10,10 +10,14 @@
 namespace {
 
 constexpr const char* kLines[] = {
-    "Nov 26 10:00:01 bastion sshd[4242]: Failed password for invalid user admin from 203.0.113.9 port 40000 ssh2",
-    "Nov 26 10:00:02 bastion sshd[4243]: Accepted publickey for deploy from 10.20.1.2 port 2950 ssh2: ED25519 SHA256:x",
-    "Nov 26 10:00:03 bastion sshd[4244]: pam_unix(sshd:session): session opened for user deploy(uid=1001) by (uid=0)",
-    "Nov 26 10:00:04 bastion CRON[1]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)",
+    "Nov 26 10:00:01 bastion sshd[4242]: Failed password for invalid user admin from 203.0.113.9 "
+    "port 40000 ssh2",
+    "Nov 26 10:00:02 bastion sshd[4243]: Accepted publickey for deploy from 10.20.1.2 port 2950 "
+    "ssh2: ED25519 SHA256:x",
+    "Nov 26 10:00:03 bastion sshd[4244]: pam_unix(sshd:session): session opened for user "
+    "deploy(uid=1001) by (uid=0)",
+    "Nov 26 10:00:04 bastion CRON[1]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 "
+    "1 1)",
 };
 
 void BM_Parse(benchmark::State& state) {

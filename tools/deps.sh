@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages Bulwark builds and tests with (only those missing).
 set -euo pipefail
 packages=(
-  cmake ninja-build pkg-config ccache g++ clang libclang-rt-14-dev
+  cmake ninja-build pkg-config ccache g++ clang clang-format libclang-rt-14-dev
   libvectorscan-dev libre2-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libexpected-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -8,6 +8,9 @@ tools/deps.sh
 jobs=$(nproc)
 fuzz_seconds=${BULWARK_FUZZ_SECONDS:-20}
 
+echo "== Formatting (.clang-format)"
+git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
 echo "== Release build and tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build

@@ -2,14 +2,13 @@
 // rules test. Exit codes: 0 success, 1 findings (rejected rules, failed rule tests) or a runtime
 // failure, 2 usage errors.
 
+#include <fmt/format.h>
 #include <malloc.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "bulwark/core/env.h"
 #include "bulwark/decode/decoder.h"
@@ -38,7 +37,8 @@ void AddCommon(CLI::App& app, CommonOptions& common) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
-  app.add_option("--field-map", common.field_map, "Sigma field map (YAML); replaces the built-in map")
+  app.add_option("--field-map", common.field_map,
+                 "Sigma field map (YAML); replaces the built-in map")
       ->type_name("FILE");
   app.add_option("--decoders", common.decoders,
                  "Extra decoder file or folder (repeatable); overrides built-ins by id")
@@ -175,7 +175,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     cmd->add_option("--output,-o", output, "Write alerts (JSON lines) here instead of stdout")
         ->type_name("FILE");
-    cmd->add_option("--year", year, "Year of the first year-less syslog timestamp (default: inferred)");
+    cmd->add_option("--year", year,
+                    "Year of the first year-less syslog timestamp (default: inferred)");
     cmd->add_option("--timezone", timezone, "Zone of zone-less timestamps: UTC or +HH:MM")
         ->capture_default_str();
     cmd->add_option("--threads", replay.threads, "Worker threads (0 = one per core)")
@@ -189,24 +190,29 @@ int main(int argc, char** argv) {
     cmd->add_flag("--quiet,-q", quiet, "No summary on stderr");
   };
 
-  auto* replay_cmd = app.add_subcommand("replay", "Run log files through decoders and rules; print alerts");
+  auto* replay_cmd =
+      app.add_subcommand("replay", "Run log files through decoders and rules; print alerts");
   add_replay_options(replay_cmd);
-  replay_cmd->add_option("inputs", replay.inputs, "Files to read (gzip is detected); '-' or none: stdin")
+  replay_cmd
+      ->add_option("inputs", replay.inputs, "Files to read (gzip is detected); '-' or none: stdin")
       ->type_name("FILE|-");
 
-  auto* demo_cmd = app.add_subcommand("demo", "Replay the bundled sample logs through the built-in rules");
+  auto* demo_cmd =
+      app.add_subcommand("demo", "Replay the bundled sample logs through the built-in rules");
   add_replay_options(demo_cmd);
 
   auto* rules_cmd = app.add_subcommand("rules", "Check and test Sigma rules");
   rules_cmd->require_subcommand(1);
   std::vector<std::string> rule_paths;
   auto* check_cmd = rules_cmd->add_subcommand("check", "Compile rules; print each rejection");
-  check_cmd->add_option("paths", rule_paths, "Rule files or folders ('builtin' = the built-in pack)")
+  check_cmd
+      ->add_option("paths", rule_paths, "Rule files or folders ('builtin' = the built-in pack)")
       ->required()
       ->type_name("PATH");
   std::string check_field_map;
   bool check_no_routing = false;
-  check_cmd->add_option("--field-map", check_field_map, "Sigma field map (YAML)")->type_name("FILE");
+  check_cmd->add_option("--field-map", check_field_map, "Sigma field map (YAML)")
+      ->type_name("FILE");
   check_cmd->add_flag("--no-routing", check_no_routing, "Ignore logsource routing");
   auto* test_cmd = rules_cmd->add_subcommand("test", "Run the *.tests.yml cases beside rules");
   std::vector<std::string> test_paths;
@@ -214,7 +220,8 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("PATH");
   CommonOptions test_common;
-  test_cmd->add_option("--field-map", test_common.field_map, "Sigma field map (YAML)")->type_name("FILE");
+  test_cmd->add_option("--field-map", test_common.field_map, "Sigma field map (YAML)")
+      ->type_name("FILE");
   test_cmd->add_option("--decoders", test_common.decoders, "Extra decoders")->type_name("PATH");
 
   try {
@@ -237,10 +244,11 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "bulwark: --timezone: '{}' is not UTC or +HH:MM\n", timezone);
       return kExitUsage;
     }
-    std::optional<bulwark::TimeNs> window = suppress == "0" ? std::optional<bulwark::TimeNs>(0)
-                                                            : bulwark::ParseTimespan(suppress);
+    std::optional<bulwark::TimeNs> window =
+        suppress == "0" ? std::optional<bulwark::TimeNs>(0) : bulwark::ParseTimespan(suppress);
     if (!window) {
-      fmt::print(stderr, "bulwark: --suppress-window: '{}' is not like 30s, 10m, 1h or 0\n", suppress);
+      fmt::print(stderr, "bulwark: --suppress-window: '{}' is not like 30s, 10m, 1h or 0\n",
+                 suppress);
       return kExitUsage;
     }
     replay.parse.format = *parsed_format;
@@ -271,7 +279,8 @@ int main(int argc, char** argv) {
     test_common.rules = test_paths;
     auto loaded = LoadAll(test_common, true);
     if (!loaded) return kExitFindings;
-    auto outcomes = bulwark::pipeline::RunRuleTests(test_paths, loaded->rules.rules, loaded->decoders);
+    auto outcomes =
+        bulwark::pipeline::RunRuleTests(test_paths, loaded->rules.rules, loaded->decoders);
     size_t failed = 0;
     for (const auto& outcome : outcomes) {
       if (outcome.passed) continue;

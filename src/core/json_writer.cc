@@ -1,8 +1,8 @@
 #include "bulwark/core/json_writer.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "bulwark/core/strings.h"
 

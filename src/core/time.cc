@@ -152,12 +152,23 @@ std::optional<TimeNs> ParseTimespan(std::string_view text) {
   if (!number || *number <= 0) return std::nullopt;
   int64_t unit;
   switch (text.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    case 'w': unit = 7 * 86400; break;
-    default: return std::nullopt;
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    case 'w':
+      unit = 7 * 86400;
+      break;
+    default:
+      return std::nullopt;
   }
   return *number * unit * kNsPerSecond;
 }
@@ -167,22 +178,36 @@ int MonthFromAbbrev(std::string_view abbrev) {
   auto lower = [](char c) { return static_cast<uint32_t>(static_cast<unsigned char>(c) | 0x20); };
   uint32_t key = lower(abbrev[0]) << 16 | lower(abbrev[1]) << 8 | lower(abbrev[2]);
   constexpr auto pack = [](const char* m) {
-    return static_cast<uint32_t>(m[0]) << 16 | static_cast<uint32_t>(m[1]) << 8 | static_cast<uint32_t>(m[2]);
+    return static_cast<uint32_t>(m[0]) << 16 | static_cast<uint32_t>(m[1]) << 8 |
+           static_cast<uint32_t>(m[2]);
   };
   switch (key) {
-    case pack("jan"): return 1;
-    case pack("feb"): return 2;
-    case pack("mar"): return 3;
-    case pack("apr"): return 4;
-    case pack("may"): return 5;
-    case pack("jun"): return 6;
-    case pack("jul"): return 7;
-    case pack("aug"): return 8;
-    case pack("sep"): return 9;
-    case pack("oct"): return 10;
-    case pack("nov"): return 11;
-    case pack("dec"): return 12;
-    default: return 0;
+    case pack("jan"):
+      return 1;
+    case pack("feb"):
+      return 2;
+    case pack("mar"):
+      return 3;
+    case pack("apr"):
+      return 4;
+    case pack("may"):
+      return 5;
+    case pack("jun"):
+      return 6;
+    case pack("jul"):
+      return 7;
+    case pack("aug"):
+      return 8;
+    case pack("sep"):
+      return 9;
+    case pack("oct"):
+      return 10;
+    case pack("nov"):
+      return 11;
+    case pack("dec"):
+      return 12;
+    default:
+      return 0;
   }
 }
 

@@ -1,12 +1,11 @@
 #include "bulwark/decode/decoder.h"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "bulwark/core/env.h"
 #include "bulwark/core/strings.h"
@@ -84,7 +83,8 @@ Result<std::vector<DecoderSpec>> ParseDecoderFile(std::string_view yaml, const s
       }
     }
     if (spec.id.empty()) return Fail("a decoder needs an 'id'", where);
-    if (spec.pattern.empty()) return Fail(fmt::format("decoder '{}' has no 'pattern'", spec.id), where);
+    if (spec.pattern.empty())
+      return Fail(fmt::format("decoder '{}' has no 'pattern'", spec.id), where);
     specs.push_back(std::move(spec));
   }
   return specs;
@@ -122,7 +122,9 @@ struct DecoderSet::Impl {
 
 DecoderSet::DecoderSet() : impl_(std::make_unique<Impl>()) {}
 DecoderSet::~DecoderSet() = default;
-size_t DecoderSet::size() const { return impl_->decoders.size(); }
+size_t DecoderSet::size() const {
+  return impl_->decoders.size();
+}
 
 Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderSpec> specs) {
   // Later specs override earlier ones with the same id, keeping the earlier position.
@@ -168,7 +170,8 @@ Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderS
       set->impl_->always.push_back(index);
     } else {
       for (const std::string& literal : spec.prefilter) {
-        if (literal.empty()) return Fail(fmt::format("decoder '{}': empty prefilter", spec.id), spec.origin);
+        if (literal.empty())
+          return Fail(fmt::format("decoder '{}': empty prefilter", spec.id), spec.origin);
         literal_sets[decoder.source].push_back(match::Pattern{literal, match::kSingleMatch, index});
       }
     }

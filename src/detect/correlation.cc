@@ -138,7 +138,8 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
       if (bucket >= state.base + kBuckets) {
         Seconds shift = bucket - (state.base + kBuckets - 1);
         for (Seconds i = 0; i < static_cast<Seconds>(kBuckets); ++i) {
-          state.counts[i] = i + shift < static_cast<Seconds>(kBuckets) ? state.counts[i + shift] : 0;
+          state.counts[i] =
+              i + shift < static_cast<Seconds>(kBuckets) ? state.counts[i + shift] : 0;
         }
         state.base += shift;
       }
@@ -155,7 +156,8 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
     }
     case sigma::CorrelationType::kValueCount: {
       auto& table = s.values[correlation];
-      if (!table.Find(key)) s.Bound(table, now, span, key, [](const ValueState& v) { return v.Last(); });
+      if (!table.Find(key))
+        s.Bound(table, now, span, key, [](const ValueState& v) { return v.Last(); });
       ValueState& state = table.FindOrInsert(key, inserted);
       auto v = static_cast<uint32_t>(value ^ (value >> 32));
       if (v == 0) v = 1;
@@ -168,7 +170,8 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
         if (!state.more) state.more = new std::vector<std::pair<uint32_t, Seconds>>();
         auto& more = *state.more;
         std::erase_if(more, [&](const auto& e) { return e.second + span < now; });
-        auto it = std::find_if(more.begin(), more.end(), [&](const auto& e) { return e.first == v; });
+        auto it =
+            std::find_if(more.begin(), more.end(), [&](const auto& e) { return e.first == v; });
         if (it != more.end()) {
           it->second = now;
         } else {
@@ -217,14 +220,19 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
 
 CorrelationStats CorrelationEngine::stats() const {
   CorrelationStats stats;
-  for (const auto& t : impl_->counts) stats.keys += t.size(), stats.memory_bytes += t.memory_bytes();
-  for (const auto& t : impl_->values) stats.keys += t.size(), stats.memory_bytes += t.memory_bytes();
-  for (const auto& t : impl_->temporals) stats.keys += t.size(), stats.memory_bytes += t.memory_bytes();
+  for (const auto& t : impl_->counts)
+    stats.keys += t.size(), stats.memory_bytes += t.memory_bytes();
+  for (const auto& t : impl_->values)
+    stats.keys += t.size(), stats.memory_bytes += t.memory_bytes();
+  for (const auto& t : impl_->temporals)
+    stats.keys += t.size(), stats.memory_bytes += t.memory_bytes();
   stats.evictions = impl_->evictions;
   return stats;
 }
 
-uint64_t HashValue(std::string_view value) { return Mix(std::hash<std::string_view>{}(value)); }
+uint64_t HashValue(std::string_view value) {
+  return Mix(std::hash<std::string_view>{}(value));
+}
 
 uint64_t HashGroup(const std::vector<std::string>& values) {
   uint64_t h = 0x12345678;

@@ -1,8 +1,7 @@
 #include "bulwark/detect/field_map.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "bulwark/data/embedded.h"
 
@@ -38,7 +37,8 @@ std::vector<std::string> ScalarList(const YAML::Node& node) {
 Result<FieldMap> FieldMap::Parse(std::string_view yaml, const std::string& name) {
   auto root = LoadYaml(yaml, name);
   if (!root) return tl::unexpected(root.error());
-  if (!root->IsMap()) return Fail("a field map must be a YAML map with 'fields' and/or 'prefixes'", name);
+  if (!root->IsMap())
+    return Fail("a field map must be a YAML map with 'fields' and/or 'prefixes'", name);
   FieldMap map;
   for (const auto& kv : *root) {
     std::string key = kv.first.Scalar();
@@ -62,7 +62,8 @@ Result<FieldMap> FieldMap::Parse(std::string_view yaml, const std::string& name)
         map.placeholders[placeholder.first.Scalar()] = ScalarList(placeholder.second);
       }
     } else {
-      return Fail(fmt::format("unknown key '{}' (expected fields, prefixes, placeholders)", key), at);
+      return Fail(fmt::format("unknown key '{}' (expected fields, prefixes, placeholders)", key),
+                  at);
     }
   }
   if (map.fields.empty() && map.prefixes.empty()) {
@@ -100,10 +101,14 @@ Result<LogSourceRouting> LogSourceRouting::Parse(std::string_view yaml, const st
     LogSourceRoute route;
     for (const auto& kv : item["match"]) {
       std::string key = kv.first.Scalar();
-      if (key == "product") route.product = kv.second.Scalar();
-      else if (key == "category") route.category = kv.second.Scalar();
-      else if (key == "service") route.service = kv.second.Scalar();
-      else return Fail(fmt::format("unknown logsource key '{}'", key), Where(name, kv.first.Mark()));
+      if (key == "product")
+        route.product = kv.second.Scalar();
+      else if (key == "category")
+        route.category = kv.second.Scalar();
+      else if (key == "service")
+        route.service = kv.second.Scalar();
+      else
+        return Fail(fmt::format("unknown logsource key '{}'", key), Where(name, kv.first.Mark()));
     }
     if (!item["when"] || !item["when"].IsMap()) return Fail("a route needs a 'when' map", at);
     for (const auto& kv : item["when"]) {
@@ -117,7 +122,8 @@ Result<LogSourceRouting> LogSourceRouting::Parse(std::string_view yaml, const st
 const LogSourceRouting& LogSourceRouting::Builtin() {
   static const LogSourceRouting routing = [] {
     auto parsed = Parse(data::EmbeddedFileContent("logsources.yml"), "builtin:logsources.yml");
-    if (!parsed) throw std::runtime_error("built-in logsource routing: " + parsed.error().ToString());
+    if (!parsed)
+      throw std::runtime_error("built-in logsource routing: " + parsed.error().ToString());
     return *parsed;
   }();
   return routing;

@@ -1,12 +1,11 @@
 #include "bulwark/detect/ruleset.h"
 
+#include <fmt/format.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <set>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "bulwark/core/strings.h"
 #include "bulwark/detect/correlation.h"
@@ -21,14 +20,14 @@ using sigma::Modifier;
 namespace {
 
 enum class PredKind : uint8_t {
-  kPattern,     // set by a vectorscan hit
-  kExists,      // field present == expect
-  kNull,        // field absent or empty
-  kEmpty,       // field present and empty
-  kCidr,        // field is an address inside one of the prefixes
-  kCompare,     // numeric comparison
-  kFieldRef,    // field equals (or contains...) another field
-  kTimePart,    // a part of a date field compared to a number
+  kPattern,   // set by a vectorscan hit
+  kExists,    // field present == expect
+  kNull,      // field absent or empty
+  kEmpty,     // field present and empty
+  kCidr,      // field is an address inside one of the prefixes
+  kCompare,   // numeric comparison
+  kFieldRef,  // field equals (or contains...) another field
+  kTimePart,  // a part of a date field compared to a number
 };
 
 enum class CompareOp : uint8_t { kLt, kLte, kGt, kGte, kEq };
@@ -48,10 +47,10 @@ struct Pred {
 
 struct PatternRef {
   uint32_t pred;
-  uint8_t rank;                  // index of the field among the predicate's candidates
-  Anchor anchor = Anchor::kNone; // literals: where the match must sit
-  uint32_t length = 0;           // literals: byte length
-  std::shared_ptr<RE2> confirm;  // set when vectorscan only prefilters
+  uint8_t rank;                   // index of the field among the predicate's candidates
+  Anchor anchor = Anchor::kNone;  // literals: where the match must sit
+  uint32_t length = 0;            // literals: byte length
+  std::shared_ptr<RE2> confirm;   // set when vectorscan only prefilters
 };
 
 struct Node {
@@ -78,7 +77,8 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
 };
-using ExactIndex = std::unordered_map<std::string, std::vector<PatternRef>, StringHash, std::equal_to<>>;
+using ExactIndex =
+    std::unordered_map<std::string, std::vector<PatternRef>, StringHash, std::equal_to<>>;
 
 struct FieldDatabase {
   // Whole-value literals (Sigma's default "equals"): a hash lookup of the field's value, keyed
@@ -94,15 +94,15 @@ enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
 
 struct RuleSet::Compiled {
   std::vector<RuleInfo> infos;
-  std::vector<uint32_t> roots;    // per detection rule
-  std::vector<bool> enabled;      // per detection rule
+  std::vector<uint32_t> roots;  // per detection rule
+  std::vector<bool> enabled;    // per detection rule
   std::vector<Node> nodes;
   std::vector<uint32_t> children;
   std::vector<Pred> preds;
-  std::vector<uint32_t> pred_owner;              // rule index of each predicate
+  std::vector<uint32_t> pred_owner;               // rule index of each predicate
   std::vector<std::vector<uint32_t>> pred_rules;  // rules whose condition reads a predicate
-  std::vector<uint32_t> always;                  // rules that can match without any hit
-  std::vector<int32_t> database_of_field;        // FieldId -> index into databases, -1
+  std::vector<uint32_t> always;                   // rules that can match without any hit
+  std::vector<int32_t> database_of_field;         // FieldId -> index into databases, -1
   std::vector<FieldDatabase> databases;
   size_t detection_count = 0;
   std::vector<CompiledCorrelation> correlations;
@@ -154,11 +154,16 @@ class Compiler {
   static std::optional<CompareOp> CompareOf(const std::vector<Modifier>& mods) {
     for (Modifier m : mods) {
       switch (m) {
-        case Modifier::kLt: return CompareOp::kLt;
-        case Modifier::kLte: return CompareOp::kLte;
-        case Modifier::kGt: return CompareOp::kGt;
-        case Modifier::kGte: return CompareOp::kGte;
-        default: break;
+        case Modifier::kLt:
+          return CompareOp::kLt;
+        case Modifier::kLte:
+          return CompareOp::kLte;
+        case Modifier::kGt:
+          return CompareOp::kGt;
+        case Modifier::kGte:
+          return CompareOp::kGte;
+        default:
+          break;
       }
     }
     return std::nullopt;
@@ -277,8 +282,10 @@ class Compiler {
       return std::shared_ptr<RE2>();
     }
     regex.flags |= match::kPrefilter;
-    auto prefilter = match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
-    if (!prefilter) return Fail(fmt::format("regex does not compile: {}", prefilter.error().message));
+    auto prefilter =
+        match::Database::Compile({match::Pattern{regex.expression, regex.flags, 0}}, false);
+    if (!prefilter)
+      return Fail(fmt::format("regex does not compile: {}", prefilter.error().message));
     return re2;
   }
 
@@ -328,17 +335,22 @@ class Compiler {
     }
     switch (node.kind) {
       case Kind::kAnd:
-      case Kind::kAllOf: return AddGroup(Node::Op::kAnd, kids);
+      case Kind::kAllOf:
+        return AddGroup(Node::Op::kAnd, kids);
       case Kind::kOr:
-      case Kind::kOneOf: return AddGroup(Node::Op::kOr, kids);
-      case Kind::kNot: return Negate(kids[0]);
-      case Kind::kIdentifier: break;
+      case Kind::kOneOf:
+        return AddGroup(Node::Op::kOr, kids);
+      case Kind::kNot:
+        return Negate(kids[0]);
+      case Kind::kIdentifier:
+        break;
     }
     return Fail("broken condition tree");
   }
 
-  Result<uint32_t> CompileDetection(const std::map<std::string, sigma::SearchIdentifier>& detection,
-                                    const std::vector<std::unique_ptr<sigma::ConditionNode>>& conditions) {
+  Result<uint32_t> CompileDetection(
+      const std::map<std::string, sigma::SearchIdentifier>& detection,
+      const std::vector<std::unique_ptr<sigma::ConditionNode>>& conditions) {
     std::map<std::string, uint32_t> searches;
     for (const auto& [name, search] : detection) {
       auto node = CompileSearch(search);
@@ -365,7 +377,8 @@ class Compiler {
       for (const auto& [field, values] : route.when) {
         sigma::DetectionItem item;
         item.field = field;
-        for (const auto& v : values) item.values.push_back(sigma::Value{sigma::Value::Kind::kString, v});
+        for (const auto& v : values)
+          item.values.push_back(sigma::Value{sigma::Value::Kind::kString, v});
         std::vector<FieldId> ids{event::InternField(field)};
         std::vector<uint32_t> kids;
         for (const auto& value : item.values) {
@@ -385,7 +398,9 @@ class Compiler {
   struct Mark {
     size_t nodes, children, preds, pending;
   };
-  Mark Save() const { return {out_.nodes.size(), out_.children.size(), out_.preds.size(), pending_.size()}; }
+  Mark Save() const {
+    return {out_.nodes.size(), out_.children.size(), out_.preds.size(), pending_.size()};
+  }
   void Rollback(const Mark& mark) {
     out_.nodes.resize(mark.nodes);
     out_.children.resize(mark.children);
@@ -446,7 +461,8 @@ class Compiler {
     for (size_t r = 0; r < out_.roots.size(); ++r) {
       const RuleInfo& info = out_.infos[r];
       bool named = filter.rules.empty();
-      for (const auto& ref : filter.rules) named |= ref == info.id || (!info.name.empty() && ref == info.name);
+      for (const auto& ref : filter.rules)
+        named |= ref == info.id || (!info.name.empty() && ref == info.name);
       if (!named) continue;
       const auto& source = logsources_[r];
       if ((!filter.logsource.product.empty() && filter.logsource.product != source.product) ||
@@ -556,8 +572,10 @@ class Compiler {
   Tri Analyze(uint32_t index) const {
     const Node& node = out_.nodes[index];
     switch (node.op) {
-      case Node::Op::kTrue: return Tri::kTrue;
-      case Node::Op::kFalse: return Tri::kFalse;
+      case Node::Op::kTrue:
+        return Tri::kTrue;
+      case Node::Op::kFalse:
+        return Tri::kFalse;
       case Node::Op::kPred:
         return out_.preds[node.a].kind == PredKind::kPattern ? Tri::kFalse : Tri::kUnknown;
       case Node::Op::kNot: {
@@ -589,13 +607,18 @@ class Compiler {
   void CollectPreds(uint32_t index, std::vector<uint32_t>& preds) const {
     const Node& node = out_.nodes[index];
     switch (node.op) {
-      case Node::Op::kPred: preds.push_back(node.a); break;
-      case Node::Op::kNot: CollectPreds(node.a, preds); break;
+      case Node::Op::kPred:
+        preds.push_back(node.a);
+        break;
+      case Node::Op::kNot:
+        CollectPreds(node.a, preds);
+        break;
       case Node::Op::kAnd:
       case Node::Op::kOr:
         for (uint32_t i = 0; i < node.b; ++i) CollectPreds(out_.children[node.a + i], preds);
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -669,15 +692,18 @@ class Compiler {
             std::string field = group;
             if (auto alias = spec->aliases.find(group); alias != spec->aliases.end()) {
               const RuleInfo& info = out_.infos[input];
-              if (auto it = alias->second.find(info.id); it != alias->second.end()) field = it->second;
-              else if (auto it2 = alias->second.find(info.name); it2 != alias->second.end()) field = it2->second;
+              if (auto it = alias->second.find(info.id); it != alias->second.end())
+                field = it->second;
+              else if (auto it2 = alias->second.find(info.name); it2 != alias->second.end())
+                field = it2->second;
             }
             fields.push_back(FieldCandidates(field));
           }
           corr.group_fields.push_back(std::move(fields));
         }
         corr.group_names = spec->group_by;
-        if (!spec->condition.field.empty()) corr.value_fields = FieldCandidates(spec->condition.field);
+        if (!spec->condition.field.empty())
+          corr.value_fields = FieldCandidates(spec->condition.field);
         RuleInfo info;
         info.id = spec->id;
         info.title = spec->title;
@@ -721,7 +747,8 @@ class Compiler {
     if (c.eq || c.neq) return "eq and neq in correlation conditions are not supported yet";
     int64_t threshold = c.gte ? *c.gte : *c.gt + 1;
     if (spec.type == sigma::CorrelationType::kEventCount && threshold > kMaxEventCountThreshold) {
-      return fmt::format("event_count thresholds above {} are not supported", kMaxEventCountThreshold);
+      return fmt::format("event_count thresholds above {} are not supported",
+                         kMaxEventCountThreshold);
     }
     return std::nullopt;
   }
@@ -765,8 +792,12 @@ std::shared_ptr<const RuleSet> RuleSet::Compile(std::vector<sigma::Document> doc
   return set;
 }
 
-size_t RuleSet::rule_count() const { return compiled_->infos.size(); }
-const RuleInfo& RuleSet::rule(uint32_t index) const { return compiled_->infos[index]; }
+size_t RuleSet::rule_count() const {
+  return compiled_->infos.size();
+}
+const RuleInfo& RuleSet::rule(uint32_t index) const {
+  return compiled_->infos[index];
+}
 const std::vector<CompiledCorrelation>& RuleSet::correlations() const {
   return compiled_->correlations;
 }
@@ -774,7 +805,9 @@ const std::vector<uint32_t>& RuleSet::consumers(uint32_t index) const {
   if (index >= compiled_->consumers.size()) return compiled_->no_consumers;
   return compiled_->consumers[index];
 }
-std::unique_ptr<Matcher> RuleSet::NewMatcher() const { return std::make_unique<Matcher>(*this); }
+std::unique_ptr<Matcher> RuleSet::NewMatcher() const {
+  return std::make_unique<Matcher>(*this);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -821,7 +854,8 @@ struct Matcher::State {
   void Hit(const PatternRef& ref, unsigned long long to) {
     if (pred_state[ref.pred] == 2) return;
     switch (ref.anchor) {
-      case Anchor::kNone: break;
+      case Anchor::kNone:
+        break;
       case Anchor::kStart:
         if (to != ref.length) return;
         break;
@@ -901,21 +935,29 @@ struct Matcher::State {
 
   static bool Compare(double value, CompareOp op, double number) {
     switch (op) {
-      case CompareOp::kLt: return value < number;
-      case CompareOp::kLte: return value <= number;
-      case CompareOp::kGt: return value > number;
-      case CompareOp::kGte: return value >= number;
-      case CompareOp::kEq: return value == number;
+      case CompareOp::kLt:
+        return value < number;
+      case CompareOp::kLte:
+        return value <= number;
+      case CompareOp::kGt:
+        return value > number;
+      case CompareOp::kGte:
+        return value >= number;
+      case CompareOp::kEq:
+        return value == number;
     }
     return false;
   }
 
   bool EvalEager(const Pred& pred) const {
     switch (pred.kind) {
-      case PredKind::kPattern: return false;
-      case PredKind::kExists: return Present(pred.fields) == pred.expect;
+      case PredKind::kPattern:
+        return false;
+      case PredKind::kExists:
+        return Present(pred.fields) == pred.expect;
       case PredKind::kNull:
-        return !Present(pred.fields) || AnyValue(pred.fields, [](std::string_view v) { return v.empty(); });
+        return !Present(pred.fields) ||
+               AnyValue(pred.fields, [](std::string_view v) { return v.empty(); });
       case PredKind::kEmpty:
         return AnyValue(pred.fields, [](std::string_view v) { return v.empty(); });
       case PredKind::kCidr:
@@ -939,18 +981,29 @@ struct Matcher::State {
           CivilTime civil = FromUnixNs(*ts);
           double part = 0;
           switch (pred.time_part) {
-            case Modifier::kMinute: part = civil.minute; break;
-            case Modifier::kHour: part = civil.hour; break;
-            case Modifier::kDay: part = civil.day; break;
-            case Modifier::kMonth: part = civil.month; break;
-            case Modifier::kYear: part = civil.year; break;
+            case Modifier::kMinute:
+              part = civil.minute;
+              break;
+            case Modifier::kHour:
+              part = civil.hour;
+              break;
+            case Modifier::kDay:
+              part = civil.day;
+              break;
+            case Modifier::kMonth:
+              part = civil.month;
+              break;
+            case Modifier::kYear:
+              part = civil.year;
+              break;
             case Modifier::kWeek: {
               int64_t days = DaysFromCivil(civil.year, civil.month, civil.day) -
                              DaysFromCivil(civil.year, 1, 1);
               part = static_cast<double>(days / 7 + 1);
               break;
             }
-            default: break;
+            default:
+              break;
           }
           return Compare(part, pred.op, pred.number);
         });
@@ -964,10 +1017,14 @@ struct Matcher::State {
         return AnyValue(pred.fields, [&](std::string_view v) {
           std::string value = pred.cased ? std::string(v) : AsciiLower(v);
           switch (pred.ref_mode) {
-            case 'c': return value.find(ref) != std::string::npos;
-            case 's': return value.starts_with(ref);
-            case 'e': return value.ends_with(ref);
-            default: return value == ref;
+            case 'c':
+              return value.find(ref) != std::string::npos;
+            case 's':
+              return value.starts_with(ref);
+            case 'e':
+              return value.ends_with(ref);
+            default:
+              return value == ref;
           }
         });
       }
@@ -978,8 +1035,10 @@ struct Matcher::State {
   bool Eval(uint32_t index) {
     const Node& node = c.nodes[index];
     switch (node.op) {
-      case Node::Op::kTrue: return true;
-      case Node::Op::kFalse: return false;
+      case Node::Op::kTrue:
+        return true;
+      case Node::Op::kFalse:
+        return false;
       case Node::Op::kPred: {
         uint8_t state = pred_state[node.a];
         if (state != 0) return state == 2;
@@ -989,7 +1048,8 @@ struct Matcher::State {
         SetPred(node.a, value);
         return value;
       }
-      case Node::Op::kNot: return !Eval(node.a);
+      case Node::Op::kNot:
+        return !Eval(node.a);
       case Node::Op::kAnd:
         for (uint32_t i = 0; i < node.b; ++i) {
           if (!Eval(c.children[node.a + i])) return false;

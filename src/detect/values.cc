@@ -1,8 +1,8 @@
 #include "values.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "bulwark/match/database.h"
 
@@ -128,8 +128,10 @@ Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
     std::string name = value.substr(open + 1, close - open - 1);
     auto it = field_map.placeholders.find(name);
     if (it == field_map.placeholders.end() || it->second.empty()) {
-      return Fail(fmt::format("placeholder %{}% has no values (configure 'placeholders' in the "
-                              "field map)", name));
+      return Fail(
+          fmt::format("placeholder %{}% has no values (configure 'placeholders' in the "
+                      "field map)",
+                      name));
     }
     std::vector<std::string> next;
     for (const auto& r : results) {
@@ -149,8 +151,8 @@ std::string Base64Encode(std::string_view bytes) {
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                 static_cast<uint8_t>(bytes[i + 2]);
+    uint32_t n = (static_cast<uint8_t>(bytes[i]) << 16) |
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
     out += kAlphabet[n >> 18];
     out += kAlphabet[(n >> 12) & 63];
     out += kAlphabet[(n >> 6) & 63];
@@ -210,8 +212,9 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
   bool windash = Has(modifiers, Modifier::kWindash);
   // Encodings apply in the order written, to literal values.
   for (Modifier m : modifiers) {
-    bool is_encoding = m == Modifier::kUtf16Le || m == Modifier::kUtf16Be || m == Modifier::kUtf16 ||
-                       m == Modifier::kBase64 || m == Modifier::kBase64Offset;
+    bool is_encoding = m == Modifier::kUtf16Le || m == Modifier::kUtf16Be ||
+                       m == Modifier::kUtf16 || m == Modifier::kBase64 ||
+                       m == Modifier::kBase64Offset;
     if (!is_encoding) continue;
     std::vector<std::string> next;
     for (const std::string& text : texts) {
@@ -222,14 +225,23 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
       }
       std::string literal = SplitWildcards(text).empty() ? "" : SplitWildcards(text)[0].text;
       switch (m) {
-        case Modifier::kUtf16Le: next.push_back(Utf16(literal, false, false)); break;
-        case Modifier::kUtf16Be: next.push_back(Utf16(literal, true, false)); break;
-        case Modifier::kUtf16: next.push_back(Utf16(literal, false, true)); break;
-        case Modifier::kBase64: next.push_back(Base64Encode(literal)); break;
+        case Modifier::kUtf16Le:
+          next.push_back(Utf16(literal, false, false));
+          break;
+        case Modifier::kUtf16Be:
+          next.push_back(Utf16(literal, true, false));
+          break;
+        case Modifier::kUtf16:
+          next.push_back(Utf16(literal, false, true));
+          break;
+        case Modifier::kBase64:
+          next.push_back(Base64Encode(literal));
+          break;
         case Modifier::kBase64Offset:
           for (auto& variant : Base64OffsetVariants(literal)) next.push_back(variant);
           break;
-        default: break;
+        default:
+          break;
       }
     }
     // Re-escape so that the encoded bytes are not read as wildcards.
@@ -246,9 +258,9 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
   }
   if (Has(modifiers, Modifier::kBase64Offset) && !contains && !starts && !ends) contains = true;
   Anchor anchor = (!contains && !ends && !starts) ? Anchor::kWhole
-                  : (starts && !contains)          ? Anchor::kStart
-                  : (ends && !contains)            ? Anchor::kEnd
-                                                   : Anchor::kNone;
+                  : (starts && !contains)         ? Anchor::kStart
+                  : (ends && !contains)           ? Anchor::kEnd
+                                                  : Anchor::kNone;
   unsigned case_flag = (!encoded && !Has(modifiers, Modifier::kCased)) ? match::kCaseless : 0;
   for (const std::string& text : texts) {
     std::vector<Piece> pieces = SplitWildcards(text);
@@ -267,16 +279,30 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
     std::string body;
     for (const Piece& piece : pieces) {
       switch (piece.kind) {
-        case Piece::Kind::kText: body += TextRegex(piece.text, windash); break;
-        case Piece::Kind::kStar: body += ".*"; break;
-        case Piece::Kind::kQuestion: body += "."; break;
+        case Piece::Kind::kText:
+          body += TextRegex(piece.text, windash);
+          break;
+        case Piece::Kind::kStar:
+          body += ".*";
+          break;
+        case Piece::Kind::kQuestion:
+          body += ".";
+          break;
       }
     }
     switch (anchor) {
-      case Anchor::kWhole: spec.expression = "\\A" + body + "\\z"; break;
-      case Anchor::kStart: spec.expression = "\\A" + body; break;
-      case Anchor::kEnd: spec.expression = body + "\\z"; break;
-      case Anchor::kNone: spec.expression = body; break;
+      case Anchor::kWhole:
+        spec.expression = "\\A" + body + "\\z";
+        break;
+      case Anchor::kStart:
+        spec.expression = "\\A" + body;
+        break;
+      case Anchor::kEnd:
+        spec.expression = body + "\\z";
+        break;
+      case Anchor::kNone:
+        spec.expression = body;
+        break;
     }
     spec.flags = match::kDotAll | match::kSingleMatch | match::kAllowEmpty | case_flag;
     out.push_back(std::move(spec));

@@ -21,9 +21,13 @@ const Event::Entry* Event::Find(FieldId id) const {
   return nullptr;
 }
 
-bool Event::Set(FieldId id, std::string_view value) { return Store(id, value, true); }
+bool Event::Set(FieldId id, std::string_view value) {
+  return Store(id, value, true);
+}
 
-bool Event::Add(FieldId id, std::string_view value) { return Store(id, value, false); }
+bool Event::Add(FieldId id, std::string_view value) {
+  return Store(id, value, false);
+}
 
 bool Event::Store(FieldId id, std::string_view value, bool replace) {
   if (id == kInvalidField) return false;
@@ -74,6 +78,5 @@ std::optional<IpAddress> Event::GetIp(FieldId id) const {
   if (!text) return std::nullopt;
   return IpAddress::Parse(*text);
 }
-
 
 }  // namespace bulwark::event

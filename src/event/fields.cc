@@ -13,19 +13,32 @@ namespace bulwark::event {
 namespace {
 
 constexpr std::string_view kWellKnown[] = {
-    "@timestamp",         "message",
-    "host.name",          "host.hostname",
-    "process.name",       "process.pid",
-    "source.ip",          "source.port",
-    "source.address",     "source.domain",
-    "destination.ip",     "destination.port",
-    "user.name",          "event.action",
-    "event.outcome",      "event.category",
-    "network.transport",  "log.syslog.priority",
-    "log.syslog.facility.code", "log.syslog.severity.code",
-    "log.syslog.appname", "log.syslog.procid",
-    "log.syslog.msgid",   "log.syslog.version",
-    "log.syslog.hostname", "event.original",
+    "@timestamp",
+    "message",
+    "host.name",
+    "host.hostname",
+    "process.name",
+    "process.pid",
+    "source.ip",
+    "source.port",
+    "source.address",
+    "source.domain",
+    "destination.ip",
+    "destination.port",
+    "user.name",
+    "event.action",
+    "event.outcome",
+    "event.category",
+    "network.transport",
+    "log.syslog.priority",
+    "log.syslog.facility.code",
+    "log.syslog.severity.code",
+    "log.syslog.appname",
+    "log.syslog.procid",
+    "log.syslog.msgid",
+    "log.syslog.version",
+    "log.syslog.hostname",
+    "event.original",
 };
 static_assert(std::size(kWellKnown) == fid::kCount);
 
@@ -86,7 +99,8 @@ class Registry {
   std::shared_mutex mutex_;  // guards names_ and ids_ for writers and name lookups
   std::deque<std::string> names_;
   std::unordered_map<std::string_view, FieldId> ids_;
-  std::unique_ptr<const std::string*[]> by_id_ = std::make_unique<const std::string*[]>(kInvalidField);
+  std::unique_ptr<const std::string*[]> by_id_ =
+      std::make_unique<const std::string*[]>(kInvalidField);
   std::unique_ptr<FieldType[]> types_ = std::make_unique<FieldType[]>(kInvalidField);
   std::atomic<uint32_t> published_{0};
 };
@@ -98,9 +112,17 @@ Registry& TheRegistry() {
 
 }  // namespace
 
-FieldId InternField(std::string_view name) { return TheRegistry().Intern(name); }
-std::optional<FieldId> FindField(std::string_view name) { return TheRegistry().Find(name); }
-std::string_view FieldName(FieldId id) { return TheRegistry().Name(id); }
-FieldType TypeOf(FieldId id) { return TheRegistry().Type(id); }
+FieldId InternField(std::string_view name) {
+  return TheRegistry().Intern(name);
+}
+std::optional<FieldId> FindField(std::string_view name) {
+  return TheRegistry().Find(name);
+}
+std::string_view FieldName(FieldId id) {
+  return TheRegistry().Name(id);
+}
+FieldType TypeOf(FieldId id) {
+  return TheRegistry().Type(id);
+}
 
 }  // namespace bulwark::event

@@ -1,12 +1,11 @@
 #include "bulwark/input/line_reader.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace bulwark::input {
 

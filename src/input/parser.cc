@@ -19,18 +19,25 @@ std::optional<Format> ParseFormat(std::string_view name) {
 
 std::string_view RejectName(Reject reason) {
   switch (reason) {
-    case Reject::kNone: return "none";
-    case Reject::kEmpty: return "empty line";
-    case Reject::kInvalidJson: return "invalid JSON";
-    case Reject::kBadSyslog: return "no syslog header";
-    case Reject::kCount: break;
+    case Reject::kNone:
+      return "none";
+    case Reject::kEmpty:
+      return "empty line";
+    case Reject::kInvalidJson:
+      return "invalid JSON";
+    case Reject::kBadSyslog:
+      return "no syslog header";
+    case Reject::kCount:
+      break;
   }
   return "unknown";
 }
 
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads a token up to the next space; advances `pos` past it and one following space.
 std::string_view Token(std::string_view line, size_t& pos) {
@@ -188,7 +195,8 @@ struct LineParser::State {
     if (timestamp != "-") {
       auto ts = ParseTimestamp(timestamp);
       if (!ts) return false;
-      if (!HasZone(timestamp)) *ts -= static_cast<TimeNs>(options.zone_offset_seconds) * kNsPerSecond;
+      if (!HasZone(timestamp))
+        *ts -= static_cast<TimeNs>(options.zone_offset_seconds) * kNsPerSecond;
       event.SetTimestamp(*ts);
     } else {
       event.SetTimestamp(options.reference_time);
@@ -263,8 +271,8 @@ struct LineParser::State {
       event.SetInt(fid::kLogSyslogSeverityCode, *pri % 8);
       pos = close + 1;
       if (pos + 1 < line.size() && IsDigit(line[pos]) &&
-          (line[pos + 1] == ' ' || (IsDigit(line[pos + 1]) && pos + 2 < line.size() &&
-                                    line[pos + 2] == ' '))) {
+          (line[pos + 1] == ' ' ||
+           (IsDigit(line[pos + 1]) && pos + 2 < line.size() && line[pos + 2] == ' '))) {
         return Syslog5424(line, pos, event);
       }
     }
@@ -343,8 +351,10 @@ struct LineParser::State {
   // journalctl -o json: maps the journal's well-known fields to ECS names.
   void MapJournal(Event& event) {
     static const std::pair<std::string_view, event::FieldId> kMap[] = {
-        {"MESSAGE", fid::kMessage},         {"_HOSTNAME", fid::kHostName},
-        {"SYSLOG_IDENTIFIER", fid::kProcessName}, {"_PID", fid::kProcessPid},
+        {"MESSAGE", fid::kMessage},
+        {"_HOSTNAME", fid::kHostName},
+        {"SYSLOG_IDENTIFIER", fid::kProcessName},
+        {"_PID", fid::kProcessPid},
         {"PRIORITY", fid::kLogSyslogSeverityCode},
         {"SYSLOG_FACILITY", fid::kLogSyslogFacilityCode},
     };
@@ -404,8 +414,7 @@ struct LineParser::State {
   }
 };
 
-TimeNs YearResolver::Resolve(int month, int day, int hour, int minute, int second,
-                            int64_t nanos) {
+TimeNs YearResolver::Resolve(int month, int day, int hour, int minute, int second, int64_t nanos) {
   if (year_ == 0) {
     if (options_.year != 0) {
       year_ = options_.year;
@@ -445,7 +454,9 @@ int YearResolver::MonthOfLine(std::string_view line) {
 
 LineParser::LineParser(ParseOptions options) : state_(std::make_unique<State>(options)) {}
 
-void LineParser::SetYearResolver(const YearResolver& resolver) { state_->years = resolver; }
+void LineParser::SetYearResolver(const YearResolver& resolver) {
+  state_->years = resolver;
+}
 LineParser::~LineParser() = default;
 LineParser::LineParser(LineParser&&) noexcept = default;
 

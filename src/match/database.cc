@@ -4,7 +4,9 @@
 
 namespace bulwark::match {
 
-Database::~Database() { hs_free_database(database_); }
+Database::~Database() {
+  hs_free_database(database_);
+}
 
 tl::expected<std::shared_ptr<const Database>, CompileError> Database::Compile(
     const std::vector<Pattern>& patterns, bool literal) {
@@ -39,7 +41,9 @@ tl::expected<std::shared_ptr<const Database>, CompileError> Database::Compile(
   return std::shared_ptr<const Database>(new Database(database));
 }
 
-Scratch::~Scratch() { hs_free_scratch(scratch_); }
+Scratch::~Scratch() {
+  hs_free_scratch(scratch_);
+}
 
 Result<void> Scratch::Prepare(const Database& database) {
   if (hs_alloc_scratch(database.raw(), &scratch_) != HS_SUCCESS) {

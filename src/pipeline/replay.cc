@@ -1,5 +1,6 @@
 #include "bulwark/pipeline/replay.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,12 +12,10 @@
 #include <thread>
 #include <unordered_map>
 
-#include <fmt/format.h>
-
 #include "bulwark/core/flat_table.h"
 #include "bulwark/core/json_writer.h"
-#include "bulwark/data/embedded.h"
 #include "bulwark/core/strings.h"
+#include "bulwark/data/embedded.h"
 #include "bulwark/detect/correlation.h"
 #include "bulwark/input/line_reader.h"
 
@@ -305,8 +304,8 @@ class Sequencer {
     for (size_t i = 0; i < record.items.size(); ++i) {
       const CorrelationItem& item = record.items[i];
       if (item.parent >= 0 && !fired[item.parent]) continue;
-      int64_t count = engine_.Feed(item.correlation, item.position, record.timestamp, item.key,
-                                   item.value);
+      int64_t count =
+          engine_.Feed(item.correlation, item.position, record.timestamp, item.key, item.value);
       if (count == 0) continue;
       fired[i] = true;
       const detect::CompiledCorrelation& corr = rules_.correlations()[item.correlation];
@@ -471,7 +470,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
       BatchResult result;
       {
         std::unique_lock lock(done_mutex);
-        done_cv.wait(lock, [&] { return done.count(next) || (reading_finished && next == batches); });
+        done_cv.wait(lock,
+                     [&] { return done.count(next) || (reading_finished && next == batches); });
         if (!done.count(next)) break;
         result = std::move(done[next]);
         done.erase(next);
@@ -582,15 +582,18 @@ void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FIL
     const auto& info = rules.rule(rule);
     auto sup = s.suppressed.find(rule);
     fmt::format_to(it, "  {:>8}  {} ({}){}\n", count, info.title, info.id,
-        sup == s.suppressed.end() ? "" : fmt::format(", {} suppressed", sup->second));
+                   sup == s.suppressed.end() ? "" : fmt::format(", {} suppressed", sup->second));
   }
   for (const auto& [rule, count] : s.suppressed) {
-    if (!s.alerts.count(rule)) fmt::format_to(it, "  {:>8}  {} ({}), {} suppressed\n", 0, rules.rule(rule).title, rules.rule(rule).id, count);
+    if (!s.alerts.count(rule))
+      fmt::format_to(it, "  {:>8}  {} ({}), {} suppressed\n", 0, rules.rule(rule).title,
+                     rules.rule(rule).id, count);
   }
   fmt::format_to(it, "correlation keys {} held ({:.1f} MB), {} evicted\n", s.correlation_keys,
                  s.correlation_bytes / 1e6, s.correlation_evictions);
   double rate = s.seconds > 0 ? s.lines / s.seconds : 0;
-  fmt::format_to(it, "time             {:.3f} s, {:.0f} lines/s, {} threads\n", s.seconds, rate, s.threads);
+  fmt::format_to(it, "time             {:.3f} s, {:.0f} lines/s, {} threads\n", s.seconds, rate,
+                 s.threads);
   std::fputs(text.c_str(), out);
 }
 

@@ -1,11 +1,10 @@
 #include "bulwark/pipeline/rule_tests.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
@@ -110,12 +109,16 @@ void RunFile(const std::string& name, std::string_view text,
     std::set<std::string> fired = FiredIds(output);
     std::vector<std::string> problems;
     for (const auto& id : Strings(test["expect"])) {
-      if (!known.count(id)) problems.push_back("unknown rule id " + id);
-      else if (!fired.count(id)) problems.push_back("expected " + id + " to fire");
+      if (!known.count(id))
+        problems.push_back("unknown rule id " + id);
+      else if (!fired.count(id))
+        problems.push_back("expected " + id + " to fire");
     }
     for (const auto& id : Strings(test["expect_not"])) {
-      if (!known.count(id)) problems.push_back("unknown rule id " + id);
-      else if (fired.count(id)) problems.push_back("expected " + id + " not to fire");
+      if (!known.count(id))
+        problems.push_back("unknown rule id " + id);
+      else if (fired.count(id))
+        problems.push_back("expected " + id + " not to fire");
     }
     outcome.passed = problems.empty();
     for (const auto& p : problems) outcome.detail += (outcome.detail.empty() ? "" : "; ") + p;

@@ -43,7 +43,8 @@ void ParseRulePaths(const std::vector<std::string>& paths, std::vector<sigma::Do
   }
 }
 
-LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::CompileOptions& options) {
+LoadedRules LoadRules(const std::vector<std::string>& paths,
+                      const detect::CompileOptions& options) {
   LoadedRules loaded;
   std::vector<sigma::Document> documents;
   ParseRulePaths(paths, documents, loaded.rejected, loaded.files);

@@ -43,7 +43,8 @@ class ConditionParser {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
         ++i;
       } else if (c == '(' || c == ')') {
-        tokens_.push_back({c == '(' ? Token::Kind::kOpen : Token::Kind::kClose, std::string(1, c), i});
+        tokens_.push_back(
+            {c == '(' ? Token::Kind::kOpen : Token::Kind::kClose, std::string(1, c), i});
         ++i;
       } else {
         size_t start = i;
@@ -136,8 +137,8 @@ class ConditionParser {
     }
     if (token.kind != Token::Kind::kWord) return Unexpected();
     if (PeekWord("and") || PeekWord("or") || PeekWord("of")) return Unexpected();
-    bool quantifier = token.text == "1" || AsciiIEquals(token.text, "all") ||
-                      AsciiIEquals(token.text, "any");
+    bool quantifier =
+        token.text == "1" || AsciiIEquals(token.text, "all") || AsciiIEquals(token.text, "any");
     if (quantifier && tokens_[pos_ + 1].kind == Token::Kind::kWord &&
         AsciiIEquals(tokens_[pos_ + 1].text, "of")) {
       bool all = AsciiIEquals(token.text, "all");
@@ -163,8 +164,8 @@ class ConditionParser {
       return node;
     }
     if (detection_.find(token.text) == detection_.end()) {
-      return Fail(fmt::format("condition names '{}', which the detection does not define",
-                              token.text));
+      return Fail(
+          fmt::format("condition names '{}', which the detection does not define", token.text));
     }
     auto leaf = std::make_unique<ConditionNode>();
     leaf->name = token.text;

@@ -1,6 +1,5 @@
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "bulwark/core/strings.h"
 #include "bulwark/core/time.h"
@@ -64,21 +63,36 @@ class DocumentParser {
 
   static std::optional<Modifier> ModifierFromName(std::string_view name) {
     static const std::pair<std::string_view, Modifier> kNames[] = {
-        {"contains", Modifier::kContains},   {"startswith", Modifier::kStartsWith},
-        {"endswith", Modifier::kEndsWith},   {"all", Modifier::kAll},
-        {"base64", Modifier::kBase64},       {"base64offset", Modifier::kBase64Offset},
-        {"utf16le", Modifier::kUtf16Le},     {"wide", Modifier::kUtf16Le},
-        {"utf16be", Modifier::kUtf16Be},     {"utf16", Modifier::kUtf16},
-        {"windash", Modifier::kWindash},     {"re", Modifier::kRe},
-        {"i", Modifier::kReI},               {"m", Modifier::kReM},
-        {"s", Modifier::kReS},               {"cidr", Modifier::kCidr},
-        {"exists", Modifier::kExists},       {"cased", Modifier::kCased},
-        {"neq", Modifier::kNeq},             {"lt", Modifier::kLt},
-        {"lte", Modifier::kLte},             {"gt", Modifier::kGt},
-        {"gte", Modifier::kGte},             {"fieldref", Modifier::kFieldRef},
-        {"expand", Modifier::kExpand},       {"minute", Modifier::kMinute},
-        {"hour", Modifier::kHour},           {"day", Modifier::kDay},
-        {"week", Modifier::kWeek},           {"month", Modifier::kMonth},
+        {"contains", Modifier::kContains},
+        {"startswith", Modifier::kStartsWith},
+        {"endswith", Modifier::kEndsWith},
+        {"all", Modifier::kAll},
+        {"base64", Modifier::kBase64},
+        {"base64offset", Modifier::kBase64Offset},
+        {"utf16le", Modifier::kUtf16Le},
+        {"wide", Modifier::kUtf16Le},
+        {"utf16be", Modifier::kUtf16Be},
+        {"utf16", Modifier::kUtf16},
+        {"windash", Modifier::kWindash},
+        {"re", Modifier::kRe},
+        {"i", Modifier::kReI},
+        {"m", Modifier::kReM},
+        {"s", Modifier::kReS},
+        {"cidr", Modifier::kCidr},
+        {"exists", Modifier::kExists},
+        {"cased", Modifier::kCased},
+        {"neq", Modifier::kNeq},
+        {"lt", Modifier::kLt},
+        {"lte", Modifier::kLte},
+        {"gt", Modifier::kGt},
+        {"gte", Modifier::kGte},
+        {"fieldref", Modifier::kFieldRef},
+        {"expand", Modifier::kExpand},
+        {"minute", Modifier::kMinute},
+        {"hour", Modifier::kHour},
+        {"day", Modifier::kDay},
+        {"week", Modifier::kWeek},
+        {"month", Modifier::kMonth},
         {"year", Modifier::kYear},
     };
     for (const auto& [text, modifier] : kNames) {
@@ -114,8 +128,8 @@ class DocumentParser {
     for (size_t i = 1; i < parts.size(); ++i) {
       auto modifier = ModifierFromName(parts[i]);
       if (!modifier) Error(key, fmt::format("unknown modifier '{}'", parts[i]));
-      bool re_flag = *modifier == Modifier::kReI || *modifier == Modifier::kReM ||
-                     *modifier == Modifier::kReS;
+      bool re_flag =
+          *modifier == Modifier::kReI || *modifier == Modifier::kReM || *modifier == Modifier::kReS;
       if (re_flag && !seen_re) {
         Error(key, fmt::format("modifier '{}' is only valid after 're'", parts[i]));
       }
@@ -178,7 +192,8 @@ class DocumentParser {
   void ParseDetection(const YAML::Node& node, std::map<std::string, SearchIdentifier>& detection,
                       std::vector<std::unique_ptr<ConditionNode>>& conditions,
                       bool is_filter) const {
-    if (!node || !node.IsMap()) Error(node, is_filter ? "'filter' must be a map" : "missing 'detection' map");
+    if (!node || !node.IsMap())
+      Error(node, is_filter ? "'filter' must be a map" : "missing 'detection' map");
     YAML::Node condition;
     for (const auto& kv : node) {
       std::string key = kv.first.Scalar();
@@ -195,7 +210,9 @@ class DocumentParser {
     if (!condition) Error(node, "missing 'condition'");
     for (const std::string& text : Strings(condition, "condition")) {
       if (text.find('|') != std::string::npos) {
-        Error(condition, "aggregation in the condition ('| count() ...') is obsolete Sigma; use a correlation rule");
+        Error(condition,
+              "aggregation in the condition ('| count() ...') is obsolete Sigma; use a correlation "
+              "rule");
       }
       auto parsed = ParseCondition(text, detection);
       if (!parsed) Error(condition, parsed.error().message);
@@ -278,8 +295,8 @@ class DocumentParser {
       }
     }
     const YAML::Node& condition = c["condition"];
-    bool temporal = corr.type == CorrelationType::kTemporal ||
-                    corr.type == CorrelationType::kTemporalOrdered;
+    bool temporal =
+        corr.type == CorrelationType::kTemporal || corr.type == CorrelationType::kTemporalOrdered;
     if (!condition) {
       if (!temporal) Error(c, "correlation needs a 'condition'");
       corr.condition.gte = static_cast<int64_t>(corr.rules.size());
@@ -293,13 +310,20 @@ class DocumentParser {
         }
         auto number = ParseInt(Scalar(kv.second, op));
         if (!number) Error(kv.second, fmt::format("'{}' needs an integer", op));
-        if (op == "gt") corr.condition.gt = number;
-        else if (op == "gte") corr.condition.gte = number;
-        else if (op == "lt") corr.condition.lt = number;
-        else if (op == "lte") corr.condition.lte = number;
-        else if (op == "eq") corr.condition.eq = number;
-        else if (op == "neq") corr.condition.neq = number;
-        else Error(kv.first, fmt::format("unknown condition operator '{}'", op));
+        if (op == "gt")
+          corr.condition.gt = number;
+        else if (op == "gte")
+          corr.condition.gte = number;
+        else if (op == "lt")
+          corr.condition.lt = number;
+        else if (op == "lte")
+          corr.condition.lte = number;
+        else if (op == "eq")
+          corr.condition.eq = number;
+        else if (op == "neq")
+          corr.condition.neq = number;
+        else
+          Error(kv.first, fmt::format("unknown condition operator '{}'", op));
       }
       if (corr.type == CorrelationType::kValueCount && corr.condition.field.empty()) {
         Error(condition, "value_count needs 'field' in its condition");
@@ -331,9 +355,8 @@ ParsedFile ParseRuleFile(std::string_view yaml, const std::string& name) {
   try {
     docs = YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    std::string where = e.mark.line < 0
-                            ? name
-                            : fmt::format("{}:{}:{}", name, e.mark.line + 1, e.mark.column + 1);
+    std::string where =
+        e.mark.line < 0 ? name : fmt::format("{}:{}:{}", name, e.mark.line + 1, e.mark.column + 1);
     result.rejections.push_back(Rejection{where, "", "YAML error: " + e.msg});
     return result;
   }

@@ -28,8 +28,10 @@ TEST(Time, ParseTimestampWithZones) {
 }
 
 TEST(Time, CommonLogFormat) {
-  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("26/Nov/2026:10:00:00 +0100")), "2026-11-26T09:00:00.000Z");
-  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2026-11-26T10:00:00Z")), "2026-11-26T10:00:00.000Z");
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("26/Nov/2026:10:00:00 +0100")),
+            "2026-11-26T09:00:00.000Z");
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2026-11-26T10:00:00Z")),
+            "2026-11-26T10:00:00.000Z");
   EXPECT_FALSE(ParseLogTimestamp("26/Foo/2026:10:00:00 +0100"));
 }
 
@@ -49,7 +51,9 @@ TEST(Strings, Utf8Repair) {
   EXPECT_FALSE(IsValidUtf8("\xff\xfe"));
   EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));  // overlong
   EXPECT_EQ(SanitizeUtf8("a\xffz"), "a\xEF\xBF\xBDz");
-  EXPECT_EQ(SanitizeUtf8(std::string("a\0b", 3)), "a\xE2\x90\x80" "b");
+  EXPECT_EQ(SanitizeUtf8(std::string("a\0b", 3)),
+            "a\xE2\x90\x80"
+            "b");
 }
 
 TEST(Strings, Numbers) {

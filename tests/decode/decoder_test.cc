@@ -1,6 +1,7 @@
+#include "bulwark/decode/decoder.h"
+
 #include <gtest/gtest.h>
 
-#include "bulwark/decode/decoder.h"
 #include "bulwark/input/parser.h"
 
 namespace bulwark::decode {
@@ -26,7 +27,8 @@ TEST(DecoderFile, ParsesAndReportsErrorsWithLocation) {
     prefilter: "x"
     pattern: 'x(?P<source__ip>\S+)'
     set: {event.outcome: failure}
-)", "t.yml");
+)",
+                             "t.yml");
   ASSERT_TRUE(ok) << ok.error().ToString();
   EXPECT_EQ(ok->size(), 1u);
   auto bad_key = ParseDecoderFile("decoders:\n  - id: a\n    patern: x\n", "t.yml");
@@ -66,14 +68,19 @@ TEST(DecoderSet, LaterDecoderOverridesById) {
 TEST(Builtin, SshdFailureIPv6AndHostnames) {
   auto set = DecoderSet::Load({});
   ASSERT_TRUE(set) << set.error().ToString();
-  auto e = Decode(**set, "Nov 26 10:00:01 h sshd[1]: Failed password for invalid user ROOT from aaaa:bbbb::1 port 50273 ssh2");
+  auto e = Decode(**set,
+                  "Nov 26 10:00:01 h sshd[1]: Failed password for invalid user ROOT from "
+                  "aaaa:bbbb::1 port 50273 ssh2");
   EXPECT_EQ(e.Get(fid::kSourceIp).value_or(""), "aaaa:bbbb::1");
   EXPECT_EQ(e.Get(fid::kUserName).value_or(""), "ROOT");
   EXPECT_EQ(e.Get(fid::kEventOutcome).value_or(""), "failure");
   EXPECT_EQ(e.Get(fid::kSourcePort).value_or(""), "50273");
-  auto mapped = Decode(**set, "Nov 26 10:00:01 h sshd[1]: Failed password for root from ::ffff:1.2.3.4 port 22 ssh2");
+  auto mapped = Decode(
+      **set,
+      "Nov 26 10:00:01 h sshd[1]: Failed password for root from ::ffff:1.2.3.4 port 22 ssh2");
   EXPECT_EQ(mapped.Get(fid::kSourceIp).value_or(""), "1.2.3.4");
-  auto ok = Decode(**set, "Nov 26 10:00:01 h sshd[1]: Accepted publickey for bob from 1.2.3.4 port 22 ssh2");
+  auto ok = Decode(
+      **set, "Nov 26 10:00:01 h sshd[1]: Accepted publickey for bob from 1.2.3.4 port 22 ssh2");
   EXPECT_EQ(ok.Get(fid::kEventOutcome).value_or(""), "success");
   auto other = Decode(**set, "Nov 26 10:00:01 h cron[1]: Failed password for root from 1.2.3.4");
   EXPECT_FALSE(other.Has(fid::kEventOutcome));

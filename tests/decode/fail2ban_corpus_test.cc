@@ -119,14 +119,16 @@ TEST(Fail2banCorpus, PassRatePerService) {
       parser.Parse(c.text, event, repairs);
       (*set)->Decode(event, *scratch);
       bool failure = event.Get(fid::kEventOutcome).value_or("") == "failure";
-      std::string address(event.Get(fid::kSourceIp).value_or(event.Get(fid::kSourceAddress).value_or("")));
+      std::string address(
+          event.Get(fid::kSourceIp).value_or(event.Get(fid::kSourceAddress).value_or("")));
       bool ok = c.match ? (failure && Normalize(address) == Normalize(c.host)) : !failure;
       if (ok) {
         ++passed;
       } else {
-        failures += "  " + std::string(service.file) + ":" + std::to_string(c.line) +
-                    (c.match ? " expected " + c.host + " got '" + address + "'" : " unexpected failure") +
-                    ": " + c.text.substr(0, 160) + "\n";
+        failures +=
+            "  " + std::string(service.file) + ":" + std::to_string(c.line) +
+            (c.match ? " expected " + c.host + " got '" + address + "'" : " unexpected failure") +
+            ": " + c.text.substr(0, 160) + "\n";
       }
     }
     double rate = 100.0 * passed / cases.size();

@@ -1,6 +1,7 @@
+#include "bulwark/detect/correlation.h"
+
 #include <gtest/gtest.h>
 
-#include "bulwark/detect/correlation.h"
 #include "bulwark/sigma/rule.h"
 
 namespace bulwark::detect {
@@ -47,7 +48,8 @@ correlation: {type: event_count, rules: [fail], group-by: [source.ip], timespan:
   for (int i = 0; i < 4; ++i) EXPECT_EQ(engine.Feed(0, 0, kStart + i * 1000 * kSecond, key, 0), 0);
   // Five within the window fire with the count; the state resets after firing.
   int64_t fired = 0;
-  for (int i = 0; i < 5; ++i) fired = engine.Feed(0, 0, kStart + 10000 * kSecond + i * kSecond, key, 0);
+  for (int i = 0; i < 5; ++i)
+    fired = engine.Feed(0, 0, kStart + 10000 * kSecond + i * kSecond, key, 0);
   EXPECT_EQ(fired, 5);
   EXPECT_EQ(engine.Feed(0, 0, kStart + 10006 * kSecond, key, 0), 0);
   // Other groups are independent.
@@ -82,8 +84,8 @@ correlation: {type: temporal_ordered, rules: [fail, ok], group-by: [source.ip], 
 )");
   CorrelationEngine engine(rules, 1000);
   uint64_t key = HashGroup({"1.2.3.4"});
-  EXPECT_EQ(engine.Feed(0, 1, kStart, key, 0), 0);              // success first: nothing
-  EXPECT_EQ(engine.Feed(0, 0, kStart + kSecond, key, 0), 0);    // failure
+  EXPECT_EQ(engine.Feed(0, 1, kStart, key, 0), 0);                // success first: nothing
+  EXPECT_EQ(engine.Feed(0, 0, kStart + kSecond, key, 0), 0);      // failure
   EXPECT_EQ(engine.Feed(0, 1, kStart + 2 * kSecond, key, 0), 2);  // then success: fires
   EXPECT_EQ(engine.Feed(0, 0, kStart + 10 * kSecond, key, 0), 0);
   EXPECT_EQ(engine.Feed(0, 1, kStart + 1000 * kSecond, key, 0), 0);  // too late
@@ -153,7 +155,8 @@ correlation:
   aliases:
     pair: {scan: destination.ip, login: source.ip}
   timespan: 1h
-)", "a.yml");
+)",
+                                     "a.yml");
   std::vector<sigma::Rejection> rejected = parsed.rejections;
   auto rules = RuleSet::Compile(std::move(parsed.documents), CompileOptions{}, rejected);
   ASSERT_TRUE(rejected.empty()) << rejected[0].ToString();
@@ -166,7 +169,8 @@ correlation:
 TEST(RuleSetSlot, KeepsTheOldSetWhenTheNewOneHasErrors) {
   auto first = Compile(kBase);
   RuleSetSlot slot(first);
-  auto parsed = sigma::ParseRuleFile("title: x\ndetection:\n  s: {a|nope: 1}\n  condition: s\n", "x.yml");
+  auto parsed =
+      sigma::ParseRuleFile("title: x\ndetection:\n  s: {a|nope: 1}\n  condition: s\n", "x.yml");
   std::vector<sigma::Rejection> rejected = parsed.rejections;
   auto broken = RuleSet::Compile(std::move(parsed.documents), CompileOptions{}, rejected);
   EXPECT_FALSE(slot.Swap(broken, rejected));
@@ -190,7 +194,8 @@ correlation: {type: temporal_ordered, rules: [brute, ok], group-by: [source.ip],
 title: dangling
 id: dangling
 correlation: {type: event_count, rules: [nope], group-by: [source.ip], timespan: 1h, condition: {gte: 3}}
-)", "c.yml");
+)",
+                                     "c.yml");
   std::vector<sigma::Rejection> rejected;
   CompileOptions options;
   auto rules = RuleSet::Compile(std::move(parsed.documents), options, rejected);

@@ -1,9 +1,10 @@
 // Table-driven tests of Sigma matching semantics: each case is a detection section, an event as
 // JSON and whether the rule must match.
 
+#include "bulwark/detect/ruleset.h"
+
 #include <gtest/gtest.h>
 
-#include "bulwark/detect/ruleset.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/sigma/rule.h"
 
@@ -45,8 +46,8 @@ class Semantics : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Semantics, Matches) {
   const Case& c = GetParam();
-  std::string yaml = std::string("title: t\nid: r1\nlogsource: {product: test}\ndetection:\n") +
-                     c.detection;
+  std::string yaml =
+      std::string("title: t\nid: r1\nlogsource: {product: test}\ndetection:\n") + c.detection;
   CompileOptions options;
   options.apply_routing = false;
   options.field_map.placeholders["admins"] = {"root", "admin"};
@@ -69,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"  s: {f: 'a?c'}\n  condition: s\n", R"({"f":"abbc"})", false},
         Case{"  s: {f: 'a\\*c'}\n  condition: s\n", R"({"f":"aXc"})", false},
         Case{"  s: {f: 'a\\*c'}\n  condition: s\n", R"({"f":"a*c"})", true},
-        Case{"  s: {f: 'C:\\Windows\\x.exe'}\n  condition: s\n", R"({"f":"c:\\windows\\X.EXE"})", true},
+        Case{"  s: {f: 'C:\\Windows\\x.exe'}\n  condition: s\n", R"({"f":"c:\\windows\\X.EXE"})",
+             true},
         // contains / startswith / endswith / all.
         Case{"  s: {f|contains: mid}\n  condition: s\n", R"({"f":"aMIDb"})", true},
         Case{"  s: {f|startswith: pre}\n  condition: s\n", R"({"f":"prefix"})", true},
@@ -91,17 +93,24 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"  s: {f|re|m: '^b$'}\n  condition: s\n", R"({"f":"a\nb\nc"})", true},
         // base64 / base64offset / utf16 / wide.
         Case{"  s: {f|base64: 'hello'}\n  condition: s\n", R"({"f":"aGVsbG8="})", true},
-        Case{"  s: {f|base64offset|contains: 'hello'}\n  condition: s\n", R"({"f":"xxeGhlbGxvxx"})", true},
-        Case{"  s: {f|base64offset|contains: 'hello'}\n  condition: s\n", R"({"f":"eHhoZWxsbw=="})", true},
-        Case{"  s: {f|wide|base64offset|contains: 'ping'}\n  condition: s\n", R"({"f":"cABpAG4AZwA="})", true},
+        Case{"  s: {f|base64offset|contains: 'hello'}\n  condition: s\n", R"({"f":"xxeGhlbGxvxx"})",
+             true},
+        Case{"  s: {f|base64offset|contains: 'hello'}\n  condition: s\n", R"({"f":"eHhoZWxsbw=="})",
+             true},
+        Case{"  s: {f|wide|base64offset|contains: 'ping'}\n  condition: s\n",
+             R"({"f":"cABpAG4AZwA="})", true},
         // windash.
         Case{"  s: {f|windash|contains: ' -s '}\n  condition: s\n", R"({"f":"cmd /s x"})", true},
-        Case{"  s: {f|windash|contains: ' -s '}\n  condition: s\n", R"({"f":"cmd \u2013s x"})", true},
+        Case{"  s: {f|windash|contains: ' -s '}\n  condition: s\n", R"({"f":"cmd \u2013s x"})",
+             true},
         Case{"  s: {f|windash|contains: ' -s '}\n  condition: s\n", R"({"f":"cmd +s x"})", false},
         // cidr.
-        Case{"  s: {source.ip|cidr: 10.0.0.0/8}\n  condition: s\n", R"({"source":{"ip":"10.1.2.3"}})", true},
-        Case{"  s: {source.ip|cidr: [192.168.0.0/16, '2001:db8::/32']}\n  condition: s\n", R"({"source":{"ip":"2001:db8::5"}})", true},
-        Case{"  s: {source.ip|cidr: 10.0.0.0/8}\n  condition: s\n", R"({"source":{"ip":"11.1.2.3"}})", false},
+        Case{"  s: {source.ip|cidr: 10.0.0.0/8}\n  condition: s\n",
+             R"({"source":{"ip":"10.1.2.3"}})", true},
+        Case{"  s: {source.ip|cidr: [192.168.0.0/16, '2001:db8::/32']}\n  condition: s\n",
+             R"({"source":{"ip":"2001:db8::5"}})", true},
+        Case{"  s: {source.ip|cidr: 10.0.0.0/8}\n  condition: s\n",
+             R"({"source":{"ip":"11.1.2.3"}})", false},
         // exists / null / empty.
         Case{"  s: {f|exists: true}\n  condition: s\n", R"({"f":""})", true},
         Case{"  s: {f|exists: false}\n  condition: s\n", R"({"g":"x"})", true},
@@ -120,31 +129,39 @@ INSTANTIATE_TEST_SUITE_P(
         // fieldref.
         Case{"  s: {a|fieldref: b}\n  condition: s\n", R"({"a":"Same","b":"same"})", true},
         Case{"  s: {a|fieldref: b}\n  condition: s\n", R"({"a":"one","b":"two"})", false},
-        Case{"  s: {a|fieldref|contains: b}\n  condition: s\n", R"({"a":"xxonexx","b":"one"})", true},
+        Case{"  s: {a|fieldref|contains: b}\n  condition: s\n", R"({"a":"xxonexx","b":"one"})",
+             true},
         // expand with configured placeholders.
         Case{"  s: {account|expand: '%admins%'}\n  condition: s\n", R"({"account":"admin"})", true},
-        Case{"  s: {account|expand: '%admins%'}\n  condition: s\n", R"({"account":"guest"})", false},
+        Case{"  s: {account|expand: '%admins%'}\n  condition: s\n", R"({"account":"guest"})",
+             false},
         // time parts.
         Case{"  s: {ts|hour: 3}\n  condition: s\n", R"({"ts":"2026-11-26T03:15:00Z"})", true},
         Case{"  s: {ts|hour: 3}\n  condition: s\n", R"({"ts":"2026-11-26T04:15:00Z"})", false},
         // keywords search the message.
-        Case{"  k: [needle, other]\n  condition: k\n", R"({"message":"a NEEDLE in a haystack"})", true},
+        Case{"  k: [needle, other]\n  condition: k\n", R"({"message":"a NEEDLE in a haystack"})",
+             true},
         Case{"  k: [needle]\n  condition: k\n", R"({"message":"nothing"})", false},
         Case{"  k: [needle]\n  condition: not k\n", R"({"message":"nothing"})", true},
         // lists of maps (OR), nested field paths, multi-valued fields.
         Case{"  s:\n    - {a: 1}\n    - {b: 2}\n  condition: s\n", R"({"b":2})", true},
-        Case{"  s: {Event.EventData.Image: x}\n  condition: s\n", R"({"Event":{"EventData":{"Image":"x"}}})", true},
+        Case{"  s: {Event.EventData.Image: x}\n  condition: s\n",
+             R"({"Event":{"EventData":{"Image":"x"}}})", true},
         Case{"  s: {Image: x}\n  condition: s\n", R"({"Event":{"EventData":{"Image":"x"}}})", true},
-        Case{"  s: {Image: x}\n  condition: s\n", R"({"process":{"executable":"y"},"Event":{"EventData":{"Image":"x"}}})", false},
-        Case{"  s: {ImageX: x}\n  condition: s\n", R"({"Event":{"EventData":{"ImageX":"x"}}})", true},
+        Case{"  s: {Image: x}\n  condition: s\n",
+             R"({"process":{"executable":"y"},"Event":{"EventData":{"Image":"x"}}})", false},
+        Case{"  s: {ImageX: x}\n  condition: s\n", R"({"Event":{"EventData":{"ImageX":"x"}}})",
+             true},
         Case{"  s: {tags: b}\n  condition: s\n", R"({"tags":["a","b"]})", true},
         // Conditions: not, 1 of, all of, them, precedence.
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  condition: s1 and not s2\n", R"({"a":1,"b":2})", false},
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  condition: 1 of s*\n", R"({"b":2})", true},
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  condition: all of s*\n", R"({"b":2})", false},
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  condition: all of them\n", R"({"a":1,"b":2})", true},
-        Case{"  s1: {a: 1}\n  s2: {b: 2}\n  s3: {c: 3}\n  condition: s1 or s2 and s3\n", R"({"a":1})", true},
-        Case{"  s1: {a: 1}\n  s2: {b: 2}\n  s3: {c: 3}\n  condition: (s1 or s2) and s3\n", R"({"a":1})", false},
+        Case{"  s1: {a: 1}\n  s2: {b: 2}\n  s3: {c: 3}\n  condition: s1 or s2 and s3\n",
+             R"({"a":1})", true},
+        Case{"  s1: {a: 1}\n  s2: {b: 2}\n  s3: {c: 3}\n  condition: (s1 or s2) and s3\n",
+             R"({"a":1})", false},
         Case{"  s: {f: x}\n  condition: [s, s]\n", R"({"f":"x"})", true}),
     [](const ::testing::TestParamInfo<Case>& info) { return "case" + std::to_string(info.index); });
 
@@ -183,15 +200,18 @@ detection:
 
 TEST(RuleSet, LogsourceRoutingRestrictsRules) {
   CompileOptions options;
-  options.routing.routes.push_back(LogSourceRoute{"linux", "", "sshd", {{"process.name", {"sshd"}}}});
+  options.routing.routes.push_back(
+      LogSourceRoute{"linux", "", "sshd", {{"process.name", {"sshd"}}}});
   auto compiled = CompileYaml(
-      "title: t\nlogsource: {product: linux, service: sshd}\ndetection:\n  s: {f: x}\n  condition: s\n",
+      "title: t\nlogsource: {product: linux, service: sshd}\ndetection:\n  s: {f: x}\n  condition: "
+      "s\n",
       options);
   EXPECT_FALSE(MatchJson(*compiled.rules, R"({"f":"x","process":{"name":"sshd"}})").empty());
   EXPECT_TRUE(MatchJson(*compiled.rules, R"({"f":"x","process":{"name":"cron"}})").empty());
   options.apply_routing = false;
   auto unrouted = CompileYaml(
-      "title: t\nlogsource: {product: linux, service: sshd}\ndetection:\n  s: {f: x}\n  condition: s\n",
+      "title: t\nlogsource: {product: linux, service: sshd}\ndetection:\n  s: {f: x}\n  condition: "
+      "s\n",
       options);
   EXPECT_FALSE(MatchJson(*unrouted.rules, R"({"f":"x","process":{"name":"cron"}})").empty());
 }
@@ -199,7 +219,8 @@ TEST(RuleSet, LogsourceRoutingRestrictsRules) {
 TEST(RuleSet, FieldMapTranslatesSigmaNames) {
   CompileOptions options;
   options.apply_routing = false;
-  auto compiled = CompileYaml("title: t\ndetection:\n  s: {src_ip: 1.2.3.4}\n  condition: s\n", options);
+  auto compiled =
+      CompileYaml("title: t\ndetection:\n  s: {src_ip: 1.2.3.4}\n  condition: s\n", options);
   EXPECT_FALSE(MatchJson(*compiled.rules, R"({"source":{"ip":"1.2.3.4"}})").empty());
 }
 
@@ -219,10 +240,13 @@ filter:
   rules: [r1]
   selection: {user.name: backup}
   condition: selection
-)", options);
+)",
+                              options);
   ASSERT_TRUE(compiled.rejected.empty()) << compiled.rejected[0].ToString();
-  EXPECT_FALSE(MatchJson(*compiled.rules, R"({"event":{"action":"login"},"user":{"name":"alice"}})").empty());
-  EXPECT_TRUE(MatchJson(*compiled.rules, R"({"event":{"action":"login"},"user":{"name":"backup"}})").empty());
+  EXPECT_FALSE(MatchJson(*compiled.rules, R"({"event":{"action":"login"},"user":{"name":"alice"}})")
+                   .empty());
+  EXPECT_TRUE(MatchJson(*compiled.rules, R"({"event":{"action":"login"},"user":{"name":"backup"}})")
+                  .empty());
 }
 
 TEST(FieldMap, ParseErrors) {

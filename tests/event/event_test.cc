@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "bulwark/event/event.h"
+
+#include <gtest/gtest.h>
 
 namespace bulwark::event {
 namespace {

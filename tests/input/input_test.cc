@@ -59,7 +59,8 @@ TEST(Syslog, WithoutHostnameAndWithPri) {
 
 TEST(Syslog, HighPrecisionIso8601) {
   LineParser parser(Options());
-  auto p = Parse(parser, "2026-11-26T10:00:01.123456+01:00 web1 sudo: alice : TTY=pts/0 ; COMMAND=/bin/sh");
+  auto p = Parse(parser,
+                 "2026-11-26T10:00:01.123456+01:00 web1 sudo: alice : TTY=pts/0 ; COMMAND=/bin/sh");
   ASSERT_EQ(p.reject, Reject::kNone);
   EXPECT_EQ(FormatTimestamp(p.event.timestamp()), "2026-11-26T09:00:01.123Z");
   EXPECT_EQ(Get(p.event, fid::kProcessName), "sudo");
@@ -93,12 +94,14 @@ TEST(Syslog, Rfc5424WithStructuredDataAndBom) {
   LineParser parser(Options());
   auto p = Parse(parser,
                  "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
-                 "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] \xEF\xBB\xBF" "An application event");
+                 "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] \xEF\xBB\xBF"
+                 "An application event");
   ASSERT_EQ(p.reject, Reject::kNone);
   EXPECT_EQ(Get(p.event, fid::kHostName), "mymachine.example.com");
   EXPECT_EQ(Get(p.event, fid::kProcessName), "evntslog");
   EXPECT_EQ(Get(p.event, fid::kLogSyslogMsgid), "ID47");
-  EXPECT_EQ(Get(p.event, event::InternField("log.syslog.structured_data.exampleSDID@32473.iut")), "3");
+  EXPECT_EQ(Get(p.event, event::InternField("log.syslog.structured_data.exampleSDID@32473.iut")),
+            "3");
   EXPECT_EQ(Get(p.event, fid::kMessage), "An application event");
   EXPECT_EQ(FormatTimestamp(p.event.timestamp()), "2003-10-11T22:14:15.003Z");
 }
@@ -115,7 +118,8 @@ TEST(Auto, PlainLinesBecomeMessages) {
   LineParser parser(Options());
   auto p = Parse(parser, "203.0.113.5 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 404 1");
   ASSERT_EQ(p.reject, Reject::kNone);
-  EXPECT_EQ(Get(p.event, fid::kMessage), "203.0.113.5 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 404 1");
+  EXPECT_EQ(Get(p.event, fid::kMessage),
+            "203.0.113.5 - - [26/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 404 1");
 }
 
 TEST(Auto, Ipv6AtLineStartIsNoSyslogTag) {
@@ -128,7 +132,9 @@ TEST(Auto, Ipv6AtLineStartIsNoSyslogTag) {
 
 TEST(Json, FlattensNestedObjectsAndArrays) {
   LineParser parser(Options());
-  auto p = Parse(parser, R"({"Event":{"EventData":{"Image":"C:\\x.exe"}},"tags":["a","b"],"n":5,"ok":true,"none":null,"source":{"ip":"::ffff:1.2.3.4"}})");
+  auto p = Parse(
+      parser,
+      R"({"Event":{"EventData":{"Image":"C:\\x.exe"}},"tags":["a","b"],"n":5,"ok":true,"none":null,"source":{"ip":"::ffff:1.2.3.4"}})");
   ASSERT_EQ(p.reject, Reject::kNone);
   EXPECT_EQ(Get(p.event, event::InternField("Event.EventData.Image")), "C:\\x.exe");
   EXPECT_EQ(Get(p.event, event::InternField("n")), "5");
@@ -142,7 +148,9 @@ TEST(Json, FlattensNestedObjectsAndArrays) {
 
 TEST(Json, JournalctlOutput) {
   LineParser parser(Options());
-  auto p = Parse(parser, R"({"__REALTIME_TIMESTAMP":"1700000000123456","MESSAGE":"Accepted publickey for bob from 1.2.3.4 port 5 ssh2","_PID":"77","SYSLOG_IDENTIFIER":"sshd","_HOSTNAME":"h1"})");
+  auto p = Parse(
+      parser,
+      R"({"__REALTIME_TIMESTAMP":"1700000000123456","MESSAGE":"Accepted publickey for bob from 1.2.3.4 port 5 ssh2","_PID":"77","SYSLOG_IDENTIFIER":"sshd","_HOSTNAME":"h1"})");
   ASSERT_EQ(p.reject, Reject::kNone);
   EXPECT_EQ(Get(p.event, fid::kProcessName), "sshd");
   EXPECT_EQ(Get(p.event, fid::kProcessPid), "77");

@@ -1,9 +1,10 @@
+#include "bulwark/pipeline/replay.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
 
 namespace bulwark::pipeline {
@@ -40,10 +41,13 @@ std::string AttackLog() {
   for (int i = 0; i < 3000; ++i) {
     int attacker = i % 7;
     std::snprintf(line, sizeof(line),
-                  "Nov 26 %02d:%02d:%02d web1 sshd[%d]: Failed password for root from 203.0.113.%d port %d ssh2\n",
+                  "Nov 26 %02d:%02d:%02d web1 sshd[%d]: Failed password for root from 203.0.113.%d "
+                  "port %d ssh2\n",
                   10 + i / 3600, i / 60 % 60, i % 60, 1000 + i, attacker, 1024 + i);
     text += line;
-    if (i % 5 == 0) text += "Nov 26 10:00:00 web1 CRON[1]: pam_unix(cron:session): session closed for user root\n";
+    if (i % 5 == 0)
+      text +=
+          "Nov 26 10:00:00 web1 CRON[1]: pam_unix(cron:session): session closed for user root\n";
   }
   return text;
 }

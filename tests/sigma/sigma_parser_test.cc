@@ -6,7 +6,9 @@
 namespace bulwark::sigma {
 namespace {
 
-ParsedFile Parse(const std::string& yaml) { return ParseRuleFile(yaml, "r.yml"); }
+ParsedFile Parse(const std::string& yaml) {
+  return ParseRuleFile(yaml, "r.yml");
+}
 
 TEST(Parser, DetectionRuleWithAllParts) {
   auto parsed = Parse(R"(title: t
@@ -35,7 +37,8 @@ detection:
 }
 
 TEST(Parser, RejectionsCarryLocationIdAndReason) {
-  auto unknown = Parse("title: t\nid: abc\nlogsource: {}\ndetection:\n  sel:\n    f|bogus: x\n  condition: sel\n");
+  auto unknown = Parse(
+      "title: t\nid: abc\nlogsource: {}\ndetection:\n  sel:\n    f|bogus: x\n  condition: sel\n");
   ASSERT_EQ(unknown.rejections.size(), 1u);
   EXPECT_EQ(unknown.rejections[0].where, "r.yml:6:5");
   EXPECT_EQ(unknown.rejections[0].rule_id, "abc");
@@ -58,7 +61,9 @@ TEST(Parser, RejectionsCarryLocationIdAndReason) {
 }
 
 TEST(Parser, MultiDocumentKeepsGoodDocuments) {
-  auto parsed = Parse("title: a\ndetection:\n  s: {x: 1}\n  condition: s\n---\ntitle: b\ndetection:\n  s: {x|nope: 1}\n  condition: s\n");
+  auto parsed = Parse(
+      "title: a\ndetection:\n  s: {x: 1}\n  condition: s\n---\ntitle: b\ndetection:\n  s: {x|nope: "
+      "1}\n  condition: s\n");
   EXPECT_EQ(parsed.documents.size(), 1u);
   EXPECT_EQ(parsed.rejections.size(), 1u);
 }
@@ -83,15 +88,21 @@ correlation:
   EXPECT_FALSE(corr.condition.Holds(4));
   EXPECT_TRUE(corr.generate);
 
-  auto bad = Parse("title: c\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5y\n  condition: {gte: 1}\n");
+  auto bad = Parse(
+      "title: c\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 5y\n  condition: "
+      "{gte: 1}\n");
   ASSERT_EQ(bad.rejections.size(), 1u);
   EXPECT_NE(bad.rejections[0].reason.find("timespan"), std::string::npos);
-  auto no_field = Parse("title: c\ncorrelation:\n  type: value_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 1}\n");
+  auto no_field = Parse(
+      "title: c\ncorrelation:\n  type: value_count\n  rules: [a]\n  timespan: 5m\n  condition: "
+      "{gte: 1}\n");
   ASSERT_EQ(no_field.rejections.size(), 1u);
 }
 
 TEST(Parser, Filter) {
-  auto parsed = Parse("title: f\nlogsource: {product: linux}\nfilter:\n  rules: [r1]\n  selection: {user.name: admin}\n  condition: selection\n");
+  auto parsed = Parse(
+      "title: f\nlogsource: {product: linux}\nfilter:\n  rules: [r1]\n  selection: {user.name: "
+      "admin}\n  condition: selection\n");
   ASSERT_TRUE(parsed.rejections.empty()) << parsed.rejections[0].ToString();
   const auto& filter = std::get<Filter>(parsed.documents[0]);
   EXPECT_EQ(filter.rules, std::vector<std::string>{"r1"});

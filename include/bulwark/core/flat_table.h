@@ -13,7 +13,9 @@ class FlatTable {
  public:
   size_t size() const { return size_; }
   size_t capacity() const { return keys_.size(); }
-  size_t memory_bytes() const { return keys_.capacity() * sizeof(uint64_t) + values_.capacity() * sizeof(V); }
+  size_t memory_bytes() const {
+    return keys_.capacity() * sizeof(uint64_t) + values_.capacity() * sizeof(V);
+  }
 
   // The state for `key`, or nullptr.
   V* Find(uint64_t key) {

@@ -2,9 +2,8 @@
 // The result type for expected failures: a value, or an Error that says what failed and where.
 
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace bulwark {
 

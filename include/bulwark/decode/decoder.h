@@ -16,14 +16,14 @@ namespace bulwark::decode {
 
 // One decoder definition as read from YAML.
 struct DecoderSpec {
-  std::string id;                     // unique; a later file with the same id overrides
-  std::string origin;                 // file:line for messages
-  std::vector<std::string> programs;  // process.name must be one of these, when given
-  std::string source = "message";     // field the pattern is applied to
-  std::vector<std::string> prefilter; // at least one literal must occur (case-sensitive)
-  std::string pattern;                // RE2; named groups a__b set field a.b
+  std::string id;                      // unique; a later file with the same id overrides
+  std::string origin;                  // file:line for messages
+  std::vector<std::string> programs;   // process.name must be one of these, when given
+  std::string source = "message";      // field the pattern is applied to
+  std::vector<std::string> prefilter;  // at least one literal must occur (case-sensitive)
+  std::string pattern;                 // RE2; named groups a__b set field a.b
   std::vector<std::pair<std::string, std::string>> set;  // constant fields on match
-  bool continue_after = false;        // run later decoders too
+  bool continue_after = false;                           // run later decoders too
 };
 
 // Parses a decoder file. `name` is used in error locations ("name:line:column").
@@ -48,7 +48,8 @@ class DecoderSet {
   static Result<std::shared_ptr<const DecoderSet>> Build(std::vector<DecoderSpec> specs);
   // The built-in decoders shipped in the binary, plus the files below `extra_paths` (files or
   // folders of *.yml), which may override built-ins by id.
-  static Result<std::shared_ptr<const DecoderSet>> Load(const std::vector<std::string>& extra_paths);
+  static Result<std::shared_ptr<const DecoderSet>> Load(
+      const std::vector<std::string>& extra_paths);
   ~DecoderSet();
 
   // Applies matching decoders to `event`. Returns the number of decoders that matched.

@@ -1,8 +1,8 @@
 #pragma once
 // Sigma correlation state: event_count, value_count, temporal and temporal_ordered windows per
 // group key. State is bounded: each correlation keeps at most `max_keys` groups; when full, expired
-// windows are dropped first and then the oldest groups are evicted (counted in the stats), so memory
-// stays flat however many sources appear. Not thread-safe: one engine per partition.
+// windows are dropped first and then the oldest groups are evicted (counted in the stats), so
+// memory stays flat however many sources appear. Not thread-safe: one engine per partition.
 
 #include <cstdint>
 #include <memory>
@@ -19,9 +19,9 @@ inline constexpr size_t kMaxTemporalInputs = 6;
 inline constexpr int64_t kMaxEventCountThreshold = 8 * 255;
 
 struct CorrelationStats {
-  uint64_t keys = 0;         // groups currently held, all correlations
-  uint64_t evictions = 0;    // groups dropped because a table was full
-  uint64_t memory_bytes = 0; // table memory
+  uint64_t keys = 0;          // groups currently held, all correlations
+  uint64_t evictions = 0;     // groups dropped because a table was full
+  uint64_t memory_bytes = 0;  // table memory
 };
 
 class CorrelationEngine {

@@ -35,11 +35,11 @@ struct RuleInfo {
 // One correlation rule after compilation.
 struct CompiledCorrelation {
   sigma::Correlation spec;
-  uint32_t rule_index = 0;             // its RuleInfo
-  std::vector<uint32_t> inputs;        // rule indices it consumes, in `rules` order
+  uint32_t rule_index = 0;       // its RuleInfo
+  std::vector<uint32_t> inputs;  // rule indices it consumes, in `rules` order
   // Per input: event fields whose values form the group key (aliases resolved), in group-by order.
   std::vector<std::vector<std::vector<event::FieldId>>> group_fields;
-  std::vector<std::string> group_names;  // group-by names as written (for alerts)
+  std::vector<std::string> group_names;      // group-by names as written (for alerts)
   std::vector<event::FieldId> value_fields;  // value_count field candidates
 };
 
@@ -77,7 +77,8 @@ class RuleSetSlot {
   std::shared_ptr<const RuleSet> Get() const { return current_.load(std::memory_order_acquire); }
   // Installs `candidate` unless it is null or `rejected` is non-empty (a reload with errors keeps
   // the old set). Returns whether it was installed.
-  bool Swap(std::shared_ptr<const RuleSet> candidate, const std::vector<sigma::Rejection>& rejected) {
+  bool Swap(std::shared_ptr<const RuleSet> candidate,
+            const std::vector<sigma::Rejection>& rejected) {
     if (!candidate || !rejected.empty()) return false;
     current_.store(std::move(candidate), std::memory_order_release);
     return true;

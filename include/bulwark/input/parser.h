@@ -34,9 +34,9 @@ struct ParseOptions {
 // Why a line produced no event.
 enum class Reject : uint8_t {
   kNone = 0,
-  kEmpty,         // blank line
-  kInvalidJson,   // looked like JSON (or --format jsonl) but did not parse
-  kBadSyslog,     // --format syslog and no syslog header
+  kEmpty,        // blank line
+  kInvalidJson,  // looked like JSON (or --format jsonl) but did not parse
+  kBadSyslog,    // --format syslog and no syslog header
   kCount
 };
 std::string_view RejectName(Reject reason);

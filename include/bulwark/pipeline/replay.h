@@ -22,24 +22,24 @@ struct ReplayOptions {
   // Inputs held in memory (name, content), read before `inputs`.
   std::vector<std::pair<std::string, std::string>> memory_inputs;
   input::ParseOptions parse;
-  unsigned threads = 0;              // workers; 0 = one per core
+  unsigned threads = 0;  // workers; 0 = one per core
   size_t batch_lines = 1024;
   TimeNs suppress_window = 600 * kNsPerSecond;  // 0 = every alert is written
   // Fields whose values identify the "same thing" for suppressing detection alerts.
   std::vector<std::string> suppress_by = {"source.ip", "user.name", "host.name"};
   size_t max_keys_per_correlation = 4'000'000;
-  bool progress = false;             // progress line on stderr
-  bool include_events = true;        // matching event in each alert
+  bool progress = false;       // progress line on stderr
+  bool include_events = true;  // matching event in each alert
 };
 
 struct ReplaySummary {
   uint64_t lines = 0;
   uint64_t events = 0;
-  uint64_t decoded = 0;          // events at least one decoder matched
-  uint64_t matched = 0;          // events at least one rule matched
-  uint64_t too_long = 0;         // lines cut at 64 KiB
-  uint64_t invalid_utf8 = 0;     // repaired
-  uint64_t nul_bytes = 0;        // repaired
+  uint64_t decoded = 0;                      // events at least one decoder matched
+  uint64_t matched = 0;                      // events at least one rule matched
+  uint64_t too_long = 0;                     // lines cut at 64 KiB
+  uint64_t invalid_utf8 = 0;                 // repaired
+  uint64_t nul_bytes = 0;                    // repaired
   std::map<std::string, uint64_t> rejected;  // reason -> lines
   std::vector<std::string> input_errors;     // unreadable or truncated inputs
   std::map<uint32_t, uint64_t> alerts;       // rule index -> alerts written
@@ -48,7 +48,7 @@ struct ReplaySummary {
   uint64_t correlation_keys = 0;
   uint64_t correlation_evictions = 0;
   uint64_t correlation_bytes = 0;  // memory of the correlation tables at the end
-  double seconds = 0;            // processing time (after rules and decoders are loaded)
+  double seconds = 0;              // processing time (after rules and decoders are loaded)
   unsigned threads = 1;
 };
 

@@ -4,8 +4,8 @@
 //
 //   tests:
 //     - name: five failures in a minute
-//       lines: ["Nov 26 10:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 1 ssh2"]
-//       events: [{source.ip: 203.0.113.9, event.outcome: failure}]   # alternative to lines
+//       lines: ["Nov 26 10:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 1
+//       ssh2"] events: [{source.ip: 203.0.113.9, event.outcome: failure}]   # alternative to lines
 //       year: 2026                  # optional, for year-less timestamps
 //       expect: [<rule id>, ...]    # must fire
 //       expect_not: [<rule id>]     # must not fire

@@ -16,9 +16,36 @@
 namespace bulwark::sigma {
 
 enum class Modifier : uint8_t {
-  kContains, kStartsWith, kEndsWith, kAll, kBase64, kBase64Offset, kUtf16Le, kUtf16Be, kUtf16,
-  kWindash, kRe, kReI, kReM, kReS, kCidr, kExists, kCased, kNeq, kLt, kLte, kGt, kGte, kFieldRef,
-  kExpand, kMinute, kHour, kDay, kWeek, kMonth, kYear
+  kContains,
+  kStartsWith,
+  kEndsWith,
+  kAll,
+  kBase64,
+  kBase64Offset,
+  kUtf16Le,
+  kUtf16Be,
+  kUtf16,
+  kWindash,
+  kRe,
+  kReI,
+  kReM,
+  kReS,
+  kCidr,
+  kExists,
+  kCased,
+  kNeq,
+  kLt,
+  kLte,
+  kGt,
+  kGte,
+  kFieldRef,
+  kExpand,
+  kMinute,
+  kHour,
+  kDay,
+  kWeek,
+  kMonth,
+  kYear
 };
 
 // A value in a detection item. Strings keep Sigma's escapes (\* \? \\) for the compiler.
@@ -59,7 +86,7 @@ struct Rule {
   LogSource logsource;
   std::map<std::string, SearchIdentifier> detection;
   std::vector<std::unique_ptr<ConditionNode>> conditions;  // OR of all listed conditions
-  std::string where;                                      // file:line
+  std::string where;                                       // file:line
 };
 
 enum class CorrelationType : uint8_t { kEventCount, kValueCount, kTemporal, kTemporalOrdered };
