@@ -31,12 +31,13 @@ struct ParseError {
 
 class DocumentParser {
  public:
-  explicit DocumentParser(const std::string& name) : name_(name) {}
+  // `first_line` is the 0-based line of the document within its file.
+  DocumentParser(const std::string& name, int first_line) : name_(name), first_line_(first_line) {}
 
   std::string Where(const YAML::Node& node) const {
     YAML::Mark mark = node.Mark();
     if (mark.line < 0) return name_;
-    return fmt::format("{}:{}:{}", name_, mark.line + 1, mark.column + 1);
+    return fmt::format("{}:{}:{}", name_, first_line_ + mark.line + 1, mark.column + 1);
   }
 
   [[noreturn]] void Error(const YAML::Node& node, std::string reason) const {
@@ -101,7 +102,17 @@ class DocumentParser {
     return std::nullopt;
   }
 
+  // Bounds the size of one document: YAML aliases can expand a few kilobytes of text into
+  // millions of values.
+  void Count(const YAML::Node& node) const {
+    constexpr size_t kMaxValues = 100000;
+    if (++values_seen_ > kMaxValues) {
+      Error(node, fmt::format("rule too large (more than {} values)", kMaxValues));
+    }
+  }
+
   Value ParseValue(const YAML::Node& node) const {
+    Count(node);
     Value value;
     if (node.IsNull()) {
       value.kind = Value::Kind::kNull;
@@ -120,6 +131,7 @@ class DocumentParser {
   }
 
   DetectionItem ParseItem(const YAML::Node& key, const YAML::Node& values) const {
+    Count(key);
     DetectionItem item;
     item.where = Where(key);
     std::vector<std::string_view> parts = Split(key.Scalar(), '|');
@@ -345,24 +357,57 @@ class DocumentParser {
   }
 
   const std::string& name_;
+  int first_line_;
+  mutable size_t values_seen_ = 0;  // per document
 };
+
+// The documents of a multi-document YAML file with the line each starts on. Split by hand on
+// "---" lines: yaml-cpp's LoadAll never returns on some malformed input (found by fuzzing), while
+// a single Load always does.
+std::vector<std::pair<std::string_view, int>> SplitDocuments(std::string_view yaml) {
+  std::vector<std::pair<std::string_view, int>> documents;
+  size_t start = 0;
+  int start_line = 0;
+  int line = 0;
+  size_t pos = 0;
+  while (pos <= yaml.size()) {
+    size_t end = yaml.find('\n', pos);
+    if (end == std::string_view::npos) end = yaml.size();
+    std::string_view text = yaml.substr(pos, end - pos);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    bool marker =
+        text.starts_with("---") && (text.size() == 3 || text[3] == ' ' || text[3] == '\t');
+    if (marker) {
+      documents.emplace_back(yaml.substr(start, pos - start), start_line);
+      // The marker line may carry content ("--- title: x" is rare); keep it with the document.
+      start = pos + 3;
+      start_line = line;
+    }
+    pos = end + 1;
+    ++line;
+  }
+  documents.emplace_back(yaml.substr(std::min(start, yaml.size())), start_line);
+  return documents;
+}
 
 }  // namespace
 
 ParsedFile ParseRuleFile(std::string_view yaml, const std::string& name) {
   ParsedFile result;
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    std::string where =
-        e.mark.line < 0 ? name : fmt::format("{}:{}:{}", name, e.mark.line + 1, e.mark.column + 1);
-    result.rejections.push_back(Rejection{where, "", "YAML error: " + e.msg});
-    return result;
-  }
-  DocumentParser parser(name);
-  for (const YAML::Node& doc : docs) {
+  for (const auto& [text, first_line] : SplitDocuments(yaml)) {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      std::string where =
+          e.mark.line < 0
+              ? name
+              : fmt::format("{}:{}:{}", name, first_line + e.mark.line + 1, e.mark.column + 1);
+      result.rejections.push_back(Rejection{where, "", "YAML error: " + e.msg});
+      continue;
+    }
     if (doc.IsNull()) continue;
+    DocumentParser parser(name, first_line);
     std::string id;
     try {
       if (!doc.IsMap()) parser.Error(doc, "a rule document must be a map");

@@ -60,6 +60,34 @@ TEST(Parser, RejectionsCarryLocationIdAndReason) {
   ASSERT_EQ(re_flag.rejections.size(), 1u);
 }
 
+TEST(Parser, AliasesCannotInflateARule) {
+  // 400 aliased maps of 300 values each: more values than one rule may have.
+  std::string values = "[";
+  for (int k = 0; k < 300; ++k) values += std::string(k ? "," : "") + "v" + std::to_string(k);
+  values += "]";
+  std::string yaml = "title: big\nm: &m {f: " + values + "}\ndetection:\n  sel: [";
+  for (int i = 0; i < 400; ++i) yaml += std::string(i ? "," : "") + "*m";
+  yaml += "]\n  condition: sel\n";
+  auto parsed = Parse(yaml);
+  ASSERT_EQ(parsed.rejections.size(), 1u);
+  EXPECT_NE(parsed.rejections[0].reason.find("too large"), std::string::npos)
+      << parsed.rejections[0].reason;
+}
+
+TEST(Parser, MalformedInputThatLoopedYamlLoadAllEnds) {
+  auto parsed = Parse(" !00. ,t\n: 1\n.0. t\n: 1\n");  // found by fuzzing
+  EXPECT_TRUE(parsed.documents.empty());
+  EXPECT_EQ(parsed.rejections.size(), 1u);
+}
+
+TEST(Parser, LocationsCountFromTheStartOfTheFile) {
+  auto parsed = Parse(
+      "title: a\ndetection:\n  s: {x: 1}\n  condition: s\n---\ntitle: b\ndetection:\n  s: {x|nope: "
+      "1}\n  condition: s\n");
+  ASSERT_EQ(parsed.rejections.size(), 1u);
+  EXPECT_EQ(parsed.rejections[0].where, "r.yml:8:7");
+}
+
 TEST(Parser, MultiDocumentKeepsGoodDocuments) {
   auto parsed = Parse(
       "title: a\ndetection:\n  s: {x: 1}\n  condition: s\n---\ntitle: b\ndetection:\n  s: {x|nope: "
