@@ -53,34 +53,37 @@ void AddCommon(CLI::App& app, CommonOptions& common) {
                "Apply every rule to every event (ignore logsource routing)");
 }
 
-// Builds compile options; prints the error and returns nullopt when the field map is unusable.
+// Reads and parses a configuration file with `parse` (FieldMap::Parse, LogSourceRouting::Parse);
+// prints the error under `what` and returns nullopt when it is unusable.
+template <typename T, typename ParseFn>
+std::optional<T> LoadConfig(const std::string& path, std::string_view what, ParseFn&& parse) {
+  auto text = bulwark::Env::Default().ReadFile(path);
+  if (!text) {
+    fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+    return std::nullopt;
+  }
+  bulwark::Result<T> parsed = parse(*text, path);
+  if (!parsed) {
+    fmt::print(stderr, "bulwark: {}: {}\n", what, parsed.error().ToString());
+    return std::nullopt;
+  }
+  return std::move(*parsed);
+}
+
+// Builds compile options; prints the error and returns nullopt when a given file is unusable.
 std::optional<bulwark::detect::CompileOptions> MakeCompileOptions(const CommonOptions& common) {
   bulwark::detect::CompileOptions options;
   options.apply_routing = !common.no_routing;
   if (!common.field_map.empty()) {
-    auto text = bulwark::Env::Default().ReadFile(common.field_map);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return std::nullopt;
-    }
-    auto map = bulwark::detect::FieldMap::Parse(*text, common.field_map);
-    if (!map) {
-      fmt::print(stderr, "bulwark: field map: {}\n", map.error().ToString());
-      return std::nullopt;
-    }
+    auto map = LoadConfig<bulwark::detect::FieldMap>(common.field_map, "field map",
+                                                     bulwark::detect::FieldMap::Parse);
+    if (!map) return std::nullopt;
     options.field_map = std::move(*map);
   }
   if (!common.logsources.empty()) {
-    auto text = bulwark::Env::Default().ReadFile(common.logsources);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return std::nullopt;
-    }
-    auto routing = bulwark::detect::LogSourceRouting::Parse(*text, common.logsources);
-    if (!routing) {
-      fmt::print(stderr, "bulwark: logsources: {}\n", routing.error().ToString());
-      return std::nullopt;
-    }
+    auto routing = LoadConfig<bulwark::detect::LogSourceRouting>(
+        common.logsources, "logsources", bulwark::detect::LogSourceRouting::Parse);
+    if (!routing) return std::nullopt;
     options.routing = std::move(*routing);
   }
   return options;
