@@ -52,6 +52,10 @@ FieldType DeriveType(std::string_view name) {
   return FieldType::kString;
 }
 
+// Field types by id, readable without touching the registry (hot path of Event::Set). Written
+// once per id before the id is handed out; relaxed atomics make the unsynchronised reads benign.
+std::atomic<uint8_t> g_types[kInvalidField];
+
 class Registry {
  public:
   Registry() {
@@ -91,6 +95,7 @@ class Registry {
     names_.emplace_back(name);  // std::deque keeps element addresses stable
     by_id_[id] = &names_.back();
     types_[id] = DeriveType(name);
+    g_types[id].store(static_cast<uint8_t>(types_[id]), std::memory_order_relaxed);
     ids_.emplace(std::string_view(names_.back()), id);
     published_.store(id + 1u, std::memory_order_release);
     return id;

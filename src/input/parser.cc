@@ -432,8 +432,15 @@ TimeNs YearResolver::Resolve(int month, int day, int hour, int minute, int secon
   } else {
     last_month_ = month;
   }
-  CivilTime civil{event_year, month, day, hour, minute, second, nanos};
-  return ToUnixNs(civil) - static_cast<TimeNs>(options_.zone_offset_seconds) * kNsPerSecond;
+  if (event_year != cached_year_ || month != cached_month_ || day != cached_day_) {
+    cached_year_ = event_year;
+    cached_month_ = month;
+    cached_day_ = day;
+    cached_days_ = DaysFromCivil(event_year, month, day);
+  }
+  int64_t seconds =
+      cached_days_ * 86400 + hour * 3600 + minute * 60 + second - options_.zone_offset_seconds;
+  return seconds * kNsPerSecond + nanos;
 }
 
 int YearResolver::MonthOfLine(std::string_view line) {

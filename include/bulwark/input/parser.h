@@ -67,6 +67,9 @@ class YearResolver {
   ParseOptions options_;
   int year_ = 0;
   int last_month_ = 0;
+  // The last date converted, since consecutive lines mostly share it.
+  int cached_year_ = 0, cached_month_ = 0, cached_day_ = 0;
+  int64_t cached_days_ = 0;
 };
 
 class LineParser {
