@@ -51,6 +51,9 @@ struct PatternRef {
   Anchor anchor = Anchor::kNone;  // literals: where the match must sit
   uint32_t length = 0;            // literals: byte length
   std::shared_ptr<RE2> confirm;   // set when vectorscan only prefilters
+  // `*` globs found by their longest piece: all pieces in order must be present.
+  std::shared_ptr<const std::vector<std::string>> glob;
+  bool glob_caseless = false;
 };
 
 struct Node {
@@ -249,9 +252,16 @@ class Compiler {
         if (!checked) return tl::unexpected(checked.error());
         confirm = std::move(*checked);
       }
+      std::shared_ptr<const std::vector<std::string>> glob;
+      if (!regex.glob.empty()) glob = std::make_shared<const std::vector<std::string>>(regex.glob);
       for (size_t rank = 0; rank < fields.size(); ++rank) {
-        PatternRef ref{pred_index, static_cast<uint8_t>(rank), regex.anchor,
-                       static_cast<uint32_t>(regex.expression.size()), confirm};
+        PatternRef ref{pred_index,
+                       static_cast<uint8_t>(rank),
+                       regex.anchor,
+                       static_cast<uint32_t>(regex.expression.size()),
+                       confirm,
+                       glob,
+                       (regex.flags & match::kCaseless) != 0};
         pending_.push_back(PendingPattern{fields[rank], regex, std::move(ref)});
       }
     }
@@ -877,6 +887,7 @@ struct Matcher::State {
         !RE2::PartialMatch(re2::StringPiece(scanning.data(), scanning.size()), *ref.confirm)) {
       return;
     }
+    if (ref.glob && !GlobContains(scanning, *ref.glob, ref.glob_caseless)) return;
     SetPred(ref.pred, true);
     for (uint32_t rule : c.pred_rules[ref.pred]) MarkRule(rule);
   }

@@ -145,6 +145,28 @@ Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
 
 }  // namespace
 
+bool GlobContains(std::string_view text, const std::vector<std::string>& pieces, bool caseless) {
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+  size_t from = 0;
+  for (const std::string& piece : pieces) {
+    size_t found = std::string_view::npos;
+    for (size_t i = from; i + piece.size() <= text.size(); ++i) {
+      size_t k = 0;
+      while (k < piece.size() &&
+             (caseless ? lower(text[i + k]) == lower(piece[k]) : text[i + k] == piece[k])) {
+        ++k;
+      }
+      if (k == piece.size()) {
+        found = i;
+        break;
+      }
+    }
+    if (found == std::string_view::npos) return false;
+    from = found + piece.size();
+  }
+  return true;
+}
+
 std::string Base64Encode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -274,6 +296,25 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
       spec.flags = case_flag | (anchor == Anchor::kNone ? match::kSingleMatch : 0);
       out.push_back(std::move(spec));
       continue;
+    }
+    bool star_glob = !windash && anchor == Anchor::kNone;
+    for (const Piece& piece : pieces) star_glob &= piece.kind != Piece::Kind::kQuestion;
+    if (star_glob) {
+      // "a*b" anywhere: prefilter on the longest piece, confirm the order of all pieces. Much
+      // cheaper to scan than the regex a.*b.
+      RegexSpec spec;
+      spec.literal = true;
+      spec.anchor = Anchor::kNone;
+      spec.flags = case_flag | match::kSingleMatch;
+      for (const Piece& piece : pieces) {
+        if (piece.kind != Piece::Kind::kText) continue;
+        spec.glob.push_back(piece.text);
+        if (piece.text.size() > spec.expression.size()) spec.expression = piece.text;
+      }
+      if (!spec.expression.empty()) {
+        out.push_back(std::move(spec));
+        continue;
+      }
     }
     RegexSpec spec;
     std::string body;

@@ -19,7 +19,14 @@ struct RegexSpec {
   bool sigma_re = false;  // came from the `re` modifier (may need an RE2 confirmation)
   bool literal = false;   // plain bytes for the literal database; position checked by `anchor`
   Anchor anchor = Anchor::kNone;
+  // For `contains` values with inner `*` wildcards: the literal pieces in order. `expression` is
+  // then the longest piece, used as a prefilter; a hit is confirmed by GlobContains.
+  std::vector<std::string> glob;
 };
+
+// True when `pieces` occur in `text` in order without overlapping (a `*`-only glob with
+// implicit wildcards at both ends); ASCII case-insensitive when `caseless`.
+bool GlobContains(std::string_view text, const std::vector<std::string>& pieces, bool caseless);
 
 // Builds the patterns that together (OR) implement one string value under `modifiers`: literals
 // (the common case, compiled into fast literal databases) or regexes.

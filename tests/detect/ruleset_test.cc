@@ -74,6 +74,16 @@ INSTANTIATE_TEST_SUITE_P(
              true},
         // contains / startswith / endswith / all.
         Case{"  s: {f|contains: mid}\n  condition: s\n", R"({"f":"aMIDb"})", true},
+        // contains with inner wildcards: pieces in order, found by the longest piece.
+        Case{"  s: {f|contains: 'ab*longest'}\n  condition: s\n", R"({"f":"x AB y LONGEST z"})",
+             true},
+        Case{"  s: {f|contains: 'ab*longest'}\n  condition: s\n", R"({"f":"longest then ab"})",
+             false},
+        Case{"  s: {f|contains: 'aba*aba'}\n  condition: s\n", R"({"f":"xabay"})", false},
+        Case{"  s: {f|contains: 'aba*aba'}\n  condition: s\n", R"({"f":"abaaba"})", true},
+        Case{"  k: ['needle*stack']\n  condition: k\n", R"({"message":"a needle in a haystack"})",
+             true},
+        Case{"  s: {f|contains|cased: 'Ab*Cd'}\n  condition: s\n", R"({"f":"ab cd"})", false},
         Case{"  s: {f|startswith: pre}\n  condition: s\n", R"({"f":"prefix"})", true},
         Case{"  s: {f|startswith: pre}\n  condition: s\n", R"({"f":"a prefix"})", false},
         Case{"  s: {f|endswith: '.exe'}\n  condition: s\n", R"({"f":"a.exe.exe"})", true},
