@@ -281,7 +281,7 @@ class Sequencer {
     }
     for (Record& record : result.records) Handle(record);
     if (!buffer_.empty()) {
-      std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+      if (out_) std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
       buffer_.clear();
     }
   }
@@ -291,7 +291,7 @@ class Sequencer {
     summary_.correlation_keys = stats.keys;
     summary_.correlation_evictions = stats.evictions;
     summary_.correlation_bytes = stats.memory_bytes;
-    std::fflush(out_);
+    if (out_) std::fflush(out_);
   }
 
  private:

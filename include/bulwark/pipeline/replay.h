@@ -52,8 +52,8 @@ struct ReplaySummary {
   unsigned threads = 1;
 };
 
-// Runs the replay, writing alerts to `out`. Fails only when no input could be opened at all;
-// per-input problems are in the summary.
+// Runs the replay, writing alerts to `out` (null: alerts are only counted in the summary). Fails
+// only when no input could be opened at all; per-input problems are in the summary.
 Result<ReplaySummary> Replay(const ReplayOptions& options,
                              std::shared_ptr<const detect::RuleSet> rules,
                              std::shared_ptr<const decode::DecoderSet> decoders, std::FILE* out);
