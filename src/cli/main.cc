@@ -30,22 +30,26 @@ struct CommonOptions {
   bool no_routing = false;
 };
 
-void AddCommon(CLI::App& app, CommonOptions& common) {
-  app.add_option("--rules", common.rules,
-                 "Rule file or folder (repeatable); replaces the built-in pack. 'builtin' names it")
+// A repeatable option that takes one path per occurrence, so that it never swallows the
+// positional arguments after it ("--rules builtin auth.log").
+void AddRepeatablePath(CLI::App& app, const std::string& name, std::vector<std::string>& target,
+                       const std::string& help) {
+  app.add_option(name, target, help)
       ->type_name("PATH")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);
+}
+
+void AddCommon(CLI::App& app, CommonOptions& common) {
+  AddRepeatablePath(
+      app, "--rules", common.rules,
+      "Rule file or folder (repeatable); replaces the built-in pack. 'builtin' names it");
   app.add_option("--field-map", common.field_map,
                  "Sigma field map (YAML); replaces the built-in map")
       ->type_name("FILE");
-  app.add_option("--decoders", common.decoders,
-                 "Extra decoder file or folder (repeatable); overrides built-ins by id")
-      ->type_name("PATH")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->allow_extra_args(false);
+  AddRepeatablePath(app, "--decoders", common.decoders,
+                    "Extra decoder file or folder (repeatable); overrides built-ins by id");
   app.add_option("--logsources", common.logsources,
                  "Logsource routing (YAML); replaces the built-in routing")
       ->type_name("FILE");
@@ -225,7 +229,7 @@ int main(int argc, char** argv) {
   CommonOptions test_common;
   test_cmd->add_option("--field-map", test_common.field_map, "Sigma field map (YAML)")
       ->type_name("FILE");
-  test_cmd->add_option("--decoders", test_common.decoders, "Extra decoders")->type_name("PATH");
+  AddRepeatablePath(*test_cmd, "--decoders", test_common.decoders, "Extra decoder file or folder");
 
   try {
     app.parse(argc, argv);

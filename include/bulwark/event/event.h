@@ -61,22 +61,12 @@ class Event {
   std::string_view raw() const { return raw_; }
   void SetRaw(std::string_view raw) { raw_.assign(raw); }
 
-  // Where the event came from, for reports: input name and 1-based line number.
-  std::string_view origin() const { return origin_; }
-  uint64_t line_number() const { return line_number_; }
-  void SetOrigin(std::string_view origin, uint64_t line) {
-    origin_.assign(origin);
-    line_number_ = line;
-  }
-
  private:
   const Entry* Find(FieldId id) const;
   bool Store(FieldId id, std::string_view value, bool replace);
   std::string storage_;
   std::vector<Entry> entries_;
   std::string raw_;
-  std::string origin_;
-  uint64_t line_number_ = 0;
   TimeNs timestamp_ = 0;
   bool has_timestamp_ = false;
   mutable std::string timestamp_text_;
