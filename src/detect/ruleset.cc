@@ -32,6 +32,14 @@ enum class PredKind : uint8_t {
 
 enum class CompareOp : uint8_t { kLt, kLte, kGt, kGte, kEq };
 
+// A literal tested directly (see Pred::deferred); `text` is lower-case when `caseless`.
+struct DeferredLiteral {
+  std::string text;
+  Anchor anchor = Anchor::kNone;
+  bool caseless = false;
+  std::shared_ptr<const std::vector<std::string>> glob;  // `*` pieces, as in PatternRef
+};
+
 struct Pred {
   PredKind kind = PredKind::kPattern;
   std::vector<FieldId> fields;  // candidates in resolution order
@@ -43,6 +51,10 @@ struct Pred {
   std::vector<FieldId> ref_fields;
   char ref_mode = '=';  // '=', 'c' contains, 's' startswith, 'e' endswith
   Modifier time_part = Modifier::kHour;
+  // Pattern predicates with a very short literal (':', '0', '-d'): such literals occur in almost
+  // every line, so scanning for them costs a callback per occurrence. They stay out of the
+  // databases and are tested directly when a rule that reads them is evaluated.
+  std::vector<DeferredLiteral> deferred;
 };
 
 struct PatternRef {
@@ -527,6 +539,54 @@ class Compiler {
     return false;
   }
 
+  // Moves pattern predicates whose literals are so short that they hit almost every value out
+  // of the databases (Pred::deferred). Predicates with a regex or an RE2 confirmation stay.
+  void DeferShortLiterals() {
+    constexpr size_t kShortLiteral = 3;
+    std::vector<uint8_t> verdict(out_.preds.size(), 0);  // 0 unseen, 1 defer, 2 keep
+    for (const PendingPattern& p : pending_) {
+      uint8_t& v = verdict[p.ref.pred];
+      if (v == 2) continue;
+      bool plain = p.regex.literal && !p.ref.confirm && p.regex.anchor != Anchor::kWhole;
+      if (!plain) {
+        v = 2;
+      } else if (p.regex.expression.size() <= kShortLiteral) {
+        v = 1;
+      }
+    }
+    // A rule must keep a database trigger: deferring must not turn it into one that is
+    // evaluated for every event.
+    std::vector<bool> triggered(out_.roots.size());
+    for (uint32_t r = 0; r < out_.roots.size(); ++r) {
+      triggered[r] = out_.enabled[r] && Analyze(out_.roots[r]) == Tri::kFalse;
+    }
+    deferring_.assign(out_.preds.size(), false);
+    for (size_t pred = 0; pred < verdict.size(); ++pred) deferring_[pred] = verdict[pred] == 1;
+    for (uint32_t r = 0; r < out_.roots.size(); ++r) {
+      if (!triggered[r] || Analyze(out_.roots[r]) == Tri::kFalse) continue;
+      std::vector<uint32_t> preds;
+      CollectPreds(out_.roots[r], preds);
+      for (uint32_t pred : preds) {
+        deferring_[pred] = false;
+        if (verdict[pred] == 1) verdict[pred] = 2;
+      }
+    }
+    deferring_.clear();
+    std::vector<PendingPattern> kept;
+    for (PendingPattern& p : pending_) {
+      if (verdict[p.ref.pred] != 1) {
+        kept.push_back(std::move(p));
+        continue;
+      }
+      if (p.ref.rank != 0) continue;  // one entry per value; candidates come from Pred::fields
+      bool caseless = (p.regex.flags & match::kCaseless) != 0;
+      out_.preds[p.ref.pred].deferred.push_back(
+          DeferredLiteral{caseless ? AsciiLower(p.regex.expression) : p.regex.expression,
+                          p.regex.anchor, caseless, p.ref.glob});
+    }
+    pending_ = std::move(kept);
+  }
+
   // Builds the databases of every field, dropping rules whose patterns vectorscan refuses.
   void BuildDatabases() {
     while (true) {
@@ -587,7 +647,9 @@ class Compiler {
       case Node::Op::kFalse:
         return Tri::kFalse;
       case Node::Op::kPred:
-        return out_.preds[node.a].kind == PredKind::kPattern ? Tri::kFalse : Tri::kUnknown;
+        if (out_.preds[node.a].kind != PredKind::kPattern) return Tri::kUnknown;
+        if (!out_.preds[node.a].deferred.empty()) return Tri::kUnknown;
+        return node.a < deferring_.size() && deferring_[node.a] ? Tri::kUnknown : Tri::kFalse;
       case Node::Op::kNot: {
         Tri inner = Analyze(node.a);
         return inner == Tri::kUnknown ? inner : (inner == Tri::kTrue ? Tri::kFalse : Tri::kTrue);
@@ -768,6 +830,7 @@ class Compiler {
   const CompileOptions& options_;
   std::vector<sigma::Rejection>& rejected_;
   std::vector<PendingPattern> pending_;
+  std::vector<bool> deferring_;  // predicates DeferShortLiterals() is about to defer
   std::vector<sigma::LogSource> logsources_;
   std::set<std::string> seen_ids_, seen_names_;
   std::vector<uint32_t> filter_preds_;
@@ -796,6 +859,7 @@ std::shared_ptr<const RuleSet> RuleSet::Compile(std::vector<sigma::Document> doc
     }
   }
   for (const sigma::Filter* filter : filters) compiler.ApplyFilter(*filter);
+  compiler.DeferShortLiterals();
   compiler.BuildDatabases();
   compiler.Index();
   compiler.AddCorrelations(correlations);
@@ -829,9 +893,39 @@ struct Matcher::State {
   std::vector<uint8_t> rule_mark;
   std::vector<uint32_t> candidates;
   const event::Event* event = nullptr;
-  std::string_view scanning;  // text being scanned (for anchors and RE2 confirmation)
-  std::string lowered;        // lower-cased value for the exact-match index
+  std::string_view scanning;     // text being scanned (for anchors and RE2 confirmation)
+  std::string lowered;           // lower-cased value for the exact-match index
+  std::string deferred_lowered;  // lower-cased value for deferred literals
+  const char* deferred_lowered_of = nullptr;  // the event value it was made from (this event)
   const DatabasePart* part = nullptr;
+
+  // Scan results by (field, value): host names, program names, actions and user names repeat
+  // from line to line, so what a value hits is remembered instead of scanning it again. Only the
+  // value-dependent checks are cached (anchors, RE2 confirmation, globs); checks that depend on
+  // the rest of the event (candidate rank) run on every event. Direct-mapped, per matcher.
+  struct CachedScan {
+    uint64_t hash = 0;
+    FieldId field = event::kInvalidField;
+    std::string value;
+    std::vector<const PatternRef*> refs;
+  };
+  // Per field: lookups and hits of the current trial window; fields whose values rarely repeat
+  // (ports, PIDs, messages) stop using the cache for a while.
+  struct FieldCacheUse {
+    uint32_t lookups = 0;
+    uint32_t hits = 0;
+    uint32_t bypass = 0;  // scans left before the field tries the cache again
+  };
+  static constexpr size_t kCacheSlots = 4096;
+  static constexpr size_t kMaxCachedValue = 256;
+  static constexpr size_t kMaxCachedRefs = 64;
+  static constexpr uint32_t kTrialLookups = 1024;
+  static constexpr uint32_t kBypassScans = 65536;
+  std::vector<CachedScan> cache = std::vector<CachedScan>(kCacheSlots);
+  std::vector<FieldCacheUse> cache_use;
+  std::vector<const PatternRef*>* recording = nullptr;  // set while a missed value is scanned
+  std::vector<const PatternRef*> recorded;
+  bool record_overflow = false;
 
   explicit State(const RuleSet::Compiled& compiled) : c(compiled) {
     for (const auto& db : c.databases) {
@@ -841,6 +935,7 @@ struct Matcher::State {
     }
     pred_state.assign(c.preds.size(), 0);
     rule_mark.assign(c.roots.size(), 0);
+    cache_use.resize(c.database_of_field.size());
   }
 
   void SetPred(uint32_t pred, bool value) {
@@ -861,21 +956,50 @@ struct Matcher::State {
     return true;
   }
 
+  // A pattern matched `scanning`, ending at byte `to`.
   void Hit(const PatternRef& ref, unsigned long long to) {
-    if (pred_state[ref.pred] == 2) return;
+    if (!recording && pred_state[ref.pred] == 2) return;
+    if (!HoldsForValue(ref, to)) return;
+    if (recording) Record(ref);
+    Apply(ref);
+  }
+
+  // The checks that depend on the scanned value alone: anchors, RE2 confirmation, glob pieces.
+  bool HoldsForValue(const PatternRef& ref, unsigned long long to) const {
     switch (ref.anchor) {
       case Anchor::kNone:
         break;
       case Anchor::kStart:
-        if (to != ref.length) return;
+        if (to != ref.length) return false;
         break;
       case Anchor::kEnd:
-        if (to != scanning.size()) return;
+        if (to != scanning.size()) return false;
         break;
       case Anchor::kWhole:
-        if (to != ref.length || to != scanning.size()) return;
+        if (to != ref.length || to != scanning.size()) return false;
         break;
     }
+    if (ref.confirm &&
+        !RE2::PartialMatch(re2::StringPiece(scanning.data(), scanning.size()), *ref.confirm)) {
+      return false;
+    }
+    return !ref.glob || GlobContains(scanning, *ref.glob, ref.glob_caseless);
+  }
+
+  void Record(const PatternRef& ref) {
+    for (const PatternRef* seen : recorded) {
+      if (seen == &ref) return;
+    }
+    if (recorded.size() >= kMaxCachedRefs) {
+      record_overflow = true;
+      return;
+    }
+    recorded.push_back(&ref);
+  }
+
+  // Marks the predicate true unless an earlier candidate field of it is present in the event.
+  void Apply(const PatternRef& ref) {
+    if (pred_state[ref.pred] == 2) return;
     if (ref.rank > 0) {
       // A prefixed candidate counts only when no earlier candidate is present.
       const Pred& pred = c.preds[ref.pred];
@@ -883,11 +1007,6 @@ struct Matcher::State {
         if (event->Has(pred.fields[r])) return;
       }
     }
-    if (ref.confirm &&
-        !RE2::PartialMatch(re2::StringPiece(scanning.data(), scanning.size()), *ref.confirm)) {
-      return;
-    }
-    if (ref.glob && !GlobContains(scanning, *ref.glob, ref.glob_caseless)) return;
     SetPred(ref.pred, true);
     for (uint32_t rule : c.pred_rules[ref.pred]) MarkRule(rule);
   }
@@ -897,6 +1016,37 @@ struct Matcher::State {
     int32_t index = c.database_of_field[field];
     if (index < 0) return;
     const FieldDatabase& database = c.databases[index];
+    FieldCacheUse& use = cache_use[field];
+    if (text.size() > kMaxCachedValue || use.bypass > 0) {
+      if (use.bypass > 0) --use.bypass;
+      ScanDatabases(database, text);
+      return;
+    }
+    uint64_t hash = std::hash<std::string_view>{}(text)*31 + field;
+    CachedScan& slot = cache[hash % kCacheSlots];
+    if (++use.lookups == kTrialLookups) {
+      if (use.hits < kTrialLookups / 4) use.bypass = kBypassScans;
+      use.lookups = 0;
+      use.hits = 0;
+    }
+    if (slot.hash == hash && slot.field == field && slot.value == text) {
+      ++use.hits;
+      for (const PatternRef* ref : slot.refs) Apply(*ref);
+      return;
+    }
+    recorded.clear();
+    record_overflow = false;
+    recording = &recorded;
+    ScanDatabases(database, text);
+    recording = nullptr;
+    if (record_overflow) return;
+    slot.hash = hash;
+    slot.field = field;
+    slot.value.assign(text);
+    slot.refs.assign(recorded.begin(), recorded.end());
+  }
+
+  void ScanDatabases(const FieldDatabase& database, std::string_view text) {
     scanning = text;
     if (!database.exact_caseless.empty()) {
       lowered.assign(text);
@@ -937,6 +1087,59 @@ struct Matcher::State {
     return false;
   }
 
+  // A pattern predicate kept out of the databases: its literals tested against the first
+  // present candidate field (the raw line stands in for a missing `message`, as in Scan).
+  bool EvalDeferred(const Pred& pred) {
+    auto test = [&](std::string_view value) {
+      std::string_view lowered_value = value;
+      bool lowered_ready = false;
+      for (const DeferredLiteral& literal : pred.deferred) {
+        if (literal.glob) {
+          if (GlobContains(value, *literal.glob, literal.caseless)) return true;
+          continue;
+        }
+        if (literal.caseless && !lowered_ready) {
+          lowered_value = LowerOnce(value);
+          lowered_ready = true;
+        }
+        std::string_view text = literal.caseless ? lowered_value : value;
+        switch (literal.anchor) {
+          case Anchor::kNone:
+            if (text.find(literal.text) != std::string_view::npos) return true;
+            break;
+          case Anchor::kStart:
+            if (text.starts_with(literal.text)) return true;
+            break;
+          case Anchor::kEnd:
+            if (text.ends_with(literal.text)) return true;
+            break;
+          case Anchor::kWhole:
+            if (text == literal.text) return true;
+            break;
+        }
+      }
+      return false;
+    };
+    if (!Present(pred.fields) && !event->raw().empty() &&
+        std::find(pred.fields.begin(), pred.fields.end(), event::fid::kMessage) !=
+            pred.fields.end()) {
+      return test(event->raw());
+    }
+    return AnyValue(pred.fields, test);
+  }
+
+  // `value` lower-cased; the last result is reused while the same event value is asked for.
+  std::string_view LowerOnce(std::string_view value) {
+    if (value.data() != deferred_lowered_of || value.size() != deferred_lowered.size()) {
+      deferred_lowered.assign(value);
+      for (char& ch : deferred_lowered) {
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+      }
+      deferred_lowered_of = value.data();
+    }
+    return deferred_lowered;
+  }
+
   bool Present(const std::vector<FieldId>& fields) const {
     for (FieldId field : fields) {
       if (event->Has(field)) return true;
@@ -960,10 +1163,10 @@ struct Matcher::State {
     return false;
   }
 
-  bool EvalEager(const Pred& pred) const {
+  bool EvalEager(const Pred& pred) {
     switch (pred.kind) {
       case PredKind::kPattern:
-        return false;
+        return EvalDeferred(pred);
       case PredKind::kExists:
         return Present(pred.fields) == pred.expect;
       case PredKind::kNull:
@@ -1054,7 +1257,7 @@ struct Matcher::State {
         uint8_t state = pred_state[node.a];
         if (state != 0) return state == 2;
         const Pred& pred = c.preds[node.a];
-        if (pred.kind == PredKind::kPattern) return false;
+        if (pred.kind == PredKind::kPattern && pred.deferred.empty()) return false;
         bool value = EvalEager(pred);
         SetPred(node.a, value);
         return value;
@@ -1082,6 +1285,7 @@ Matcher::~Matcher() = default;
 void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched) {
   State& s = *state_;
   s.event = &event;
+  s.deferred_lowered_of = nullptr;
   bool has_message = false;
   bool has_timestamp = false;
   for (size_t i = 0; i < event.size(); ++i) {

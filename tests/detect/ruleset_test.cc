@@ -172,8 +172,64 @@ INSTANTIATE_TEST_SUITE_P(
              R"({"a":1})", true},
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  s3: {c: 3}\n  condition: (s1 or s2) and s3\n",
              R"({"a":1})", false},
-        Case{"  s: {f: x}\n  condition: [s, s]\n", R"({"f":"x"})", true}),
+        Case{"  s: {f: x}\n  condition: [s, s]\n", R"({"f":"x"})", true},
+        // Very short literals (tested directly instead of through the databases) keep every
+        // semantic: keywords, anchors, case, candidate order, the raw line as message.
+        Case{"  t: ['scp ']\n  f: [':', '@']\n  condition: t and f\n",
+             R"({"message":"scp a.tgz host:/tmp"})", true},
+        Case{"  t: ['scp ']\n  f: [':', '@']\n  condition: t and f\n",
+             R"({"message":"scp a.tgz /tmp"})", false},
+        Case{"  t: [needle]\n  f: [':']\n  condition: t and f\n", R"({"a":"needle"})", true},
+        Case{"  s: {f: go}\n  d: {g|endswith: '/W'}\n  condition: s and d\n",
+             R"({"f":"go","g":"/usr/bin/w"})", true},
+        Case{"  s: {f: go}\n  d: {g|endswith: '/w'}\n  condition: s and d\n",
+             R"({"f":"go","g":"/usr/bin/who"})", false},
+        Case{"  s: {f: go}\n  d: {g|startswith|cased: 'ab'}\n  condition: s and d\n",
+             R"({"f":"go","g":"ABC"})", false},
+        Case{"  s: {f: go}\n  d: {g|startswith|cased: 'AB'}\n  condition: s and d\n",
+             R"({"f":"go","g":"ABC"})", true},
+        Case{"  s: {f: go}\n  d: {Image|endswith: '/w'}\n  condition: s and d\n",
+             R"({"f":"go","Event":{"EventData":{"Image":"/bin/w"}}})", true},
+        Case{
+            "  s: {f: go}\n  d: {Image|endswith: '/w'}\n  condition: s and d\n",
+            R"({"f":"go","process":{"executable":"/bin/sh"},"Event":{"EventData":{"Image":"/bin/w"}}})",
+            false},
+        Case{"  s: {f: go}\n  d: {g|contains: '*a*b'}\n  condition: s and d\n",
+             R"({"f":"go","g":"xAyB"})", true},
+        Case{"  s: {f: go}\n  d: {g|contains: '*a*b'}\n  condition: s and d\n",
+             R"({"f":"go","g":"bxa"})", false},
+        // A short literal that is a rule's only trigger stays in the databases.
+        Case{"  k: [':']\n  condition: k\n", R"({"message":"a:b"})", true},
+        Case{"  k: [':']\n  condition: k\n", R"({"message":"ab"})", false}),
     [](const ::testing::TestParamInfo<Case>& info) { return "case" + std::to_string(info.index); });
+
+// One matcher over many events: what a repeated value hits is remembered, but the candidate order
+// (an earlier candidate field present in this event) is decided per event.
+TEST(RuleSet, RepeatedValuesMatchLikeFreshOnes) {
+  CompileOptions options;
+  options.apply_routing = false;
+  auto compiled = CompileYaml("title: t\ndetection:\n  s: {Image: x}\n  condition: s\n", options);
+  ASSERT_TRUE(compiled.rejected.empty());
+  input::ParseOptions parse;
+  parse.format = input::Format::kJsonLines;
+  input::LineParser parser(parse);
+  auto matcher = compiled.rules->NewMatcher();
+  const std::string alone = R"({"Event":{"EventData":{"Image":"X"}}})";
+  const std::string shadowed =
+      R"({"process":{"executable":"y"},"Event":{"EventData":{"Image":"X"}}})";
+  for (int i = 0; i < 5000; ++i) {
+    // Unique values now and then, so that the per-field trial windows see misses too.
+    std::string line = i % 3 == 0   ? alone
+                       : i % 3 == 1 ? shadowed
+                                    : R"({"Image":"u)" + std::to_string(i) + R"("})";
+    event::Event event;
+    input::Repairs repairs;
+    ASSERT_EQ(parser.Parse(line, event, repairs), input::Reject::kNone);
+    std::vector<uint32_t> matched;
+    matcher->Match(event, matched);
+    ASSERT_EQ(!matched.empty(), i % 3 == 0) << "event " << i << ": " << line;
+  }
+}
 
 TEST(RuleSet, RejectsBadRulesButKeepsOthers) {
   auto compiled = CompileYaml(R"(title: good
