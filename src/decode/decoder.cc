@@ -38,6 +38,53 @@ Result<std::vector<std::string>> StringList(const YAML::Node& node, const std::s
 
 }  // namespace
 
+PatternAnchor AnchorOf(std::string_view pattern) {
+  if (!pattern.starts_with('^')) return PatternAnchor::kNone;
+  int depth = 0;
+  bool in_class = false;
+  bool multiline = false;
+  bool end_anchor = false;
+  for (size_t i = 1; i < pattern.size(); ++i) {
+    char ch = pattern[i];
+    end_anchor = false;
+    if (ch == '\\') {
+      ++i;  // the escaped character is a literal
+      continue;
+    }
+    if (in_class) {
+      if (ch == ']') in_class = false;
+      continue;
+    }
+    switch (ch) {
+      case '[':
+        in_class = true;
+        if (i + 1 < pattern.size() && pattern[i + 1] == ']') ++i;  // []...] starts with ']'
+        break;
+      case '(':
+        if (pattern.substr(i + 1).starts_with("?")) {
+          for (size_t j = i + 2; j < pattern.size() && pattern[j] != ')' && pattern[j] != ':';
+               ++j) {
+            if (pattern[j] == 'm') multiline = true;
+          }
+        }
+        ++depth;
+        break;
+      case ')':
+        --depth;
+        break;
+      case '|':
+        if (depth == 0) return PatternAnchor::kNone;
+        break;
+      case '$':
+        end_anchor = depth == 0;
+        break;
+      default:
+        break;
+    }
+  }
+  return end_anchor && !multiline ? PatternAnchor::kBoth : PatternAnchor::kStart;
+}
+
 Result<std::vector<DecoderSpec>> ParseDecoderFile(std::string_view yaml, const std::string& name) {
   YAML::Node root;
   try {
@@ -96,6 +143,7 @@ struct CompiledDecoder {
   event::FieldId source = event::fid::kMessage;
   std::vector<event::FieldId> group_fields;  // by capture index (1-based; [0] unused)
   std::vector<std::pair<event::FieldId, std::string>> constants;
+  RE2::Anchor anchor = RE2::UNANCHORED;  // from AnchorOf(): same matches, cheaper captures
 };
 
 struct DecodeScratch::Impl {
@@ -150,6 +198,16 @@ Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderS
       return Fail(fmt::format("decoder '{}': pattern does not compile: {}", spec.id,
                               decoder.regex->error()),
                   spec.origin);
+    }
+    switch (AnchorOf(spec.pattern)) {
+      case PatternAnchor::kNone:
+        break;
+      case PatternAnchor::kStart:
+        decoder.anchor = RE2::ANCHOR_START;
+        break;
+      case PatternAnchor::kBoth:
+        decoder.anchor = RE2::ANCHOR_BOTH;
+        break;
     }
     decoder.source = event::InternField(spec.source);
     decoder.group_fields.assign(decoder.regex->NumberOfCapturingGroups() + 1, event::kInvalidField);
@@ -266,7 +324,7 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
     if (!text) continue;
     int groups = static_cast<int>(decoder.group_fields.size());
     if (!decoder.regex->Match(re2::StringPiece(text->data(), text->size()), 0, text->size(),
-                              RE2::UNANCHORED, scratch.groups.data(), groups)) {
+                              decoder.anchor, scratch.groups.data(), groups)) {
       continue;
     }
     ++matched;

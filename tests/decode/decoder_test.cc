@@ -86,5 +86,19 @@ TEST(Builtin, SshdFailureIPv6AndHostnames) {
   EXPECT_FALSE(other.Has(fid::kEventOutcome));
 }
 
+TEST(AnchorOf, OnlyWholePatternAnchorsCount) {
+  EXPECT_EQ(AnchorOf("^a (?P<x>\\S+)$"), PatternAnchor::kBoth);
+  EXPECT_EQ(AnchorOf("^a (?:b|c)$"), PatternAnchor::kBoth);
+  EXPECT_EQ(AnchorOf("^a (b|c)"), PatternAnchor::kStart);
+  EXPECT_EQ(AnchorOf("a$"), PatternAnchor::kNone);
+  EXPECT_EQ(AnchorOf("^a|b$"), PatternAnchor::kNone);     // (^a)|(b$)
+  EXPECT_EQ(AnchorOf("^a\\$"), PatternAnchor::kStart);    // an escaped dollar is a literal
+  EXPECT_EQ(AnchorOf("^a\\\\$"), PatternAnchor::kBoth);   // an escaped backslash, then the end
+  EXPECT_EQ(AnchorOf("^a[$|]"), PatternAnchor::kStart);   // inside a class
+  EXPECT_EQ(AnchorOf("^a[]|]b$"), PatternAnchor::kBoth);  // ']' first in a class
+  EXPECT_EQ(AnchorOf("^(?m)a$"), PatternAnchor::kStart);  // '$' would end any line
+  EXPECT_EQ(AnchorOf("^(a$)"), PatternAnchor::kStart);
+}
+
 }  // namespace
 }  // namespace bulwark::decode

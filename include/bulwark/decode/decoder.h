@@ -29,6 +29,12 @@ struct DecoderSpec {
 // Parses a decoder file. `name` is used in error locations ("name:line:column").
 Result<std::vector<DecoderSpec>> ParseDecoderFile(std::string_view yaml, const std::string& name);
 
+// Where a regular expression is anchored by its own text: a leading `^` (start) and a trailing
+// unescaped `$` (end), with no `|` outside groups and no multi-line flag. Such a pattern is run
+// anchored, which lets RE2 skip its search pass before extracting captures.
+enum class PatternAnchor { kNone, kStart, kBoth };
+PatternAnchor AnchorOf(std::string_view pattern);
+
 // Per-thread decoding state (scan scratch, capture buffers).
 class DecodeScratch {
  public:
