@@ -234,7 +234,7 @@ uint64_t HashValue(std::string_view value) {
   return Mix(std::hash<std::string_view>{}(value));
 }
 
-uint64_t HashGroup(const std::vector<std::string>& values) {
+uint64_t HashGroup(std::span<const std::string_view> values) {
   uint64_t h = 0x12345678;
   for (const auto& v : values) h = Mix(h ^ HashValue(v)) + 0x9e3779b97f4a7c15ull;
   return h;

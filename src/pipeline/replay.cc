@@ -47,18 +47,16 @@ struct CorrelationItem {
   uint32_t correlation;
   uint32_t position;
   int32_t parent;  // index into the record's items, or -1
-  uint64_t key;
+  uint64_t key;    // hash of the group-by values (read again from the event when it fires)
   uint64_t value;
-  std::vector<std::string> group;
 };
 
 struct Record {
   TimeNs timestamp;
   std::vector<uint32_t> rules;
-  event::Event event;  // serialised only when an alert is written
+  event::Event event;  // group-by and suppress_by values are read from it when an alert is due
   uint64_t line = 0;
   size_t input = 0;
-  std::vector<std::pair<std::string, std::string>> identity;  // suppress_by values present
   std::vector<CorrelationItem> items;
 };
 
@@ -166,11 +164,7 @@ class Worker {
         decoders_(decoders),
         parser_(options.parse),
         matcher_(rules.NewMatcher()),
-        decode_scratch_(decoders.NewScratch()) {
-    for (const std::string& name : options.suppress_by) {
-      suppress_ids_.push_back(event::InternField(name));
-    }
-  }
+        decode_scratch_(decoders.NewScratch()) {}
 
   BatchResult Process(const Batch& batch) {
     BatchResult result;
@@ -197,14 +191,9 @@ class Worker {
       Record record;
       record.timestamp = event_.timestamp();
       record.rules = matched_;
-      if (options_.include_events) record.event = event_;
+      record.event = event_;
       record.line = line.number;
       record.input = batch.input;
-      for (event::FieldId id : suppress_ids_) {
-        if (auto value = event_.Get(id)) {
-          record.identity.emplace_back(std::string(event::FieldName(id)), std::string(*value));
-        }
-      }
       for (uint32_t rule : matched_) AddItems(rule, -1, record);
       result.records.push_back(std::move(record));
     }
@@ -219,23 +208,20 @@ class Worker {
       const detect::CompiledCorrelation& corr = rules_.correlations()[c];
       for (uint32_t position = 0; position < corr.inputs.size(); ++position) {
         if (corr.inputs[position] != rule) continue;
-        CorrelationItem item{c, position, parent, 0, 0, {}};
-        bool complete = true;
+        CorrelationItem item{c, position, parent, 0, 0};
+        group_.clear();
         for (const auto& candidates : corr.group_fields[position]) {
           auto value = FirstValue(event_, candidates);
-          if (!value) {
-            complete = false;
-            break;
-          }
-          item.group.emplace_back(*value);
+          if (!value) break;
+          group_.push_back(*value);
         }
-        if (!complete) continue;
+        if (group_.size() != corr.group_fields[position].size()) continue;
         if (!corr.value_fields.empty()) {
           auto value = FirstValue(event_, corr.value_fields);
           if (!value) continue;
           item.value = detect::HashValue(*value);
         }
-        item.key = detect::HashGroup(item.group);
+        item.key = detect::HashGroup(group_);
         record.items.push_back(std::move(item));
         AddItems(corr.rule_index, static_cast<int32_t>(record.items.size() - 1), record, depth + 1);
       }
@@ -250,7 +236,7 @@ class Worker {
   std::unique_ptr<decode::DecodeScratch> decode_scratch_;
   event::Event event_;
   std::vector<uint32_t> matched_;
-  std::vector<event::FieldId> suppress_ids_;
+  std::vector<std::string_view> group_;  // group-by values of the event being recorded
 };
 
 // Correlation, suppression and output, in input order.
@@ -263,7 +249,11 @@ class Sequencer {
         rules_(*rules),
         engine_(rules, options.max_keys_per_correlation),
         out_(out),
-        summary_(summary) {}
+        summary_(summary) {
+    for (const std::string& name : options.suppress_by) {
+      suppress_ids_.push_back(event::InternField(name));
+    }
+  }
 
   void Consume(BatchResult& result) {
     summary_.lines += result.lines;
@@ -296,9 +286,18 @@ class Sequencer {
 
  private:
   void Handle(const Record& record) {
+    bool have_identity = false;
     for (uint32_t rule : record.rules) {
       if (!rules_.rule(rule).generates) continue;
-      Emit(rule, record, record.identity, 0);
+      if (!have_identity) {
+        have_identity = true;
+        identity_.clear();
+        for (event::FieldId id : suppress_ids_) {
+          if (auto value = record.event.Get(id))
+            identity_.emplace_back(event::FieldName(id), *value);
+        }
+      }
+      Emit(rule, record, identity_, 0);
     }
     std::vector<bool> fired(record.items.size(), false);
     for (size_t i = 0; i < record.items.size(); ++i) {
@@ -309,22 +308,26 @@ class Sequencer {
       if (count == 0) continue;
       fired[i] = true;
       const detect::CompiledCorrelation& corr = rules_.correlations()[item.correlation];
-      std::vector<std::pair<std::string, std::string>> group;
-      for (size_t g = 0; g < corr.group_names.size() && g < item.group.size(); ++g) {
-        group.emplace_back(corr.group_names[g], item.group[g]);
+      if (!rules_.rule(corr.rule_index).generates) continue;
+      group_.clear();
+      const auto& fields = corr.group_fields[item.position];
+      for (size_t g = 0; g < corr.group_names.size() && g < fields.size(); ++g) {
+        auto value = FirstValue(record.event, fields[g]);
+        group_.emplace_back(corr.group_names[g], value.value_or(""));
       }
-      if (rules_.rule(corr.rule_index).generates) Emit(corr.rule_index, record, group, count);
+      Emit(corr.rule_index, record, group_, count);
     }
   }
 
-  void Emit(uint32_t rule, const Record& record,
-            const std::vector<std::pair<std::string, std::string>>& group, int64_t count) {
+  // Name and value of each group-by (or suppress_by) field; views into the record's event.
+  using Group = std::vector<std::pair<std::string_view, std::string_view>>;
+
+  void Emit(uint32_t rule, const Record& record, const Group& group, int64_t count) {
     uint64_t suppressed_before = 0;
     if (options_.suppress_window > 0) {
       group_values_.clear();
-      group_values_.push_back(std::to_string(rule));
       for (const auto& [name, value] : group) group_values_.push_back(value);
-      uint64_t key = detect::HashGroup(group_values_);
+      uint64_t key = detect::HashGroup(group_values_) ^ (uint64_t{rule} * 0x9e3779b97f4a7c15ull);
       if (last_emit_.size() >= options_.max_keys_per_correlation && !last_emit_.Find(key)) {
         Sweep(record.timestamp);
       }
@@ -413,13 +416,16 @@ class Sequencer {
   const detect::RuleSet& rules_;
   detect::CorrelationEngine engine_;
   std::string event_json_;
+  std::vector<event::FieldId> suppress_ids_;
+  Group identity_;  // suppress_by values of the record being handled
+  Group group_;     // group-by values of the correlation that fired
   std::FILE* out_;
   ReplaySummary& summary_;
   std::string buffer_;
   FlatTable<Suppression> last_emit_;  // by hash of rule and group values
   bool have_epoch_ = false;
   int64_t epoch_seconds_ = 0;
-  std::vector<std::string> group_values_;
+  std::vector<std::string_view> group_values_;
 };
 
 }  // namespace

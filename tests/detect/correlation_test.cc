@@ -7,6 +7,11 @@
 namespace bulwark::detect {
 namespace {
 
+uint64_t Key(const std::string& value) {
+  std::string_view values[] = {value};
+  return HashGroup(values);
+}
+
 constexpr TimeNs kSecond = kNsPerSecond;
 constexpr TimeNs kStart = 1'800'000'000 * kSecond;
 
@@ -43,7 +48,7 @@ name: brute
 correlation: {type: event_count, rules: [fail], group-by: [source.ip], timespan: 80s, condition: {gte: 5}}
 )");
   CorrelationEngine engine(rules, 1000);
-  uint64_t key = HashGroup({"1.2.3.4"});
+  uint64_t key = Key("1.2.3.4");
   // Four events spread over a long time never fire.
   for (int i = 0; i < 4; ++i) EXPECT_EQ(engine.Feed(0, 0, kStart + i * 1000 * kSecond, key, 0), 0);
   // Five within the window fire with the count; the state resets after firing.
@@ -53,7 +58,7 @@ correlation: {type: event_count, rules: [fail], group-by: [source.ip], timespan:
   EXPECT_EQ(fired, 5);
   EXPECT_EQ(engine.Feed(0, 0, kStart + 10006 * kSecond, key, 0), 0);
   // Other groups are independent.
-  EXPECT_EQ(engine.Feed(0, 0, kStart, HashGroup({"5.6.7.8"}), 0), 0);
+  EXPECT_EQ(engine.Feed(0, 0, kStart, Key("5.6.7.8"), 0), 0);
   EXPECT_FALSE(rules->rule(0).generates);  // referenced by a correlation without generate
 }
 
@@ -64,13 +69,13 @@ id: spray
 correlation: {type: value_count, rules: [fail], group-by: [source.ip], timespan: 10m, condition: {field: user.name, gte: 3}}
 )");
   CorrelationEngine engine(rules, 1000);
-  uint64_t key = HashGroup({"1.2.3.4"});
+  uint64_t key = Key("1.2.3.4");
   EXPECT_EQ(engine.Feed(0, 0, kStart, key, HashValue("alice")), 0);
   EXPECT_EQ(engine.Feed(0, 0, kStart + kSecond, key, HashValue("alice")), 0);
   EXPECT_EQ(engine.Feed(0, 0, kStart + 2 * kSecond, key, HashValue("bob")), 0);
   EXPECT_EQ(engine.Feed(0, 0, kStart + 3 * kSecond, key, HashValue("carol")), 3);
   // Values older than the timespan no longer count.
-  uint64_t other = HashGroup({"9.9.9.9"});
+  uint64_t other = Key("9.9.9.9");
   EXPECT_EQ(engine.Feed(0, 0, kStart, other, HashValue("a")), 0);
   EXPECT_EQ(engine.Feed(0, 0, kStart + 1000 * kSecond, other, HashValue("b")), 0);
   EXPECT_EQ(engine.Feed(0, 0, kStart + 2000 * kSecond, other, HashValue("c")), 0);
@@ -83,7 +88,7 @@ id: seq
 correlation: {type: temporal_ordered, rules: [fail, ok], group-by: [source.ip], timespan: 5m}
 )");
   CorrelationEngine engine(rules, 1000);
-  uint64_t key = HashGroup({"1.2.3.4"});
+  uint64_t key = Key("1.2.3.4");
   EXPECT_EQ(engine.Feed(0, 1, kStart, key, 0), 0);                // success first: nothing
   EXPECT_EQ(engine.Feed(0, 0, kStart + kSecond, key, 0), 0);      // failure
   EXPECT_EQ(engine.Feed(0, 1, kStart + 2 * kSecond, key, 0), 2);  // then success: fires
@@ -98,7 +103,7 @@ id: both
 correlation: {type: temporal, rules: [fail, ok], group-by: [source.ip], timespan: 5m}
 )");
   CorrelationEngine engine(rules, 1000);
-  uint64_t key = HashGroup({"1.2.3.4"});
+  uint64_t key = Key("1.2.3.4");
   EXPECT_EQ(engine.Feed(0, 1, kStart, key, 0), 0);
   EXPECT_EQ(engine.Feed(0, 0, kStart + kSecond, key, 0), 2);
 }
@@ -111,7 +116,7 @@ correlation: {type: event_count, rules: [fail], group-by: [source.ip], timespan:
 )");
   CorrelationEngine engine(rules, 100);
   for (int i = 0; i < 1000; ++i) {
-    engine.Feed(0, 0, kStart + i * kSecond, HashGroup({std::to_string(i)}), 0);
+    engine.Feed(0, 0, kStart + i * kSecond, Key(std::to_string(i)), 0);
   }
   auto stats = engine.stats();
   EXPECT_LE(stats.keys, 100u);
@@ -126,7 +131,7 @@ correlation: {type: event_count, rules: [fail], group-by: [source.ip], timespan:
 )");
   CorrelationEngine engine(rules, 100);
   for (int i = 0; i < 1000; ++i) {
-    engine.Feed(0, 0, kStart + i * 60 * kSecond, HashGroup({std::to_string(i)}), 0);
+    engine.Feed(0, 0, kStart + i * 60 * kSecond, Key(std::to_string(i)), 0);
   }
   EXPECT_EQ(engine.stats().evictions, 0u);
 }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "bulwark/core/time.h"
@@ -42,7 +44,7 @@ class CorrelationEngine {
 };
 
 // Hash of group-by values (order matters); stable within a process.
-uint64_t HashGroup(const std::vector<std::string>& values);
+uint64_t HashGroup(std::span<const std::string_view> values);
 uint64_t HashValue(std::string_view value);
 
 }  // namespace bulwark::detect
