@@ -1,5 +1,6 @@
 #include "bulwark/event/fields.h"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -42,7 +43,7 @@ constexpr std::string_view kWellKnown[] = {
 };
 static_assert(std::size(kWellKnown) == fid::kCount);
 
-FieldType DeriveType(std::string_view name) {
+constexpr FieldType DeriveType(std::string_view name) {
   if (name == "@timestamp") return FieldType::kTimestamp;
   if (name.ends_with(".ip")) return FieldType::kIp;
   if (name.ends_with(".port") || name.ends_with(".pid") || name.ends_with(".bytes") ||
@@ -51,6 +52,12 @@ FieldType DeriveType(std::string_view name) {
   }
   return FieldType::kString;
 }
+
+constexpr auto kWellKnownTypes = [] {
+  std::array<FieldType, fid::kCount> types{};
+  for (size_t i = 0; i < types.size(); ++i) types[i] = DeriveType(kWellKnown[i]);
+  return types;
+}();
 
 // Field types by id, readable without touching the registry (hot path of Event::Set). Written
 // once per id before the id is handed out; relaxed atomics make the unsynchronised reads benign.
@@ -85,17 +92,12 @@ class Registry {
                                                            : std::string_view("?");
   }
 
-  FieldType Type(FieldId id) const {
-    return id < published_.load(std::memory_order_acquire) ? types_[id] : FieldType::kString;
-  }
-
  private:
   FieldId Add(std::string_view name) {
     auto id = static_cast<FieldId>(names_.size());
     names_.emplace_back(name);  // std::deque keeps element addresses stable
     by_id_[id] = &names_.back();
-    types_[id] = DeriveType(name);
-    g_types[id].store(static_cast<uint8_t>(types_[id]), std::memory_order_relaxed);
+    g_types[id].store(static_cast<uint8_t>(DeriveType(name)), std::memory_order_relaxed);
     ids_.emplace(std::string_view(names_.back()), id);
     published_.store(id + 1u, std::memory_order_release);
     return id;
@@ -106,7 +108,6 @@ class Registry {
   std::unordered_map<std::string_view, FieldId> ids_;
   std::unique_ptr<const std::string*[]> by_id_ =
       std::make_unique<const std::string*[]>(kInvalidField);
-  std::unique_ptr<FieldType[]> types_ = std::make_unique<FieldType[]>(kInvalidField);
   std::atomic<uint32_t> published_{0};
 };
 
@@ -127,7 +128,9 @@ std::string_view FieldName(FieldId id) {
   return TheRegistry().Name(id);
 }
 FieldType TypeOf(FieldId id) {
-  return TheRegistry().Type(id);
+  if (id < fid::kCount) return kWellKnownTypes[id];  // known before the registry exists
+  if (id >= kInvalidField) return FieldType::kString;
+  return static_cast<FieldType>(g_types[id].load(std::memory_order_relaxed));
 }
 
 }  // namespace bulwark::event
