@@ -515,9 +515,21 @@ class Compiler {
       }
       part.refs[it->second].push_back(p.ref);
     }
+    // Fields reached through the field map's prefixes (Image, Event.EventData.Image, ...) carry
+    // the same patterns in the same order: their databases are compiled once and shared.
+    std::string signature(1, literal ? 'L' : 'R');
+    for (const match::Pattern& pattern : patterns) {
+      signature +=
+          fmt::format("{}:{}:{}", pattern.flags, pattern.expression.size(), pattern.expression);
+    }
+    if (auto it = compiled_parts_.find(signature); it != compiled_parts_.end()) {
+      part.database = it->second;
+      return true;
+    }
     auto compiled = match::Database::Compile(patterns, literal);
     if (compiled) {
       part.database = *compiled;
+      compiled_parts_.emplace(std::move(signature), part.database);
       return true;
     }
     int bad = compiled.error().index;
@@ -830,7 +842,10 @@ class Compiler {
   const CompileOptions& options_;
   std::vector<sigma::Rejection>& rejected_;
   std::vector<PendingPattern> pending_;
-  std::vector<bool> deferring_;  // predicates DeferShortLiterals() is about to defer
+  std::vector<bool> deferring_;
+  // Databases compiled so far, by their pattern list (see BuildPart).
+  std::unordered_map<std::string, std::shared_ptr<const match::Database>>
+      compiled_parts_;  // predicates DeferShortLiterals() is about to defer
   std::vector<sigma::LogSource> logsources_;
   std::set<std::string> seen_ids_, seen_names_;
   std::vector<uint32_t> filter_preds_;
