@@ -1,6 +1,6 @@
 // bulwark: the command-line entry point. Subcommands: version, demo, replay, rules check,
-// rules test. Exit codes: 0 success, 1 findings (rejected rules, failed rule tests) or a runtime
-// failure, 2 usage errors.
+// rules test, inventory import/who. Exit codes: 0 success, 1 findings (rejected rules or records,
+// failed rule tests) or a runtime failure, 2 usage errors.
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -16,6 +16,7 @@
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rule_tests.h"
 #include "bulwark/pipeline/rules_loader.h"
+#include "commands.h"
 
 namespace {
 
@@ -231,6 +232,8 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   AddRepeatablePath(*test_cmd, "--decoders", test_common.decoders, "Extra decoder file or folder");
 
+  std::vector<bulwark::cli::Runner> groups = {bulwark::cli::AddInventoryCommands(app)};
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -244,6 +247,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  for (const auto& group : groups) {
+    if (auto code = group()) return *code;
+  }
   if (*replay_cmd || *demo_cmd) {
     auto parsed_format = bulwark::input::ParseFormat(format);
     auto zone = bulwark::ParseZoneOffset(timezone);

@@ -48,6 +48,14 @@ IpAddress IpAddress::V4(uint32_t host_order) {
   return ip;
 }
 
+IpAddress IpAddress::FromBytes(const std::array<uint8_t, 16>& bytes) {
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  IpAddress ip;
+  ip.bytes_ = bytes;
+  ip.is_v4_ = std::memcmp(bytes.data(), kMappedPrefix, 12) == 0;
+  return ip;
+}
+
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   if (text.empty() || text.size() > 64) return std::nullopt;
   if (auto v4 = ParseV4(text)) return V4(*v4);
@@ -57,11 +65,9 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   char buffer[65];
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
-  IpAddress ip;
-  if (inet_pton(AF_INET6, buffer, ip.bytes_.data()) != 1) return std::nullopt;
-  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  ip.is_v4_ = std::memcmp(ip.bytes_.data(), kMappedPrefix, 12) == 0;
-  return ip;
+  std::array<uint8_t, 16> bytes;
+  if (inet_pton(AF_INET6, buffer, bytes.data()) != 1) return std::nullopt;
+  return FromBytes(bytes);
 }
 
 std::string IpAddress::ToString() const {

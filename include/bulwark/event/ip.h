@@ -17,6 +17,8 @@ class IpAddress {
   // an optional zone suffix "%eth0", which is dropped, and optional brackets). nullopt otherwise.
   static std::optional<IpAddress> Parse(std::string_view text);
   static IpAddress V4(uint32_t host_order);
+  // From 16 bytes in network order; ::ffff:a.b.c.d is IPv4.
+  static IpAddress FromBytes(const std::array<uint8_t, 16>& bytes);
 
   bool is_v4() const { return is_v4_; }
   // 16 bytes in network order; IPv4 is stored as ::ffff:a.b.c.d.

@@ -1,0 +1,263 @@
+// bulwark inventory import FILE... / bulwark inventory who ADDR|MAC [--at TIME]
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "bulwark/core/env.h"
+#include "bulwark/core/json_writer.h"
+#include "bulwark/data/embedded.h"
+#include "bulwark/inventory/attribution.h"
+#include "bulwark/inventory/import.h"
+#include "commands.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+struct InventoryOptions {
+  std::string data_dir;
+  std::vector<std::string> files;
+  std::string format = "auto";
+  std::string query;
+  std::string at;
+};
+
+// A file's text; "builtin:PATH" names a file bundled with the program (data/PATH).
+Result<std::string> ReadInput(const std::string& path) {
+  if (path.starts_with("builtin:")) {
+    std::string_view content = data::EmbeddedFileContent(path.substr(8));
+    if (content.empty()) return Fail("no such bundled file", path);
+    return std::string(content);
+  }
+  return Env::Default().ReadFile(path);
+}
+
+std::string TimeText(TimeNs t) {
+  if (t == model::kBeginningOfTime || t == model::kEndOfTime) return {};
+  return FormatTimestamp(t);
+}
+
+int RunImport(const InventoryOptions& options) {
+  auto store = store::OpenSqliteStore(options.data_dir);
+  if (!store) {
+    fmt::print(stderr, "bulwark: {}\n", store.error().ToString());
+    return kExitFindings;
+  }
+  inventory::FileFormat format = options.format == "yaml"   ? inventory::FileFormat::kYaml
+                                 : options.format == "json" ? inventory::FileFormat::kJson
+                                 : options.format == "csv"  ? inventory::FileFormat::kCsv
+                                                            : inventory::FileFormat::kAuto;
+  bool clean = true;
+  for (const std::string& file : options.files) {
+    auto text = ReadInput(file);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      clean = false;
+      continue;
+    }
+    auto parsed = inventory::ParseInventory(*text, file, format);
+    if (!parsed) {
+      fmt::print(stderr, "{}\n", parsed.error().ToString());
+      clean = false;
+      continue;
+    }
+    auto report = inventory::Import(**store, std::move(*parsed));
+    if (!report) {
+      fmt::print(stderr, "bulwark: {}\n", report.error().ToString());
+      return kExitFindings;
+    }
+    for (const auto& rejected : report->rejected) fmt::print(stderr, "{}\n", rejected.ToString());
+    for (const auto& conflict : report->conflicts) {
+      fmt::print(stderr, "{}: {}\n", conflict.incoming.origin, conflict.ToString());
+    }
+    const auto& w = report->written;
+    fmt::print(
+        "{}: customers {}, projects {}, systems {}, interfaces {}; addresses {} added, {} "
+        "changed, {} unchanged; rejected {}, conflicts {}\n",
+        file, w.customers, w.projects, w.systems, w.interfaces, w.assignments_added,
+        w.assignments_updated, w.assignments_unchanged, report->rejected.size(),
+        report->conflicts.size());
+    clean = clean && report->clean();
+  }
+  return clean ? kExitOk : kExitFindings;
+}
+
+void WriteLabels(JsonWriter& json, const model::Labels& labels) {
+  json.Key("labels");
+  json.BeginObject();
+  for (const auto& [key, value] : labels) {
+    json.Key(key);
+    json.String(value);
+  }
+  json.EndObject();
+}
+
+// The attribution as JSON: the system, project, customer and contacts that held the address.
+void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
+  if (a.assignment) {
+    json.Key("assignment");
+    json.BeginObject();
+    json.Key("prefix");
+    json.String(a.assignment->prefix.ToString());
+    json.Key("from");
+    if (auto t = TimeText(a.assignment->from); !t.empty())
+      json.String(t);
+    else
+      json.Null();
+    json.Key("until");
+    if (auto t = TimeText(a.assignment->until); !t.empty())
+      json.String(t);
+    else
+      json.Null();
+    json.Key("origin");
+    json.String(a.assignment->origin);
+    json.EndObject();
+  }
+  if (a.interface) {
+    json.Key("interface");
+    json.BeginObject();
+    json.Key("mac");
+    json.String(a.interface->mac);
+    json.Key("port");
+    json.String(a.interface->port);
+    json.EndObject();
+  }
+  if (a.system) {
+    json.Key("system");
+    json.BeginObject();
+    json.Key("id");
+    json.String(a.system->id);
+    json.Key("name");
+    json.String(a.system->name);
+    json.Key("internet_exposed");
+    json.Bool(a.system->internet_exposed);
+    json.Key("protected");
+    json.Bool(a.system->protected_system);
+    WriteLabels(json, a.system->labels);
+    json.EndObject();
+  }
+  if (a.project) {
+    json.Key("project");
+    json.BeginObject();
+    json.Key("id");
+    json.String(a.project->id);
+    json.Key("name");
+    json.String(a.project->name);
+    WriteLabels(json, a.project->labels);
+    json.EndObject();
+  }
+  if (a.customer) {
+    json.Key("customer");
+    json.BeginObject();
+    json.Key("id");
+    json.String(a.customer->id);
+    json.Key("name");
+    json.String(a.customer->name);
+    json.Key("language");
+    json.String(a.customer->language);
+    json.EndObject();
+    json.Key("contacts");
+    json.BeginArray();
+    for (const auto& contact : a.customer->contacts) {
+      json.BeginObject();
+      json.Key("email");
+      json.String(contact.email);
+      json.Key("role");
+      json.String(contact.role);
+      json.EndObject();
+    }
+    json.EndArray();
+  }
+}
+
+int RunWho(const InventoryOptions& options) {
+  TimeNs at = Env::Default().Now();
+  if (!options.at.empty()) {
+    auto parsed = ParseTimestamp(options.at);
+    if (!parsed) {
+      fmt::print(stderr, "bulwark: --at: '{}' is not an RFC 3339 time\n", options.at);
+      return kExitUsage;
+    }
+    at = *parsed;
+  }
+  auto address = event::IpAddress::Parse(options.query);
+  auto mac = model::NormalizeMac(options.query);
+  if (!address && !mac) {
+    fmt::print(stderr, "bulwark: '{}' is neither an IP address nor a MAC address\n", options.query);
+    return kExitUsage;
+  }
+  auto store = store::OpenSqliteStore(options.data_dir);
+  if (!store) {
+    fmt::print(stderr, "bulwark: {}\n", store.error().ToString());
+    return kExitFindings;
+  }
+  auto inventory = (*store)->ReadInventory();
+  if (!inventory) {
+    fmt::print(stderr, "bulwark: {}\n", inventory.error().ToString());
+    return kExitFindings;
+  }
+  inventory::AttributionIndex index(std::move(*inventory));
+  auto found = address ? index.Lookup(*address, at) : index.LookupMac(*mac, at);
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject();
+  json.Key("query");
+  json.String(address ? address->ToString() : *mac);
+  json.Key("at");
+  json.String(FormatTimestamp(at));
+  json.Key("held");
+  json.Bool(found.has_value());
+  if (found) WriteAttribution(json, *found);
+  json.EndObject();
+  fmt::print("{}\n", out);
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddDataDirOption(CLI::App& command, std::string& data_dir) {
+  const char* env = std::getenv("BULWARK_DATA_DIR");
+  data_dir = env && *env ? env : "/var/lib/bulwark";
+  command
+      .add_option("--data-dir", data_dir,
+                  "Data directory (default: $BULWARK_DATA_DIR or "
+                  "/var/lib/bulwark)")
+      ->type_name("DIR");
+}
+
+Runner AddInventoryCommands(CLI::App& app) {
+  auto options = std::make_shared<InventoryOptions>();
+  auto* group = app.add_subcommand("inventory", "Customers, systems and their addresses over time");
+  group->require_subcommand(1);
+
+  auto* import = group->add_subcommand(
+      "import", "Import customers, projects, systems, interfaces and addresses (YAML, JSON, CSV)");
+  AddDataDirOption(*import, options->data_dir);
+  import
+      ->add_option("files", options->files,
+                   "Inventory files ('builtin:samples/inventory.yml' "
+                   "is the bundled example)")
+      ->required()
+      ->type_name("FILE");
+  import->add_option("--format", options->format, "File format (auto: by extension)")
+      ->check(CLI::IsMember({"auto", "yaml", "json", "csv"}))
+      ->capture_default_str();
+
+  auto* who =
+      group->add_subcommand("who", "Print (JSON) who held an address or MAC address at an instant");
+  AddDataDirOption(*who, options->data_dir);
+  who->add_option("address", options->query, "IPv4/IPv6 address or MAC address")
+      ->required()
+      ->type_name("ADDR|MAC");
+  who->add_option("--at", options->at, "The instant (RFC 3339; default: now)")->type_name("TIME");
+
+  return [options, import, who]() -> std::optional<int> {
+    if (*import) return RunImport(*options);
+    if (*who) return RunWho(*options);
+    return std::nullopt;
+  };
+}
+
+}  // namespace bulwark::cli

@@ -1,0 +1,406 @@
+// The embedded store: SQLite in WAL mode, schema migrations applied at open, prepared statements
+// only.
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "bulwark/store/store.h"
+#include "sqlite.h"
+
+namespace bulwark::store {
+
+namespace {
+
+// Schema migrations, applied in order; the database's user_version counts those applied. Never
+// edit a released migration: add a new one. Open interval ends are stored as the int64 extremes
+// (not NULL) so that they take part in unique keys and comparisons.
+constexpr const char* kMigrations[] = {
+    // 1: inventory
+    R"sql(
+CREATE TABLE customers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  language TEXT NOT NULL,
+  openpgp_key TEXT NOT NULL DEFAULT '',
+  origin TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE contacts (
+  customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  email TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY (customer_id, position)
+);
+CREATE TABLE projects (
+  id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  name TEXT NOT NULL,
+  origin TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE systems (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL REFERENCES projects(id),
+  name TEXT NOT NULL,
+  internet_exposed INTEGER NOT NULL,
+  protected INTEGER NOT NULL,
+  origin TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE labels (
+  kind TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (kind, owner_id, key)
+);
+CREATE TABLE interfaces (
+  system_id TEXT NOT NULL REFERENCES systems(id),
+  key TEXT NOT NULL,
+  mac TEXT NOT NULL,
+  port TEXT NOT NULL,
+  valid_from INTEGER NOT NULL,
+  valid_until INTEGER NOT NULL,
+  origin TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (system_id, key)
+);
+CREATE INDEX interfaces_by_mac ON interfaces(mac);
+CREATE TABLE assignments (
+  id INTEGER PRIMARY KEY,
+  system_id TEXT NOT NULL,
+  interface_key TEXT NOT NULL,
+  network BLOB NOT NULL,
+  prefix_length INTEGER NOT NULL,
+  valid_from INTEGER NOT NULL,
+  valid_until INTEGER NOT NULL,
+  origin TEXT NOT NULL DEFAULT '',
+  FOREIGN KEY (system_id, interface_key) REFERENCES interfaces(system_id, key)
+);
+CREATE UNIQUE INDEX assignments_by_identity
+  ON assignments(network, prefix_length, system_id, interface_key, valid_from);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+Error Failed(std::string_view what, const Error& error) {
+  return Error{fmt::format("{}: {}", what, error.message), error.where};
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+
+  Result<void> Migrate(const std::string& path) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+      if (auto done = db_->Exec(pragma); !done) return Fail(done.error().message, path);
+    }
+    auto version = db_->Prepare("PRAGMA user_version");
+    if (!version) return Fail(version.error().message, path);
+    auto row = (*version)->Step();
+    if (!row) return Fail(row.error().message, path);
+    version_ = *row ? static_cast<int>((*version)->Int(0)) : 0;
+    (*version)->Reset();
+    if (version_ > kSchemaVersion) {
+      return Fail(fmt::format("database schema version {} is newer than this program's ({})",
+                              version_, kSchemaVersion),
+                  path);
+    }
+    while (version_ < kSchemaVersion) {
+      int next = version_ + 1;
+      auto applied = sqlite::Transaction(*db_, [&]() -> Result<void> {
+        if (auto done = db_->Exec(kMigrations[version_]); !done) return done;
+        return db_->Exec(fmt::format("PRAGMA user_version={}", next));
+      });
+      if (!applied) {
+        return Fail(fmt::format("schema migration {} failed: {}", next, applied.error().message),
+                    path);
+      }
+      version_ = next;
+    }
+    return {};
+  }
+
+  int schema_version() const override { return version_; }
+
+  Result<InventoryWriteStats> WriteInventory(const model::Inventory& inventory) override {
+    auto written = sqlite::Transaction(*db_, [&]() -> Result<InventoryWriteStats> {
+      InventoryWriteStats stats;
+      for (const auto& customer : inventory.customers) {
+        if (auto done = PutCustomer(customer); !done) return tl::unexpected(done.error());
+        ++stats.customers;
+      }
+      for (const auto& project : inventory.projects) {
+        if (auto done = PutProject(project); !done) return tl::unexpected(done.error());
+        ++stats.projects;
+      }
+      for (const auto& system : inventory.systems) {
+        if (auto done = PutSystem(system); !done) return tl::unexpected(done.error());
+        ++stats.systems;
+      }
+      for (const auto& interface : inventory.interfaces) {
+        if (auto done = PutInterface(interface); !done) return tl::unexpected(done.error());
+        ++stats.interfaces;
+      }
+      for (const auto& assignment : inventory.assignments) {
+        auto done = PutAssignment(assignment, stats);
+        if (!done) return tl::unexpected(done.error());
+      }
+      return stats;
+    });
+    if (!written) return tl::unexpected(Failed("writing the inventory", written.error()));
+    return written;
+  }
+
+  Result<model::Inventory> ReadInventory() override {
+    model::Inventory inventory;
+    auto read = ReadAll(inventory);
+    if (!read) return tl::unexpected(Failed("reading the inventory", read.error()));
+    return inventory;
+  }
+
+  Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) override {
+    auto statement = db_->Prepare(std::string(kSelectAssignments) +
+                                  " WHERE network = ?1 AND prefix_length = ?2 ORDER BY valid_from");
+    if (!statement) return tl::unexpected(statement.error());
+    const auto& bytes = prefix.network.bytes();
+    (*statement)->BindBlob(1, bytes.data(), bytes.size()).Bind(2, int64_t{prefix.length});
+    std::vector<model::Assignment> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("reading assignments", row.error()));
+      if (!*row) break;
+      out.push_back(AssignmentFrom(**statement));
+    }
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelectAssignments =
+      "SELECT id, system_id, interface_key, network, prefix_length, valid_from, valid_until, "
+      "origin FROM assignments";
+
+  static model::Assignment AssignmentFrom(const sqlite::Statement& row) {
+    model::Assignment a;
+    a.id = row.Int(0);
+    a.system_id = row.Text(1);
+    a.interface_key = row.Text(2);
+    std::array<uint8_t, 16> bytes{};
+    std::string_view blob = row.Blob(3);
+    std::memcpy(bytes.data(), blob.data(), std::min(blob.size(), bytes.size()));
+    a.prefix.network = event::IpAddress::FromBytes(bytes);
+    a.prefix.length = static_cast<int>(row.Int(4));
+    a.from = row.Int(5);
+    a.until = row.Int(6);
+    a.origin = row.Text(7);
+    return a;
+  }
+
+  // Runs `sql` with `bind` applied; the error names `what`.
+  template <typename Bind>
+  Result<void> Run(std::string_view what, std::string_view sql, Bind&& bind) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(Failed(what, statement.error()));
+    bind(**statement);
+    if (auto done = (*statement)->Run(); !done) return tl::unexpected(Failed(what, done.error()));
+    return {};
+  }
+
+  Result<void> PutLabels(std::string_view kind, const std::string& owner,
+                         const model::Labels& labels) {
+    auto cleared = Run("labels", "DELETE FROM labels WHERE kind = ?1 AND owner_id = ?2",
+                       [&](sqlite::Statement& s) { s.Bind(1, kind).Bind(2, owner); });
+    if (!cleared) return cleared;
+    for (const auto& label : labels) {
+      auto put =
+          Run("labels", "INSERT INTO labels (kind, owner_id, key, value) VALUES (?1, ?2, ?3, ?4)",
+              [&](sqlite::Statement& s) {
+                s.Bind(1, kind).Bind(2, owner).Bind(3, label.first).Bind(4, label.second);
+              });
+      if (!put) return put;
+    }
+    return {};
+  }
+
+  Result<void> PutCustomer(const model::Customer& c) {
+    std::string what = fmt::format("customer '{}'", c.id);
+    auto put = Run(what,
+                   "INSERT INTO customers (id, name, language, openpgp_key, origin) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET name = ?2, "
+                   "language = ?3, openpgp_key = ?4, origin = ?5",
+                   [&](sqlite::Statement& s) {
+                     s.Bind(1, c.id).Bind(2, c.name).Bind(3, c.language).Bind(4, c.openpgp_key);
+                     s.Bind(5, c.origin);
+                   });
+    if (!put) return put;
+    auto cleared = Run(what, "DELETE FROM contacts WHERE customer_id = ?1",
+                       [&](sqlite::Statement& s) { s.Bind(1, c.id); });
+    if (!cleared) return cleared;
+    for (size_t i = 0; i < c.contacts.size(); ++i) {
+      auto contact = Run(what,
+                         "INSERT INTO contacts (customer_id, position, email, role) "
+                         "VALUES (?1, ?2, ?3, ?4)",
+                         [&](sqlite::Statement& s) {
+                           s.Bind(1, c.id).Bind(2, static_cast<int64_t>(i));
+                           s.Bind(3, c.contacts[i].email).Bind(4, c.contacts[i].role);
+                         });
+      if (!contact) return contact;
+    }
+    return {};
+  }
+
+  Result<void> PutProject(const model::Project& p) {
+    auto put = Run(fmt::format("project '{}'", p.id),
+                   "INSERT INTO projects (id, customer_id, name, origin) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT (id) DO UPDATE SET customer_id = ?2, name = ?3, origin = ?4",
+                   [&](sqlite::Statement& s) {
+                     s.Bind(1, p.id).Bind(2, p.customer_id).Bind(3, p.name).Bind(4, p.origin);
+                   });
+    if (!put) return put;
+    return PutLabels("project", p.id, p.labels);
+  }
+
+  Result<void> PutSystem(const model::System& m) {
+    auto put =
+        Run(fmt::format("system '{}'", m.id),
+            "INSERT INTO systems (id, project_id, name, internet_exposed, protected, origin) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
+            "project_id = ?2, name = ?3, internet_exposed = ?4, protected = ?5, origin = ?6",
+            [&](sqlite::Statement& s) {
+              s.Bind(1, m.id).Bind(2, m.project_id).Bind(3, m.name);
+              s.Bind(4, int64_t{m.internet_exposed}).Bind(5, int64_t{m.protected_system});
+              s.Bind(6, m.origin);
+            });
+    if (!put) return put;
+    return PutLabels("system", m.id, m.labels);
+  }
+
+  Result<void> PutInterface(const model::Interface& i) {
+    return Run(fmt::format("interface '{}' of system '{}'", i.Key(), i.system_id),
+               "INSERT INTO interfaces (system_id, key, mac, port, valid_from, valid_until, "
+               "origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (system_id, key) DO "
+               "UPDATE SET mac = ?3, port = ?4, valid_from = ?5, valid_until = ?6, origin = ?7",
+               [&](sqlite::Statement& s) {
+                 s.Bind(1, i.system_id).Bind(2, i.Key()).Bind(3, i.mac).Bind(4, i.port);
+                 s.Bind(5, i.from).Bind(6, i.until).Bind(7, i.origin);
+               });
+  }
+
+  Result<void> PutAssignment(const model::Assignment& a, InventoryWriteStats& stats) {
+    std::string what = fmt::format("address {} of system '{}'", a.prefix.ToString(), a.system_id);
+    const auto& bytes = a.prefix.network.bytes();
+    auto existing = db_->Prepare(
+        "SELECT id, valid_until FROM assignments WHERE network = ?1 AND prefix_length = ?2 AND "
+        "system_id = ?3 AND interface_key = ?4 AND valid_from = ?5");
+    if (!existing) return tl::unexpected(Failed(what, existing.error()));
+    sqlite::Statement& find = **existing;
+    find.BindBlob(1, bytes.data(), bytes.size()).Bind(2, int64_t{a.prefix.length});
+    find.Bind(3, a.system_id).Bind(4, a.interface_key).Bind(5, a.from);
+    auto row = find.Step();
+    if (!row) return tl::unexpected(Failed(what, row.error()));
+    if (*row) {
+      int64_t id = find.Int(0);
+      if (find.Int(1) == a.until) {
+        ++stats.assignments_unchanged;
+        return {};
+      }
+      ++stats.assignments_updated;
+      return Run(what, "UPDATE assignments SET valid_until = ?1, origin = ?2 WHERE id = ?3",
+                 [&](sqlite::Statement& s) { s.Bind(1, a.until).Bind(2, a.origin).Bind(3, id); });
+    }
+    ++stats.assignments_added;
+    return Run(what,
+               "INSERT INTO assignments (system_id, interface_key, network, prefix_length, "
+               "valid_from, valid_until, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               [&](sqlite::Statement& s) {
+                 s.Bind(1, a.system_id).Bind(2, a.interface_key);
+                 s.BindBlob(3, bytes.data(), bytes.size()).Bind(4, int64_t{a.prefix.length});
+                 s.Bind(5, a.from).Bind(6, a.until).Bind(7, a.origin);
+               });
+  }
+
+  // Calls `row` for each row of `sql`.
+  template <typename Row>
+  Result<void> Each(std::string_view sql, Row&& row) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(statement.error());
+    while (true) {
+      auto stepped = (*statement)->Step();
+      if (!stepped) return tl::unexpected(stepped.error());
+      if (!*stepped) return {};
+      row(**statement);
+    }
+  }
+
+  Result<void> ReadAll(model::Inventory& inventory) {
+    std::map<std::pair<std::string, std::string>, model::Labels> labels;
+    auto read = Each("SELECT kind, owner_id, key, value FROM labels", [&](sqlite::Statement& s) {
+      labels[{s.Text(0), s.Text(1)}][s.Text(2)] = s.Text(3);
+    });
+    if (!read) return read;
+    std::map<std::string, size_t> customer_index;
+    read = Each("SELECT id, name, language, openpgp_key, origin FROM customers ORDER BY id",
+                [&](sqlite::Statement& s) {
+                  customer_index[s.Text(0)] = inventory.customers.size();
+                  inventory.customers.push_back(
+                      model::Customer{s.Text(0), s.Text(1), s.Text(2), {}, s.Text(3), s.Text(4)});
+                });
+    if (!read) return read;
+    read = Each("SELECT customer_id, email, role FROM contacts ORDER BY customer_id, position",
+                [&](sqlite::Statement& s) {
+                  auto it = customer_index.find(s.Text(0));
+                  if (it == customer_index.end()) return;
+                  inventory.customers[it->second].contacts.push_back({s.Text(1), s.Text(2)});
+                });
+    if (!read) return read;
+    read = Each("SELECT id, customer_id, name, origin FROM projects ORDER BY id",
+                [&](sqlite::Statement& s) {
+                  model::Project p{s.Text(0), s.Text(1), s.Text(2), {}, s.Text(3)};
+                  p.labels = labels[{"project", p.id}];
+                  inventory.projects.push_back(std::move(p));
+                });
+    if (!read) return read;
+    read = Each(
+        "SELECT id, project_id, name, internet_exposed, protected, origin FROM systems ORDER BY id",
+        [&](sqlite::Statement& s) {
+          model::System m{s.Text(0),     s.Text(1),     s.Text(2), {},
+                          s.Int(3) != 0, s.Int(4) != 0, s.Text(5)};
+          m.labels = labels[{"system", m.id}];
+          inventory.systems.push_back(std::move(m));
+        });
+    if (!read) return read;
+    read = Each(
+        "SELECT system_id, mac, port, valid_from, valid_until, origin FROM interfaces "
+        "ORDER BY system_id, key",
+        [&](sqlite::Statement& s) {
+          inventory.interfaces.push_back(
+              model::Interface{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Text(5)});
+        });
+    if (!read) return read;
+    return Each(std::string(kSelectAssignments) + " ORDER BY network, prefix_length, valid_from",
+                [&](sqlite::Statement& s) { inventory.assignments.push_back(AssignmentFrom(s)); });
+  }
+
+  std::unique_ptr<sqlite::Database> db_;
+  int version_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir) {
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error)
+    return Fail(fmt::format("cannot create data directory: {}", error.message()), data_dir);
+  std::string path = (std::filesystem::path(data_dir) / "bulwark.db").string();
+  auto db = sqlite::Database::Open(path);
+  if (!db) return tl::unexpected(db.error());
+  auto store = std::make_unique<SqliteStore>(std::move(*db));
+  if (auto migrated = store->Migrate(path); !migrated) {
+    return tl::unexpected(migrated.error());
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace bulwark::store
