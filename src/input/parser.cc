@@ -1,8 +1,7 @@
 #include "bulwark/input/parser.h"
 
-#include <simdjson.h>
-
 #include "bulwark/core/strings.h"
+#include "bulwark/input/json_flatten.h"
 
 namespace bulwark::input {
 
@@ -54,14 +53,30 @@ bool HasZone(std::string_view iso) {
   return tail.find_first_of("Zz+-") != std::string_view::npos;
 }
 
+// Adds each flattened JSON field to the event; an address field whose value is not an address
+// (a host name) goes to <prefix>.address instead, as ECS does.
+struct FieldAdder final : JsonFlattener::Visitor {
+  Event* event = nullptr;
+  std::string scratch;
+  void Field(std::string_view path, std::string_view value) override {
+    event::FieldId id = event::InternField(path);
+    if (id == event::kInvalidField) return;
+    if (event::TypeOf(id) == event::FieldType::kIp && !event::IpAddress::Parse(value)) {
+      scratch.assign(path.substr(0, path.size() - 3)).append(".address");
+      event->Add(scratch, value);
+      return;
+    }
+    event->Add(id, value);
+  }
+};
 }  // namespace
 
 struct LineParser::State {
   explicit State(ParseOptions o) : options(o), years(options) {}
   ParseOptions options;
   YearResolver years;
-  std::string padded;  // simdjson input buffer with padding
-  simdjson::ondemand::parser json;
+  JsonFlattener json;
+  FieldAdder adder;
   std::string sanitized;
   std::string scratch;
 
@@ -279,75 +294,6 @@ struct LineParser::State {
     return Syslog3164(line, pos, event);
   }
 
-  // Adds every scalar below `value` under its dotted path. False on malformed JSON.
-  bool Flatten(simdjson::ondemand::value value, std::string& path, Event& event, int depth) {
-    using simdjson::ondemand::json_type;
-    json_type type;
-    if (value.type().get(type) != simdjson::SUCCESS || depth > 32) return false;
-    switch (type) {
-      case json_type::object: {
-        simdjson::ondemand::object object;
-        if (value.get_object().get(object) != simdjson::SUCCESS) return false;
-        size_t base = path.size();
-        for (auto field : object) {
-          std::string_view key;
-          if (field.unescaped_key().get(key) != simdjson::SUCCESS) return false;
-          if (base != 0) path.push_back('.');
-          path.append(key);
-          simdjson::ondemand::value child;
-          if (field.value().get(child) != simdjson::SUCCESS) return false;
-          if (!Flatten(child, path, event, depth + 1)) return false;
-          path.resize(base);
-        }
-        return true;
-      }
-      case json_type::array: {
-        simdjson::ondemand::array array;
-        if (value.get_array().get(array) != simdjson::SUCCESS) return false;
-        for (auto element : array) {
-          simdjson::ondemand::value child;
-          if (element.get(child) != simdjson::SUCCESS) return false;
-          if (!Flatten(child, path, event, depth + 1)) return false;
-        }
-        return true;
-      }
-      case json_type::string: {
-        std::string_view text;
-        if (value.get_string().get(text) != simdjson::SUCCESS) return false;
-        Append(path, text, event);
-        return true;
-      }
-      case json_type::number: {
-        double number;
-        if (value.get_double().get(number) != simdjson::SUCCESS) return false;
-        Append(path, Trim(value.raw_json_token()), event);
-        return true;
-      }
-      case json_type::boolean: {
-        bool flag;
-        if (value.get_bool().get(flag) != simdjson::SUCCESS) return false;
-        Append(path, flag ? "true" : "false", event);
-        return true;
-      }
-      case json_type::null: {
-        bool null = false;
-        return value.is_null().get(null) == simdjson::SUCCESS && null;
-      }
-    }
-    return false;
-  }
-
-  void Append(const std::string& path, std::string_view value, Event& event) {
-    event::FieldId id = event::InternField(path);
-    if (id == event::kInvalidField) return;
-    if (event::TypeOf(id) == event::FieldType::kIp && !event::IpAddress::Parse(value)) {
-      scratch.assign(path.substr(0, path.size() - 3)).append(".address");
-      event.Add(scratch, value);
-      return;
-    }
-    event.Add(id, value);
-  }
-
   // journalctl -o json: maps the journal's well-known fields to ECS names.
   void MapJournal(Event& event) {
     static const std::pair<std::string_view, event::FieldId> kMap[] = {
@@ -377,21 +323,8 @@ struct LineParser::State {
   }
 
   bool Json(std::string_view line, Event& event) {
-    padded.assign(line);
-    padded.resize(line.size() + simdjson::SIMDJSON_PADDING);
-    simdjson::ondemand::document doc;
-    if (json.iterate(padded.data(), line.size(), padded.size()).get(doc) != simdjson::SUCCESS) {
-      return false;
-    }
-    simdjson::ondemand::value root;
-    if (doc.get_value().get(root) != simdjson::SUCCESS) return false;
-    simdjson::ondemand::json_type type;
-    if (root.type().get(type) != simdjson::SUCCESS ||
-        type != simdjson::ondemand::json_type::object) {
-      return false;
-    }
-    std::string path;
-    if (!Flatten(root, path, event, 0)) return false;
+    adder.event = &event;
+    if (!json.Flatten(line, adder)) return false;
     if (auto id = event::FindField("__REALTIME_TIMESTAMP")) {
       if (auto micros = event.GetInt(*id)) {
         MapJournal(event);
