@@ -22,5 +22,7 @@ void AddDataDirOption(CLI::App& command, std::string& data_dir);
 
 // inventory import, inventory who.
 Runner AddInventoryCommands(CLI::App& app);
+// findings import/unattributed, incidents list/show/transition/tick, audit verify.
+Runner AddIncidentCommands(CLI::App& app);
 
 }  // namespace bulwark::cli

@@ -1,6 +1,6 @@
 // bulwark: the command-line entry point. Subcommands: version, demo, replay, rules check,
-// rules test, inventory import/who. Exit codes: 0 success, 1 findings (rejected rules or records,
-// failed rule tests) or a runtime failure, 2 usage errors.
+// rules test, inventory, findings, incidents, audit. Exit codes: 0 success, 1 findings (rejected
+// rules or records, failed rule tests) or a runtime failure, 2 usage errors.
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -232,7 +232,8 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   AddRepeatablePath(*test_cmd, "--decoders", test_common.decoders, "Extra decoder file or folder");
 
-  std::vector<bulwark::cli::Runner> groups = {bulwark::cli::AddInventoryCommands(app)};
+  std::vector<bulwark::cli::Runner> groups = {bulwark::cli::AddInventoryCommands(app),
+                                              bulwark::cli::AddIncidentCommands(app)};
 
   try {
     app.parse(argc, argv);

@@ -80,6 +80,56 @@ CREATE TABLE assignments (
 CREATE UNIQUE INDEX assignments_by_identity
   ON assignments(network, prefix_length, system_id, interface_key, valid_from);
 )sql",
+    // 2: findings, incidents, audit log
+    R"sql(
+CREATE TABLE incidents (
+  id INTEGER PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  system_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deadline INTEGER,
+  last_seen INTEGER NOT NULL,
+  findings INTEGER NOT NULL
+);
+CREATE INDEX incidents_by_holder ON incidents(customer_id, system_id, kind, id);
+CREATE INDEX incidents_by_state ON incidents(state, id);
+CREATE TABLE findings (
+  id INTEGER PRIMARY KEY,
+  document TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  time_source INTEGER NOT NULL,
+  system_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  incident_id INTEGER REFERENCES incidents(id),
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX findings_by_fingerprint ON findings(fingerprint, time_source);
+CREATE INDEX findings_by_incident ON findings(incident_id, id);
+CREATE INDEX findings_unattributed ON findings(id) WHERE system_id = '';
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  incident_id INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_by_incident ON audit_log(incident_id, seq);
+-- Append-only: the database refuses edits and deletions of audit entries. (A determined editor
+-- can drop the triggers; `bulwark audit verify` detects what they then change.)
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -160,6 +210,159 @@ class SqliteStore final : public Store {
     return inventory;
   }
 
+  Result<void> Transaction(const std::function<Result<void>()>& body) override {
+    return sqlite::Transaction(*db_, body);
+  }
+
+  Result<int64_t> AddFinding(const StoredFinding& f) override {
+    auto added = Run("storing a finding",
+                     "INSERT INTO findings (document, fingerprint, time_source, system_id, "
+                     "customer_id, incident_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     [&](sqlite::Statement& s) {
+                       s.Bind(1, f.document).Bind(2, f.fingerprint).Bind(3, f.time_source);
+                       s.Bind(4, f.attributed.system_id).Bind(5, f.attributed.customer_id);
+                       if (f.incident_id != 0) {
+                         s.Bind(6, f.incident_id);
+                       } else {
+                         s.BindNull(6);
+                       }
+                       s.Bind(7, f.received_at);
+                     });
+    if (!added) return tl::unexpected(added.error());
+    return db_->LastInsertId();
+  }
+
+  Result<std::vector<StoredFinding>> Unattributed(size_t limit) override {
+    return Findings(std::string(kSelectFindings) + " WHERE system_id = '' ORDER BY id LIMIT ?1",
+                    [&](sqlite::Statement& s) { s.Bind(1, static_cast<int64_t>(limit)); });
+  }
+
+  Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id) override {
+    return Findings(std::string(kSelectFindings) + " WHERE incident_id = ?1 ORDER BY id",
+                    [&](sqlite::Statement& s) { s.Bind(1, incident_id); });
+  }
+
+  Result<std::optional<int64_t>> OpenIncidentOfFingerprint(const std::string& fingerprint,
+                                                           TimeNs since) override {
+    auto statement = db_->Prepare(
+        "SELECT f.incident_id FROM findings f JOIN incidents i ON i.id = f.incident_id "
+        "WHERE f.fingerprint = ?1 AND f.time_source >= ?2 AND i.state NOT IN ('resolved', "
+        "'closed') ORDER BY f.time_source DESC LIMIT 1");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, fingerprint).Bind(2, since);
+    auto row = (*statement)->Step();
+    if (!row) return tl::unexpected(Failed("looking up a fingerprint", row.error()));
+    if (!*row) return std::optional<int64_t>();
+    int64_t incident = (*statement)->Int(0);
+    (*statement)->Reset();
+    return std::optional<int64_t>(incident);
+  }
+
+  Result<std::optional<model::Incident>> OpenIncident(const std::string& customer_id,
+                                                      const std::string& system_id,
+                                                      const std::string& kind) override {
+    return OneIncident(
+        std::string(kSelectIncidents) +
+            " WHERE customer_id = ?1 AND system_id = ?2 AND kind = ?3 AND state "
+            "NOT IN ('resolved', 'closed') ORDER BY id DESC LIMIT 1",
+        [&](sqlite::Statement& s) { s.Bind(1, customer_id).Bind(2, system_id).Bind(3, kind); });
+  }
+
+  Result<std::optional<model::Incident>> LatestIncident(const std::string& customer_id,
+                                                        const std::string& system_id,
+                                                        const std::string& kind) override {
+    return OneIncident(
+        std::string(kSelectIncidents) +
+            " WHERE customer_id = ?1 AND system_id = ?2 AND kind = ?3 "
+            "ORDER BY id DESC LIMIT 1",
+        [&](sqlite::Statement& s) { s.Bind(1, customer_id).Bind(2, system_id).Bind(3, kind); });
+  }
+
+  Result<int64_t> CreateIncident(const model::Incident& incident) override {
+    auto created = Run("creating an incident",
+                       "INSERT INTO incidents (customer_id, system_id, kind, state, severity, "
+                       "opened_at, updated_at, deadline, last_seen, findings) VALUES (?1, ?2, ?3, "
+                       "?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       [&](sqlite::Statement& s) { BindIncident(s, incident); });
+    if (!created) return tl::unexpected(created.error());
+    return db_->LastInsertId();
+  }
+
+  Result<void> UpdateIncident(const model::Incident& incident) override {
+    return Run(fmt::format("updating incident {}", incident.id),
+               "UPDATE incidents SET customer_id = ?1, system_id = ?2, kind = ?3, state = ?4, "
+               "severity = ?5, opened_at = ?6, updated_at = ?7, deadline = ?8, last_seen = ?9, "
+               "findings = ?10 WHERE id = ?11",
+               [&](sqlite::Statement& s) {
+                 BindIncident(s, incident);
+                 s.Bind(11, incident.id);
+               });
+  }
+
+  Result<std::optional<model::Incident>> GetIncident(int64_t id) override {
+    return OneIncident(std::string(kSelectIncidents) + " WHERE id = ?1",
+                       [&](sqlite::Statement& s) { s.Bind(1, id); });
+  }
+
+  Result<std::vector<model::Incident>> ListIncidents(const IncidentFilter& filter) override {
+    auto statement = db_->Prepare(std::string(kSelectIncidents) +
+                                  " WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR customer_id = "
+                                  "?2) AND id > ?3 ORDER BY id LIMIT ?4");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, filter.state ? model::StateName(*filter.state) : "");
+    (*statement)->Bind(2, filter.customer_id).Bind(3, filter.after_id);
+    (*statement)->Bind(4, static_cast<int64_t>(filter.limit));
+    std::vector<model::Incident> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("listing incidents", row.error()));
+      if (!*row) return out;
+      out.push_back(IncidentFrom(**statement));
+    }
+  }
+
+  Result<model::AuditEntry> AppendAudit(
+      model::AuditEntry entry,
+      const std::function<std::string(const model::AuditEntry&)>& hash) override {
+    auto last = db_->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!last) return tl::unexpected(last.error());
+    auto row = (*last)->Step();
+    if (!row) return tl::unexpected(Failed("reading the audit log", row.error()));
+    entry.seq = *row ? (*last)->Int(0) + 1 : 1;
+    entry.prev_hash = *row ? (*last)->Text(1) : "";
+    (*last)->Reset();
+    entry.hash = hash(entry);
+    auto appended = Run("appending to the audit log",
+                        "INSERT INTO audit_log (seq, at, actor, incident_id, action, from_state, "
+                        "to_state, reason, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                        "?8, ?9, ?10)",
+                        [&](sqlite::Statement& s) {
+                          s.Bind(1, entry.seq).Bind(2, entry.at).Bind(3, entry.actor);
+                          s.Bind(4, entry.incident_id).Bind(5, entry.action);
+                          s.Bind(6, entry.from_state).Bind(7, entry.to_state);
+                          s.Bind(8, entry.reason).Bind(9, entry.prev_hash).Bind(10, entry.hash);
+                        });
+    if (!appended) return tl::unexpected(appended.error());
+    return entry;
+  }
+
+  Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id) override {
+    auto statement = db_->Prepare(
+        "SELECT seq, at, actor, incident_id, action, from_state, to_state, reason, prev_hash, "
+        "hash FROM audit_log WHERE ?1 = 0 OR incident_id = ?1 ORDER BY seq");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, incident_id);
+    std::vector<model::AuditEntry> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("reading the audit log", row.error()));
+      if (!*row) return out;
+      const sqlite::Statement& s = **statement;
+      out.push_back(model::AuditEntry{s.Int(0), s.Int(1), s.Text(2), s.Int(3), s.Text(4), s.Text(5),
+                                      s.Text(6), s.Text(7), s.Text(8), s.Text(9)});
+    }
+  }
+
   Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) override {
     auto statement = db_->Prepare(std::string(kSelectAssignments) +
                                   " WHERE network = ?1 AND prefix_length = ?2 ORDER BY valid_from");
@@ -180,6 +383,75 @@ class SqliteStore final : public Store {
   static constexpr const char* kSelectAssignments =
       "SELECT id, system_id, interface_key, network, prefix_length, valid_from, valid_until, "
       "origin FROM assignments";
+
+  static constexpr const char* kSelectFindings =
+      "SELECT id, document, fingerprint, time_source, system_id, customer_id, incident_id, "
+      "received_at FROM findings";
+  static constexpr const char* kSelectIncidents =
+      "SELECT id, customer_id, system_id, kind, state, severity, opened_at, updated_at, deadline, "
+      "last_seen, findings FROM incidents";
+
+  template <typename Bind>
+  Result<std::vector<StoredFinding>> Findings(const std::string& sql, Bind&& bind) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(statement.error());
+    bind(**statement);
+    std::vector<StoredFinding> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("reading findings", row.error()));
+      if (!*row) return out;
+      const sqlite::Statement& s = **statement;
+      out.push_back(StoredFinding{s.Int(0),
+                                  s.Text(1),
+                                  s.Text(2),
+                                  s.Int(3),
+                                  {s.Text(4), s.Text(5)},
+                                  s.IsNull(6) ? 0 : s.Int(6),
+                                  s.Int(7)});
+    }
+  }
+
+  static void BindIncident(sqlite::Statement& s, const model::Incident& i) {
+    s.Bind(1, i.customer_id).Bind(2, i.system_id).Bind(3, i.kind);
+    s.Bind(4, model::StateName(i.state)).Bind(5, model::SeverityName(i.severity));
+    s.Bind(6, i.opened_at).Bind(7, i.updated_at);
+    if (i.deadline) {
+      s.Bind(8, *i.deadline);
+    } else {
+      s.BindNull(8);
+    }
+    s.Bind(9, i.last_seen).Bind(10, i.findings);
+  }
+
+  static model::Incident IncidentFrom(const sqlite::Statement& s) {
+    model::Incident i;
+    i.id = s.Int(0);
+    i.customer_id = s.Text(1);
+    i.system_id = s.Text(2);
+    i.kind = s.Text(3);
+    i.state = model::ParseState(s.Text(4)).value_or(model::IncidentState::kNew);
+    i.severity = model::ParseSeverity(s.Text(5)).value_or(model::Severity::kMedium);
+    i.opened_at = s.Int(6);
+    i.updated_at = s.Int(7);
+    if (!s.IsNull(8)) i.deadline = s.Int(8);
+    i.last_seen = s.Int(9);
+    i.findings = s.Int(10);
+    return i;
+  }
+
+  template <typename Bind>
+  Result<std::optional<model::Incident>> OneIncident(const std::string& sql, Bind&& bind) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(statement.error());
+    bind(**statement);
+    auto row = (*statement)->Step();
+    if (!row) return tl::unexpected(Failed("reading an incident", row.error()));
+    if (!*row) return std::optional<model::Incident>();
+    model::Incident incident = IncidentFrom(**statement);
+    (*statement)->Reset();
+    return std::optional<model::Incident>(std::move(incident));
+  }
 
   static model::Assignment AssignmentFrom(const sqlite::Statement& row) {
     model::Assignment a;
@@ -301,7 +573,9 @@ class SqliteStore final : public Store {
     if (!row) return tl::unexpected(Failed(what, row.error()));
     if (*row) {
       int64_t id = find.Int(0);
-      if (find.Int(1) == a.until) {
+      int64_t until = find.Int(1);
+      find.Reset();
+      if (until == a.until) {
         ++stats.assignments_unchanged;
         return {};
       }

@@ -6,12 +6,14 @@
 // Thread safety: a Store may be used from one thread at a time; open one per thread when needed.
 // Every method returns an Error naming the operation and the database's reason on failure.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bulwark/core/result.h"
+#include "bulwark/model/finding.h"
 #include "bulwark/model/inventory.h"
 
 namespace bulwark::store {
@@ -22,6 +24,24 @@ struct InventoryWriteStats {
   size_t assignments_added = 0;
   size_t assignments_updated = 0;  // same holder, prefix and start: the end moved
   size_t assignments_unchanged = 0;
+};
+
+// A finding as stored: its harmonized JSON document and where it went.
+struct StoredFinding {
+  int64_t id = 0;
+  std::string document;  // finding::ToHarmonizedJson
+  std::string fingerprint;
+  TimeNs time_source = 0;
+  model::Attributed attributed;
+  int64_t incident_id = 0;  // 0: none (unattributed)
+  TimeNs received_at = 0;
+};
+
+struct IncidentFilter {
+  std::optional<model::IncidentState> state;
+  std::string customer_id;  // empty: all
+  int64_t after_id = 0;     // paging: incidents with a larger id
+  size_t limit = 100;
 };
 
 class Store {
@@ -43,6 +63,44 @@ class Store {
 
   // Assignments of exactly `prefix` (all holders, all times), ordered by start.
   virtual Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) = 0;
+
+  // Runs `body` in one transaction: committed when it succeeds, rolled back when it returns an
+  // Error (which is returned). Not reentrant; WriteInventory has its own transaction.
+  virtual Result<void> Transaction(const std::function<Result<void>()>& body) = 0;
+
+  // --- findings ---
+  // Stores a finding (its id is assigned); returns the id.
+  virtual Result<int64_t> AddFinding(const StoredFinding& finding) = 0;
+  // Unattributed findings, oldest first.
+  virtual Result<std::vector<StoredFinding>> Unattributed(size_t limit) = 0;
+  virtual Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id) = 0;
+  // The incident of the latest finding with `fingerprint` and time.source at or after `since`
+  // that belongs to an open incident; nullopt when there is none.
+  virtual Result<std::optional<int64_t>> OpenIncidentOfFingerprint(const std::string& fingerprint,
+                                                                   TimeNs since) = 0;
+
+  // --- incidents ---
+  // The open (not resolved or closed) incident for customer, system and kind, if any.
+  virtual Result<std::optional<model::Incident>> OpenIncident(const std::string& customer_id,
+                                                              const std::string& system_id,
+                                                              const std::string& kind) = 0;
+  // The latest incident for customer, system and kind, open or not.
+  virtual Result<std::optional<model::Incident>> LatestIncident(const std::string& customer_id,
+                                                                const std::string& system_id,
+                                                                const std::string& kind) = 0;
+  virtual Result<int64_t> CreateIncident(const model::Incident& incident) = 0;
+  virtual Result<void> UpdateIncident(const model::Incident& incident) = 0;
+  virtual Result<std::optional<model::Incident>> GetIncident(int64_t id) = 0;
+  virtual Result<std::vector<model::Incident>> ListIncidents(const IncidentFilter& filter) = 0;
+
+  // --- audit log (append-only) ---
+  // Appends `entry`: sets its seq and prev_hash (the last entry's hash), then its hash as
+  // computed by `hash`. Returns the entry as stored.
+  virtual Result<model::AuditEntry> AppendAudit(
+      model::AuditEntry entry,
+      const std::function<std::string(const model::AuditEntry&)>& hash) = 0;
+  // Entries in order; of one incident when incident_id != 0.
+  virtual Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id) = 0;
 };
 
 // Opens (creating when missing) the SQLite store in `data_dir`/bulwark.db, in WAL mode, and

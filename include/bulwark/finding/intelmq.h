@@ -1,0 +1,30 @@
+#pragma once
+// Findings in IntelMQ's harmonized format: JSON objects with flat dotted keys ("source.ip",
+// "classification.type", "time.source", ...; nested objects are flattened the same way). The
+// mapping is documented in docs/findings.md; docs/finding.schema.json is the JSON Schema.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "bulwark/core/result.h"
+#include "bulwark/input/json_flatten.h"
+#include "bulwark/model/finding.h"
+
+namespace bulwark::finding {
+
+// Reads one harmonized event. Required: feed.name, classification.type (or a taxonomy and an
+// identifier), time.source, source.ip. classification.taxonomy is derived from the type when
+// absent and must fit it when present (RSIT). time.observation defaults to `received`. CVE ids
+// are collected from classification.identifier and any key naming a CVE. Errors name the key and
+// the reason ("time.source: '2026-13-01' is not an RFC 3339 time").
+Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
+                                       input::JsonFlattener& flattener);
+
+// The finding as one harmonized JSON object (keys sorted), as ParseHarmonized reads it back.
+std::string ToHarmonizedJson(const model::Finding& finding);
+
+// The RSIT taxonomy of an IntelMQ classification.type ("vulnerable-system" -> "vulnerable").
+std::optional<std::string_view> TaxonomyOfType(std::string_view type);
+
+}  // namespace bulwark::finding

@@ -1,0 +1,399 @@
+// bulwark findings import|unattributed, bulwark incidents list|show|transition|tick,
+// bulwark audit verify
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "bulwark/core/env.h"
+#include "bulwark/core/json_writer.h"
+#include "bulwark/finding/intelmq.h"
+#include "bulwark/incident/audit.h"
+#include "bulwark/incident/incidents.h"
+#include "bulwark/input/line_reader.h"
+#include "commands.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+struct IncidentCliOptions {
+  std::string data_dir;
+  std::vector<std::string> files;
+  std::string policy;
+  std::string kev;
+  std::string dedup_window = "7d";
+  std::string state;
+  std::string customer;
+  int64_t after = 0;
+  size_t limit = 100;
+  int64_t incident = 0;
+  std::string to;
+  std::string reason;
+  std::string actor;
+};
+
+// The store, the inventory index and the policy a command works with.
+struct Context {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<inventory::AttributionIndex> index;
+  incident::Policy policy = incident::Policy::Default();
+};
+
+std::optional<Context> OpenContext(const IncidentCliOptions& options, bool with_index) {
+  Context context;
+  auto store = store::OpenSqliteStore(options.data_dir);
+  if (!store) {
+    fmt::print(stderr, "bulwark: {}\n", store.error().ToString());
+    return std::nullopt;
+  }
+  context.store = std::move(*store);
+  if (with_index) {
+    auto inventory = context.store->ReadInventory();
+    if (!inventory) {
+      fmt::print(stderr, "bulwark: {}\n", inventory.error().ToString());
+      return std::nullopt;
+    }
+    context.index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
+  }
+  if (!options.policy.empty()) {
+    auto text = Env::Default().ReadFile(options.policy);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return std::nullopt;
+    }
+    auto policy = incident::Policy::Parse(*text, options.policy);
+    if (!policy) {
+      fmt::print(stderr, "bulwark: policy: {}\n", policy.error().ToString());
+      return std::nullopt;
+    }
+    context.policy = std::move(*policy);
+  }
+  if (!options.kev.empty()) {
+    auto text = Env::Default().ReadFile(options.kev);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return std::nullopt;
+    }
+    auto loaded = context.policy.LoadKnownExploited(*text);
+    if (!loaded) {
+      fmt::print(stderr, "bulwark: {}: {}\n", options.kev, loaded.error().message);
+      return std::nullopt;
+    }
+  }
+  return context;
+}
+
+void WriteIncident(JsonWriter& json, const model::Incident& incident) {
+  json.Key("id");
+  json.Int(incident.id);
+  json.Key("customer");
+  json.String(incident.customer_id);
+  json.Key("system");
+  json.String(incident.system_id);
+  json.Key("kind");
+  json.String(incident.kind);
+  json.Key("state");
+  json.String(model::StateName(incident.state));
+  json.Key("severity");
+  json.String(model::SeverityName(incident.severity));
+  json.Key("opened_at");
+  json.String(FormatTimestamp(incident.opened_at));
+  json.Key("updated_at");
+  json.String(FormatTimestamp(incident.updated_at));
+  json.Key("deadline");
+  if (incident.deadline) {
+    json.String(FormatTimestamp(*incident.deadline));
+  } else {
+    json.Null();
+  }
+  json.Key("last_seen");
+  json.String(FormatTimestamp(incident.last_seen));
+  json.Key("findings");
+  json.Int(incident.findings);
+}
+
+void WriteStoredFinding(JsonWriter& json, const store::StoredFinding& finding) {
+  json.BeginObject();
+  json.Key("id");
+  json.Int(finding.id);
+  json.Key("received_at");
+  json.String(FormatTimestamp(finding.received_at));
+  json.Key("finding");
+  json.Raw(finding.document);
+  json.EndObject();
+}
+
+int RunImport(const IncidentCliOptions& options) {
+  auto window = ParseTimespan(options.dedup_window);
+  if (!window) {
+    fmt::print(stderr, "bulwark: --dedup-window: '{}' is not like 12h or 7d\n",
+               options.dedup_window);
+    return kExitUsage;
+  }
+  auto context = OpenContext(options, true);
+  if (!context) return kExitFindings;
+  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default(),
+                                {*window});
+  input::JsonFlattener flattener;
+  std::map<std::string, size_t> outcomes;
+  size_t rejected = 0;
+  bool failed = false;
+  for (const std::string& file : options.files) {
+    auto reader = input::LineReader::Open(file);
+    if (!reader) {
+      fmt::print(stderr, "bulwark: {}\n", reader.error().ToString());
+      failed = true;
+      continue;
+    }
+    input::Line line;
+    while ((*reader)->Next(line)) {
+      if (line.text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      auto finding = finding::ParseHarmonized(line.text, Env::Default().Now(), flattener);
+      if (!finding) {
+        fmt::print(stderr, "{}:{}: {}\n", file, line.number, finding.error().message);
+        ++rejected;
+        continue;
+      }
+      auto taken = incidents.Take(*finding);
+      if (!taken) {
+        fmt::print(stderr, "bulwark: {}\n", taken.error().ToString());
+        return kExitFindings;
+      }
+      ++outcomes[incident::OutcomeName(taken->outcome)];
+    }
+    if (!(*reader)->error().empty()) {
+      fmt::print(stderr, "bulwark: {}: {}\n", file, (*reader)->error());
+      failed = true;
+    }
+  }
+  std::string summary;
+  for (const auto& [outcome, count] : outcomes) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
+  }
+  fmt::print("findings: {}{}rejected {}\n", summary, summary.empty() ? "" : "; ", rejected);
+  return failed || rejected > 0 ? kExitFindings : kExitOk;
+}
+
+int RunUnattributed(const IncidentCliOptions& options) {
+  auto context = OpenContext(options, false);
+  if (!context) return kExitFindings;
+  auto findings = context->store->Unattributed(options.limit);
+  if (!findings) {
+    fmt::print(stderr, "bulwark: {}\n", findings.error().ToString());
+    return kExitFindings;
+  }
+  std::string out;
+  for (const auto& finding : *findings) {
+    JsonWriter json(out);
+    WriteStoredFinding(json, finding);
+    out.push_back('\n');
+  }
+  fmt::print("{}", out);
+  return kExitOk;
+}
+
+int RunList(const IncidentCliOptions& options) {
+  store::IncidentFilter filter;
+  if (!options.state.empty()) {
+    filter.state = model::ParseState(options.state);
+    if (!filter.state) {
+      fmt::print(stderr, "bulwark: --state: unknown state '{}'\n", options.state);
+      return kExitUsage;
+    }
+  }
+  filter.customer_id = options.customer;
+  filter.after_id = options.after;
+  filter.limit = options.limit;
+  auto context = OpenContext(options, false);
+  if (!context) return kExitFindings;
+  auto incidents = context->store->ListIncidents(filter);
+  if (!incidents) {
+    fmt::print(stderr, "bulwark: {}\n", incidents.error().ToString());
+    return kExitFindings;
+  }
+  std::string out;
+  for (const auto& incident : *incidents) {
+    JsonWriter json(out);
+    json.BeginObject();
+    WriteIncident(json, incident);
+    json.EndObject();
+    out.push_back('\n');
+  }
+  fmt::print("{}", out);
+  return kExitOk;
+}
+
+int RunShow(const IncidentCliOptions& options) {
+  auto context = OpenContext(options, false);
+  if (!context) return kExitFindings;
+  auto incident = context->store->GetIncident(options.incident);
+  if (!incident || !*incident) {
+    fmt::print(
+        stderr, "bulwark: {}\n",
+        incident ? fmt::format("no incident {}", options.incident) : incident.error().ToString());
+    return kExitFindings;
+  }
+  auto findings = context->store->FindingsOfIncident(options.incident);
+  auto history = context->store->ReadAudit(options.incident);
+  if (!findings || !history) {
+    fmt::print(stderr, "bulwark: {}\n",
+               (!findings ? findings.error() : history.error()).ToString());
+    return kExitFindings;
+  }
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject();
+  WriteIncident(json, **incident);
+  json.Key("finding_list");
+  json.BeginArray();
+  for (const auto& finding : *findings) WriteStoredFinding(json, finding);
+  json.EndArray();
+  json.Key("history");
+  json.BeginArray();
+  for (const auto& entry : *history) {
+    json.BeginObject();
+    json.Key("at");
+    json.String(FormatTimestamp(entry.at));
+    json.Key("actor");
+    json.String(entry.actor);
+    json.Key("action");
+    json.String(entry.action);
+    json.Key("from");
+    json.String(entry.from_state);
+    json.Key("to");
+    json.String(entry.to_state);
+    json.Key("reason");
+    json.String(entry.reason);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.EndObject();
+  fmt::print("{}\n", out);
+  return kExitOk;
+}
+
+int RunTransition(const IncidentCliOptions& options) {
+  auto to = model::ParseState(options.to);
+  if (!to) {
+    fmt::print(stderr, "bulwark: unknown state '{}'\n", options.to);
+    return kExitUsage;
+  }
+  auto context = OpenContext(options, true);
+  if (!context) return kExitFindings;
+  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
+  auto moved = incidents.Transition(options.incident, *to, options.actor, options.reason);
+  if (!moved) {
+    fmt::print(stderr, "bulwark: {}\n", moved.error().ToString());
+    return kExitFindings;
+  }
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject();
+  WriteIncident(json, *moved);
+  json.EndObject();
+  fmt::print("{}\n", out);
+  return kExitOk;
+}
+
+int RunTick(const IncidentCliOptions& options) {
+  auto context = OpenContext(options, true);
+  if (!context) return kExitFindings;
+  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
+  auto moved = incidents.AdvanceDeadlines();
+  if (!moved) {
+    fmt::print(stderr, "bulwark: {}\n", moved.error().ToString());
+    return kExitFindings;
+  }
+  fmt::print("deadlines passed: {}\n", moved->size());
+  return kExitOk;
+}
+
+int RunVerify(const IncidentCliOptions& options) {
+  auto context = OpenContext(options, false);
+  if (!context) return kExitFindings;
+  auto entries = context->store->ReadAudit(0);
+  if (!entries) {
+    fmt::print(stderr, "bulwark: {}\n", entries.error().ToString());
+    return kExitFindings;
+  }
+  auto verdict = incident::VerifyAudit(*entries);
+  if (!verdict.ok) {
+    fmt::print("audit log BROKEN at entry {}: {}\n", verdict.broken_at, verdict.reason);
+    return kExitFindings;
+  }
+  fmt::print("audit log intact: {} entries, head {}\n", verdict.entries,
+             verdict.head.empty() ? "(empty)" : verdict.head);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddIncidentCommands(CLI::App& app) {
+  auto o = std::make_shared<IncidentCliOptions>();
+  auto add_policy = [o](CLI::App* command) {
+    command->add_option("--policy", o->policy, "Severity and deadline policy (YAML)")
+        ->type_name("FILE");
+    command->add_option("--kev", o->kev, "CISA known exploited vulnerabilities catalog (JSON)")
+        ->type_name("FILE");
+  };
+
+  auto* findings = app.add_subcommand("findings", "Findings: import, the unattributed queue");
+  findings->require_subcommand(1);
+  auto* import = findings->add_subcommand(
+      "import", "Take in findings (IntelMQ harmonized JSON lines): attribute, group, assess");
+  AddDataDirOption(*import, o->data_dir);
+  add_policy(import);
+  import->add_option("files", o->files, "JSON lines files ('-' = stdin; gzip is detected)")
+      ->required()
+      ->type_name("FILE");
+  import
+      ->add_option("--dedup-window", o->dedup_window,
+                   "The same finding again within this window is a sighting, not news")
+      ->capture_default_str();
+  auto* unattributed = findings->add_subcommand(
+      "unattributed", "Print (JSON lines) findings about addresses nobody held at the time");
+  AddDataDirOption(*unattributed, o->data_dir);
+  unattributed->add_option("--limit", o->limit, "At most this many")->capture_default_str();
+
+  auto* incidents = app.add_subcommand("incidents", "Incidents: list, show, move, deadlines");
+  incidents->require_subcommand(1);
+  auto* list = incidents->add_subcommand("list", "Print incidents as JSON lines");
+  AddDataDirOption(*list, o->data_dir);
+  list->add_option("--state", o->state, "Only in this state (new, notified, awaiting_fix, ...)");
+  list->add_option("--customer", o->customer, "Only of this customer id");
+  list->add_option("--after", o->after, "Paging: incidents with a larger id")->type_name("ID");
+  list->add_option("--limit", o->limit, "At most this many")->capture_default_str();
+  auto* show = incidents->add_subcommand("show", "Print one incident with findings and history");
+  AddDataDirOption(*show, o->data_dir);
+  show->add_option("id", o->incident, "Incident id")->required();
+  auto* transition = incidents->add_subcommand("transition", "Move an incident to a new state");
+  AddDataDirOption(*transition, o->data_dir);
+  add_policy(transition);
+  transition->add_option("id", o->incident, "Incident id")->required();
+  transition->add_option("state", o->to, "New state")->required();
+  transition->add_option("--reason", o->reason, "Why (recorded in the audit log)")->required();
+  transition->add_option("--actor", o->actor, "Who (recorded in the audit log)")->required();
+  auto* tick = incidents->add_subcommand(
+      "tick", "Move incidents whose patch deadline passed to verifying (serve does this itself)");
+  AddDataDirOption(*tick, o->data_dir);
+  add_policy(tick);
+
+  auto* audit = app.add_subcommand("audit", "The audit log");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand("verify", "Check the audit log's hash chain");
+  AddDataDirOption(*verify, o->data_dir);
+
+  return [=]() -> std::optional<int> {
+    if (*import) return RunImport(*o);
+    if (*unattributed) return RunUnattributed(*o);
+    if (*list) return RunList(*o);
+    if (*show) return RunShow(*o);
+    if (*transition) return RunTransition(*o);
+    if (*tick) return RunTick(*o);
+    if (*verify) return RunVerify(*o);
+    return std::nullopt;
+  };
+}
+
+}  // namespace bulwark::cli

@@ -1,0 +1,63 @@
+#include "bulwark/incident/audit.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+namespace bulwark::incident {
+
+namespace {
+
+void Field(std::string& out, std::string_view value) {
+  out.append(std::to_string(value.size())).push_back(':');
+  out.append(value).push_back(';');
+}
+
+}  // namespace
+
+std::string AuditHash(const model::AuditEntry& e) {
+  std::string data;
+  Field(data, e.prev_hash);
+  Field(data, std::to_string(e.seq));
+  Field(data, std::to_string(e.at));
+  Field(data, e.actor);
+  Field(data, std::to_string(e.incident_id));
+  Field(data, e.action);
+  Field(data, e.from_state);
+  Field(data, e.to_state);
+  Field(data, e.reason);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+AuditVerdict VerifyAudit(const std::vector<model::AuditEntry>& entries) {
+  AuditVerdict verdict;
+  std::string previous;
+  int64_t expected_seq = 1;
+  for (const auto& entry : entries) {
+    ++verdict.entries;
+    std::string problem;
+    if (entry.seq != expected_seq) {
+      problem = fmt::format("sequence gap: expected entry {}, found {}", expected_seq, entry.seq);
+    } else if (entry.prev_hash != previous) {
+      problem = "does not link to the entry before it";
+    } else if (AuditHash(entry) != entry.hash) {
+      problem = "its content does not match its hash (edited)";
+    }
+    if (!problem.empty()) {
+      verdict.ok = false;
+      verdict.broken_at = entry.seq;
+      verdict.reason = problem;
+      return verdict;
+    }
+    previous = entry.hash;
+    expected_seq = entry.seq + 1;
+  }
+  verdict.head = previous;
+  return verdict;
+}
+
+}  // namespace bulwark::incident

@@ -1,0 +1,210 @@
+#include "bulwark/incident/incidents.h"
+
+#include <fmt/format.h>
+
+#include "bulwark/finding/intelmq.h"
+#include "bulwark/incident/audit.h"
+
+namespace bulwark::incident {
+
+using model::IncidentState;
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kUnattributed:
+      return "unattributed";
+    case Outcome::kSighting:
+      return "sighting";
+    case Outcome::kAdded:
+      return "added";
+    case Outcome::kOpened:
+      return "opened";
+    case Outcome::kReopened:
+      return "reopened";
+  }
+  return "?";
+}
+
+Incidents::Incidents(store::Store& store, const inventory::AttributionIndex& index,
+                     const Policy& policy, Env& env, IncidentOptions options)
+    : store_(store), index_(index), policy_(policy), env_(env), options_(options) {}
+
+Result<void> Incidents::Audit(int64_t incident, const std::string& actor, const std::string& action,
+                              const std::string& from, const std::string& to,
+                              const std::string& reason) {
+  model::AuditEntry entry;
+  entry.at = env_.Now();
+  entry.actor = actor;
+  entry.incident_id = incident;
+  entry.action = action;
+  entry.from_state = from;
+  entry.to_state = to;
+  entry.reason = reason;
+  auto appended = store_.AppendAudit(std::move(entry), AuditHash);
+  if (!appended) return tl::unexpected(appended.error());
+  return {};
+}
+
+Result<TakeResult> Incidents::Take(const model::Finding& finding) {
+  TakeResult result;
+  TimeNs now = env_.Now();
+  std::optional<inventory::Attribution> holder;
+  if (finding.source_ip) holder = index_.Lookup(*finding.source_ip, finding.time_source);
+  store::StoredFinding stored;
+  stored.document = finding::ToHarmonizedJson(finding);
+  stored.fingerprint = finding.Fingerprint();
+  stored.time_source = finding.time_source;
+  stored.received_at = now;
+  const model::System* system = holder ? holder->system : nullptr;
+  result.assessment = policy_.Assess(finding, system);
+  if (!holder || !holder->system || !holder->customer) {
+    auto added = store_.AddFinding(stored);
+    if (!added) return tl::unexpected(added.error());
+    result.finding_id = *added;
+    return result;
+  }
+  stored.attributed = {holder->system->id, holder->customer->id};
+  std::string kind = finding.taxonomy + "/" + finding.type;
+  auto done = store_.Transaction([&]() -> Result<void> {
+    // The same finding again?
+    auto repeated = store_.OpenIncidentOfFingerprint(stored.fingerprint,
+                                                     finding.time_source - options_.dedup_window);
+    if (!repeated) return tl::unexpected(repeated.error());
+    std::optional<model::Incident> incident;
+    if (*repeated) {
+      auto found = store_.GetIncident(**repeated);
+      if (!found) return tl::unexpected(found.error());
+      incident = *found;
+      result.outcome = Outcome::kSighting;
+    }
+    if (!incident) {
+      auto open =
+          store_.OpenIncident(stored.attributed.customer_id, stored.attributed.system_id, kind);
+      if (!open) return tl::unexpected(open.error());
+      incident = *open;
+      result.outcome = Outcome::kAdded;
+    }
+    if (!incident) {
+      auto latest =
+          store_.LatestIncident(stored.attributed.customer_id, stored.attributed.system_id, kind);
+      if (!latest) return tl::unexpected(latest.error());
+      if (*latest && (*latest)->state == IncidentState::kResolved) {
+        incident = *latest;
+        incident->state = IncidentState::kReopened;
+        incident->deadline.reset();
+        result.outcome = Outcome::kReopened;
+        auto audited = Audit(incident->id, "system", "transition", "resolved", "reopened",
+                             fmt::format("new finding {} at {}", stored.fingerprint,
+                                         FormatTimestamp(finding.time_source)));
+        if (!audited) return audited;
+      }
+    }
+    if (!incident) {
+      model::Incident created;
+      created.customer_id = stored.attributed.customer_id;
+      created.system_id = stored.attributed.system_id;
+      created.kind = kind;
+      created.state = IncidentState::kNew;
+      created.severity = result.assessment.severity;
+      created.opened_at = now;
+      created.updated_at = now;
+      created.last_seen = finding.time_source;
+      auto id = store_.CreateIncident(created);
+      if (!id) return tl::unexpected(id.error());
+      created.id = *id;
+      incident = created;
+      result.outcome = Outcome::kOpened;
+      std::string reasons;
+      for (const auto& reason : result.assessment.reasons) {
+        reasons += (reasons.empty() ? "" : "; ") + reason;
+      }
+      auto audited =
+          Audit(created.id, "system", "opened", "", "new",
+                fmt::format("{} about {} (severity {}: {})", kind, finding.source_ip->ToString(),
+                            model::SeverityName(created.severity), reasons));
+      if (!audited) return audited;
+    } else if (result.assessment.severity > incident->severity) {
+      auto audited =
+          Audit(incident->id, "system", "severity", model::SeverityName(incident->severity),
+                model::SeverityName(result.assessment.severity),
+                fmt::format("finding {} rates higher", stored.fingerprint));
+      if (!audited) return audited;
+      incident->severity = result.assessment.severity;
+    }
+    incident->findings += 1;
+    incident->last_seen = std::max(incident->last_seen, finding.time_source);
+    incident->updated_at = now;
+    auto updated = store_.UpdateIncident(*incident);
+    if (!updated) return updated;
+    stored.incident_id = incident->id;
+    result.incident_id = incident->id;
+    auto added = store_.AddFinding(stored);
+    if (!added) return tl::unexpected(added.error());
+    result.finding_id = *added;
+    return {};
+  });
+  if (!done) return tl::unexpected(done.error());
+  return result;
+}
+
+Result<model::Incident> Incidents::Transition(int64_t incident_id, IncidentState to,
+                                              const std::string& actor, const std::string& reason) {
+  model::Incident result;
+  auto done = store_.Transaction([&]() -> Result<void> {
+    auto found = store_.GetIncident(incident_id);
+    if (!found) return tl::unexpected(found.error());
+    if (!*found) return Fail(fmt::format("no incident {}", incident_id));
+    model::Incident incident = **found;
+    if (!model::TransitionAllowed(incident.state, to)) {
+      std::string allowed;
+      for (int s = 0; s <= static_cast<int>(IncidentState::kReopened); ++s) {
+        auto candidate = static_cast<IncidentState>(s);
+        if (model::TransitionAllowed(incident.state, candidate)) {
+          allowed += (allowed.empty() ? "" : ", ") + std::string(model::StateName(candidate));
+        }
+      }
+      return Fail(fmt::format("incident {} is {}: it can move to {}, not {}", incident_id,
+                              model::StateName(incident.state), allowed, model::StateName(to)));
+    }
+    TimeNs now = env_.Now();
+    std::string from = model::StateName(incident.state);
+    incident.state = to;
+    incident.updated_at = now;
+    if (to == IncidentState::kAwaitingFix) {
+      const auto& handling = policy_.HandlingOf(incident.severity);
+      incident.deadline =
+          handling.deadline ? std::optional<TimeNs>(now + *handling.deadline) : std::nullopt;
+    }
+    auto updated = store_.UpdateIncident(incident);
+    if (!updated) return updated;
+    result = incident;
+    return Audit(incident_id, actor, "transition", from, model::StateName(to), reason);
+  });
+  if (!done) return tl::unexpected(done.error());
+  return result;
+}
+
+Result<std::vector<int64_t>> Incidents::AdvanceDeadlines() {
+  std::vector<int64_t> moved;
+  TimeNs now = env_.Now();
+  store::IncidentFilter filter;
+  filter.state = IncidentState::kAwaitingFix;
+  filter.limit = 1000;
+  while (true) {
+    auto page = store_.ListIncidents(filter);
+    if (!page) return tl::unexpected(page.error());
+    if (page->empty()) break;
+    for (const auto& incident : *page) {
+      filter.after_id = incident.id;
+      if (!incident.deadline || *incident.deadline > now) continue;
+      auto done = Transition(incident.id, IncidentState::kVerifying, "system",
+                             fmt::format("deadline {} passed: verification requested",
+                                         FormatTimestamp(*incident.deadline)));
+      if (!done) return tl::unexpected(done.error());
+      moved.push_back(incident.id);
+    }
+  }
+  return moved;
+}
+
+}  // namespace bulwark::incident
