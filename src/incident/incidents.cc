@@ -21,6 +21,8 @@ const char* OutcomeName(Outcome outcome) {
       return "opened";
     case Outcome::kReopened:
       return "reopened";
+    case Outcome::kLate:
+      return "late";
   }
   return "?";
 }
@@ -90,13 +92,17 @@ Result<TakeResult> Incidents::Take(const model::Finding& finding) {
       if (!latest) return tl::unexpected(latest.error());
       if (*latest && (*latest)->state == IncidentState::kResolved) {
         incident = *latest;
-        incident->state = IncidentState::kReopened;
-        incident->deadline.reset();
-        result.outcome = Outcome::kReopened;
-        auto audited = Audit(incident->id, "system", "transition", "resolved", "reopened",
-                             fmt::format("new finding {} at {}", stored.fingerprint,
-                                         FormatTimestamp(finding.time_source)));
-        if (!audited) return audited;
+        if (finding.time_source <= incident->updated_at) {
+          result.outcome = Outcome::kLate;
+        } else {
+          incident->state = IncidentState::kReopened;
+          incident->deadline.reset();
+          result.outcome = Outcome::kReopened;
+          auto audited = Audit(incident->id, "system", "transition", "resolved", "reopened",
+                               fmt::format("new finding {} at {}", stored.fingerprint,
+                                           FormatTimestamp(finding.time_source)));
+          if (!audited) return audited;
+        }
       }
     }
     if (!incident) {
@@ -133,7 +139,8 @@ Result<TakeResult> Incidents::Take(const model::Finding& finding) {
     }
     incident->findings += 1;
     incident->last_seen = std::max(incident->last_seen, finding.time_source);
-    incident->updated_at = now;
+    // A late finding leaves the time of the resolution as it was.
+    if (result.outcome != Outcome::kLate) incident->updated_at = now;
     auto updated = store_.UpdateIncident(*incident);
     if (!updated) return updated;
     stored.incident_id = incident->id;

@@ -29,6 +29,7 @@ enum class Outcome {
   kAdded,         // a new finding for an open incident of the same customer, system and kind
   kOpened,        // a new incident
   kReopened,      // a resolved incident of the same customer, system and kind reopened
+  kLate,          // about a resolved incident, from before its resolution: kept, reopens nothing
 };
 const char* OutcomeName(Outcome outcome);  // "unattributed", "sighting", ...
 
