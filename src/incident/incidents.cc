@@ -137,6 +137,18 @@ Result<TakeResult> Incidents::Take(const model::Finding& finding) {
       if (!audited) return audited;
       incident->severity = result.assessment.severity;
     }
+    if (sink_ && (result.outcome == Outcome::kOpened || result.outcome == Outcome::kReopened)) {
+      auto notice = sink_->Opened(*incident, finding, *holder, result.assessment);
+      if (!notice) return tl::unexpected(notice.error());
+      if (*notice == Notice::kNoContact) {
+        std::string from = model::StateName(incident->state);
+        incident->state = IncidentState::kNoContact;
+        auto audited =
+            Audit(incident->id, "system", "transition", from, "no_contact",
+                  fmt::format("no contact stored for customer {}", incident->customer_id));
+        if (!audited) return audited;
+      }
+    }
     incident->findings += 1;
     incident->last_seen = std::max(incident->last_seen, finding.time_source);
     // A late finding leaves the time of the resolution as it was.
@@ -154,38 +166,50 @@ Result<TakeResult> Incidents::Take(const model::Finding& finding) {
   return result;
 }
 
+Result<model::Incident> Incidents::TransitionLocked(int64_t incident_id, IncidentState to,
+                                                    const std::string& actor,
+                                                    const std::string& reason) {
+  auto found = store_.GetIncident(incident_id);
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return Fail(fmt::format("no incident {}", incident_id));
+  model::Incident incident = **found;
+  if (!model::TransitionAllowed(incident.state, to)) {
+    std::string allowed;
+    for (IncidentState candidate : model::kAllStates) {
+      if (model::TransitionAllowed(incident.state, candidate)) {
+        allowed += (allowed.empty() ? "" : ", ") + std::string(model::StateName(candidate));
+      }
+    }
+    return Fail(fmt::format("incident {} is {}: it can move to {}, not {}", incident_id,
+                            model::StateName(incident.state), allowed, model::StateName(to)));
+  }
+  TimeNs now = env_.Now();
+  std::string from = model::StateName(incident.state);
+  incident.state = to;
+  incident.updated_at = now;
+  if (to == IncidentState::kAwaitingFix) {
+    const auto& handling = policy_.HandlingOf(incident.severity);
+    incident.deadline =
+        handling.deadline ? std::optional<TimeNs>(now + *handling.deadline) : std::nullopt;
+  }
+  if (auto updated = store_.UpdateIncident(incident); !updated) {
+    return tl::unexpected(updated.error());
+  }
+  if (auto audited = Audit(incident_id, actor, "transition", from, model::StateName(to), reason);
+      !audited) {
+    return tl::unexpected(audited.error());
+  }
+  return incident;
+}
+
 Result<model::Incident> Incidents::Transition(int64_t incident_id, IncidentState to,
                                               const std::string& actor, const std::string& reason) {
   model::Incident result;
   auto done = store_.Transaction([&]() -> Result<void> {
-    auto found = store_.GetIncident(incident_id);
-    if (!found) return tl::unexpected(found.error());
-    if (!*found) return Fail(fmt::format("no incident {}", incident_id));
-    model::Incident incident = **found;
-    if (!model::TransitionAllowed(incident.state, to)) {
-      std::string allowed;
-      for (int s = 0; s <= static_cast<int>(IncidentState::kReopened); ++s) {
-        auto candidate = static_cast<IncidentState>(s);
-        if (model::TransitionAllowed(incident.state, candidate)) {
-          allowed += (allowed.empty() ? "" : ", ") + std::string(model::StateName(candidate));
-        }
-      }
-      return Fail(fmt::format("incident {} is {}: it can move to {}, not {}", incident_id,
-                              model::StateName(incident.state), allowed, model::StateName(to)));
-    }
-    TimeNs now = env_.Now();
-    std::string from = model::StateName(incident.state);
-    incident.state = to;
-    incident.updated_at = now;
-    if (to == IncidentState::kAwaitingFix) {
-      const auto& handling = policy_.HandlingOf(incident.severity);
-      incident.deadline =
-          handling.deadline ? std::optional<TimeNs>(now + *handling.deadline) : std::nullopt;
-    }
-    auto updated = store_.UpdateIncident(incident);
-    if (!updated) return updated;
-    result = incident;
-    return Audit(incident_id, actor, "transition", from, model::StateName(to), reason);
+    auto moved = TransitionLocked(incident_id, to, actor, reason);
+    if (!moved) return tl::unexpected(moved.error());
+    result = *moved;
+    return {};
   });
   if (!done) return tl::unexpected(done.error());
   return result;
@@ -204,9 +228,14 @@ Result<std::vector<int64_t>> Incidents::AdvanceDeadlines() {
     for (const auto& incident : *page) {
       filter.after_id = incident.id;
       if (!incident.deadline || *incident.deadline > now) continue;
-      auto done = Transition(incident.id, IncidentState::kVerifying, "system",
-                             fmt::format("deadline {} passed: verification requested",
-                                         FormatTimestamp(*incident.deadline)));
+      auto done = store_.Transaction([&]() -> Result<void> {
+        auto moved = TransitionLocked(incident.id, IncidentState::kVerifying, "system",
+                                      fmt::format("deadline {} passed: verification requested",
+                                                  FormatTimestamp(*incident.deadline)));
+        if (!moved) return tl::unexpected(moved.error());
+        if (sink_) return sink_->DeadlinePassed(*moved);
+        return {};
+      });
       if (!done) return tl::unexpected(done.error());
       moved.push_back(incident.id);
     }

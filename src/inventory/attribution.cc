@@ -110,6 +110,12 @@ std::optional<Attribution> AttributionIndex::Lookup(const event::IpAddress& addr
   return std::nullopt;
 }
 
+std::optional<Attribution> AttributionIndex::OfSystem(std::string_view system_id) const {
+  auto it = system_index_.find(std::string(system_id));
+  if (it == system_index_.end()) return std::nullopt;
+  return Chain(it->second, nullptr);
+}
+
 std::optional<Attribution> AttributionIndex::LookupMac(std::string_view mac, TimeNs at) const {
   auto normal = model::NormalizeMac(mac);
   if (!normal) return std::nullopt;

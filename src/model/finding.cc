@@ -22,6 +22,7 @@ constexpr StateInfo kStates[] = {
     {IncidentState::kResolved, "resolved"},
     {IncidentState::kClosed, "closed"},
     {IncidentState::kReopened, "reopened"},
+    {IncidentState::kNoContact, "no_contact"},
 };
 
 constexpr const char* kSeverities[] = {"info", "low", "medium", "high", "critical"};
@@ -57,6 +58,9 @@ bool TransitionAllowed(IncidentState from, IncidentState to) {
   switch (from) {
     case S::kNew:
     case S::kReopened:
+      return to == S::kNotified || to == S::kAwaitingFix || to == S::kMitigated ||
+             to == S::kResolved || to == S::kClosed || to == S::kNoContact;
+    case S::kNoContact:
       return to == S::kNotified || to == S::kAwaitingFix || to == S::kMitigated ||
              to == S::kResolved || to == S::kClosed;
     case S::kNotified:

@@ -130,6 +130,25 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql",
+    // 3: the notification outbox
+    R"sql(
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  incident_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  recipients TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL,
+  UNIQUE (incident_id, kind, channel)
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -363,6 +382,44 @@ class SqliteStore final : public Store {
     }
   }
 
+  Result<bool> Enqueue(const OutboxEntry& e) override {
+    auto statement = db_->Prepare(
+        "INSERT INTO outbox (incident_id, kind, channel, recipients, payload, state, attempts, "
+        "next_attempt, last_error, created_at, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10, ?11) ON CONFLICT (incident_id, kind, channel) DO NOTHING");
+    if (!statement) return tl::unexpected(statement.error());
+    sqlite::Statement& s = **statement;
+    s.Bind(1, e.incident_id).Bind(2, e.kind).Bind(3, e.channel).Bind(4, e.recipients);
+    s.Bind(5, e.payload).Bind(6, e.state).Bind(7, e.attempts).Bind(8, e.next_attempt);
+    s.Bind(9, e.last_error).Bind(10, e.created_at).Bind(11, e.sent_at);
+    if (auto done = s.Run(); !done)
+      return tl::unexpected(Failed("queueing a message", done.error()));
+    return sqlite3_changes(db_->raw()) > 0;
+  }
+
+  Result<std::vector<OutboxEntry>> DueOutbox(TimeNs now, size_t limit) override {
+    return Outbox(
+        std::string(kSelectOutbox) +
+            " WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id "
+            "LIMIT ?2",
+        [&](sqlite::Statement& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
+  }
+
+  Result<std::vector<OutboxEntry>> OutboxOf(int64_t incident_id) override {
+    return Outbox(std::string(kSelectOutbox) + " WHERE incident_id = ?1 ORDER BY id",
+                  [&](sqlite::Statement& s) { s.Bind(1, incident_id); });
+  }
+
+  Result<void> UpdateOutbox(const OutboxEntry& e) override {
+    return Run(fmt::format("updating message {}", e.id),
+               "UPDATE outbox SET state = ?1, attempts = ?2, next_attempt = ?3, last_error = ?4, "
+               "sent_at = ?5 WHERE id = ?6",
+               [&](sqlite::Statement& s) {
+                 s.Bind(1, e.state).Bind(2, e.attempts).Bind(3, e.next_attempt);
+                 s.Bind(4, e.last_error).Bind(5, e.sent_at).Bind(6, e.id);
+               });
+  }
+
   Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) override {
     auto statement = db_->Prepare(std::string(kSelectAssignments) +
                                   " WHERE network = ?1 AND prefix_length = ?2 ORDER BY valid_from");
@@ -409,6 +466,26 @@ class SqliteStore final : public Store {
                                   {s.Text(4), s.Text(5)},
                                   s.IsNull(6) ? 0 : s.Int(6),
                                   s.Int(7)});
+    }
+  }
+
+  static constexpr const char* kSelectOutbox =
+      "SELECT id, incident_id, kind, channel, recipients, payload, state, attempts, next_attempt, "
+      "last_error, created_at, sent_at FROM outbox";
+
+  template <typename Bind>
+  Result<std::vector<OutboxEntry>> Outbox(const std::string& sql, Bind&& bind) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(statement.error());
+    bind(**statement);
+    std::vector<OutboxEntry> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("reading the outbox", row.error()));
+      if (!*row) return out;
+      const sqlite::Statement& s = **statement;
+      out.push_back(OutboxEntry{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
+                                s.Text(6), s.Int(7), s.Int(8), s.Text(9), s.Int(10), s.Int(11)});
     }
   }
 

@@ -17,6 +17,25 @@
 
 namespace bulwark::incident {
 
+// What became of the notice about an opened incident.
+enum class Notice {
+  kQueued,     // a message is in the outbox
+  kNoContact,  // nobody to tell: the incident shows it (state no_contact)
+};
+
+// Where incidents are told about. Its calls run inside the store transaction that changed the
+// incident, so that a queued message and the change commit together (the outbox pattern).
+class NotificationSink {
+ public:
+  virtual ~NotificationSink() = default;
+  // An incident was opened or reopened by `finding`.
+  virtual Result<Notice> Opened(const model::Incident& incident, const model::Finding& finding,
+                                const inventory::Attribution& holder,
+                                const Assessment& assessment) = 0;
+  // An incident's patch deadline passed (it is now verifying).
+  virtual Result<void> DeadlinePassed(const model::Incident& incident) = 0;
+};
+
 struct IncidentOptions {
   // The same finding (feed, address, port, identifier) seen again within this window of its
   // last sighting adds a sighting to its incident and no notification.
@@ -45,6 +64,9 @@ class Incidents {
   Incidents(store::Store& store, const inventory::AttributionIndex& index, const Policy& policy,
             Env& env, IncidentOptions options = {});
 
+  // Tells `sink` about opened incidents and passed deadlines (null: nobody is told).
+  void SetNotificationSink(NotificationSink* sink) { sink_ = sink; }
+
   // Takes one finding in (one store transaction). An Error only when the store fails.
   Result<TakeResult> Take(const model::Finding& finding);
 
@@ -61,12 +83,16 @@ class Incidents {
  private:
   Result<void> Audit(int64_t incident, const std::string& actor, const std::string& action,
                      const std::string& from, const std::string& to, const std::string& reason);
+  // Transition() inside a transaction the caller holds.
+  Result<model::Incident> TransitionLocked(int64_t incident_id, model::IncidentState to,
+                                           const std::string& actor, const std::string& reason);
 
   store::Store& store_;
   const inventory::AttributionIndex& index_;
   const Policy& policy_;
   Env& env_;
   IncidentOptions options_;
+  NotificationSink* sink_ = nullptr;
 };
 
 }  // namespace bulwark::incident

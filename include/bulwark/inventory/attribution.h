@@ -35,6 +35,10 @@ class AttributionIndex {
   // The system whose interface had `mac` (any notation) at `at`; nullopt when none did.
   std::optional<Attribution> LookupMac(std::string_view mac, TimeNs at) const;
 
+  // The system with `system_id`, its project and customer (no assignment, no interface); nullopt
+  // when there is no such system.
+  std::optional<Attribution> OfSystem(std::string_view system_id) const;
+
   const model::Inventory& inventory() const { return inventory_; }
   size_t size() const { return inventory_.assignments.size(); }
 

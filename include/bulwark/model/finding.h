@@ -54,10 +54,17 @@ enum class IncidentState {
   kResolved,
   kClosed,  // false positive / not ours
   kReopened,
+  kNoContact,  // nobody could be told: no contact stored for the customer
+};
+inline constexpr IncidentState kAllStates[] = {
+    IncidentState::kNew,       IncidentState::kNotified,          IncidentState::kAwaitingFix,
+    IncidentState::kVerifying, IncidentState::kCountermeasureDue, IncidentState::kMitigated,
+    IncidentState::kResolved,  IncidentState::kClosed,            IncidentState::kReopened,
+    IncidentState::kNoContact,
 };
 
 // "new", "notified", "awaiting_fix", "verifying", "countermeasure_due", "mitigated", "resolved",
-// "closed", "reopened".
+// "closed", "reopened", "no_contact".
 const char* StateName(IncidentState state);
 std::optional<IncidentState> ParseState(std::string_view name);
 // Resolved and closed incidents take no new findings; a new sighting reopens them.

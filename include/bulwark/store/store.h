@@ -37,6 +37,23 @@ struct StoredFinding {
   TimeNs received_at = 0;
 };
 
+// One message of the transactional outbox: queued in the same transaction as the change it tells
+// about, delivered later with retries.
+struct OutboxEntry {
+  int64_t id = 0;
+  int64_t incident_id = 0;
+  std::string kind;        // "opened", "reminder-1", "escalation"; unique per incident and channel
+  std::string channel;     // "mail" or "webhook"
+  std::string recipients;  // comma-separated e-mail addresses, or the webhook URL
+  std::string payload;     // the RFC 5322 message, or the JSON body
+  std::string state = "pending";  // pending, sent, failed
+  int64_t attempts = 0;
+  TimeNs next_attempt = 0;
+  std::string last_error;
+  TimeNs created_at = 0;
+  TimeNs sent_at = 0;
+};
+
 struct IncidentFilter {
   std::optional<model::IncidentState> state;
   std::string customer_id;  // empty: all
@@ -101,6 +118,16 @@ class Store {
       const std::function<std::string(const model::AuditEntry&)>& hash) = 0;
   // Entries in order; of one incident when incident_id != 0.
   virtual Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id) = 0;
+
+  // --- outbox ---
+  // Queues `entry`; false (nothing queued) when one of the same incident, kind and channel is
+  // queued already: each message is queued once.
+  virtual Result<bool> Enqueue(const OutboxEntry& entry) = 0;
+  // Pending entries whose next attempt is due at `now`, oldest first.
+  virtual Result<std::vector<OutboxEntry>> DueOutbox(TimeNs now, size_t limit) = 0;
+  // Writes back state, attempts, next_attempt, last_error and sent_at of `entry`.
+  virtual Result<void> UpdateOutbox(const OutboxEntry& entry) = 0;
+  virtual Result<std::vector<OutboxEntry>> OutboxOf(int64_t incident_id) = 0;
 };
 
 // Opens (creating when missing) the SQLite store in `data_dir`/bulwark.db, in WAL mode, and

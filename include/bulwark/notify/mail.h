@@ -1,0 +1,77 @@
+#pragma once
+// Customer mail: templates (German and English, bundled or overridden from a folder), RFC 5322
+// messages with one thread per incident, and sending over SMTP (libcurl: STARTTLS, auth).
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
+
+namespace bulwark::notify {
+
+// Message templates by language and kind ("en"/"opened"): the bundled ones, overridden by
+// <dir>/<language>/<kind>.txt files when `dir` is set. A template's first line is
+// "Subject: ...", then a blank line, then the body; {{name}} is replaced by the value of name.
+class Templates {
+ public:
+  // Errors: an override file that cannot be read or has no Subject line.
+  static Result<Templates> Load(const std::string& dir);
+  // Renders `kind` in `language` (falling back to English); {{name}} without a value stays
+  // visible. Returns subject and body.
+  std::pair<std::string, std::string> Render(
+      const std::string& language, const std::string& kind,
+      const std::map<std::string, std::string>& values) const;
+  bool Has(const std::string& language, const std::string& kind) const;
+
+ private:
+  std::map<std::string, std::pair<std::string, std::string>> templates_;  // "en/opened"
+};
+
+struct Message {
+  std::string from;
+  std::vector<std::string> to;
+  std::string subject;
+  std::string body;
+  std::string message_id;   // without angle brackets
+  std::string in_reply_to;  // the thread's first message, without brackets; empty for it
+  std::map<std::string, std::string> extra_headers;
+  TimeNs date = 0;
+};
+
+// The message in RFC 5322 form: CRLF line ends, UTF-8 body (8bit), RFC 2047 encoded subject when
+// it is not ASCII, body lines longer than 998 bytes wrapped.
+std::string Render(const Message& message);
+
+// Outcome of one delivery attempt.
+struct SendResult {
+  bool ok = false;
+  std::string detail;  // the server's answer or the transport error
+};
+
+class Mailer {
+ public:
+  virtual ~Mailer() = default;
+  // Sends one rendered message to `recipients` (envelope), from `from`.
+  virtual SendResult Send(const std::string& from, const std::vector<std::string>& recipients,
+                          const std::string& rendered) = 0;
+};
+
+struct SmtpSettings {
+  std::string url;               // smtp://host:port (STARTTLS per `starttls`) or smtps://host:port
+  std::string starttls = "try";  // "off", "try", "require"
+  std::string username;
+  std::string password;
+  bool verify_peer = true;
+  long timeout_seconds = 30;
+};
+
+// SMTP over libcurl. Thread-safe: each Send uses its own handle.
+std::unique_ptr<Mailer> NewSmtpMailer(SmtpSettings settings);
+// Writes each message to `path` ("-" = standard output) instead of sending it: for trials
+// without a mail server.
+std::unique_ptr<Mailer> NewPrintingMailer(std::string path);
+
+}  // namespace bulwark::notify

@@ -1,0 +1,68 @@
+#pragma once
+// Telling customers: composes the mails of an incident's thread (opened, reminders, escalation)
+// into the transactional outbox, and delivers the outbox with retries and backoff. Nothing is
+// lost: a message is queued in the same transaction as the change it reports, and stays queued
+// until a server accepts it. Nothing is queued twice (one message per incident and kind).
+// Delivery is at least once: a crash between the server's acceptance and the store's update
+// sends that message again, with the same Message-ID. Not thread-safe.
+
+#include <string>
+#include <vector>
+
+#include "bulwark/core/env.h"
+#include "bulwark/incident/incidents.h"
+#include "bulwark/notify/mail.h"
+
+namespace bulwark::notify {
+
+struct NotifierSettings {
+  std::string from = "security@provider.example";
+  std::string domain = "bulwark.provider.example";  // right side of Message-IDs
+  std::string signature = "Security team";
+  int digest_hour = 8;  // UTC hour at which digest-rated notices go out
+  TimeNs first_retry = 60 * kNsPerSecond;
+  TimeNs max_retry = 3600 * kNsPerSecond;
+  TimeNs give_up_after = 3 * 86400 * kNsPerSecond;  // then the message is "failed"
+};
+
+struct DeliveryStats {
+  size_t sent = 0, retried = 0, failed = 0;
+};
+
+class Notifier final : public incident::NotificationSink {
+ public:
+  Notifier(store::Store& store, const inventory::AttributionIndex& index,
+           const incident::Policy& policy, const Templates& templates, Env& env,
+           NotifierSettings settings);
+
+  // NotificationSink: queue the first mail of the thread, or report that nobody can be told.
+  Result<incident::Notice> Opened(const model::Incident& incident, const model::Finding& finding,
+                                  const inventory::Attribution& holder,
+                                  const incident::Assessment& assessment) override;
+  Result<void> DeadlinePassed(const model::Incident& incident) override;
+
+  // Queues the reminders that are due for incidents awaiting a fix. Returns how many.
+  Result<size_t> QueueReminders();
+
+  // Delivers due messages through `mailer`. A sent "opened" mail moves its incident to notified
+  // and then awaiting_fix (the deadline starts), through `incidents`. Failures are retried with
+  // exponential backoff; after give_up_after a message is marked failed (visible with its last
+  // error).
+  Result<DeliveryStats> Deliver(Mailer& mailer, incident::Incidents& incidents);
+
+ private:
+  // Composes and queues message `kind` of incident's thread; false when already queued.
+  Result<bool> Queue(const model::Incident& incident, const std::string& kind,
+                     const model::Finding& finding, const std::string& severity_reasons,
+                     TimeNs not_before);
+  Result<model::Finding> FirstFinding(int64_t incident_id);
+
+  store::Store& store_;
+  const inventory::AttributionIndex& index_;
+  const incident::Policy& policy_;
+  const Templates& templates_;
+  Env& env_;
+  NotifierSettings settings_;
+};
+
+}  // namespace bulwark::notify

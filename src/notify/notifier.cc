@@ -1,0 +1,237 @@
+#include "bulwark/notify/notifier.h"
+
+#include <fmt/format.h>
+
+#include "bulwark/core/strings.h"
+#include "bulwark/finding/intelmq.h"
+
+namespace bulwark::notify {
+
+namespace {
+
+// The contacts to write to: those with a security or abuse role, else all.
+std::vector<std::string> Recipients(const model::Customer& customer) {
+  std::vector<std::string> preferred, all;
+  for (const auto& contact : customer.contacts) {
+    all.push_back(contact.email);
+    std::string role = AsciiLower(contact.role);
+    if (role == "security" || role == "abuse") preferred.push_back(contact.email);
+  }
+  return preferred.empty() ? all : preferred;
+}
+
+std::string Join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+std::string Day(TimeNs t, const std::string& language) {
+  CivilTime c = FromUnixNs(t);
+  if (language == "de") {
+    return fmt::format("{:02d}.{:02d}.{} {:02d}:{:02d} UTC", c.day, c.month, c.year, c.hour,
+                       c.minute);
+  }
+  return fmt::format("{}-{:02d}-{:02d} {:02d}:{:02d} UTC", c.year, c.month, c.day, c.hour,
+                     c.minute);
+}
+
+}  // namespace
+
+Notifier::Notifier(store::Store& store, const inventory::AttributionIndex& index,
+                   const incident::Policy& policy, const Templates& templates, Env& env,
+                   NotifierSettings settings)
+    : store_(store),
+      index_(index),
+      policy_(policy),
+      templates_(templates),
+      env_(env),
+      settings_(std::move(settings)) {}
+
+Result<bool> Notifier::Queue(const model::Incident& incident, const std::string& kind,
+                             const model::Finding& finding, const std::string& severity_reasons,
+                             TimeNs not_before) {
+  auto holder = index_.OfSystem(incident.system_id);
+  if (!holder || !holder->customer) return false;
+  const model::Customer& customer = *holder->customer;
+  std::vector<std::string> to = Recipients(customer);
+  if (to.empty()) return false;
+  const std::string& language = customer.language;
+  std::string reference = fmt::format("Bulwark #{}", incident.id);
+  std::string deadline_text =
+      incident.deadline ? Day(*incident.deadline, language)
+      : policy_.HandlingOf(incident.severity).deadline
+          ? Day(env_.Now() + *policy_.HandlingOf(incident.severity).deadline, language)
+          : (language == "de" ? "bald" : "soon");
+  std::string evidence =
+      finding.evidence.empty() ? finding::ToHarmonizedJson(finding) : finding.evidence;
+  if (evidence.size() > 4000) evidence = evidence.substr(0, 4000) + " ...";
+  std::map<std::string, std::string> values = {
+      {"reference", reference},
+      {"customer.name", customer.name},
+      {"project.name", holder->project ? holder->project->name : ""},
+      {"system.name", holder->system->name},
+      {"system.id", holder->system->id},
+      {"address", finding.source_ip ? finding.source_ip->ToString() : "?"},
+      {"port_suffix", finding.source_port ? fmt::format(" port {}", finding.source_port) : ""},
+      {"kind", finding.type},
+      {"identifier", finding.identifier.empty() ? finding.type : finding.identifier},
+      {"first_seen", Day(finding.time_source, language)},
+      {"opened", Day(incident.opened_at, language)},
+      {"feed", finding.feed_name},
+      {"severity", model::SeverityName(incident.severity)},
+      {"severity_reasons", severity_reasons},
+      {"cves", finding.cves.empty() ? "-" : Join(finding.cves, ", ")},
+      {"evidence", evidence},
+      {"deadline", deadline_text},
+      {"signature", settings_.signature},
+  };
+  std::string template_kind = kind.starts_with("reminder") ? "reminder" : kind;
+  auto [subject, body] = templates_.Render(language, template_kind, values);
+  Message message;
+  message.from = settings_.from;
+  message.to = to;
+  message.subject = subject;
+  message.body = body;
+  message.date = env_.Now();
+  std::string thread = fmt::format("incident-{}@{}", incident.id, settings_.domain);
+  if (kind == "opened") {
+    message.message_id = thread;
+  } else {
+    message.message_id = fmt::format("incident-{}-{}@{}", incident.id, kind, settings_.domain);
+    message.in_reply_to = thread;
+  }
+  message.extra_headers["X-Bulwark-Incident"] = std::to_string(incident.id);
+  store::OutboxEntry entry;
+  entry.incident_id = incident.id;
+  entry.kind = kind;
+  entry.channel = "mail";
+  entry.recipients = Join(to, ",");
+  entry.payload = Render(message);
+  entry.next_attempt = not_before;
+  entry.created_at = env_.Now();
+  return store_.Enqueue(entry);
+}
+
+Result<incident::Notice> Notifier::Opened(const model::Incident& incident,
+                                          const model::Finding& finding,
+                                          const inventory::Attribution& holder,
+                                          const incident::Assessment& assessment) {
+  if (!holder.customer || Recipients(*holder.customer).empty()) {
+    return incident::Notice::kNoContact;
+  }
+  TimeNs now = env_.Now();
+  TimeNs when = now;
+  if (!policy_.HandlingOf(incident.severity).notify_at_once) {
+    // The next digest hour (UTC).
+    TimeNs day = now - now % (86400 * kNsPerSecond);
+    when = day + settings_.digest_hour * 3600 * kNsPerSecond;
+    if (when <= now) when += 86400 * kNsPerSecond;
+  }
+  // A reopened incident starts a new thread kind, so that its mail is queued again.
+  std::string kind = incident.state == model::IncidentState::kReopened
+                         ? fmt::format("opened-again-{}", incident.updated_at)
+                         : "opened";
+  auto queued = Queue(incident, kind, finding, Join(assessment.reasons, "; "), when);
+  if (!queued) return tl::unexpected(queued.error());
+  return incident::Notice::kQueued;
+}
+
+Result<model::Finding> Notifier::FirstFinding(int64_t incident_id) {
+  auto findings = store_.FindingsOfIncident(incident_id);
+  if (!findings) return tl::unexpected(findings.error());
+  if (findings->empty()) return Fail(fmt::format("incident {} has no findings", incident_id));
+  input::JsonFlattener flattener;
+  auto parsed = finding::ParseHarmonized(findings->front().document, 0, flattener);
+  if (!parsed) return tl::unexpected(parsed.error());
+  return *parsed;
+}
+
+Result<void> Notifier::DeadlinePassed(const model::Incident& incident) {
+  auto finding = FirstFinding(incident.id);
+  if (!finding) return tl::unexpected(finding.error());
+  auto queued = Queue(incident, "escalation", *finding, "", env_.Now());
+  if (!queued) return tl::unexpected(queued.error());
+  return {};
+}
+
+Result<size_t> Notifier::QueueReminders() {
+  size_t queued_count = 0;
+  TimeNs now = env_.Now();
+  store::IncidentFilter filter;
+  filter.state = model::IncidentState::kAwaitingFix;
+  filter.limit = 1000;
+  while (true) {
+    auto page = store_.ListIncidents(filter);
+    if (!page) return tl::unexpected(page.error());
+    if (page->empty()) return queued_count;
+    for (const auto& incident : *page) {
+      filter.after_id = incident.id;
+      const auto& handling = policy_.HandlingOf(incident.severity);
+      if (!incident.deadline || !handling.deadline) continue;
+      TimeNs start = *incident.deadline - *handling.deadline;
+      for (size_t i = 0; i < handling.reminders.size(); ++i) {
+        if (now < start + handling.reminders[i] || now >= *incident.deadline) continue;
+        auto finding = FirstFinding(incident.id);
+        if (!finding) return tl::unexpected(finding.error());
+        auto queued = Queue(incident, fmt::format("reminder-{}", i + 1), *finding, "", now);
+        if (!queued) return tl::unexpected(queued.error());
+        queued_count += *queued ? 1 : 0;
+      }
+    }
+  }
+}
+
+Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& incidents) {
+  DeliveryStats stats;
+  TimeNs now = env_.Now();
+  auto due = store_.DueOutbox(now, 500);
+  if (!due) return tl::unexpected(due.error());
+  for (store::OutboxEntry& entry : *due) {
+    if (entry.channel != "mail") continue;
+    std::vector<std::string> recipients;
+    for (std::string_view r : Split(entry.recipients, ',')) {
+      if (!Trim(r).empty()) recipients.emplace_back(Trim(r));
+    }
+    SendResult sent = mailer.Send(settings_.from, recipients, entry.payload);
+    entry.attempts += 1;
+    if (sent.ok) {
+      entry.state = "sent";
+      entry.sent_at = env_.Now();
+      entry.last_error.clear();
+      ++stats.sent;
+    } else {
+      entry.last_error = sent.detail;
+      if (env_.Now() - entry.created_at >= settings_.give_up_after) {
+        entry.state = "failed";
+        ++stats.failed;
+      } else {
+        TimeNs backoff = settings_.first_retry;
+        for (int64_t i = 1; i < entry.attempts && backoff < settings_.max_retry; ++i) backoff *= 2;
+        entry.next_attempt = env_.Now() + std::min(backoff, settings_.max_retry);
+        ++stats.retried;
+      }
+    }
+    if (auto updated = store_.UpdateOutbox(entry); !updated) {
+      return tl::unexpected(updated.error());
+    }
+    if (!sent.ok || !entry.kind.starts_with("opened")) continue;
+    auto incident = store_.GetIncident(entry.incident_id);
+    if (!incident) return tl::unexpected(incident.error());
+    if (!*incident) continue;
+    auto state = (*incident)->state;
+    if (state == model::IncidentState::kNew || state == model::IncidentState::kReopened ||
+        state == model::IncidentState::kNoContact) {
+      std::string reason = fmt::format("notification sent to {}", entry.recipients);
+      auto told = incidents.Transition(entry.incident_id, model::IncidentState::kNotified, "system",
+                                       reason);
+      if (!told) return tl::unexpected(told.error());
+      auto waiting = incidents.Transition(entry.incident_id, model::IncidentState::kAwaitingFix,
+                                          "system", "patch deadline started");
+      if (!waiting) return tl::unexpected(waiting.error());
+    }
+  }
+  return stats;
+}
+
+}  // namespace bulwark::notify
