@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "bulwark/core/result.h"
+
 namespace bulwark::cli {
 
 inline constexpr int kExitOk = 0;
@@ -17,12 +19,23 @@ inline constexpr int kExitUsage = 2;
 // Returns the exit code of the command that was given, or nullopt when it was none of this group.
 using Runner = std::function<std::optional<int>()>;
 
+// A file's text; "builtin:PATH" names a file bundled with the program (data/PATH).
+Result<std::string> ReadTextFile(const std::string& path);
+
 // --data-dir: where the store lives. Default: $BULWARK_DATA_DIR, else /var/lib/bulwark.
 void AddDataDirOption(CLI::App& command, std::string& data_dir);
 
 // inventory import, inventory who.
 Runner AddInventoryCommands(CLI::App& app);
-// findings import/unattributed, incidents list/show/transition/tick, audit verify.
+// findings import/unattributed, incidents list/show/transition/tick, audit verify, notify send.
 Runner AddIncidentCommands(CLI::App& app);
+
+// The rest of `bulwark demo` after its replay wrote `alerts_path`: imports the bundled example
+// inventory into `data_dir`, turns the alerts into findings and incidents, delivers the mails
+// (over `smtp_url`, or printed on stdout when empty) and prints the incidents and how to query
+// them.
+int RunDemoLoop(const std::string& data_dir, const std::string& alerts_path,
+                const std::string& smtp_url);
+int RunInventoryImport(const std::string& data_dir, const std::vector<std::string>& files);
 
 }  // namespace bulwark::cli

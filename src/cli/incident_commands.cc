@@ -5,12 +5,15 @@
 
 #include <memory>
 
+#include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
+#include "bulwark/core/strings.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/incident/audit.h"
 #include "bulwark/incident/incidents.h"
 #include "bulwark/input/line_reader.h"
+#include "bulwark/notify/notifier.h"
 #include "commands.h"
 
 namespace bulwark::cli {
@@ -18,7 +21,13 @@ namespace bulwark::cli {
 namespace {
 
 struct IncidentCliOptions {
+  std::string config;
   std::string data_dir;
+  bool data_dir_given = false;
+  std::string from = "intelmq";
+  std::string min_level;
+  std::string smtp;
+  std::string print;
   std::vector<std::string> files;
   std::string policy;
   std::string kev;
@@ -33,55 +42,97 @@ struct IncidentCliOptions {
   std::string actor;
 };
 
-// The store, the inventory index and the policy a command works with.
+// The configuration, store, inventory index, policy, templates and notifier a command works
+// with.
 struct Context {
+  Context() = default;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  config::Config config;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<inventory::AttributionIndex> index;
   incident::Policy policy = incident::Policy::Default();
+  notify::Templates templates;
+  std::unique_ptr<notify::Notifier> notifier;
 };
 
-std::optional<Context> OpenContext(const IncidentCliOptions& options, bool with_index) {
-  Context context;
-  auto store = store::OpenSqliteStore(options.data_dir);
+// Heap-allocated: the notifier keeps references to the members.
+std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool with_index) {
+  auto holder = std::make_unique<Context>();
+  Context& context = *holder;
+  if (!options.config.empty()) {
+    auto text = Env::Default().ReadFile(options.config);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return nullptr;
+    }
+    auto parsed = config::Parse(*text, options.config);
+    if (!parsed) {
+      fmt::print(stderr, "bulwark: {}\n", parsed.error().ToString());
+      return nullptr;
+    }
+    context.config = std::move(*parsed);
+  }
+  if (options.data_dir_given || options.config.empty()) context.config.data_dir = options.data_dir;
+  if (!options.policy.empty()) context.config.policy = options.policy;
+  if (!options.kev.empty()) context.config.kev = options.kev;
+  auto store = store::OpenSqliteStore(context.config.data_dir);
   if (!store) {
     fmt::print(stderr, "bulwark: {}\n", store.error().ToString());
-    return std::nullopt;
+    return nullptr;
   }
   context.store = std::move(*store);
   if (with_index) {
     auto inventory = context.store->ReadInventory();
     if (!inventory) {
       fmt::print(stderr, "bulwark: {}\n", inventory.error().ToString());
-      return std::nullopt;
+      return nullptr;
     }
     context.index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
   }
-  if (!options.policy.empty()) {
-    auto text = Env::Default().ReadFile(options.policy);
+  if (!context.config.policy.empty()) {
+    auto text = ReadTextFile(context.config.policy);
     if (!text) {
       fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return std::nullopt;
+      return nullptr;
     }
-    auto policy = incident::Policy::Parse(*text, options.policy);
+    auto policy = incident::Policy::Parse(*text, context.config.policy);
     if (!policy) {
       fmt::print(stderr, "bulwark: policy: {}\n", policy.error().ToString());
-      return std::nullopt;
+      return nullptr;
     }
     context.policy = std::move(*policy);
   }
-  if (!options.kev.empty()) {
-    auto text = Env::Default().ReadFile(options.kev);
+  if (!context.config.kev.empty()) {
+    auto text = Env::Default().ReadFile(context.config.kev);
     if (!text) {
       fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return std::nullopt;
+      return nullptr;
     }
     auto loaded = context.policy.LoadKnownExploited(*text);
     if (!loaded) {
-      fmt::print(stderr, "bulwark: {}: {}\n", options.kev, loaded.error().message);
-      return std::nullopt;
+      fmt::print(stderr, "bulwark: {}: {}\n", context.config.kev, loaded.error().message);
+      return nullptr;
     }
   }
-  return context;
+  auto templates = notify::Templates::Load(context.config.mail.templates);
+  if (!templates) {
+    fmt::print(stderr, "bulwark: {}\n", templates.error().ToString());
+    return nullptr;
+  }
+  context.templates = std::move(*templates);
+  if (context.index) {
+    const auto& mail = context.config.mail;
+    notify::NotifierSettings settings;
+    settings.from = mail.from;
+    settings.domain = mail.domain;
+    settings.signature = mail.signature;
+    settings.digest_hour = mail.digest_hour;
+    context.notifier =
+        std::make_unique<notify::Notifier>(*context.store, *context.index, context.policy,
+                                           context.templates, Env::Default(), settings);
+  }
+  return holder;
 }
 
 void WriteIncident(JsonWriter& json, const model::Incident& incident) {
@@ -133,8 +184,18 @@ int RunImport(const IncidentCliOptions& options) {
   }
   auto context = OpenContext(options, true);
   if (!context) return kExitFindings;
+  if (!options.min_level.empty()) context->config.min_alert_level = options.min_level;
+  static const std::map<std::string, int> kLevels = {
+      {"info", 0}, {"informational", 0}, {"low", 1}, {"medium", 2}, {"high", 3}, {"critical", 4}};
+  int min_level = kLevels.count(context->config.min_alert_level)
+                      ? kLevels.at(context->config.min_alert_level)
+                      : 2;
   incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default(),
                                 {*window});
+  incidents.SetNotificationSink(context->notifier.get());
+  bool alerts = options.from == "alerts";
+  size_t below_level = 0;
+  size_t no_address = 0;  // alerts about no address (local users)
   input::JsonFlattener flattener;
   std::map<std::string, size_t> outcomes;
   size_t rejected = 0;
@@ -149,13 +210,26 @@ int RunImport(const IncidentCliOptions& options) {
     input::Line line;
     while ((*reader)->Next(line)) {
       if (line.text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      auto finding = finding::ParseHarmonized(line.text, Env::Default().Now(), flattener);
+      Result<std::optional<model::Finding>> finding =
+          alerts ? finding::FromAlert(line.text, Env::Default().Now(), flattener)
+                 : finding::ParseHarmonized(line.text, Env::Default().Now(), flattener);
       if (!finding) {
         fmt::print(stderr, "{}:{}: {}\n", file, line.number, finding.error().message);
         ++rejected;
         continue;
       }
-      auto taken = incidents.Take(*finding);
+      if (!*finding) {
+        ++no_address;
+        continue;
+      }
+      if (alerts) {
+        auto level = kLevels.find((*finding)->fields["extra.severity"]);
+        if (level != kLevels.end() && level->second < min_level) {
+          ++below_level;
+          continue;
+        }
+      }
+      auto taken = incidents.Take(**finding);
       if (!taken) {
         fmt::print(stderr, "bulwark: {}\n", taken.error().ToString());
         return kExitFindings;
@@ -171,7 +245,9 @@ int RunImport(const IncidentCliOptions& options) {
   for (const auto& [outcome, count] : outcomes) {
     summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
   }
-  fmt::print("findings: {}{}rejected {}\n", summary, summary.empty() ? "" : "; ", rejected);
+  fmt::print(
+      "findings: {}{}rejected {}{}\n", summary, summary.empty() ? "" : "; ", rejected,
+      alerts ? fmt::format(", below {} {}", context->config.min_alert_level, below_level) : "");
   return failed || rejected > 0 ? kExitFindings : kExitOk;
 }
 
@@ -300,13 +376,55 @@ int RunTick(const IncidentCliOptions& options) {
   auto context = OpenContext(options, true);
   if (!context) return kExitFindings;
   incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
+  incidents.SetNotificationSink(context->notifier.get());
   auto moved = incidents.AdvanceDeadlines();
   if (!moved) {
     fmt::print(stderr, "bulwark: {}\n", moved.error().ToString());
     return kExitFindings;
   }
-  fmt::print("deadlines passed: {}\n", moved->size());
+  auto reminders = context->notifier->QueueReminders();
+  if (!reminders) {
+    fmt::print(stderr, "bulwark: {}\n", reminders.error().ToString());
+    return kExitFindings;
+  }
+  fmt::print("deadlines passed: {}; reminders queued: {}\n", moved->size(), *reminders);
   return kExitOk;
+}
+
+int RunSend(const IncidentCliOptions& options) {
+  auto context = OpenContext(options, true);
+  if (!context) return kExitFindings;
+  const auto& mail = context->config.mail;
+  std::unique_ptr<notify::Mailer> mailer;
+  std::string smtp = options.smtp.empty() ? mail.smtp_url : options.smtp;
+  if (!smtp.empty()) {
+    notify::SmtpSettings settings;
+    settings.url = smtp;
+    settings.starttls = mail.starttls;
+    settings.username = mail.username;
+    settings.verify_peer = mail.verify_peer;
+    if (!mail.password_file.empty()) {
+      auto password = Env::Default().ReadFile(mail.password_file);
+      if (!password) {
+        fmt::print(stderr, "bulwark: {}\n", password.error().ToString());
+        return kExitFindings;
+      }
+      settings.password = std::string(Trim(*password));
+    }
+    mailer = notify::NewSmtpMailer(settings);
+  } else {
+    mailer = notify::NewPrintingMailer(options.print.empty() ? mail.print : options.print);
+  }
+  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
+  incidents.SetNotificationSink(context->notifier.get());
+  auto stats = context->notifier->Deliver(*mailer, incidents);
+  if (!stats) {
+    fmt::print(stderr, "bulwark: {}\n", stats.error().ToString());
+    return kExitFindings;
+  }
+  fmt::print(stderr, "messages: sent {}, to retry {}, failed {}\n", stats->sent, stats->retried,
+             stats->failed);
+  return stats->failed > 0 ? kExitFindings : kExitOk;
 }
 
 int RunVerify(const IncidentCliOptions& options) {
@@ -329,8 +447,47 @@ int RunVerify(const IncidentCliOptions& options) {
 
 }  // namespace
 
+int RunDemoLoop(const std::string& data_dir, const std::string& alerts_path,
+                const std::string& smtp_url) {
+  fmt::print("\n== inventory: the bundled example (customers, systems, addresses over time)\n");
+  if (int code = RunInventoryImport(data_dir, {"builtin:samples/inventory.yml"}); code != kExitOk) {
+    return code;
+  }
+  IncidentCliOptions options;
+  options.data_dir = data_dir;
+  options.data_dir_given = true;
+  options.files = {alerts_path};
+  options.from = "alerts";
+  options.policy = "builtin:samples/policy.yml";
+  fmt::print("\n== findings: alerts of level medium or above, attributed as of their time\n");
+  if (int code = RunImport(options); code != kExitOk) return code;
+  fmt::print("\n== mails to the customers' security contacts{}\n",
+             smtp_url.empty() ? " (printed: no mail server given; --smtp URL sends them)" : "");
+  options.smtp = smtp_url;
+  options.print = "-";
+  std::fflush(stdout);
+  if (int code = RunSend(options); code != kExitOk) return code;
+  std::fflush(stderr);
+  fmt::print("\n== incidents\n");
+  if (int code = RunList(options); code != kExitOk) return code;
+  fmt::print(
+      "\nData directory: {0}\nQuery it:\n"
+      "  bulwark incidents list --data-dir {0}\n"
+      "  bulwark incidents show --data-dir {0} 1\n"
+      "  bulwark findings unattributed --data-dir {0}\n"
+      "  bulwark inventory who --data-dir {0} 198.51.100.23 --at 2026-11-26T00:00:00Z\n"
+      "  bulwark audit verify --data-dir {0}\n",
+      data_dir);
+  return kExitOk;
+}
+
 Runner AddIncidentCommands(CLI::App& app) {
   auto o = std::make_shared<IncidentCliOptions>();
+  auto add_common = [o](CLI::App* command) {
+    AddDataDirOption(*command, o->data_dir);
+    command->add_option("--config", o->config, "Configuration file (as for serve)")
+        ->type_name("FILE");
+  };
   auto add_policy = [o](CLI::App* command) {
     command->add_option("--policy", o->policy, "Severity and deadline policy (YAML)")
         ->type_name("FILE");
@@ -342,8 +499,13 @@ Runner AddIncidentCommands(CLI::App& app) {
   findings->require_subcommand(1);
   auto* import = findings->add_subcommand(
       "import", "Take in findings (IntelMQ harmonized JSON lines): attribute, group, assess");
-  AddDataDirOption(*import, o->data_dir);
+  add_common(import);
   add_policy(import);
+  import->add_option("--from", o->from, "What the lines are: IntelMQ findings or bulwark alerts")
+      ->check(CLI::IsMember({"intelmq", "alerts"}))
+      ->capture_default_str();
+  import->add_option("--min-level", o->min_level,
+                     "Alerts below this Sigma level make no finding (default: medium)");
   import->add_option("files", o->files, "JSON lines files ('-' = stdin; gzip is detected)")
       ->required()
       ->type_name("FILE");
@@ -353,22 +515,22 @@ Runner AddIncidentCommands(CLI::App& app) {
       ->capture_default_str();
   auto* unattributed = findings->add_subcommand(
       "unattributed", "Print (JSON lines) findings about addresses nobody held at the time");
-  AddDataDirOption(*unattributed, o->data_dir);
+  add_common(unattributed);
   unattributed->add_option("--limit", o->limit, "At most this many")->capture_default_str();
 
   auto* incidents = app.add_subcommand("incidents", "Incidents: list, show, move, deadlines");
   incidents->require_subcommand(1);
   auto* list = incidents->add_subcommand("list", "Print incidents as JSON lines");
-  AddDataDirOption(*list, o->data_dir);
+  add_common(list);
   list->add_option("--state", o->state, "Only in this state (new, notified, awaiting_fix, ...)");
   list->add_option("--customer", o->customer, "Only of this customer id");
   list->add_option("--after", o->after, "Paging: incidents with a larger id")->type_name("ID");
   list->add_option("--limit", o->limit, "At most this many")->capture_default_str();
   auto* show = incidents->add_subcommand("show", "Print one incident with findings and history");
-  AddDataDirOption(*show, o->data_dir);
+  add_common(show);
   show->add_option("id", o->incident, "Incident id")->required();
   auto* transition = incidents->add_subcommand("transition", "Move an incident to a new state");
-  AddDataDirOption(*transition, o->data_dir);
+  add_common(transition);
   add_policy(transition);
   transition->add_option("id", o->incident, "Incident id")->required();
   transition->add_option("state", o->to, "New state")->required();
@@ -376,15 +538,29 @@ Runner AddIncidentCommands(CLI::App& app) {
   transition->add_option("--actor", o->actor, "Who (recorded in the audit log)")->required();
   auto* tick = incidents->add_subcommand(
       "tick", "Move incidents whose patch deadline passed to verifying (serve does this itself)");
-  AddDataDirOption(*tick, o->data_dir);
+  add_common(tick);
   add_policy(tick);
 
   auto* audit = app.add_subcommand("audit", "The audit log");
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand("verify", "Check the audit log's hash chain");
-  AddDataDirOption(*verify, o->data_dir);
+  add_common(verify);
+
+  auto* notify = app.add_subcommand("notify", "Customer notifications");
+  notify->require_subcommand(1);
+  auto* send = notify->add_subcommand(
+      "send", "Deliver the due messages of the outbox (serve does this itself)");
+  add_common(send);
+  add_policy(send);
+  send->add_option("--smtp", o->smtp, "SMTP server URL (smtp://host:port, smtps://...)");
+  send->add_option("--print", o->print, "Without an SMTP server: print messages here ('-')")
+      ->type_name("FILE");
 
   return [=]() -> std::optional<int> {
+    for (CLI::App* command : {import, unattributed, list, show, transition, tick, verify, send}) {
+      if (*command) o->data_dir_given = command->count("--data-dir") > 0;
+    }
+    if (*send) return RunSend(*o);
     if (*import) return RunImport(*o);
     if (*unattributed) return RunUnattributed(*o);
     if (*list) return RunList(*o);

@@ -24,16 +24,6 @@ struct InventoryOptions {
   std::string at;
 };
 
-// A file's text; "builtin:PATH" names a file bundled with the program (data/PATH).
-Result<std::string> ReadInput(const std::string& path) {
-  if (path.starts_with("builtin:")) {
-    std::string_view content = data::EmbeddedFileContent(path.substr(8));
-    if (content.empty()) return Fail("no such bundled file", path);
-    return std::string(content);
-  }
-  return Env::Default().ReadFile(path);
-}
-
 std::string TimeText(TimeNs t) {
   if (t == model::kBeginningOfTime || t == model::kEndOfTime) return {};
   return FormatTimestamp(t);
@@ -51,7 +41,7 @@ int RunImport(const InventoryOptions& options) {
                                                             : inventory::FileFormat::kAuto;
   bool clean = true;
   for (const std::string& file : options.files) {
-    auto text = ReadInput(file);
+    auto text = ReadTextFile(file);
     if (!text) {
       fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
       clean = false;
@@ -216,6 +206,22 @@ int RunWho(const InventoryOptions& options) {
 }
 
 }  // namespace
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  if (path.starts_with("builtin:")) {
+    std::string_view content = data::EmbeddedFileContent(path.substr(8));
+    if (content.empty()) return Fail("no such bundled file", path);
+    return std::string(content);
+  }
+  return Env::Default().ReadFile(path);
+}
+
+int RunInventoryImport(const std::string& data_dir, const std::vector<std::string>& files) {
+  InventoryOptions options;
+  options.data_dir = data_dir;
+  options.files = files;
+  return RunImport(options);
+}
 
 void AddDataDirOption(CLI::App& command, std::string& data_dir) {
   const char* env = std::getenv("BULWARK_DATA_DIR");

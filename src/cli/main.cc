@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "bulwark/core/env.h"
@@ -205,9 +206,16 @@ int main(int argc, char** argv) {
       ->add_option("inputs", replay.inputs, "Files to read (gzip is detected); '-' or none: stdin")
       ->type_name("FILE|-");
 
-  auto* demo_cmd =
-      app.add_subcommand("demo", "Replay the bundled sample logs through the built-in rules");
+  auto* demo_cmd = app.add_subcommand(
+      "demo",
+      "The whole loop on bundled examples: logs -> alerts -> findings -> incidents -> mails");
   add_replay_options(demo_cmd);
+  std::string demo_data_dir;
+  std::string demo_smtp;
+  demo_cmd->add_option("--data-dir", demo_data_dir, "Data directory (default: a new one in /tmp)")
+      ->type_name("DIR");
+  demo_cmd->add_option("--smtp", demo_smtp, "Send the mails to this SMTP server (smtp://host:port)")
+      ->type_name("URL");
 
   auto* rules_cmd = app.add_subcommand("rules", "Check and test Sigma rules");
   rules_cmd->require_subcommand(1);
@@ -275,6 +283,23 @@ int main(int argc, char** argv) {
       replay.inputs = {"builtin:samples/auth.log", "builtin:samples/access.log",
                        "builtin:samples/firewall.log"};
       if (year == 0) replay.parse.year = 2026;
+      // The whole loop: alerts into a fresh data directory, then findings, incidents, mails.
+      if (demo_data_dir.empty()) {
+        char pattern[] = "/tmp/bulwark-demo-XXXXXX";
+        if (!mkdtemp(pattern)) {
+          fmt::print(stderr, "bulwark: cannot create a data directory: {}\n", std::strerror(errno));
+          return kExitFindings;
+        }
+        demo_data_dir = pattern;
+      }
+      std::filesystem::create_directories(demo_data_dir);
+      std::string alerts = (std::filesystem::path(demo_data_dir) / "demo-alerts.jsonl").string();
+      fmt::print("== detection: the bundled sample logs through the built-in rules\n");
+      std::fflush(stdout);
+      if (int code = RunReplay(common, replay, alerts, quiet); code != 0) return code;
+      std::fflush(stderr);
+      fmt::print("alerts written to {}\n", alerts);
+      return bulwark::cli::RunDemoLoop(demo_data_dir, alerts, demo_smtp);
     }
     return RunReplay(common, replay, output, quiet);
   }

@@ -75,7 +75,10 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
       {"address", finding.source_ip ? finding.source_ip->ToString() : "?"},
       {"port_suffix", finding.source_port ? fmt::format(" port {}", finding.source_port) : ""},
       {"kind", finding.type},
-      {"identifier", finding.identifier.empty() ? finding.type : finding.identifier},
+      {"identifier", finding.fields.count("extra.rule_title")
+                         ? finding.fields.at("extra.rule_title")
+                     : finding.identifier.empty() ? finding.type
+                                                  : finding.identifier},
       {"first_seen", Day(finding.time_source, language)},
       {"opened", Day(incident.opened_at, language)},
       {"feed", finding.feed_name},

@@ -21,6 +21,16 @@ namespace bulwark::finding {
 Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
                                        input::JsonFlattener& flattener);
 
+// A finding from one alert of `bulwark replay` (its JSON line): about the alert's source.ip (the
+// offender), at its @timestamp, feed "bulwark-detect", identifier = the rule id, severity = the
+// rule's level, classification from the rule's MITRE ATT&CK tags (T1110 brute force -> brute-force,
+// T1190 -> exploit, T1595/T1046/reconnaissance -> scanner, T1078 with initial access ->
+// unprivileged-account-compromise, T1505 -> application-compromise, else ids-alert), evidence =
+// the matching events' original lines. nullopt for an alert about no address (a local user's
+// sudo, say): it makes no finding. Errors: not an alert, a bad address or time.
+Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs received,
+                                                input::JsonFlattener& flattener);
+
 // The finding as one harmonized JSON object (keys sorted), as ParseHarmonized reads it back.
 std::string ToHarmonizedJson(const model::Finding& finding);
 

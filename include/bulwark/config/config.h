@@ -1,0 +1,49 @@
+#pragma once
+// The configuration file of `bulwark serve` (and of the commands that take --config): one YAML
+// document, every key optional; docs/configuration.md and data/bulwark.example.yml describe it.
+// Unknown keys and bad values are errors with file:line:column, so a broken file refuses to
+// start and a broken reload keeps the running configuration.
+
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
+
+namespace bulwark::config {
+
+struct Input {
+  std::string path;             // a log file, followed like tail -F
+  std::string format = "auto";  // auto, syslog, jsonl, plain
+};
+
+struct Config {
+  std::string data_dir = "/var/lib/bulwark";
+  std::string listen = "127.0.0.1:8080";  // host:port of the REST API
+  std::string policy;                     // severity policy file; empty: built-in
+  std::string kev;                        // CISA KEV catalog (JSON); empty: none
+  TimeNs dedup_window = 7 * 86400 * kNsPerSecond;
+  std::string min_alert_level = "medium";  // detection alerts below this make no finding
+  std::vector<std::string> rules = {"builtin"};
+  std::vector<Input> inputs;
+  TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery
+  size_t max_body_bytes = 1 << 20;  // REST request bodies
+  struct Mail {
+    std::string from = "security@provider.example";
+    std::string domain = "bulwark.provider.example";
+    std::string signature = "Security team";
+    std::string templates;  // folder overriding the bundled templates
+    int digest_hour = 8;
+    std::string smtp_url;  // empty: messages are printed to `print`
+    std::string starttls = "try";
+    std::string username;
+    std::string password_file;
+    bool verify_peer = true;
+    std::string print = "-";
+  } mail;
+};
+
+// Parses a configuration; `name` is used in error locations.
+Result<Config> Parse(std::string_view yaml, const std::string& name);
+
+}  // namespace bulwark::config

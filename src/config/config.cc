@@ -1,0 +1,170 @@
+#include "bulwark/config/config.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+
+#include "bulwark/core/strings.h"
+
+namespace bulwark::config {
+
+namespace {
+
+std::string Where(const std::string& name, const YAML::Mark& mark) {
+  return fmt::format("{}:{}:{}", name, mark.line + 1, mark.column + 1);
+}
+
+// Walks a mapping with one handler per known key; anything else is an error.
+using Handler = std::function<Result<void>(const YAML::Node&)>;
+Result<void> Walk(const YAML::Node& node, const std::string& name, const std::string& section,
+                  const std::map<std::string, Handler>& handlers) {
+  if (node.IsNull()) return {};
+  if (!node.IsMap()) {
+    return Fail(fmt::format("'{}' must be a mapping", section.empty() ? "the file" : section),
+                Where(name, node.Mark()));
+  }
+  for (const auto& entry : node) {
+    std::string key = entry.first.Scalar();
+    auto it = handlers.find(key);
+    if (it == handlers.end()) {
+      std::string known;
+      for (const auto& [k, h] : handlers) known += (known.empty() ? "" : ", ") + k;
+      return Fail(fmt::format("unknown setting '{}{}' (known: {})",
+                              section.empty() ? "" : section + ".", key, known),
+                  Where(name, entry.first.Mark()));
+    }
+    if (auto done = it->second(entry.second); !done) return done;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Config> Parse(std::string_view yaml, const std::string& name) {
+  Config c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return Fail(e.msg, Where(name, e.mark));
+  }
+  auto text = [&](std::string& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      if (!n.IsScalar() && !n.IsNull())
+        return Fail("expected a single value", Where(name, n.Mark()));
+      *target_ptr = n.IsNull() ? "" : n.Scalar();
+      return {};
+    };
+  };
+  auto span = [&](TimeNs& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      auto parsed = ParseTimespan(n.IsScalar() ? n.Scalar() : "");
+      if (!parsed) return Fail("expected a duration such as 30s, 10m or 7d", Where(name, n.Mark()));
+      *target_ptr = *parsed;
+      return {};
+    };
+  };
+  auto flag = [&](bool& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      std::string v = AsciiLower(n.IsScalar() ? n.Scalar() : "");
+      if (v != "true" && v != "false") return Fail("expected true or false", Where(name, n.Mark()));
+      *target_ptr = v == "true";
+      return {};
+    };
+  };
+  auto one_of = [&](std::string& target, std::vector<std::string> allowed) -> Handler {
+    return [&, target_ptr = &target, allowed](const YAML::Node& n) -> Result<void> {
+      std::string v = AsciiLower(n.IsScalar() ? n.Scalar() : "");
+      if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return Fail(fmt::format("expected one of {}", list), Where(name, n.Mark()));
+      }
+      *target_ptr = v;
+      return {};
+    };
+  };
+  std::map<std::string, Handler> mail = {
+      {"from", text(c.mail.from)},
+      {"domain", text(c.mail.domain)},
+      {"signature", text(c.mail.signature)},
+      {"templates", text(c.mail.templates)},
+      {"print", text(c.mail.print)},
+      {"digest_hour",
+       [&](const YAML::Node& n) -> Result<void> {
+         auto hour = ParseInt(n.IsScalar() ? n.Scalar() : "");
+         if (!hour || *hour < 0 || *hour > 23)
+           return Fail("expected an hour 0-23", Where(name, n.Mark()));
+         c.mail.digest_hour = static_cast<int>(*hour);
+         return {};
+       }},
+      {"smtp",
+       [&](const YAML::Node& n) {
+         return Walk(n, name, "mail.smtp",
+                     {{"url", text(c.mail.smtp_url)},
+                      {"starttls", one_of(c.mail.starttls, {"off", "try", "require"})},
+                      {"username", text(c.mail.username)},
+                      {"password_file", text(c.mail.password_file)},
+                      {"verify_peer", flag(c.mail.verify_peer)}});
+       }},
+  };
+  std::map<std::string, Handler> top = {
+      {"data_dir", text(c.data_dir)},
+      {"listen", text(c.listen)},
+      {"policy", text(c.policy)},
+      {"kev", text(c.kev)},
+      {"findings",
+       [&](const YAML::Node& n) {
+         return Walk(
+             n, name, "findings",
+             {{"dedup_window", span(c.dedup_window)},
+              {"min_alert_level",
+               one_of(c.min_alert_level, {"informational", "low", "medium", "high", "critical"})}});
+       }},
+      {"timers",
+       [&](const YAML::Node& n) {
+         return Walk(n, name, "timers", {{"tick", span(c.tick)}});
+       }},
+      {"api",
+       [&](const YAML::Node& n) {
+         return Walk(n, name, "api", {{"max_body_bytes", [&](const YAML::Node& v) -> Result<void> {
+                                         auto bytes = ParseInt(v.IsScalar() ? v.Scalar() : "");
+                                         if (!bytes || *bytes < 1024) {
+                                           return Fail("expected a byte count of at least 1024",
+                                                       Where(name, v.Mark()));
+                                         }
+                                         c.max_body_bytes = static_cast<size_t>(*bytes);
+                                         return {};
+                                       }}});
+       }},
+      {"rules",
+       [&](const YAML::Node& n) -> Result<void> {
+         if (!n.IsSequence()) return Fail("'rules' must be a list of paths", Where(name, n.Mark()));
+         c.rules.clear();
+         for (const auto& item : n) c.rules.push_back(item.Scalar());
+         return {};
+       }},
+      {"inputs",
+       [&](const YAML::Node& n) -> Result<void> {
+         if (!n.IsSequence()) return Fail("'inputs' must be a list", Where(name, n.Mark()));
+         for (const auto& item : n) {
+           Input input;
+           auto done =
+               Walk(item, name, "inputs[]",
+                    {{"path", text(input.path)},
+                     {"format", one_of(input.format, {"auto", "syslog", "jsonl", "plain"})}});
+           if (!done) return done;
+           if (input.path.empty()) return Fail("an input needs a 'path'", Where(name, item.Mark()));
+           c.inputs.push_back(input);
+         }
+         return {};
+       }},
+      {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
+  };
+  if (auto done = Walk(root, name, "", top); !done) return tl::unexpected(done.error());
+  return c;
+}
+
+}  // namespace bulwark::config
