@@ -57,9 +57,15 @@ enum class IncidentState {
   kNoContact,  // nobody could be told: no contact stored for the customer
 };
 inline constexpr IncidentState kAllStates[] = {
-    IncidentState::kNew,       IncidentState::kNotified,          IncidentState::kAwaitingFix,
-    IncidentState::kVerifying, IncidentState::kCountermeasureDue, IncidentState::kMitigated,
-    IncidentState::kResolved,  IncidentState::kClosed,            IncidentState::kReopened,
+    IncidentState::kNew,
+    IncidentState::kNotified,
+    IncidentState::kAwaitingFix,
+    IncidentState::kVerifying,
+    IncidentState::kCountermeasureDue,
+    IncidentState::kMitigated,
+    IncidentState::kResolved,
+    IncidentState::kClosed,
+    IncidentState::kReopened,
     IncidentState::kNoContact,
 };
 
