@@ -30,6 +30,9 @@ Runner AddInventoryCommands(CLI::App& app);
 // findings import/unattributed, incidents list/show/transition/tick, audit verify, notify send.
 Runner AddIncidentCommands(CLI::App& app);
 
+// serve, tokens create/list/revoke.
+Runner AddServeCommands(CLI::App& app);
+
 // The rest of `bulwark demo` after its replay wrote `alerts_path`: imports the bundled example
 // inventory into `data_dir`, turns the alerts into findings and incidents, delivers the mails
 // (over `smtp_url`, or printed on stdout when empty) and prints the incidents and how to query

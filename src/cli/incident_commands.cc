@@ -12,6 +12,7 @@
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/incident/audit.h"
 #include "bulwark/incident/incidents.h"
+#include "bulwark/incident/json.h"
 #include "bulwark/input/line_reader.h"
 #include "bulwark/notify/notifier.h"
 #include "commands.h"
@@ -135,46 +136,6 @@ std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool wit
   return holder;
 }
 
-void WriteIncident(JsonWriter& json, const model::Incident& incident) {
-  json.Key("id");
-  json.Int(incident.id);
-  json.Key("customer");
-  json.String(incident.customer_id);
-  json.Key("system");
-  json.String(incident.system_id);
-  json.Key("kind");
-  json.String(incident.kind);
-  json.Key("state");
-  json.String(model::StateName(incident.state));
-  json.Key("severity");
-  json.String(model::SeverityName(incident.severity));
-  json.Key("opened_at");
-  json.String(FormatTimestamp(incident.opened_at));
-  json.Key("updated_at");
-  json.String(FormatTimestamp(incident.updated_at));
-  json.Key("deadline");
-  if (incident.deadline) {
-    json.String(FormatTimestamp(*incident.deadline));
-  } else {
-    json.Null();
-  }
-  json.Key("last_seen");
-  json.String(FormatTimestamp(incident.last_seen));
-  json.Key("findings");
-  json.Int(incident.findings);
-}
-
-void WriteStoredFinding(JsonWriter& json, const store::StoredFinding& finding) {
-  json.BeginObject();
-  json.Key("id");
-  json.Int(finding.id);
-  json.Key("received_at");
-  json.String(FormatTimestamp(finding.received_at));
-  json.Key("finding");
-  json.Raw(finding.document);
-  json.EndObject();
-}
-
 int RunImport(const IncidentCliOptions& options) {
   auto window = ParseTimespan(options.dedup_window);
   if (!window) {
@@ -262,7 +223,7 @@ int RunUnattributed(const IncidentCliOptions& options) {
   std::string out;
   for (const auto& finding : *findings) {
     JsonWriter json(out);
-    WriteStoredFinding(json, finding);
+    incident::WriteStoredFinding(json, finding);
     out.push_back('\n');
   }
   fmt::print("{}", out);
@@ -292,7 +253,7 @@ int RunList(const IncidentCliOptions& options) {
   for (const auto& incident : *incidents) {
     JsonWriter json(out);
     json.BeginObject();
-    WriteIncident(json, incident);
+    incident::WriteIncident(json, incident);
     json.EndObject();
     out.push_back('\n');
   }
@@ -320,29 +281,14 @@ int RunShow(const IncidentCliOptions& options) {
   std::string out;
   JsonWriter json(out);
   json.BeginObject();
-  WriteIncident(json, **incident);
+  incident::WriteIncident(json, **incident);
   json.Key("finding_list");
   json.BeginArray();
-  for (const auto& finding : *findings) WriteStoredFinding(json, finding);
+  for (const auto& finding : *findings) incident::WriteStoredFinding(json, finding);
   json.EndArray();
   json.Key("history");
   json.BeginArray();
-  for (const auto& entry : *history) {
-    json.BeginObject();
-    json.Key("at");
-    json.String(FormatTimestamp(entry.at));
-    json.Key("actor");
-    json.String(entry.actor);
-    json.Key("action");
-    json.String(entry.action);
-    json.Key("from");
-    json.String(entry.from_state);
-    json.Key("to");
-    json.String(entry.to_state);
-    json.Key("reason");
-    json.String(entry.reason);
-    json.EndObject();
-  }
+  for (const auto& entry : *history) incident::WriteAuditEntry(json, entry);
   json.EndArray();
   json.EndObject();
   fmt::print("{}\n", out);
@@ -366,7 +312,7 @@ int RunTransition(const IncidentCliOptions& options) {
   std::string out;
   JsonWriter json(out);
   json.BeginObject();
-  WriteIncident(json, *moved);
+  incident::WriteIncident(json, *moved);
   json.EndObject();
   fmt::print("{}\n", out);
   return kExitOk;

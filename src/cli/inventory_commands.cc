@@ -8,6 +8,7 @@
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/data/embedded.h"
+#include "bulwark/incident/json.h"
 #include "bulwark/inventory/attribution.h"
 #include "bulwark/inventory/import.h"
 #include "commands.h"
@@ -23,11 +24,6 @@ struct InventoryOptions {
   std::string query;
   std::string at;
 };
-
-std::string TimeText(TimeNs t) {
-  if (t == model::kBeginningOfTime || t == model::kEndOfTime) return {};
-  return FormatTimestamp(t);
-}
 
 int RunImport(const InventoryOptions& options) {
   auto store = store::OpenSqliteStore(options.data_dir);
@@ -74,94 +70,6 @@ int RunImport(const InventoryOptions& options) {
   return clean ? kExitOk : kExitFindings;
 }
 
-void WriteLabels(JsonWriter& json, const model::Labels& labels) {
-  json.Key("labels");
-  json.BeginObject();
-  for (const auto& [key, value] : labels) {
-    json.Key(key);
-    json.String(value);
-  }
-  json.EndObject();
-}
-
-// The attribution as JSON: the system, project, customer and contacts that held the address.
-void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
-  if (a.assignment) {
-    json.Key("assignment");
-    json.BeginObject();
-    json.Key("prefix");
-    json.String(a.assignment->prefix.ToString());
-    json.Key("from");
-    if (auto t = TimeText(a.assignment->from); !t.empty())
-      json.String(t);
-    else
-      json.Null();
-    json.Key("until");
-    if (auto t = TimeText(a.assignment->until); !t.empty())
-      json.String(t);
-    else
-      json.Null();
-    json.Key("origin");
-    json.String(a.assignment->origin);
-    json.EndObject();
-  }
-  if (a.interface) {
-    json.Key("interface");
-    json.BeginObject();
-    json.Key("mac");
-    json.String(a.interface->mac);
-    json.Key("port");
-    json.String(a.interface->port);
-    json.EndObject();
-  }
-  if (a.system) {
-    json.Key("system");
-    json.BeginObject();
-    json.Key("id");
-    json.String(a.system->id);
-    json.Key("name");
-    json.String(a.system->name);
-    json.Key("internet_exposed");
-    json.Bool(a.system->internet_exposed);
-    json.Key("protected");
-    json.Bool(a.system->protected_system);
-    WriteLabels(json, a.system->labels);
-    json.EndObject();
-  }
-  if (a.project) {
-    json.Key("project");
-    json.BeginObject();
-    json.Key("id");
-    json.String(a.project->id);
-    json.Key("name");
-    json.String(a.project->name);
-    WriteLabels(json, a.project->labels);
-    json.EndObject();
-  }
-  if (a.customer) {
-    json.Key("customer");
-    json.BeginObject();
-    json.Key("id");
-    json.String(a.customer->id);
-    json.Key("name");
-    json.String(a.customer->name);
-    json.Key("language");
-    json.String(a.customer->language);
-    json.EndObject();
-    json.Key("contacts");
-    json.BeginArray();
-    for (const auto& contact : a.customer->contacts) {
-      json.BeginObject();
-      json.Key("email");
-      json.String(contact.email);
-      json.Key("role");
-      json.String(contact.role);
-      json.EndObject();
-    }
-    json.EndArray();
-  }
-}
-
 int RunWho(const InventoryOptions& options) {
   TimeNs at = Env::Default().Now();
   if (!options.at.empty()) {
@@ -199,7 +107,7 @@ int RunWho(const InventoryOptions& options) {
   json.String(FormatTimestamp(at));
   json.Key("held");
   json.Bool(found.has_value());
-  if (found) WriteAttribution(json, *found);
+  if (found) incident::WriteAttribution(json, *found);
   json.EndObject();
   fmt::print("{}\n", out);
   return kExitOk;

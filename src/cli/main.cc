@@ -241,7 +241,8 @@ int main(int argc, char** argv) {
   AddRepeatablePath(*test_cmd, "--decoders", test_common.decoders, "Extra decoder file or folder");
 
   std::vector<bulwark::cli::Runner> groups = {bulwark::cli::AddInventoryCommands(app),
-                                              bulwark::cli::AddIncidentCommands(app)};
+                                              bulwark::cli::AddIncidentCommands(app),
+                                              bulwark::cli::AddServeCommands(app)};
 
   try {
     app.parse(argc, argv);

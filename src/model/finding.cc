@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "bulwark/model/access.h"
+
 namespace bulwark::model {
 
 namespace {
@@ -89,6 +91,27 @@ const char* SeverityName(Severity severity) {
 std::optional<Severity> ParseSeverity(std::string_view name) {
   for (size_t i = 0; i < std::size(kSeverities); ++i) {
     if (name == kSeverities[i]) return static_cast<Severity>(i);
+  }
+  return std::nullopt;
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kAnalyst:
+      return "analyst";
+    case Role::kResponder:
+      return "responder";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kCustomer:
+      return "customer";
+  }
+  return "?";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (Role role : {Role::kAnalyst, Role::kResponder, Role::kAdmin, Role::kCustomer}) {
+    if (name == RoleName(role)) return role;
   }
   return std::nullopt;
 }

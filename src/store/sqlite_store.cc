@@ -149,6 +149,18 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox(state, next_attempt);
 )sql",
+    // 4: API tokens
+    R"sql(
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  description TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -340,6 +352,14 @@ class SqliteStore final : public Store {
     }
   }
 
+  Result<std::map<std::string, int64_t>> CountIncidents() override {
+    std::map<std::string, int64_t> counts;
+    auto done = Each("SELECT state, COUNT(*) FROM incidents GROUP BY state",
+                     [&](sqlite::Statement& s) { counts[s.Text(0)] = s.Int(1); });
+    if (!done) return tl::unexpected(Failed("counting incidents", done.error()));
+    return counts;
+  }
+
   Result<model::AuditEntry> AppendAudit(
       model::AuditEntry entry,
       const std::function<std::string(const model::AuditEntry&)>& hash) override {
@@ -420,6 +440,37 @@ class SqliteStore final : public Store {
                });
   }
 
+  Result<void> CreateToken(const model::Token& t) override {
+    return Run("storing a token",
+               "INSERT INTO tokens (id, hash, role, customer_id, description, created_at, "
+               "revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+               [&](sqlite::Statement& s) {
+                 s.Bind(1, t.id).Bind(2, t.hash).Bind(3, model::RoleName(t.role));
+                 s.Bind(4, t.customer_id).Bind(5, t.description).Bind(6, t.created_at);
+                 s.Bind(7, int64_t{t.revoked});
+               });
+  }
+
+  Result<std::optional<model::Token>> FindToken(const std::string& id) override {
+    auto tokens = Tokens(std::string(kSelectTokens) + " WHERE id = ?1",
+                         [&](sqlite::Statement& s) { s.Bind(1, id); });
+    if (!tokens) return tl::unexpected(tokens.error());
+    if (tokens->empty()) return std::optional<model::Token>();
+    return std::optional<model::Token>(tokens->front());
+  }
+
+  Result<std::vector<model::Token>> ListTokens() override {
+    return Tokens(std::string(kSelectTokens) + " ORDER BY created_at, id",
+                  [](sqlite::Statement&) {});
+  }
+
+  Result<bool> RevokeToken(const std::string& id) override {
+    auto done = Run("revoking a token", "UPDATE tokens SET revoked = 1 WHERE id = ?1",
+                    [&](sqlite::Statement& s) { s.Bind(1, id); });
+    if (!done) return tl::unexpected(done.error());
+    return sqlite3_changes(db_->raw()) > 0;
+  }
+
   Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) override {
     auto statement = db_->Prepare(std::string(kSelectAssignments) +
                                   " WHERE network = ?1 AND prefix_length = ?2 ORDER BY valid_from");
@@ -486,6 +537,26 @@ class SqliteStore final : public Store {
       const sqlite::Statement& s = **statement;
       out.push_back(OutboxEntry{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
                                 s.Text(6), s.Int(7), s.Int(8), s.Text(9), s.Int(10), s.Int(11)});
+    }
+  }
+
+  static constexpr const char* kSelectTokens =
+      "SELECT id, hash, role, customer_id, description, created_at, revoked FROM tokens";
+
+  template <typename Bind>
+  Result<std::vector<model::Token>> Tokens(const std::string& sql, Bind&& bind) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(statement.error());
+    bind(**statement);
+    std::vector<model::Token> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("reading tokens", row.error()));
+      if (!*row) return out;
+      const sqlite::Statement& s = **statement;
+      out.push_back(model::Token{s.Text(0), s.Text(1),
+                                 model::ParseRole(s.Text(2)).value_or(model::Role::kCustomer),
+                                 s.Text(3), s.Text(4), s.Int(5), s.Int(6) != 0});
     }
   }
 

@@ -76,6 +76,9 @@ class Incidents {
   Result<model::Incident> Transition(int64_t incident_id, model::IncidentState to,
                                      const std::string& actor, const std::string& reason);
 
+  // Records a comment on an incident in its audit trail. Errors: unknown incident, empty text.
+  Result<void> Comment(int64_t incident_id, const std::string& actor, const std::string& text);
+
   // Incidents awaiting a fix whose deadline has passed move to verifying (a verification
   // request: the audit entry "verification_requested"). Returns the incidents moved.
   Result<std::vector<int64_t>> AdvanceDeadlines();

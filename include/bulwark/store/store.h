@@ -7,12 +7,14 @@
 // Every method returns an Error naming the operation and the database's reason on failure.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "bulwark/core/result.h"
+#include "bulwark/model/access.h"
 #include "bulwark/model/finding.h"
 #include "bulwark/model/inventory.h"
 
@@ -109,6 +111,8 @@ class Store {
   virtual Result<void> UpdateIncident(const model::Incident& incident) = 0;
   virtual Result<std::optional<model::Incident>> GetIncident(int64_t id) = 0;
   virtual Result<std::vector<model::Incident>> ListIncidents(const IncidentFilter& filter) = 0;
+  // Number of incidents per state name (states without incidents are absent).
+  virtual Result<std::map<std::string, int64_t>> CountIncidents() = 0;
 
   // --- audit log (append-only) ---
   // Appends `entry`: sets its seq and prev_hash (the last entry's hash), then its hash as
@@ -128,6 +132,13 @@ class Store {
   // Writes back state, attempts, next_attempt, last_error and sent_at of `entry`.
   virtual Result<void> UpdateOutbox(const OutboxEntry& entry) = 0;
   virtual Result<std::vector<OutboxEntry>> OutboxOf(int64_t incident_id) = 0;
+
+  // --- API tokens (hashes only) ---
+  virtual Result<void> CreateToken(const model::Token& token) = 0;
+  virtual Result<std::optional<model::Token>> FindToken(const std::string& id) = 0;
+  virtual Result<std::vector<model::Token>> ListTokens() = 0;
+  // False when there is no such token.
+  virtual Result<bool> RevokeToken(const std::string& id) = 0;
 };
 
 // Opens (creating when missing) the SQLite store in `data_dir`/bulwark.db, in WAL mode, and

@@ -1,0 +1,44 @@
+#pragma once
+// `bulwark serve`: the long-running service. It owns the store, the inventory index, the policy,
+// the incident spine and the notifier; serves the REST API (docs/api.md, OpenAPI document at
+// /api/v1/openapi.json), /metrics and /healthz; and runs the timers (deadlines, reminders,
+// outbox delivery) every `tick`. Reload() re-reads the configuration file and everything that
+// follows from it; a broken file keeps the running configuration. Stop() drains: no new
+// requests, requests in progress finish, one last delivery round, then the store closes.
+
+#include <memory>
+#include <string>
+
+#include "bulwark/config/config.h"
+#include "bulwark/core/env.h"
+#include "bulwark/core/result.h"
+
+namespace bulwark::server {
+
+class Service {
+ public:
+  // Starts everything; `config_path` is re-read by Reload() (empty: no file). Errors (bad
+  // policy, store, port in use) mean the service did not start.
+  static Result<std::unique_ptr<Service>> Start(config::Config config, std::string config_path,
+                                                Env& env);
+  ~Service();
+
+  int port() const;
+  Result<void> Reload();
+  // One round of the timers now (deadlines, reminders, delivery); the timer thread does this
+  // every tick.
+  void Tick();
+  void Stop();
+  // Blocks until SIGTERM or SIGINT (then Stop()s); SIGHUP reloads. The signals must be blocked
+  // in every thread (BlockSignals() before Start()).
+  void RunUntilSignalled();
+  static void BlockSignals();
+
+  struct Impl;
+
+ private:
+  explicit Service(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bulwark::server

@@ -1,0 +1,642 @@
+#include "bulwark/server/service.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "bulwark/core/json_writer.h"
+#include "bulwark/core/strings.h"
+#include "bulwark/data/embedded.h"
+#include "bulwark/finding/intelmq.h"
+#include "bulwark/incident/incidents.h"
+#include "bulwark/incident/json.h"
+#include "bulwark/notify/notifier.h"
+#include "bulwark/server/http.h"
+#include "bulwark/server/tokens.h"
+
+namespace bulwark::server {
+
+namespace {
+
+void Log(const std::string& message) {
+  fmt::print(stderr, "{} bulwark serve: {}\n", FormatTimestamp(Env::Default().Now()), message);
+}
+
+HttpResponse Problem(int status, std::string_view title, std::string_view detail) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/problem+json";
+  JsonWriter json(response.body);
+  json.BeginObject();
+  json.Key("type");
+  json.String("about:blank");
+  json.Key("title");
+  json.String(title);
+  json.Key("status");
+  json.Int(status);
+  json.Key("detail");
+  json.String(detail);
+  json.EndObject();
+  if (status == 401) response.headers["WWW-Authenticate"] = "Bearer realm=\"bulwark\"";
+  return response;
+}
+
+HttpResponse Json(std::string body, int status = 200) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+// The members of a JSON object body ({"state": ..., "reason": ...}).
+struct Fields final : input::JsonFlattener::Visitor {
+  std::map<std::string, std::string> values;
+  void Field(std::string_view path, std::string_view value) override {
+    values[std::string(path)] = std::string(value);
+  }
+};
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  for (std::string_view part : Split(path, '/')) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Service::Impl {
+  config::Config config;
+  std::string config_path;
+  Env& env;
+  std::mutex mutex;  // guards everything below but the HTTP server and the timer thread
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<inventory::AttributionIndex> index;
+  incident::Policy policy = incident::Policy::Default();
+  notify::Templates templates;
+  std::unique_ptr<notify::Notifier> notifier;
+  std::unique_ptr<incident::Incidents> incidents;
+  std::unique_ptr<notify::Mailer> mailer;
+  input::JsonFlattener flattener;
+  std::map<std::string, uint64_t> findings_by_outcome;
+  std::map<int, uint64_t> requests_by_status;
+  uint64_t mails_sent = 0, mails_retried = 0, mails_failed = 0;
+
+  std::unique_ptr<HttpServer> http;
+  std::thread timer;
+  std::mutex timer_mutex;
+  std::condition_variable timer_wake;
+  bool stopping = false;
+
+  explicit Impl(Env& e) : env(e) {}
+
+  // Loads policy, templates, inventory index, notifier, incidents and mailer for `c`; replaces
+  // the running ones only when everything loaded. Caller holds `mutex` (or is starting up).
+  Result<void> Load(const config::Config& c) {
+    incident::Policy new_policy = incident::Policy::Default();
+    if (!c.policy.empty()) {
+      auto text = env.ReadFile(c.policy);
+      if (!text) return tl::unexpected(text.error());
+      auto parsed = incident::Policy::Parse(*text, c.policy);
+      if (!parsed) return tl::unexpected(parsed.error());
+      new_policy = std::move(*parsed);
+    }
+    if (!c.kev.empty()) {
+      auto text = env.ReadFile(c.kev);
+      if (!text) return tl::unexpected(text.error());
+      auto loaded = new_policy.LoadKnownExploited(*text);
+      if (!loaded) return Fail(loaded.error().message, c.kev);
+    }
+    auto new_templates = notify::Templates::Load(c.mail.templates);
+    if (!new_templates) return tl::unexpected(new_templates.error());
+    auto inventory = store->ReadInventory();
+    if (!inventory) return tl::unexpected(inventory.error());
+    std::unique_ptr<notify::Mailer> new_mailer;
+    if (!c.mail.smtp_url.empty()) {
+      notify::SmtpSettings smtp;
+      smtp.url = c.mail.smtp_url;
+      smtp.starttls = c.mail.starttls;
+      smtp.username = c.mail.username;
+      smtp.verify_peer = c.mail.verify_peer;
+      if (!c.mail.password_file.empty()) {
+        auto password = env.ReadFile(c.mail.password_file);
+        if (!password) return tl::unexpected(password.error());
+        smtp.password = std::string(Trim(*password));
+      }
+      new_mailer = notify::NewSmtpMailer(smtp);
+    } else {
+      new_mailer = notify::NewPrintingMailer(c.mail.print);
+    }
+    // Everything loaded: swap in (the notifier and incidents refer to policy, templates, index).
+    incidents.reset();
+    notifier.reset();
+    policy = std::move(new_policy);
+    templates = std::move(*new_templates);
+    index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
+    mailer = std::move(new_mailer);
+    notify::NotifierSettings settings;
+    settings.from = c.mail.from;
+    settings.domain = c.mail.domain;
+    settings.signature = c.mail.signature;
+    settings.digest_hour = c.mail.digest_hour;
+    notifier = std::make_unique<notify::Notifier>(*store, *index, policy, templates, env, settings);
+    incidents = std::make_unique<incident::Incidents>(*store, *index, policy, env,
+                                                      incident::IncidentOptions{c.dedup_window});
+    incidents->SetNotificationSink(notifier.get());
+    return {};
+  }
+
+  void Tick() {
+    std::lock_guard lock(mutex);
+    auto moved = incidents->AdvanceDeadlines();
+    if (!moved) Log(fmt::format("deadlines: {}", moved.error().ToString()));
+    auto reminders = notifier->QueueReminders();
+    if (!reminders) Log(fmt::format("reminders: {}", reminders.error().ToString()));
+    auto delivered = notifier->Deliver(*mailer, *incidents);
+    if (!delivered) {
+      Log(fmt::format("delivery: {}", delivered.error().ToString()));
+      return;
+    }
+    mails_sent += delivered->sent;
+    mails_retried += delivered->retried;
+    mails_failed += delivered->failed;
+  }
+
+  void TimerLoop() {
+    std::unique_lock lock(timer_mutex);
+    while (!stopping) {
+      timer_wake.wait_for(lock, std::chrono::nanoseconds(config.tick), [&] { return stopping; });
+      if (stopping) break;
+      lock.unlock();
+      Tick();
+      lock.lock();
+    }
+  }
+
+  // --- the REST API ---
+
+  HttpResponse Handle(const HttpRequest& request) {
+    HttpResponse response = Route(request);
+    std::lock_guard lock(mutex);
+    ++requests_by_status[response.status];
+    return response;
+  }
+
+  HttpResponse Route(const HttpRequest& r) {
+    if (r.path == "/healthz") {
+      HttpResponse ok;
+      ok.content_type = "text/plain";
+      ok.body = "ok\n";
+      return ok;
+    }
+    if (r.path == "/metrics") return Metrics();
+    if (r.path == "/api/v1/openapi.json") {
+      return Json(std::string(data::EmbeddedFileContent("openapi.json")));
+    }
+    auto segments = Segments(r.path);
+    if (segments.size() < 2 || segments[0] != "api" || segments[1] != "v1") {
+      return Problem(404, "Not Found", fmt::format("no resource at {}", r.path));
+    }
+    std::lock_guard lock(mutex);
+    auto header = r.headers.find("authorization");
+    auto token = Authenticate(*store, header == r.headers.end() ? "" : header->second);
+    if (!token) return Problem(500, "Internal Server Error", token.error().ToString());
+    if (!*token) return Problem(401, "Unauthorized", "a valid bearer token is required");
+    const model::Token& who = **token;
+    std::vector<std::string_view> rest(segments.begin() + 2, segments.end());
+    if (rest.empty()) return Problem(404, "Not Found", "see /api/v1/openapi.json");
+    if (rest[0] == "findings") return Findings(r, who, rest);
+    if (rest[0] == "incidents") return Incidents(r, who, rest);
+    if (rest[0] == "attribution") return Attribution(r, who);
+    if (rest[0] == "inventory") return Inventory(r, who, rest);
+    return Problem(404, "Not Found", fmt::format("no resource at {}", r.path));
+  }
+
+  static bool Staff(const model::Token& t) { return t.role != model::Role::kCustomer; }
+
+  HttpResponse Findings(const HttpRequest& r, const model::Token& who,
+                        const std::vector<std::string_view>& rest) {
+    if (!Staff(who)) return Problem(403, "Forbidden", "customer tokens cannot use findings");
+    if (rest.size() == 1 && r.method == "POST") {
+      if (Trim(r.body).empty()) return Problem(400, "Bad Request", "the body holds no finding");
+      std::string out;
+      JsonWriter json(out);
+      json.BeginObject();
+      json.Key("results");
+      json.BeginArray();
+      bool any_rejected = false;
+      size_t number = 0;
+      for (std::string_view line : Split(r.body, '\n')) {
+        ++number;
+        if (Trim(line).empty()) continue;
+        json.BeginObject();
+        json.Key("line");
+        json.Int(static_cast<int64_t>(number));
+        auto finding = finding::ParseHarmonized(line, env.Now(), flattener);
+        if (!finding) {
+          any_rejected = true;
+          json.Key("error");
+          json.String(finding.error().message);
+        } else {
+          auto taken = incidents->Take(*finding);
+          if (!taken) return Problem(500, "Internal Server Error", taken.error().ToString());
+          ++findings_by_outcome[incident::OutcomeName(taken->outcome)];
+          json.Key("outcome");
+          json.String(incident::OutcomeName(taken->outcome));
+          json.Key("finding");
+          json.Int(taken->finding_id);
+          json.Key("incident");
+          if (taken->incident_id) {
+            json.Int(taken->incident_id);
+          } else {
+            json.Null();
+          }
+        }
+        json.EndObject();
+      }
+      json.EndArray();
+      json.EndObject();
+      return Json(out, any_rejected ? 422 : 200);
+    }
+    if (rest.size() == 2 && rest[1] == "unattributed" && r.method == "GET") {
+      auto queue = store->Unattributed(Limit(r));
+      if (!queue) return Problem(500, "Internal Server Error", queue.error().ToString());
+      std::string out;
+      JsonWriter json(out);
+      json.BeginObject();
+      json.Key("findings");
+      json.BeginArray();
+      for (const auto& f : *queue) incident::WriteStoredFinding(json, f);
+      json.EndArray();
+      json.EndObject();
+      return Json(out);
+    }
+    return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+  }
+
+  static size_t Limit(const HttpRequest& r) {
+    auto it = r.query.find("limit");
+    if (it == r.query.end()) return 100;
+    auto n = ParseInt(it->second);
+    return n && *n > 0 ? static_cast<size_t>(std::min<int64_t>(*n, 1000)) : 100;
+  }
+
+  // The incident `id` when `who` may see it (customers: their own only; others look like 404).
+  Result<std::optional<model::Incident>> Visible(std::string_view id, const model::Token& who) {
+    auto number = ParseInt(id);
+    if (!number) return std::optional<model::Incident>();
+    auto incident = store->GetIncident(*number);
+    if (!incident) return tl::unexpected(incident.error());
+    if (*incident && !Staff(who) && (*incident)->customer_id != who.customer_id) {
+      return std::optional<model::Incident>();
+    }
+    return incident;
+  }
+
+  HttpResponse Incidents(const HttpRequest& r, const model::Token& who,
+                         const std::vector<std::string_view>& rest) {
+    std::string actor = fmt::format("token:{}({})", who.id, model::RoleName(who.role));
+    if (rest.size() == 1 && r.method == "GET") {
+      store::IncidentFilter filter;
+      filter.limit = Limit(r);
+      if (auto it = r.query.find("state"); it != r.query.end()) {
+        filter.state = model::ParseState(it->second);
+        if (!filter.state) return Problem(400, "Bad Request", "unknown state " + it->second);
+      }
+      if (auto it = r.query.find("customer"); it != r.query.end()) filter.customer_id = it->second;
+      if (!Staff(who)) filter.customer_id = who.customer_id;
+      if (auto it = r.query.find("after"); it != r.query.end()) {
+        filter.after_id = ParseInt(it->second).value_or(0);
+      }
+      auto list = store->ListIncidents(filter);
+      if (!list) return Problem(500, "Internal Server Error", list.error().ToString());
+      std::string out;
+      JsonWriter json(out);
+      json.BeginObject();
+      json.Key("incidents");
+      json.BeginArray();
+      for (const auto& incident : *list) {
+        json.BeginObject();
+        incident::WriteIncident(json, incident);
+        json.EndObject();
+      }
+      json.EndArray();
+      json.Key("next_after");
+      if (list->size() == filter.limit) {
+        json.Int(list->back().id);
+      } else {
+        json.Null();
+      }
+      json.EndObject();
+      return Json(out);
+    }
+    if (rest.size() < 2) return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+    auto incident = Visible(rest[1], who);
+    if (!incident) return Problem(500, "Internal Server Error", incident.error().ToString());
+    if (!*incident) return Problem(404, "Not Found", fmt::format("no incident {}", rest[1]));
+    int64_t id = (*incident)->id;
+    if (rest.size() == 2 && r.method == "GET") {
+      auto findings = store->FindingsOfIncident(id);
+      auto history = store->ReadAudit(id);
+      if (!findings || !history) {
+        return Problem(500, "Internal Server Error",
+                       (!findings ? findings.error() : history.error()).ToString());
+      }
+      std::string out;
+      JsonWriter json(out);
+      json.BeginObject();
+      incident::WriteIncident(json, **incident);
+      json.Key("finding_list");
+      json.BeginArray();
+      for (const auto& f : *findings) incident::WriteStoredFinding(json, f);
+      json.EndArray();
+      json.Key("history");
+      json.BeginArray();
+      for (const auto& entry : *history) incident::WriteAuditEntry(json, entry);
+      json.EndArray();
+      json.EndObject();
+      return Json(out);
+    }
+    if (rest.size() == 3 && r.method == "POST" &&
+        (rest[2] == "transition" || rest[2] == "comments")) {
+      Fields body;
+      if (!flattener.Flatten(r.body, body)) {
+        return Problem(400, "Bad Request", "the body must be one JSON object");
+      }
+      if (rest[2] == "comments") {
+        auto done = incidents->Comment(id, actor, body.values["text"]);
+        if (!done) return Problem(400, "Bad Request", done.error().message);
+        return Json(R"({"ok":true})", 201);
+      }
+      auto to = model::ParseState(body.values["state"]);
+      if (!to) return Problem(400, "Bad Request", "'state' must name an incident state");
+      if (body.values["reason"].empty()) return Problem(400, "Bad Request", "'reason' is required");
+      if (!Staff(who) && *to != model::IncidentState::kVerifying) {
+        return Problem(403, "Forbidden", "customers can report a fix (state verifying) only");
+      }
+      auto moved = incidents->Transition(id, *to, actor, body.values["reason"]);
+      if (!moved) return Problem(409, "Conflict", moved.error().message);
+      std::string out;
+      JsonWriter json(out);
+      json.BeginObject();
+      incident::WriteIncident(json, *moved);
+      json.EndObject();
+      return Json(out);
+    }
+    return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+  }
+
+  HttpResponse Attribution(const HttpRequest& r, const model::Token& who) {
+    if (!Staff(who)) return Problem(403, "Forbidden", "customer tokens cannot look up addresses");
+    if (r.method != "GET") return Problem(405, "Method Not Allowed", "GET only");
+    auto ip_param = r.query.find("ip");
+    auto ip = ip_param == r.query.end() ? std::nullopt : event::IpAddress::Parse(ip_param->second);
+    if (!ip) return Problem(400, "Bad Request", "'ip' must be an IP address");
+    TimeNs at = env.Now();
+    if (auto it = r.query.find("at"); it != r.query.end()) {
+      auto parsed = ParseTimestamp(it->second);
+      if (!parsed) return Problem(400, "Bad Request", "'at' must be an RFC 3339 time");
+      at = *parsed;
+    }
+    auto found = index->Lookup(*ip, at);
+    std::string out;
+    JsonWriter json(out);
+    json.BeginObject();
+    json.Key("query");
+    json.String(ip->ToString());
+    json.Key("at");
+    json.String(FormatTimestamp(at));
+    json.Key("held");
+    json.Bool(found.has_value());
+    if (found) incident::WriteAttribution(json, *found);
+    json.EndObject();
+    return Json(out);
+  }
+
+  HttpResponse Inventory(const HttpRequest& r, const model::Token& who,
+                         const std::vector<std::string_view>& rest) {
+    if (r.method != "GET") return Problem(405, "Method Not Allowed", "GET only");
+    const auto& inv = index->inventory();
+    std::string out;
+    JsonWriter json(out);
+    auto write_customer = [&](const model::Customer& c) {
+      json.BeginObject();
+      json.Key("id");
+      json.String(c.id);
+      json.Key("name");
+      json.String(c.name);
+      json.Key("language");
+      json.String(c.language);
+      json.Key("contacts");
+      json.BeginArray();
+      for (const auto& contact : c.contacts) {
+        json.BeginObject();
+        json.Key("email");
+        json.String(contact.email);
+        json.Key("role");
+        json.String(contact.role);
+        json.EndObject();
+      }
+      json.EndArray();
+      json.EndObject();
+    };
+    if (rest.size() == 2 && rest[1] == "customers") {
+      json.BeginObject();
+      json.Key("customers");
+      json.BeginArray();
+      for (const auto& c : inv.customers) {
+        if (Staff(who) || c.id == who.customer_id) write_customer(c);
+      }
+      json.EndArray();
+      json.EndObject();
+      return Json(out);
+    }
+    if (rest.size() == 3 && rest[1] == "customers") {
+      for (const auto& c : inv.customers) {
+        if (c.id != rest[2] || (!Staff(who) && c.id != who.customer_id)) continue;
+        write_customer(c);
+        return Json(out);
+      }
+      return Problem(404, "Not Found", fmt::format("no customer {}", rest[2]));
+    }
+    if (rest.size() == 3 && rest[1] == "systems") {
+      auto system = index->OfSystem(rest[2]);
+      if (!system ||
+          (!Staff(who) && (!system->customer || system->customer->id != who.customer_id))) {
+        return Problem(404, "Not Found", fmt::format("no system {}", rest[2]));
+      }
+      json.BeginObject();
+      incident::WriteAttribution(json, *system);
+      json.Key("addresses");
+      json.BeginArray();
+      for (const auto& a : inv.assignments) {
+        if (a.system_id != rest[2]) continue;
+        json.BeginObject();
+        json.Key("prefix");
+        json.String(a.prefix.ToString());
+        json.Key("from");
+        if (a.from == model::kBeginningOfTime) {
+          json.Null();
+        } else {
+          json.String(FormatTimestamp(a.from));
+        }
+        json.Key("until");
+        if (a.until == model::kEndOfTime) {
+          json.Null();
+        } else {
+          json.String(FormatTimestamp(a.until));
+        }
+        json.EndObject();
+      }
+      json.EndArray();
+      json.EndObject();
+      return Json(out);
+    }
+    return Problem(404, "Not Found", "see /api/v1/openapi.json");
+  }
+
+  HttpResponse Metrics() {
+    std::lock_guard lock(mutex);
+    std::string out;
+    out +=
+        "# HELP bulwark_up Whether the service is running.\n# TYPE bulwark_up gauge\nbulwark_up "
+        "1\n";
+    out +=
+        "# HELP bulwark_http_requests_total API requests by status code.\n"
+        "# TYPE bulwark_http_requests_total counter\n";
+    for (const auto& [status, count] : requests_by_status) {
+      out += fmt::format("bulwark_http_requests_total{{code=\"{}\"}} {}\n", status, count);
+    }
+    out +=
+        "# HELP bulwark_findings_total Findings taken in, by outcome.\n"
+        "# TYPE bulwark_findings_total counter\n";
+    for (const char* outcome :
+         {"unattributed", "sighting", "added", "opened", "reopened", "late"}) {
+      auto it = findings_by_outcome.find(outcome);
+      out += fmt::format("bulwark_findings_total{{outcome=\"{}\"}} {}\n", outcome,
+                         it == findings_by_outcome.end() ? 0 : it->second);
+    }
+    out +=
+        "# HELP bulwark_mails_total Mail delivery attempts by result.\n"
+        "# TYPE bulwark_mails_total counter\n";
+    out += fmt::format("bulwark_mails_total{{result=\"sent\"}} {}\n", mails_sent);
+    out += fmt::format("bulwark_mails_total{{result=\"retry\"}} {}\n", mails_retried);
+    out += fmt::format("bulwark_mails_total{{result=\"failed\"}} {}\n", mails_failed);
+    out += "# HELP bulwark_incidents Incidents by state.\n# TYPE bulwark_incidents gauge\n";
+    auto counts = store->CountIncidents();
+    if (counts) {
+      for (model::IncidentState state : model::kAllStates) {
+        auto it = counts->find(model::StateName(state));
+        out += fmt::format("bulwark_incidents{{state=\"{}\"}} {}\n", model::StateName(state),
+                           it == counts->end() ? 0 : it->second);
+      }
+    }
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = std::move(out);
+    return response;
+  }
+};
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Service::~Service() {
+  Stop();
+}
+
+Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::string config_path,
+                                                Env& env) {
+  auto impl = std::make_unique<Impl>(env);
+  impl->config = std::move(config);
+  impl->config_path = std::move(config_path);
+  auto store = store::OpenSqliteStore(impl->config.data_dir);
+  if (!store) return tl::unexpected(store.error());
+  impl->store = std::move(*store);
+  if (auto loaded = impl->Load(impl->config); !loaded) return tl::unexpected(loaded.error());
+  Impl* raw = impl.get();
+  auto http = HttpServer::Start(
+      impl->config.listen, [raw](const HttpRequest& r) { return raw->Handle(r); },
+      impl->config.max_body_bytes);
+  if (!http) return tl::unexpected(http.error());
+  impl->http = std::move(*http);
+  impl->timer = std::thread([raw] { raw->TimerLoop(); });
+  Log(fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+int Service::port() const {
+  return impl_->http ? impl_->http->port() : 0;
+}
+
+Result<void> Service::Reload() {
+  if (impl_->config_path.empty()) return Fail("no configuration file to reload");
+  auto text = impl_->env.ReadFile(impl_->config_path);
+  if (!text) return tl::unexpected(text.error());
+  auto parsed = config::Parse(*text, impl_->config_path);
+  if (!parsed) return tl::unexpected(parsed.error());
+  std::lock_guard lock(impl_->mutex);
+  if (parsed->data_dir != impl_->config.data_dir || parsed->listen != impl_->config.listen) {
+    Log("data_dir and listen change only with a restart");
+    parsed->data_dir = impl_->config.data_dir;
+    parsed->listen = impl_->config.listen;
+  }
+  if (auto loaded = impl_->Load(*parsed); !loaded) return loaded;
+  impl_->config = std::move(*parsed);
+  return {};
+}
+
+void Service::Tick() {
+  impl_->Tick();
+}
+
+void Service::Stop() {
+  if (!impl_ || !impl_->http) return;
+  impl_->http.reset();  // refuses new requests, finishes those in progress
+  {
+    std::lock_guard lock(impl_->timer_mutex);
+    impl_->stopping = true;
+  }
+  impl_->timer_wake.notify_all();
+  if (impl_->timer.joinable()) impl_->timer.join();
+  impl_->Tick();  // one last delivery round
+  Log("stopped");
+}
+
+void Service::BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void Service::RunUntilSignalled() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  while (true) {
+    int signal = 0;
+    if (sigwait(&set, &signal) != 0) continue;
+    if (signal == SIGHUP) {
+      auto reloaded = Reload();
+      Log(reloaded
+              ? "configuration reloaded"
+              : "reload failed, the running configuration stays: " + reloaded.error().ToString());
+      continue;
+    }
+    Log(fmt::format("signal {}: draining", signal));
+    Stop();
+    return;
+  }
+}
+
+}  // namespace bulwark::server

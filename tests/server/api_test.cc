@@ -1,0 +1,232 @@
+// The REST API of `bulwark serve` over real sockets (libcurl as the client): every endpoint with
+// every kind of token, tenant isolation endpoint by endpoint, limits, and reloads.
+
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "bulwark/inventory/import.h"
+#include "bulwark/server/service.h"
+#include "bulwark/server/tokens.h"
+
+namespace bulwark::server {
+namespace {
+
+struct Reply {
+  long status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+size_t Collect(char* data, size_t size, size_t items, void* out) {
+  static_cast<std::string*>(out)->append(data, size * items);
+  return size * items;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bulwark-api-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    {
+      auto store = store::OpenSqliteStore(dir_.string());
+      ASSERT_TRUE(store) << store.error().ToString();
+      std::ifstream in(std::string(BULWARK_SOURCE_DIR) + "/data/samples/inventory.yml");
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto parsed = inventory::ParseInventory(text, "inventory.yml", inventory::FileFormat::kYaml);
+      ASSERT_TRUE(parsed);
+      ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+      analyst_ = *CreateToken(**store, model::Role::kAnalyst, "", "test", 0);
+      globex_ = *CreateToken(**store, model::Role::kCustomer, "c-globex", "test", 0);
+      auto revoked = *CreateToken(**store, model::Role::kAdmin, "", "test", 0);
+      revoked_ = revoked;
+      ASSERT_TRUE((*store)->RevokeToken(revoked.substr(4, revoked.find('_', 4) - 4)));
+      EXPECT_FALSE(CreateToken(**store, model::Role::kCustomer, "c-nobody", "", 0));
+      EXPECT_FALSE(CreateToken(**store, model::Role::kAnalyst, "c-globex", "", 0));
+    }
+    config_.data_dir = dir_.string();
+    config_.listen = "127.0.0.1:0";
+    config_.mail.print = (dir_ / "mails.txt").string();
+    config_.max_body_bytes = 64 * 1024;
+    config_path_ = (dir_ / "bulwark.yml").string();
+    std::ofstream(config_path_) << "data_dir: " << dir_.string() << "\nlisten: 127.0.0.1:0\n"
+                                << "mail: {print: " << config_.mail.print << "}\n";
+    auto service = Service::Start(config_, config_path_, Env::Default());
+    ASSERT_TRUE(service) << service.error().ToString();
+    service_ = std::move(*service);
+    // Findings for two customers: ACME (incident 1, 2 findings), Globex (incidents 2 and 3).
+    std::ifstream in(std::string(BULWARK_SOURCE_DIR) + "/data/samples/findings.jsonl");
+    std::string findings((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto posted = Call("POST", "/api/v1/findings", analyst_, findings);
+    ASSERT_EQ(posted.status, 422) << posted.body;  // the sample's last line is malformed
+  }
+
+  void TearDown() override {
+    service_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Reply Call(const std::string& method, const std::string& path, const std::string& token,
+             const std::string& body = "") {
+    Reply reply;
+    CURL* curl = curl_easy_init();
+    std::string url = "http://127.0.0.1:" + std::to_string(service_->port()) + path;
+    curl_slist* headers = nullptr;
+    if (!token.empty())
+      headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (method == "POST") {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+    EXPECT_EQ(curl_easy_perform(curl), CURLE_OK) << url;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+    char* type = nullptr;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+    reply.content_type = type ? type : "";
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return reply;
+  }
+
+  std::filesystem::path dir_;
+  config::Config config_;
+  std::string config_path_;
+  std::unique_ptr<Service> service_;
+  std::string analyst_, globex_, revoked_;
+};
+
+TEST_F(ApiTest, OpenEndpoints) {
+  auto health = Call("GET", "/healthz", "");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  auto doc = Call("GET", "/api/v1/openapi.json", "");
+  EXPECT_EQ(doc.status, 200);
+  for (const char* path : {"\"/api/v1/findings\"", "\"/api/v1/incidents/{id}/transition\"",
+                           "\"/api/v1/attribution\"", "\"/api/v1/inventory/systems/{system}\""}) {
+    EXPECT_NE(doc.body.find(path), std::string::npos) << path;
+  }
+  auto metrics = Call("GET", "/metrics", "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("bulwark_findings_total{outcome=\"opened\"} 3"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("bulwark_incidents{state=\"new\"} 3"), std::string::npos);
+}
+
+TEST_F(ApiTest, EveryResourceNeedsAValidToken) {
+  for (const char* path :
+       {"/api/v1/incidents", "/api/v1/incidents/1", "/api/v1/findings/unattributed",
+        "/api/v1/attribution?ip=203.0.113.7", "/api/v1/inventory/customers"}) {
+    for (const std::string& token : {std::string(), revoked_, std::string("bwk_0000_1111"),
+                                     analyst_.substr(0, analyst_.size() - 1) + "0"}) {
+      auto reply = Call("GET", path, token);
+      EXPECT_EQ(reply.status, 401) << path << " with '" << token << "'";
+      EXPECT_EQ(reply.content_type, "application/problem+json");
+    }
+  }
+}
+
+TEST_F(ApiTest, AnalystSeesAndMovesEverything) {
+  auto list = Call("GET", "/api/v1/incidents", analyst_);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("c-acme"), std::string::npos);
+  EXPECT_NE(list.body.find("c-globex"), std::string::npos);
+  auto page = Call("GET", "/api/v1/incidents?limit=1", analyst_);
+  EXPECT_NE(page.body.find("\"next_after\":1"), std::string::npos) << page.body;
+  auto second = Call("GET", "/api/v1/incidents?limit=1&after=1", analyst_);
+  EXPECT_NE(second.body.find("\"id\":2"), std::string::npos) << second.body;
+  auto one = Call("GET", "/api/v1/incidents/1", analyst_);
+  ASSERT_EQ(one.status, 200);
+  EXPECT_NE(one.body.find("\"finding_list\""), std::string::npos);
+  EXPECT_NE(one.body.find("\"action\":\"opened\""), std::string::npos);
+  auto moved = Call("POST", "/api/v1/incidents/1/transition", analyst_,
+                    R"({"state": "notified", "reason": "phoned"})");
+  EXPECT_EQ(moved.status, 200) << moved.body;
+  auto refused = Call("POST", "/api/v1/incidents/1/transition", analyst_,
+                      R"({"state": "new", "reason": "back"})");
+  EXPECT_EQ(refused.status, 409);
+  auto no_reason =
+      Call("POST", "/api/v1/incidents/1/transition", analyst_, R"({"state": "closed"})");
+  EXPECT_EQ(no_reason.status, 400);
+  auto comment =
+      Call("POST", "/api/v1/incidents/1/comments", analyst_, R"({"text": "called Bob"})");
+  EXPECT_EQ(comment.status, 201);
+  auto history = Call("GET", "/api/v1/incidents/1", analyst_);
+  EXPECT_NE(history.body.find("called Bob"), std::string::npos);
+  EXPECT_NE(history.body.find("token:"), std::string::npos);
+  auto who = Call("GET", "/api/v1/attribution?ip=203.0.113.7&at=2026-03-01T00:00:00Z", analyst_);
+  EXPECT_EQ(who.status, 200);
+  EXPECT_NE(who.body.find("\"id\":\"s-web1\""), std::string::npos);
+  EXPECT_EQ(Call("GET", "/api/v1/attribution?ip=nope", analyst_).status, 400);
+  EXPECT_EQ(Call("GET", "/api/v1/findings/unattributed", analyst_).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/inventory/systems/s-web1", analyst_).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents/999", analyst_).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents?state=bogus", analyst_).status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/findings", analyst_, "").status, 400);
+}
+
+TEST_F(ApiTest, CustomerSeesOnlyItsOwn) {
+  auto list = Call("GET", "/api/v1/incidents", globex_);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body.find("c-acme"), std::string::npos) << list.body;
+  EXPECT_NE(list.body.find("c-globex"), std::string::npos);
+  // Asking for another customer's incidents by filter changes nothing.
+  auto filtered = Call("GET", "/api/v1/incidents?customer=c-acme", globex_);
+  EXPECT_EQ(filtered.body.find("c-acme"), std::string::npos);
+  // ACME's incident 1 does not exist for Globex, whatever is asked of it.
+  EXPECT_EQ(Call("GET", "/api/v1/incidents/1", globex_).status, 404);
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/1/comments", globex_, R"({"text": "x"})").status, 404);
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/1/transition", globex_,
+                 R"({"state": "verifying", "reason": "x"})")
+                .status,
+            404);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents/2", globex_).status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/2/comments", globex_, R"({"text": "on it"})").status,
+            201);
+  // Customers may report a fix, nothing else.
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/2/transition", globex_,
+                 R"({"state": "closed", "reason": "not ours"})")
+                .status,
+            403);
+  EXPECT_EQ(Call("GET", "/api/v1/findings/unattributed", globex_).status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/findings", globex_, "{}").status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/attribution?ip=203.0.113.7", globex_).status, 403);
+  auto customers = Call("GET", "/api/v1/inventory/customers", globex_);
+  EXPECT_EQ(customers.body.find("c-acme"), std::string::npos);
+  EXPECT_NE(customers.body.find("c-globex"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/api/v1/inventory/customers/c-acme", globex_).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/inventory/customers/c-globex", globex_).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/inventory/systems/s-web1", globex_).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/inventory/systems/s-shop", globex_).status, 200);
+}
+
+TEST_F(ApiTest, BodiesHaveALimit) {
+  std::string big(100 * 1024, ' ');
+  auto reply = Call("POST", "/api/v1/findings", analyst_, big);
+  EXPECT_EQ(reply.status, 413);
+  EXPECT_EQ(reply.content_type, "application/problem+json");
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/1/transition", analyst_, "not json").status, 400);
+}
+
+TEST_F(ApiTest, ABrokenReloadKeepsTheRunningConfiguration) {
+  std::ofstream(config_path_) << "mail: {digest_hour: 25}\n";
+  auto broken = service_->Reload();
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().ToString().find("bulwark.yml:1:"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents", analyst_).status, 200);
+  std::ofstream(config_path_) << "data_dir: " << dir_.string() << "\nmail: {from: x@y.example}\n";
+  EXPECT_TRUE(service_->Reload());
+  EXPECT_EQ(Call("GET", "/api/v1/incidents", analyst_).status, 200);
+}
+
+}  // namespace
+}  // namespace bulwark::server
