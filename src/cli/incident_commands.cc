@@ -129,6 +129,14 @@ std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool wit
     settings.domain = mail.domain;
     settings.signature = mail.signature;
     settings.digest_hour = mail.digest_hour;
+    for (const auto& hook : context.config.webhooks) {
+      auto secret = Env::Default().ReadFile(hook.secret_file);
+      if (!secret) {
+        fmt::print(stderr, "bulwark: {}\n", secret.error().ToString());
+        return nullptr;
+      }
+      settings.webhooks.push_back({hook.customer, hook.url, std::string(Trim(*secret))});
+    }
     context.notifier =
         std::make_unique<notify::Notifier>(*context.store, *context.index, context.policy,
                                            context.templates, Env::Default(), settings);
@@ -368,9 +376,17 @@ int RunSend(const IncidentCliOptions& options) {
     fmt::print(stderr, "bulwark: {}\n", stats.error().ToString());
     return kExitFindings;
   }
-  fmt::print(stderr, "messages: sent {}, to retry {}, failed {}\n", stats->sent, stats->retried,
-             stats->failed);
-  return stats->failed > 0 ? kExitFindings : kExitOk;
+  auto sender = notify::NewWebhookSender();
+  auto posted = context->notifier->DeliverWebhooks(*sender);
+  if (!posted) {
+    fmt::print(stderr, "bulwark: {}\n", posted.error().ToString());
+    return kExitFindings;
+  }
+  fmt::print(
+      stderr,
+      "messages: sent {}, to retry {}, failed {}; webhooks: sent {}, to retry {}, failed {}\n",
+      stats->sent, stats->retried, stats->failed, posted->sent, posted->retried, posted->failed);
+  return stats->failed + posted->failed > 0 ? kExitFindings : kExitOk;
 }
 
 int RunVerify(const IncidentCliOptions& options) {

@@ -162,6 +162,23 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
          return {};
        }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
+      {"webhooks",
+       [&](const YAML::Node& n) -> Result<void> {
+         if (!n.IsSequence()) return Fail("'webhooks' must be a list", Where(name, n.Mark()));
+         for (const auto& item : n) {
+           WebhookConfig hook;
+           auto done = Walk(item, name, "webhooks[]",
+                            {{"customer", text(hook.customer)},
+                             {"url", text(hook.url)},
+                             {"secret_file", text(hook.secret_file)}});
+           if (!done) return done;
+           if (hook.customer.empty() || hook.url.empty() || hook.secret_file.empty()) {
+             return Fail("a webhook needs customer, url and secret_file", Where(name, item.Mark()));
+           }
+           c.webhooks.push_back(hook);
+         }
+         return {};
+       }},
   };
   if (auto done = Walk(root, name, "", top); !done) return tl::unexpected(done.error());
   return c;

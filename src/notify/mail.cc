@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -185,7 +187,61 @@ class PrintingMailer final : public Mailer {
   std::string path_;
 };
 
+class CurlWebhookSender final : public WebhookSender {
+ public:
+  explicit CurlWebhookSender(long timeout) : timeout_(timeout) {}
+  SendResult Post(const std::string& url, const std::string& secret, const std::string& event,
+                  const std::string& body) override {
+    CURL* curl = curl_easy_init();
+    if (!curl) return {false, "libcurl could not start"};
+    curl_slist* headers = nullptr;
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, ("X-Bulwark-Event: " + event).c_str());
+    headers = curl_slist_append(
+        headers, ("X-Bulwark-Signature: sha256=" + WebhookSignature(secret, body)).c_str());
+    std::string ignored;
+    char error[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION,
+        +[](char*, size_t size, size_t items, void*) { return size * items; });
+    CURLcode code = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (code != CURLE_OK) return {false, error[0] ? error : curl_easy_strerror(code)};
+    if (status < 200 || status > 299) return {false, fmt::format("HTTP {}", status)};
+    return {true, fmt::format("HTTP {}", status)};
+  }
+
+ private:
+  long timeout_;
+};
+
 }  // namespace
+
+std::string WebhookSignature(const std::string& secret, const std::string& body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::unique_ptr<WebhookSender> NewWebhookSender(long timeout_seconds) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  return std::make_unique<CurlWebhookSender>(timeout_seconds);
+}
 
 Result<Templates> Templates::Load(const std::string& dir) {
   Templates t;

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/finding/intelmq.h"
+#include "bulwark/incident/json.h"
 
 namespace bulwark::notify {
 
@@ -90,12 +92,12 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
       {"signature", settings_.signature},
   };
   std::string template_kind = kind.starts_with("reminder") ? "reminder" : kind;
-  auto [subject, body] = templates_.Render(language, template_kind, values);
+  auto [subject, body_text] = templates_.Render(language, template_kind, values);
   Message message;
   message.from = settings_.from;
   message.to = to;
   message.subject = subject;
-  message.body = body;
+  message.body = body_text;
   message.date = env_.Now();
   std::string thread = fmt::format("incident-{}@{}", incident.id, settings_.domain);
   if (kind == "opened") {
@@ -113,7 +115,34 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
   entry.payload = Render(message);
   entry.next_attempt = not_before;
   entry.created_at = env_.Now();
-  return store_.Enqueue(entry);
+  auto queued = store_.Enqueue(entry);
+  if (!queued || !*queued) return queued;
+  for (const Webhook& hook : settings_.webhooks) {
+    if (hook.customer_id != customer.id) continue;
+    store::OutboxEntry post = entry;
+    post.channel = "webhook";
+    post.recipients = hook.url;
+    std::string body;
+    JsonWriter json(body);
+    json.BeginObject();
+    json.Key("event");
+    json.String("incident." + kind);
+    json.Key("incident");
+    json.BeginObject();
+    incident::WriteIncident(json, incident);
+    json.EndObject();
+    json.Key("finding");
+    json.Raw(finding::ToHarmonizedJson(finding));
+    json.Key("subject");
+    json.String(subject);
+    json.Key("text");
+    json.String(body_text);
+    json.EndObject();
+    post.payload = std::move(body);
+    auto hooked = store_.Enqueue(post);
+    if (!hooked) return hooked;
+  }
+  return true;
 }
 
 Result<incident::Notice> Notifier::Opened(const model::Incident& incident,
@@ -185,6 +214,46 @@ Result<size_t> Notifier::QueueReminders() {
   }
 }
 
+Result<void> Notifier::Settle(store::OutboxEntry& entry, const SendResult& sent,
+                              DeliveryStats& stats) {
+  entry.attempts += 1;
+  if (sent.ok) {
+    entry.state = "sent";
+    entry.sent_at = env_.Now();
+    entry.last_error.clear();
+    ++stats.sent;
+  } else {
+    entry.last_error = sent.detail;
+    if (env_.Now() - entry.created_at >= settings_.give_up_after) {
+      entry.state = "failed";
+      ++stats.failed;
+    } else {
+      TimeNs backoff = settings_.first_retry;
+      for (int64_t i = 1; i < entry.attempts && backoff < settings_.max_retry; ++i) backoff *= 2;
+      entry.next_attempt = env_.Now() + std::min(backoff, settings_.max_retry);
+      ++stats.retried;
+    }
+  }
+  return store_.UpdateOutbox(entry);
+}
+
+Result<DeliveryStats> Notifier::DeliverWebhooks(WebhookSender& sender) {
+  DeliveryStats stats;
+  auto due = store_.DueOutbox(env_.Now(), 500);
+  if (!due) return tl::unexpected(due.error());
+  for (store::OutboxEntry& entry : *due) {
+    if (entry.channel != "webhook") continue;
+    std::string secret;
+    for (const Webhook& hook : settings_.webhooks) {
+      if (hook.url == entry.recipients) secret = hook.secret;
+    }
+    SendResult sent =
+        sender.Post(entry.recipients, secret, "incident." + entry.kind, entry.payload);
+    if (auto settled = Settle(entry, sent, stats); !settled) return tl::unexpected(settled.error());
+  }
+  return stats;
+}
+
 Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& incidents) {
   DeliveryStats stats;
   TimeNs now = env_.Now();
@@ -197,27 +266,7 @@ Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& inc
       if (!Trim(r).empty()) recipients.emplace_back(Trim(r));
     }
     SendResult sent = mailer.Send(settings_.from, recipients, entry.payload);
-    entry.attempts += 1;
-    if (sent.ok) {
-      entry.state = "sent";
-      entry.sent_at = env_.Now();
-      entry.last_error.clear();
-      ++stats.sent;
-    } else {
-      entry.last_error = sent.detail;
-      if (env_.Now() - entry.created_at >= settings_.give_up_after) {
-        entry.state = "failed";
-        ++stats.failed;
-      } else {
-        TimeNs backoff = settings_.first_retry;
-        for (int64_t i = 1; i < entry.attempts && backoff < settings_.max_retry; ++i) backoff *= 2;
-        entry.next_attempt = env_.Now() + std::min(backoff, settings_.max_retry);
-        ++stats.retried;
-      }
-    }
-    if (auto updated = store_.UpdateOutbox(entry); !updated) {
-      return tl::unexpected(updated.error());
-    }
+    if (auto settled = Settle(entry, sent, stats); !settled) return tl::unexpected(settled.error());
     if (!sent.ok || !entry.kind.starts_with("opened")) continue;
     auto incident = store_.GetIncident(entry.incident_id);
     if (!incident) return tl::unexpected(incident.error());

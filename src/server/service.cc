@@ -83,6 +83,7 @@ struct Service::Impl {
   std::unique_ptr<notify::Notifier> notifier;
   std::unique_ptr<incident::Incidents> incidents;
   std::unique_ptr<notify::Mailer> mailer;
+  std::unique_ptr<notify::WebhookSender> webhook_sender = notify::NewWebhookSender();
   input::JsonFlattener flattener;
   std::map<std::string, uint64_t> findings_by_outcome;
   std::map<int, uint64_t> requests_by_status;
@@ -133,6 +134,12 @@ struct Service::Impl {
     } else {
       new_mailer = notify::NewPrintingMailer(c.mail.print);
     }
+    std::vector<notify::Webhook> hooks;
+    for (const auto& hook : c.webhooks) {
+      auto secret = env.ReadFile(hook.secret_file);
+      if (!secret) return tl::unexpected(secret.error());
+      hooks.push_back({hook.customer, hook.url, std::string(Trim(*secret))});
+    }
     // Everything loaded: swap in (the notifier and incidents refer to policy, templates, index).
     incidents.reset();
     notifier.reset();
@@ -145,6 +152,7 @@ struct Service::Impl {
     settings.domain = c.mail.domain;
     settings.signature = c.mail.signature;
     settings.digest_hour = c.mail.digest_hour;
+    settings.webhooks = std::move(hooks);
     notifier = std::make_unique<notify::Notifier>(*store, *index, policy, templates, env, settings);
     incidents = std::make_unique<incident::Incidents>(*store, *index, policy, env,
                                                       incident::IncidentOptions{c.dedup_window});
@@ -166,6 +174,8 @@ struct Service::Impl {
     mails_sent += delivered->sent;
     mails_retried += delivered->retried;
     mails_failed += delivered->failed;
+    auto posted = notifier->DeliverWebhooks(*webhook_sender);
+    if (!posted) Log(fmt::format("webhooks: {}", posted.error().ToString()));
   }
 
   void TimerLoop() {

@@ -17,6 +17,12 @@ struct Input {
   std::string format = "auto";  // auto, syslog, jsonl, plain
 };
 
+struct WebhookConfig {
+  std::string customer;  // customer id whose incidents are posted
+  std::string url;
+  std::string secret_file;  // a file holding the HMAC secret
+};
+
 struct Config {
   std::string data_dir = "/var/lib/bulwark";
   std::string listen = "127.0.0.1:8080";  // host:port of the REST API
@@ -28,6 +34,7 @@ struct Config {
   std::vector<Input> inputs;
   TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery
   size_t max_body_bytes = 1 << 20;  // REST request bodies
+  std::vector<WebhookConfig> webhooks;
   struct Mail {
     std::string from = "security@provider.example";
     std::string domain = "bulwark.provider.example";

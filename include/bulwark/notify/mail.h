@@ -68,6 +68,18 @@ struct SmtpSettings {
   long timeout_seconds = 30;
 };
 
+// Webhooks: JSON POSTed to a customer's URL, signed with HMAC-SHA256 over the body
+// ("X-Bulwark-Signature: sha256=<hex>"). 2xx is success; anything else is retried.
+class WebhookSender {
+ public:
+  virtual ~WebhookSender() = default;
+  virtual SendResult Post(const std::string& url, const std::string& secret,
+                          const std::string& event, const std::string& body) = 0;
+};
+std::unique_ptr<WebhookSender> NewWebhookSender(long timeout_seconds = 10);
+// Hex HMAC-SHA256 of `body` under `secret`: what the receiver recomputes to check a delivery.
+std::string WebhookSignature(const std::string& secret, const std::string& body);
+
 // SMTP over libcurl. Thread-safe: each Send uses its own handle.
 std::unique_ptr<Mailer> NewSmtpMailer(SmtpSettings settings);
 // Writes each message to `path` ("-" = standard output) instead of sending it: for trials

@@ -15,6 +15,13 @@
 
 namespace bulwark::notify {
 
+// A customer's webhook: every message of its incidents' threads is also POSTed here as JSON.
+struct Webhook {
+  std::string customer_id;
+  std::string url;
+  std::string secret;
+};
+
 struct NotifierSettings {
   std::string from = "security@provider.example";
   std::string domain = "bulwark.provider.example";  // right side of Message-IDs
@@ -23,6 +30,7 @@ struct NotifierSettings {
   TimeNs first_retry = 60 * kNsPerSecond;
   TimeNs max_retry = 3600 * kNsPerSecond;
   TimeNs give_up_after = 3 * 86400 * kNsPerSecond;  // then the message is "failed"
+  std::vector<Webhook> webhooks;
 };
 
 struct DeliveryStats {
@@ -49,6 +57,8 @@ class Notifier final : public incident::NotificationSink {
   // exponential backoff; after give_up_after a message is marked failed (visible with its last
   // error).
   Result<DeliveryStats> Deliver(Mailer& mailer, incident::Incidents& incidents);
+  // Delivers due webhook messages (each signed with its webhook's secret).
+  Result<DeliveryStats> DeliverWebhooks(WebhookSender& sender);
 
  private:
   // Composes and queues message `kind` of incident's thread; false when already queued.
@@ -56,6 +66,8 @@ class Notifier final : public incident::NotificationSink {
                      const model::Finding& finding, const std::string& severity_reasons,
                      TimeNs not_before);
   Result<model::Finding> FirstFinding(int64_t incident_id);
+  // Records one delivery attempt's outcome on `entry` (state, attempts, backoff) and stores it.
+  Result<void> Settle(store::OutboxEntry& entry, const SendResult& sent, DeliveryStats& stats);
 
   store::Store& store_;
   const inventory::AttributionIndex& index_;
