@@ -122,12 +122,18 @@ TEST_F(ApiTest, OpenEndpoints) {
   EXPECT_NE(metrics.body.find("bulwark_incidents{state=\"new\"} 3"), std::string::npos);
 }
 
+// The token with its last secret character changed.
+std::string Tampered(std::string token) {
+  token.back() = token.back() == '0' ? '1' : '0';
+  return token;
+}
+
 TEST_F(ApiTest, EveryResourceNeedsAValidToken) {
   for (const char* path :
        {"/api/v1/incidents", "/api/v1/incidents/1", "/api/v1/findings/unattributed",
         "/api/v1/attribution?ip=203.0.113.7", "/api/v1/inventory/customers"}) {
-    for (const std::string& token : {std::string(), revoked_, std::string("bwk_0000_1111"),
-                                     analyst_.substr(0, analyst_.size() - 1) + "0"}) {
+    for (const std::string& token :
+         {std::string(), revoked_, std::string("bwk_0000_1111"), Tampered(analyst_)}) {
       auto reply = Call("GET", path, token);
       EXPECT_EQ(reply.status, 401) << path << " with '" << token << "'";
       EXPECT_EQ(reply.content_type, "application/problem+json");
