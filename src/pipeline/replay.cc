@@ -243,12 +243,12 @@ class Worker {
 class Sequencer {
  public:
   Sequencer(const ReplayOptions& options, std::shared_ptr<const detect::RuleSet> rules,
-            const std::vector<std::string>& input_names, std::FILE* out, ReplaySummary& summary)
+            const std::vector<std::string>& input_names, AlertSink out, ReplaySummary& summary)
       : options_(options),
         input_names_(input_names),
         rules_(*rules),
         engine_(rules, options.max_keys_per_correlation),
-        out_(out),
+        out_(std::move(out)),
         summary_(summary) {
     for (const std::string& name : options.suppress_by) {
       suppress_ids_.push_back(event::InternField(name));
@@ -271,7 +271,7 @@ class Sequencer {
     }
     for (Record& record : result.records) Handle(record);
     if (!buffer_.empty()) {
-      if (out_) std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+      if (out_) out_(buffer_);
       buffer_.clear();
     }
   }
@@ -281,7 +281,6 @@ class Sequencer {
     summary_.correlation_keys = stats.keys;
     summary_.correlation_evictions = stats.evictions;
     summary_.correlation_bytes = stats.memory_bytes;
-    if (out_) std::fflush(out_);
   }
 
  private:
@@ -419,7 +418,7 @@ class Sequencer {
   std::vector<event::FieldId> suppress_ids_;
   Group identity_;  // suppress_by values of the record being handled
   Group group_;     // group-by values of the correlation that fired
-  std::FILE* out_;
+  AlertSink out_;
   ReplaySummary& summary_;
   std::string buffer_;
   FlatTable<Suppression> last_emit_;  // by hash of rule and group values
@@ -453,7 +452,11 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   // so memory stays bounded however slow output is. The batch the sequencer needs never waits.
   const uint64_t max_ahead = threads + 2;
 
-  Sequencer sequencer(options, rules, names, out, summary);
+  AlertSink sink;
+  if (out) {
+    sink = [out](std::string_view text) { std::fwrite(text.data(), 1, text.size(), out); };
+  }
+  Sequencer sequencer(options, rules, names, std::move(sink), summary);
   auto start = Clock::now();
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < threads; ++t) {
@@ -566,6 +569,61 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     return Fail(summary.input_errors.empty() ? "no input" : summary.input_errors.front());
   }
   return summary;
+}
+
+struct StreamDetector::Impl {
+  ReplayOptions options;
+  std::shared_ptr<const detect::RuleSet> rules;
+  std::shared_ptr<const decode::DecoderSet> decoders;
+  std::vector<std::string> names;
+  ReplaySummary summary;
+  std::vector<input::YearResolver> years;
+  std::unique_ptr<Worker> worker;
+  std::unique_ptr<Sequencer> sequencer;
+  uint64_t seq = 0;
+};
+
+StreamDetector::StreamDetector(ReplayOptions options, std::shared_ptr<const detect::RuleSet> rules,
+                               std::shared_ptr<const decode::DecoderSet> decoders,
+                               std::vector<std::string> input_names, AlertSink sink)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.options = std::move(options);
+  s.rules = std::move(rules);
+  s.decoders = std::move(decoders);
+  s.names = std::move(input_names);
+  for (size_t i = 0; i < s.names.size(); ++i) s.years.emplace_back(s.options.parse);
+  s.worker = std::make_unique<Worker>(s.options, *s.rules, *s.decoders);
+  s.sequencer =
+      std::make_unique<Sequencer>(s.options, s.rules, s.names, std::move(sink), s.summary);
+}
+
+StreamDetector::~StreamDetector() = default;
+
+void StreamDetector::Process(size_t input, const std::vector<std::string>& lines,
+                             uint64_t first_line_number) {
+  Impl& s = *impl_;
+  if (input >= s.names.size() || lines.empty()) return;
+  Batch batch(s.options.parse);
+  batch.seq = s.seq++;
+  batch.input = input;
+  batch.years = s.years[input];
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line(lines[i]);
+    bool too_long = line.size() > input::kMaxLineBytes;
+    if (too_long) line = line.substr(0, input::kMaxLineBytes);
+    batch.lines.push_back(LineRef{static_cast<uint32_t>(batch.data.size()),
+                                  static_cast<uint32_t>(line.size()), first_line_number + i,
+                                  too_long});
+    batch.data.append(line);
+    s.years[input].Observe(input::YearResolver::MonthOfLine(line));
+  }
+  BatchResult result = s.worker->Process(batch);
+  s.sequencer->Consume(result);
+}
+
+const ReplaySummary& StreamDetector::summary() const {
+  return impl_->summary;
 }
 
 void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FILE* out) {

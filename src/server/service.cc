@@ -15,7 +15,10 @@
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/incident/incidents.h"
 #include "bulwark/incident/json.h"
+#include "bulwark/input/follower.h"
 #include "bulwark/notify/notifier.h"
+#include "bulwark/pipeline/replay.h"
+#include "bulwark/pipeline/rules_loader.h"
 #include "bulwark/server/http.h"
 #include "bulwark/server/tokens.h"
 
@@ -89,6 +92,15 @@ struct Service::Impl {
   std::map<int, uint64_t> requests_by_status;
   uint64_t mails_sent = 0, mails_retried = 0, mails_failed = 0;
 
+  // Followed log files through the detection core (own thread; alerts become findings).
+  std::mutex input_mutex;  // guards followers and detector (swapped on reload)
+  std::vector<std::unique_ptr<input::FileFollower>> followers;
+  std::vector<uint64_t> lines_read;
+  std::unique_ptr<pipeline::StreamDetector> detector;
+  std::vector<std::string> alerts;  // filled by the detector's sink
+  uint64_t alerts_total = 0, lines_total = 0;
+  std::thread reader;
+
   std::unique_ptr<HttpServer> http;
   std::thread timer;
   std::mutex timer_mutex;
@@ -158,6 +170,104 @@ struct Service::Impl {
                                                       incident::IncidentOptions{c.dedup_window});
     incidents->SetNotificationSink(notifier.get());
     return {};
+  }
+
+  // Rules, decoders and followers for `c.inputs`; replaces the running ones when they load.
+  Result<void> LoadInputs(const config::Config& c) {
+    if (c.inputs.empty()) {
+      std::lock_guard lock(input_mutex);
+      followers.clear();
+      detector.reset();
+      return {};
+    }
+    detect::CompileOptions compile;
+    auto rules = pipeline::LoadRules(c.rules, compile);
+    if (!rules.rejected.empty()) {
+      return Fail(fmt::format("{} rules rejected, the first: {}", rules.rejected.size(),
+                              rules.rejected.front().ToString()));
+    }
+    auto decoders = decode::DecoderSet::Load({});
+    if (!decoders) return tl::unexpected(decoders.error());
+    pipeline::ReplayOptions options;
+    options.parse.reference_time = env.Now();
+    std::vector<std::string> names;
+    std::vector<std::unique_ptr<input::FileFollower>> new_followers;
+    for (const auto& in : c.inputs) {
+      names.push_back(in.path);
+      new_followers.push_back(std::make_unique<input::FileFollower>(in.path));
+    }
+    auto sink = [this](std::string_view text) {
+      for (std::string_view line : Split(text, '\n')) {
+        if (!line.empty()) alerts.emplace_back(line);
+      }
+    };
+    auto new_detector =
+        std::make_unique<pipeline::StreamDetector>(options, rules.rules, *decoders, names, sink);
+    std::lock_guard lock(input_mutex);
+    // Files followed before keep their position.
+    for (auto& follower : new_followers) {
+      for (auto& old : followers) {
+        if (old && old->path() == follower->path()) follower = std::move(old);
+      }
+    }
+    followers = std::move(new_followers);
+    lines_read.assign(followers.size(), 0);
+    detector = std::move(new_detector);
+    return {};
+  }
+
+  // One round over the followed files: new lines through detection, alerts into the spine.
+  void ReadInputs() {
+    std::vector<std::string> found;
+    {
+      std::lock_guard lock(input_mutex);
+      if (!detector) return;
+      for (size_t i = 0; i < followers.size(); ++i) {
+        std::vector<std::string> lines;
+        auto polled = followers[i]->Poll(lines);
+        if (!polled) Log(polled.error().ToString());
+        if (lines.empty()) continue;
+        detector->Process(i, lines, lines_read[i] + 1);
+        lines_read[i] += lines.size();
+        lines_total += lines.size();
+      }
+      found.swap(alerts);
+    }
+    if (found.empty()) return;
+    static const std::map<std::string, int> kLevels = {
+        {"info", 0}, {"low", 1}, {"medium", 2}, {"high", 3}, {"critical", 4}};
+    std::lock_guard lock(mutex);
+    int min_level = config.min_alert_level == "informational" ? 0
+                    : kLevels.count(config.min_alert_level)   ? kLevels.at(config.min_alert_level)
+                                                              : 2;
+    for (const std::string& alert : found) {
+      ++alerts_total;
+      auto finding = finding::FromAlert(alert, env.Now(), flattener);
+      if (!finding) {
+        Log(fmt::format("alert not taken: {}", finding.error().message));
+        continue;
+      }
+      if (!*finding) continue;  // about no address
+      auto level = kLevels.find((*finding)->fields["extra.severity"]);
+      if (level != kLevels.end() && level->second < min_level) continue;
+      auto taken = incidents->Take(**finding);
+      if (!taken) {
+        Log(fmt::format("finding not taken: {}", taken.error().ToString()));
+        continue;
+      }
+      ++findings_by_outcome[incident::OutcomeName(taken->outcome)];
+    }
+  }
+
+  void ReaderLoop() {
+    std::unique_lock lock(timer_mutex);
+    while (!stopping) {
+      timer_wake.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; });
+      if (stopping) break;
+      lock.unlock();
+      ReadInputs();
+      lock.lock();
+    }
   }
 
   void Tick() {
@@ -538,6 +648,14 @@ struct Service::Impl {
     out += fmt::format("bulwark_mails_total{{result=\"sent\"}} {}\n", mails_sent);
     out += fmt::format("bulwark_mails_total{{result=\"retry\"}} {}\n", mails_retried);
     out += fmt::format("bulwark_mails_total{{result=\"failed\"}} {}\n", mails_failed);
+    out +=
+        "# HELP bulwark_input_lines_total Lines read from followed log files.\n"
+        "# TYPE bulwark_input_lines_total counter\n";
+    out += fmt::format("bulwark_input_lines_total {}\n", lines_total);
+    out +=
+        "# HELP bulwark_alerts_total Detection alerts from followed log files.\n"
+        "# TYPE bulwark_alerts_total counter\n";
+    out += fmt::format("bulwark_alerts_total {}\n", alerts_total);
     out += "# HELP bulwark_incidents Incidents by state.\n# TYPE bulwark_incidents gauge\n";
     auto counts = store->CountIncidents();
     if (counts) {
@@ -569,6 +687,9 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   if (!store) return tl::unexpected(store.error());
   impl->store = std::move(*store);
   if (auto loaded = impl->Load(impl->config); !loaded) return tl::unexpected(loaded.error());
+  if (auto inputs = impl->LoadInputs(impl->config); !inputs) {
+    return tl::unexpected(inputs.error());
+  }
   Impl* raw = impl.get();
   auto http = HttpServer::Start(
       impl->config.listen, [raw](const HttpRequest& r) { return raw->Handle(r); },
@@ -576,6 +697,7 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   if (!http) return tl::unexpected(http.error());
   impl->http = std::move(*http);
   impl->timer = std::thread([raw] { raw->TimerLoop(); });
+  impl->reader = std::thread([raw] { raw->ReaderLoop(); });
   Log(fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
@@ -597,6 +719,7 @@ Result<void> Service::Reload() {
     parsed->listen = impl_->config.listen;
   }
   if (auto loaded = impl_->Load(*parsed); !loaded) return loaded;
+  if (auto inputs = impl_->LoadInputs(*parsed); !inputs) return inputs;
   impl_->config = std::move(*parsed);
   return {};
 }
@@ -614,7 +737,9 @@ void Service::Stop() {
   }
   impl_->timer_wake.notify_all();
   if (impl_->timer.joinable()) impl_->timer.join();
-  impl_->Tick();  // one last delivery round
+  if (impl_->reader.joinable()) impl_->reader.join();
+  impl_->ReadInputs();  // what the files still hold
+  impl_->Tick();        // one last delivery round
   Log("stopped");
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,28 @@ struct ReplaySummary {
   uint64_t correlation_bytes = 0;  // memory of the correlation tables at the end
   double seconds = 0;              // processing time (after rules and decoders are loaded)
   unsigned threads = 1;
+};
+
+// Receives alerts as JSON lines (one or more complete lines per call).
+using AlertSink = std::function<void(std::string_view)>;
+
+// Detection over lines that arrive over time (followed log files): the same decoding, matching,
+// correlation and suppression as Replay, on the caller's thread, with state kept between calls.
+// Not thread-safe.
+class StreamDetector {
+ public:
+  StreamDetector(ReplayOptions options, std::shared_ptr<const detect::RuleSet> rules,
+                 std::shared_ptr<const decode::DecoderSet> decoders,
+                 std::vector<std::string> input_names, AlertSink sink);
+  ~StreamDetector();
+  // Runs `lines` of input `input` (an index into input_names), in order; their alerts go to the
+  // sink before this returns.
+  void Process(size_t input, const std::vector<std::string>& lines, uint64_t first_line_number);
+  const ReplaySummary& summary() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Runs the replay, writing alerts to `out` (null: alerts are only counted in the summary). Fails

@@ -1,0 +1,128 @@
+// Following log files: FileFollower (appends, partial lines, rotation, truncation) and the
+// service turning what it reads into incidents, across a rotation.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bulwark/input/follower.h"
+#include "bulwark/inventory/import.h"
+#include "bulwark/server/service.h"
+
+namespace bulwark {
+namespace {
+
+class FollowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bulwark-follow-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    log_ = (dir_ / "auth.log").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Append(const std::string& text) { std::ofstream(log_, std::ios::app) << text; }
+
+  std::filesystem::path dir_;
+  std::string log_;
+};
+
+TEST_F(FollowTest, FollowerReadsWhatIsAppendedAcrossRotations) {
+  Append("before\n");
+  input::FileFollower follower(log_);
+  std::vector<std::string> lines;
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_TRUE(lines.empty());  // starts at the end
+  Append("one\ntw");
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_EQ(lines, (std::vector<std::string>{"one"}));
+  Append("o\r\n");
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+  // logrotate: rename, then a new file.
+  std::filesystem::rename(log_, log_ + ".1");
+  std::ofstream(log_ + ".1", std::ios::app) << "last of old\n";
+  Append("first of new\n");
+  lines.clear();
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_EQ(lines, (std::vector<std::string>{"last of old", "first of new"}));
+  EXPECT_EQ(follower.rotations(), 1u);
+  // copytruncate: the same file, shorter (noticed at the next poll), then written again.
+  std::filesystem::resize_file(log_, 0);
+  lines.clear();
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_TRUE(lines.empty());
+  Append("after truncation\n");
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_EQ(lines, (std::vector<std::string>{"after truncation"}));
+  EXPECT_EQ(follower.rotations(), 2u);
+}
+
+TEST_F(FollowTest, AFileThatAppearsLaterIsReadFromItsStart) {
+  input::FileFollower follower(log_);
+  std::vector<std::string> lines;
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_TRUE(lines.empty());
+  Append("hello\n");
+  ASSERT_TRUE(follower.Poll(lines));
+  EXPECT_EQ(lines, (std::vector<std::string>{"hello"}));
+}
+
+std::string BruteForce(const std::string& address, int tries) {
+  std::string text;
+  for (int i = 0; i < tries; ++i) {
+    text += "Nov 26 10:00:" + std::to_string(10 + i) + " web1 sshd[" + std::to_string(100 + i) +
+            "]: Failed password for invalid user admin" + std::to_string(i) + " from " + address +
+            " port " + std::to_string(40000 + i) + " ssh2\n";
+  }
+  return text;
+}
+
+TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
+  Append("");  // the file exists before the service starts
+  std::string data = (dir_ / "data").string();
+  {
+    auto store = store::OpenSqliteStore(data);
+    ASSERT_TRUE(store);
+    std::ifstream in(std::string(BULWARK_SOURCE_DIR) + "/data/samples/inventory.yml");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto parsed = inventory::ParseInventory(text, "inventory.yml", inventory::FileFormat::kYaml);
+    ASSERT_TRUE(parsed);
+    ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+  }
+  config::Config config;
+  config.data_dir = data;
+  config.listen = "127.0.0.1:0";
+  config.mail.print = (dir_ / "mails.txt").string();
+  config.inputs = {{log_, "auto"}};
+  auto service = server::Service::Start(config, "", Env::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  auto store = store::OpenSqliteStore(data);
+  ASSERT_TRUE(store);
+  auto incidents_of = [&](const std::string& customer) {
+    store::IncidentFilter filter;
+    filter.customer_id = customer;
+    for (int i = 0; i < 50; ++i) {
+      auto list = (*store)->ListIncidents(filter);
+      if (list && !list->empty()) return list->size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return size_t{0};
+  };
+  // Globex's compromised shop brute-forces web1.
+  Append(BruteForce("198.51.100.23", 12));
+  EXPECT_EQ(incidents_of("c-globex"), 1u);
+  // Rotation: the old file is renamed, a new one starts; Initech's legacy system attacks next.
+  std::filesystem::rename(log_, log_ + ".1");
+  Append(BruteForce("192.0.2.10", 12));
+  EXPECT_EQ(incidents_of("c-initech"), 1u);
+  (*service)->Stop();
+}
+
+}  // namespace
+}  // namespace bulwark
