@@ -489,6 +489,14 @@ struct Service::Impl {
       if (!flattener.Flatten(r.body, body)) {
         return Problem(400, "Bad Request", "the body must be one JSON object");
       }
+      std::vector<std::string> allowed = rest[2] == "comments"
+                                             ? std::vector<std::string>{"text"}
+                                             : std::vector<std::string>{"state", "reason"};
+      for (const auto& [key, value] : body.values) {
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+          return Problem(400, "Bad Request", fmt::format("unknown field '{}'", key));
+        }
+      }
       if (rest[2] == "comments") {
         auto done = incidents->Comment(id, actor, body.values["text"]);
         if (!done) return Problem(400, "Bad Request", done.error().message);

@@ -221,6 +221,10 @@ TEST_F(ApiTest, BodiesHaveALimit) {
   EXPECT_EQ(reply.status, 413);
   EXPECT_EQ(reply.content_type, "application/problem+json");
   EXPECT_EQ(Call("POST", "/api/v1/incidents/1/transition", analyst_, "not json").status, 400);
+  auto unknown = Call("POST", "/api/v1/incidents/1/transition", analyst_,
+                      R"({"state": "notified", "reason": "x", "sate": "typo"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("unknown field 'sate'"), std::string::npos);
 }
 
 TEST_F(ApiTest, ABrokenReloadKeepsTheRunningConfiguration) {
