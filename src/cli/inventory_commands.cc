@@ -5,8 +5,11 @@
 #include <cstdlib>
 #include <memory>
 
+#include "bulwark/cloud/stackit.h"
+#include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
+#include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
 #include "bulwark/incident/json.h"
 #include "bulwark/inventory/attribution.h"
@@ -18,7 +21,9 @@ namespace bulwark::cli {
 namespace {
 
 struct InventoryOptions {
+  std::string config;
   std::string data_dir;
+  bool data_dir_given = false;
   std::vector<std::string> files;
   std::string format = "auto";
   std::string query;
@@ -68,6 +73,65 @@ int RunImport(const InventoryOptions& options) {
     clean = clean && report->clean();
   }
   return clean ? kExitOk : kExitFindings;
+}
+
+int RunSync(const InventoryOptions& options) {
+  config::Config config;
+  if (!options.config.empty()) {
+    auto text = ReadTextFile(options.config);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return kExitFindings;
+    }
+    auto parsed = config::Parse(*text, options.config);
+    if (!parsed) {
+      fmt::print(stderr, "bulwark: {}\n", parsed.error().ToString());
+      return kExitFindings;
+    }
+    config = std::move(*parsed);
+  }
+  if (options.data_dir_given || options.config.empty()) config.data_dir = options.data_dir;
+  cloud::StackitSettings settings;
+  const auto& s = config.stackit;
+  settings.organization = s.organization;
+  settings.region = s.region;
+  settings.resource_manager_url = s.resource_manager_url;
+  settings.iaas_url = s.iaas_url;
+  settings.customer_label = s.customer_label;
+  settings.project_customers = s.projects;
+  if (!s.token_file.empty()) {
+    auto token = Env::Default().ReadFile(s.token_file);
+    if (!token) {
+      fmt::print(stderr, "bulwark: {}\n", token.error().ToString());
+      return kExitFindings;
+    }
+    settings.token = std::string(Trim(*token));
+  }
+  auto store = store::OpenSqliteStore(config.data_dir);
+  if (!store) {
+    fmt::print(stderr, "bulwark: {}\n", store.error().ToString());
+    return kExitFindings;
+  }
+  auto report = cloud::SyncStackit(**store, settings, Env::Default().Now());
+  if (!report) {
+    fmt::print(stderr, "bulwark: {}\n", report.error().ToString());
+    return kExitFindings;
+  }
+  for (const auto& skipped : report->skipped) fmt::print(stderr, "skipped {}\n", skipped);
+  for (const auto& rejected : report->import.rejected) {
+    fmt::print(stderr, "{}\n", rejected.ToString());
+  }
+  for (const auto& conflict : report->import.conflicts) {
+    fmt::print(stderr, "{}\n", conflict.ToString());
+  }
+  const auto& w = report->import.written;
+  fmt::print(
+      "stackit: projects {}, servers {}, NICs {}, public IPs {}; addresses {} added, {} ended, {} "
+      "unchanged; skipped {}, rejected {}, conflicts {}\n",
+      report->projects, report->servers, report->nics, report->public_ips, w.assignments_added,
+      report->closed, w.assignments_unchanged, report->skipped.size(),
+      report->import.rejected.size(), report->import.conflicts.size());
+  return report->import.clean() ? kExitOk : kExitFindings;
 }
 
 int RunWho(const InventoryOptions& options) {
@@ -167,7 +231,20 @@ Runner AddInventoryCommands(CLI::App& app) {
       ->type_name("ADDR|MAC");
   who->add_option("--at", options->at, "The instant (RFC 3339; default: now)")->type_name("TIME");
 
-  return [options, import, who]() -> std::optional<int> {
+  auto* sync = group->add_subcommand("sync", "Read the inventory from a cloud's API");
+  sync->require_subcommand(1);
+  auto* stackit = sync->add_subcommand(
+      "stackit", "Projects, servers, NICs and public IPs from STACKIT (config section stackit)");
+  AddDataDirOption(*stackit, options->data_dir);
+  stackit->add_option("--config", options->config, "Configuration file with a stackit section")
+      ->required()
+      ->type_name("FILE");
+
+  return [options, import, who, stackit]() -> std::optional<int> {
+    if (*stackit) {
+      options->data_dir_given = stackit->count("--data-dir") > 0;
+      return RunSync(*options);
+    }
     if (*import) return RunImport(*options);
     if (*who) return RunWho(*options);
     return std::nullopt;

@@ -162,6 +162,26 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
          return {};
        }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
+      {"stackit",
+       [&](const YAML::Node& n) {
+         return Walk(n, name, "stackit",
+                     {{"organization", text(c.stackit.organization)},
+                      {"region", text(c.stackit.region)},
+                      {"resource_manager_url", text(c.stackit.resource_manager_url)},
+                      {"iaas_url", text(c.stackit.iaas_url)},
+                      {"token_file", text(c.stackit.token_file)},
+                      {"customer_label", text(c.stackit.customer_label)},
+                      {"projects", [&](const YAML::Node& map) -> Result<void> {
+                         if (!map.IsMap()) {
+                           return Fail("'stackit.projects' maps project ids to customer ids",
+                                       Where(name, map.Mark()));
+                         }
+                         for (const auto& entry : map) {
+                           c.stackit.projects[entry.first.Scalar()] = entry.second.Scalar();
+                         }
+                         return {};
+                       }}});
+       }},
       {"webhooks",
        [&](const YAML::Node& n) -> Result<void> {
          if (!n.IsSequence()) return Fail("'webhooks' must be a list", Where(name, n.Mark()));

@@ -4,6 +4,7 @@
 // Unknown keys and bad values are errors with file:line:column, so a broken file refuses to
 // start and a broken reload keeps the running configuration.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,16 @@ struct WebhookConfig {
   std::string secret_file;  // a file holding the HMAC secret
 };
 
+struct StackitConfig {
+  std::string organization;  // containerParentId whose projects are synced
+  std::string region = "eu01";
+  std::string resource_manager_url = "https://resource-manager.api.stackit.cloud";
+  std::string iaas_url = "https://iaas.api.stackit.cloud";
+  std::string token_file;  // service-account token; else $STACKIT_SERVICE_ACCOUNT_TOKEN
+  std::string customer_label = "bulwark-customer";
+  std::map<std::string, std::string> projects;  // projectId -> customer id
+};
+
 struct Config {
   std::string data_dir = "/var/lib/bulwark";
   std::string listen = "127.0.0.1:8080";  // host:port of the REST API
@@ -35,6 +46,7 @@ struct Config {
   TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery
   size_t max_body_bytes = 1 << 20;  // REST request bodies
   std::vector<WebhookConfig> webhooks;
+  StackitConfig stackit;
   struct Mail {
     std::string from = "security@provider.example";
     std::string domain = "bulwark.provider.example";

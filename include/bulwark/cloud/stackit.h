@@ -1,0 +1,43 @@
+#pragma once
+// Inventory from the STACKIT cloud: projects and labels (Resource Manager), servers, NICs (IPs,
+// MACs) and public IPs (IaaS v2), read through the public APIs and recorded as validity intervals:
+// an address seen on a NIC is held from the sync that first saw it; one no longer seen is closed
+// at the sync that missed it. Projects are assigned to customers by a label or a mapping; the
+// customers themselves (names, contacts) come from inventory files.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
+#include "bulwark/inventory/import.h"
+#include "bulwark/store/store.h"
+
+namespace bulwark::cloud {
+
+struct StackitSettings {
+  std::string resource_manager_url = "https://resource-manager.api.stackit.cloud";
+  std::string iaas_url = "https://iaas.api.stackit.cloud";
+  std::string region = "eu01";
+  std::string organization;  // containerParentId whose projects are synced (required)
+  // Bearer token of a service account (as the STACKIT SDKs' token flow): the settings' value, else
+  // the environment's STACKIT_SERVICE_ACCOUNT_TOKEN.
+  std::string token;
+  std::string customer_label = "bulwark-customer";       // project label naming the customer id
+  std::map<std::string, std::string> project_customers;  // projectId -> customer id (wins)
+  long timeout_seconds = 30;
+};
+
+struct SyncReport {
+  size_t projects = 0, servers = 0, nics = 0, public_ips = 0;
+  std::vector<std::string> skipped;  // projects without a customer, with the reason
+  inventory::ImportReport import;    // what the store took (added, changed, conflicts)
+  size_t closed = 0;                 // addresses no longer seen: their intervals ended
+};
+
+// One sync at `now`. Errors: an API that cannot be reached or answers with an error (the message
+// names the request and the status; nothing is written then).
+Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& settings, TimeNs now);
+
+}  // namespace bulwark::cloud

@@ -1,0 +1,193 @@
+// STACKIT inventory sync against Prism, an OpenAPI-validating mock server started from the real
+// API documents in ../shared/stackit: every request is checked against the contract (a violation
+// is answered with 4xx, which fails the sync), answers come from the documents' examples.
+
+#include "bulwark/cloud/stackit.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "bulwark/inventory/attribution.h"
+
+namespace bulwark::cloud {
+namespace {
+
+constexpr const char* kProject = "54066bf4-1aff-4f7b-9f83-fb23c348fee3";  // the examples' project
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t length = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+// One Prism process serving `spec`; stopped (by PID) with the object.
+class Prism {
+ public:
+  Prism(const std::string& spec, const std::filesystem::path& log) : port_(FreePort()) {
+    std::string port = std::to_string(port_);
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);  // its own group: node's children go with it
+      FILE* out = std::freopen(log.c_str(), "w", stdout);
+      (void)out;
+      dup2(fileno(stdout), fileno(stderr));
+      execl(BULWARK_PRISM, BULWARK_PRISM, "mock", "--errors", "-h", "127.0.0.1", "-p", port.c_str(),
+            spec.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 300 && !Accepts(port_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ~Prism() {
+    if (pid_ > 0) {
+      kill(-pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  bool up() const { return Accepts(port_); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+class StackitSyncTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(access(BULWARK_PRISM, X_OK), 0) << "Prism is missing: tools/deps.sh installs it";
+    log_dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                         ("bulwark-prism-" + std::to_string(getpid())));
+    std::filesystem::create_directories(*log_dir_);
+    std::string shared = BULWARK_SHARED_DIR;
+    iaas_ = new Prism(shared + "/stackit/services/iaas/v2/iaas.json", *log_dir_ / "iaas.log");
+    resources_ = new Prism(shared + "/stackit/services/resource-manager/v0/resource-manager.json",
+                           *log_dir_ / "rm.log");
+  }
+  static void TearDownTestSuite() {
+    delete iaas_;
+    delete resources_;
+    std::filesystem::remove_all(*log_dir_);
+    delete log_dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(iaas_->up() && resources_->up()) << "Prism did not start; see its log";
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bulwark-stackit-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto store = store::OpenSqliteStore(dir_.string());
+    ASSERT_TRUE(store);
+    store_ = std::move(*store);
+    model::Inventory customers;
+    customers.customers = {
+        {"c-acme", "ACME GmbH", "de", {{"sec@acme.example", "security"}}, "", ""}};
+    ASSERT_TRUE(store_->WriteInventory(customers));
+    settings_.resource_manager_url = resources_->url();
+    settings_.iaas_url = iaas_->url();
+    settings_.organization = "my-organization-1";
+    settings_.token = "service-account-token";
+    settings_.project_customers = {{kProject, "c-acme"}};
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static Prism* iaas_;
+  static Prism* resources_;
+  static std::filesystem::path* log_dir_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  StackitSettings settings_;
+};
+
+Prism* StackitSyncTest::iaas_ = nullptr;
+Prism* StackitSyncTest::resources_ = nullptr;
+std::filesystem::path* StackitSyncTest::log_dir_ = nullptr;
+
+TEST_F(StackitSyncTest, ServersNicsAndPublicIpsBecomeAddressHistory) {
+  TimeNs first = *ParseTimestamp("2026-11-01T00:00:00Z");
+  auto report = SyncStackit(*store_, settings_, first);
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_EQ(report->projects, 1u);
+  EXPECT_EQ(report->servers, 1u);
+  EXPECT_TRUE(report->import.clean());
+  EXPECT_GT(report->import.written.assignments_added, 0u);
+  auto inventory = store_->ReadInventory();
+  ASSERT_TRUE(inventory);
+  inventory::AttributionIndex index(std::move(*inventory));
+  // The example server's NIC has 10.0.0.1 and the public IP 192.0.2.1.
+  for (const char* address : {"10.0.0.1", "192.0.2.1"}) {
+    auto who = index.Lookup(*event::IpAddress::Parse(address), first + kNsPerSecond);
+    ASSERT_TRUE(who && who->system) << address;
+    EXPECT_EQ(who->system->name, "server1");
+    EXPECT_TRUE(who->system->internet_exposed);
+    ASSERT_TRUE(who->customer);
+    EXPECT_EQ(who->customer->id, "c-acme");
+    ASSERT_TRUE(who->interface);
+    EXPECT_EQ(who->interface->port, "0507bb7e-9612-40a5-9d5f-bb6aedbce880");
+  }
+  EXPECT_FALSE(index.Lookup(*event::IpAddress::Parse("10.0.0.1"), first - kNsPerSecond));
+  // A second sync sees the same: nothing added, the start stays.
+  auto again = SyncStackit(*store_, settings_, first + 3600 * kNsPerSecond);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->import.written.assignments_added, 0u);
+  EXPECT_EQ(again->closed, 0u);
+}
+
+TEST_F(StackitSyncTest, ProjectsWithoutACustomerAreSkippedWithTheReason) {
+  settings_.project_customers.clear();
+  auto report = SyncStackit(*store_, settings_, *ParseTimestamp("2026-11-01T00:00:00Z"));
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_EQ(report->projects, 0u);
+  ASSERT_EQ(report->skipped.size(), 1u);
+  EXPECT_NE(report->skipped[0].find("bulwark-customer"), std::string::npos);
+}
+
+TEST_F(StackitSyncTest, TheContractIsChecked) {
+  settings_.region = "";  // an empty path segment breaks the IaaS contract
+  auto broken = SyncStackit(*store_, settings_, *ParseTimestamp("2026-11-01T00:00:00Z"));
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().message.find("HTTP 4"), std::string::npos) << broken.error().message;
+  auto inventory = store_->ReadInventory();
+  EXPECT_TRUE(inventory->assignments.empty());  // nothing written
+  settings_.region = "eu01";
+  settings_.token.clear();
+  unsetenv("STACKIT_SERVICE_ACCOUNT_TOKEN");
+  auto no_token = SyncStackit(*store_, settings_, 0);
+  ASSERT_FALSE(no_token);
+  EXPECT_NE(no_token.error().message.find("token"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bulwark::cloud
