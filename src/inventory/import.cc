@@ -102,6 +102,19 @@ class Record {
     return items;
   }
 
+  // Reports the first key that is not in `known` (a typo would otherwise be ignored silently).
+  void OnlyKeys(std::initializer_list<std::string_view> known) {
+    if (!ok() || !node_.IsMap()) return;
+    for (const auto& entry : node_) {
+      std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string list;
+      for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      Problem(entry.first, fmt::format("unknown {} field '{}' (known: {})", kind_, key, list));
+      return;
+    }
+  }
+
   void Problem(const YAML::Node& at, std::string message) {
     if (!ok()) return;
     error_ = Error{std::move(message), Where(name_, at.Mark())};
@@ -135,6 +148,7 @@ std::string IntervalProblem(TimeNs from, TimeNs until) {
 void ParseYamlCustomers(const YAML::Node& list, const std::string& name, ParsedInventory& out) {
   for (const auto& node : list) {
     Record r(node, name, "customer");
+    r.OnlyKeys({"id", "name", "language", "contacts", "openpgp_key"});
     model::Customer c;
     c.id = r.Text("id", true);
     c.name = r.Text("name", false, c.id);
@@ -146,6 +160,7 @@ void ParseYamlCustomers(const YAML::Node& list, const std::string& name, ParsedI
     }
     for (const auto& contact : r.List("contacts")) {
       Record cr(contact, name, "contact");
+      cr.OnlyKeys({"email", "role"});
       model::Contact k{cr.Text("email", true), cr.Text("role", false, "security")};
       if (cr.ok() && !ValidEmail(k.email)) {
         cr.Problem(contact["email"], fmt::format("'{}' is not an e-mail address", k.email));
@@ -164,6 +179,7 @@ void ParseYamlCustomers(const YAML::Node& list, const std::string& name, ParsedI
 void ParseYamlProjects(const YAML::Node& list, const std::string& name, ParsedInventory& out) {
   for (const auto& node : list) {
     Record r(node, name, "project");
+    r.OnlyKeys({"id", "customer", "name", "labels"});
     model::Project p;
     p.id = r.Text("id", true);
     p.customer_id = r.Text("customer", true);
@@ -181,6 +197,7 @@ void ParseYamlProjects(const YAML::Node& list, const std::string& name, ParsedIn
 void ParseYamlSystems(const YAML::Node& list, const std::string& name, ParsedInventory& out) {
   for (const auto& node : list) {
     Record r(node, name, "system");
+    r.OnlyKeys({"id", "project", "name", "labels", "internet_exposed", "protected", "interfaces"});
     model::System s;
     s.id = r.Text("id", true);
     s.project_id = r.Text("project", true);
@@ -194,6 +211,7 @@ void ParseYamlSystems(const YAML::Node& list, const std::string& name, ParsedInv
     std::set<std::string> keys;
     for (const auto& inode : r.List("interfaces")) {
       Record ir(inode, name, "interface");
+      ir.OnlyKeys({"mac", "port", "from", "until", "addresses"});
       model::Interface i;
       i.system_id = s.id;
       std::string mac = ir.Text("mac", false);
@@ -222,6 +240,7 @@ void ParseYamlSystems(const YAML::Node& list, const std::string& name, ParsedInv
       }
       for (const auto& anode : ir.List("addresses")) {
         Record ar(anode, name, "address");
+        ar.OnlyKeys({"ip", "from", "until"});
         Assignment a;
         a.system_id = s.id;
         a.interface_key = i.Key();

@@ -145,6 +145,14 @@ unknown: 1
   EXPECT_TRUE(saw_section);
 }
 
+TEST_F(ImportTest, UnknownFieldsAreReportedNotIgnored) {
+  auto report = MustImport("customers:\n  - {id: c1, langauge: de}\n", "typo.yml");
+  ASSERT_EQ(report.rejected.size(), 1u);
+  EXPECT_EQ(report.rejected[0].where, "typo.yml:2:14");
+  EXPECT_NE(report.rejected[0].message.find("unknown customer field 'langauge'"),
+            std::string::npos);
+}
+
 TEST_F(ImportTest, OverlappingClaimsAreReportedWithBothRecords) {
   ASSERT_TRUE(MustImport(kIssueExample, "first.yml").clean());
   auto report = MustImport(R"(customers: [{id: c2}]
