@@ -384,6 +384,16 @@ struct Service::Impl {
       json.EndObject();
       return Json(out, any_rejected ? 422 : 200);
     }
+    if (rest.size() == 2 && rest[1] != "unattributed" && r.method == "GET") {
+      auto id = ParseInt(rest[1]);
+      auto found = id ? store->GetFinding(*id) : Result<std::optional<store::StoredFinding>>();
+      if (!found) return Problem(500, "Internal Server Error", found.error().ToString());
+      if (!*found) return Problem(404, "Not Found", fmt::format("no finding {}", rest[1]));
+      std::string out;
+      JsonWriter json(out);
+      incident::WriteStoredFinding(json, **found);
+      return Json(out);
+    }
     if (rest.size() == 2 && rest[1] == "unattributed" && r.method == "GET") {
       auto queue = store->Unattributed(Limit(r));
       if (!queue) return Problem(500, "Internal Server Error", queue.error().ToString());

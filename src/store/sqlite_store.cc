@@ -273,6 +273,14 @@ class SqliteStore final : public Store {
                     [&](sqlite::Statement& s) { s.Bind(1, incident_id); });
   }
 
+  Result<std::optional<StoredFinding>> GetFinding(int64_t id) override {
+    auto found = Findings(std::string(kSelectFindings) + " WHERE id = ?1",
+                          [&](sqlite::Statement& s) { s.Bind(1, id); });
+    if (!found) return tl::unexpected(found.error());
+    if (found->empty()) return std::optional<StoredFinding>();
+    return std::optional<StoredFinding>(found->front());
+  }
+
   Result<std::optional<int64_t>> OpenIncidentOfFingerprint(const std::string& fingerprint,
                                                            TimeNs since) override {
     auto statement = db_->Prepare(

@@ -174,6 +174,11 @@ TEST_F(ApiTest, AnalystSeesAndMovesEverything) {
   EXPECT_NE(who.body.find("\"id\":\"s-web1\""), std::string::npos);
   EXPECT_EQ(Call("GET", "/api/v1/attribution?ip=nope", analyst_).status, 400);
   EXPECT_EQ(Call("GET", "/api/v1/findings/unattributed", analyst_).status, 200);
+  auto finding = Call("GET", "/api/v1/findings/1", analyst_);
+  EXPECT_EQ(finding.status, 200);
+  EXPECT_NE(finding.body.find("\"feed.name\":\"bulwark-scan\""), std::string::npos) << finding.body;
+  EXPECT_EQ(Call("GET", "/api/v1/findings/999", analyst_).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/findings/1", globex_).status, 403);
   EXPECT_EQ(Call("GET", "/api/v1/inventory/systems/s-web1", analyst_).status, 200);
   EXPECT_EQ(Call("GET", "/api/v1/incidents/999", analyst_).status, 404);
   EXPECT_EQ(Call("GET", "/api/v1/incidents?state=bogus", analyst_).status, 400);

@@ -93,6 +93,7 @@ class Store {
   // Unattributed findings, oldest first.
   virtual Result<std::vector<StoredFinding>> Unattributed(size_t limit) = 0;
   virtual Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id) = 0;
+  virtual Result<std::optional<StoredFinding>> GetFinding(int64_t id) = 0;
   // The incident of the latest finding with `fingerprint` and time.source at or after `since`
   // that belongs to an open incident; nullopt when there is none.
   virtual Result<std::optional<int64_t>> OpenIncidentOfFingerprint(const std::string& fingerprint,
