@@ -99,13 +99,17 @@ int RunSync(const InventoryOptions& options) {
   settings.iaas_url = s.iaas_url;
   settings.customer_label = s.customer_label;
   settings.project_customers = s.projects;
-  if (!s.token_file.empty()) {
-    auto token = Env::Default().ReadFile(s.token_file);
-    if (!token) {
-      fmt::print(stderr, "bulwark: {}\n", token.error().ToString());
+  settings.token_url = s.token_url;
+  for (auto [path, target] : {std::pair{&s.token_file, &settings.token},
+                              std::pair{&s.service_account_key_file, &settings.service_account_key},
+                              std::pair{&s.private_key_file, &settings.private_key}}) {
+    if (path->empty()) continue;
+    auto text = Env::Default().ReadFile(*path);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
       return kExitFindings;
     }
-    settings.token = std::string(Trim(*token));
+    *target = std::string(Trim(*text));
   }
   auto store = store::OpenSqliteStore(config.data_dir);
   if (!store) {

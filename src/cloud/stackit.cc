@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -82,18 +83,50 @@ Result<simdjson::dom::array> Items(simdjson::dom::parser& parser, const std::str
   return items;
 }
 
-}  // namespace
-
-Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& settings, TimeNs now) {
-  if (settings.organization.empty()) return Fail("stackit: no organization to sync");
+// The key flow's token when a key is configured (or named by the environment), else the token
+// flow's token.
+Result<std::string> AccessToken(const StackitSettings& settings, TimeNs now) {
+  auto from_env_file = [](const char* variable) -> Result<std::string> {
+    const char* path = std::getenv(variable);
+    if (!path || !*path) return std::string();
+    std::ifstream in(path);
+    if (!in) return Fail(fmt::format("cannot read {} ({})", path, variable));
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string key = settings.service_account_key;
+  std::string private_key = settings.private_key;
+  if (key.empty()) {
+    auto read = from_env_file("STACKIT_SERVICE_ACCOUNT_KEY_PATH");
+    if (!read) return tl::unexpected(read.error());
+    key = *read;
+  }
+  if (!key.empty()) {
+    if (private_key.empty()) {
+      auto read = from_env_file("STACKIT_PRIVATE_KEY_PATH");
+      if (!read) return tl::unexpected(read.error());
+      private_key = *read;
+    }
+    auto token = KeyFlowAccessToken(key, private_key, settings.token_url, now);
+    if (!token) return Fail("stackit key flow: " + token.error().message);
+    return token;
+  }
   std::string token = settings.token;
   if (token.empty()) {
     const char* env = std::getenv("STACKIT_SERVICE_ACCOUNT_TOKEN");
     if (env) token = env;
   }
   if (token.empty()) {
-    return Fail("stackit: no token (settings, or STACKIT_SERVICE_ACCOUNT_TOKEN)");
+    return Fail("stackit: no credentials (a service-account key for the key flow, or a token)");
   }
+  return token;
+}
+
+}  // namespace
+
+Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& settings, TimeNs now) {
+  if (settings.organization.empty()) return Fail("stackit: no organization to sync");
+  auto token = AccessToken(settings, now);
+  if (!token) return tl::unexpected(token.error());
   SyncReport report;
   simdjson::dom::parser parser;
   model::Inventory seen;
@@ -107,7 +140,7 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
   for (int64_t offset = 0;; offset += 100) {
     std::string url = fmt::format("{}/v2/projects?containerParentId={}&limit=100&offset={}",
                                   settings.resource_manager_url, settings.organization, offset);
-    auto body = Get(url, settings, token);
+    auto body = Get(url, settings, *token);
     if (!body) return tl::unexpected(body.error());
     auto items = Items(parser, *body, "projects");
     if (!items) return tl::unexpected(items.error());
@@ -143,7 +176,7 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
       std::vector<std::string> addresses;
     };
     std::map<std::string, Nic> nics;
-    auto nic_body = Get(base + "/nics", settings, token);
+    auto nic_body = Get(base + "/nics", settings, *token);
     if (!nic_body) return tl::unexpected(nic_body.error());
     auto nic_items = Items(parser, *nic_body, "nics of project " + project.id);
     if (!nic_items) return tl::unexpected(nic_items.error());
@@ -155,7 +188,7 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
       if (!n.id.empty()) nics[n.id] = std::move(n);
     }
     // Public IPs attached to NICs.
-    auto ip_body = Get(base + "/public-ips", settings, token);
+    auto ip_body = Get(base + "/public-ips", settings, *token);
     if (!ip_body) return tl::unexpected(ip_body.error());
     auto ip_items = Items(parser, *ip_body, "public IPs of project " + project.id);
     if (!ip_items) return tl::unexpected(ip_items.error());
@@ -170,7 +203,7 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
       exposed_nics.insert(nic);
     }
     // Servers with their NICs (details), names and labels.
-    auto server_body = Get(base + "/servers?details=true", settings, token);
+    auto server_body = Get(base + "/servers?details=true", settings, *token);
     if (!server_body) return tl::unexpected(server_body.error());
     auto server_items = Items(parser, *server_body, "servers of project " + project.id);
     if (!server_items) return tl::unexpected(server_items.error());

@@ -170,6 +170,9 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                       {"resource_manager_url", text(c.stackit.resource_manager_url)},
                       {"iaas_url", text(c.stackit.iaas_url)},
                       {"token_file", text(c.stackit.token_file)},
+                      {"service_account_key_file", text(c.stackit.service_account_key_file)},
+                      {"private_key_file", text(c.stackit.private_key_file)},
+                      {"token_url", text(c.stackit.token_url)},
                       {"customer_label", text(c.stackit.customer_label)},
                       {"projects", [&](const YAML::Node& map) -> Result<void> {
                          if (!map.IsMap()) {

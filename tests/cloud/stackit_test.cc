@@ -184,9 +184,16 @@ TEST_F(StackitSyncTest, TheContractIsChecked) {
   settings_.region = "eu01";
   settings_.token.clear();
   unsetenv("STACKIT_SERVICE_ACCOUNT_TOKEN");
+  unsetenv("STACKIT_SERVICE_ACCOUNT_KEY_PATH");
   auto no_token = SyncStackit(*store_, settings_, 0);
   ASSERT_FALSE(no_token);
-  EXPECT_NE(no_token.error().message.find("token"), std::string::npos);
+  EXPECT_NE(no_token.error().message.find("no credentials"), std::string::npos);
+  // A configured key means the key flow (tests/cloud/key_flow_test.cc covers the exchange).
+  settings_.token = "ignored when a key is configured";
+  settings_.service_account_key = "{}";
+  auto key_flow = SyncStackit(*store_, settings_, 0);
+  ASSERT_FALSE(key_flow);
+  EXPECT_NE(key_flow.error().message.find("key flow"), std::string::npos);
 }
 
 }  // namespace

@@ -21,8 +21,15 @@ struct StackitSettings {
   std::string iaas_url = "https://iaas.api.stackit.cloud";
   std::string region = "eu01";
   std::string organization;  // containerParentId whose projects are synced (required)
-  // Bearer token of a service account (as the STACKIT SDKs' token flow): the settings' value, else
-  // the environment's STACKIT_SERVICE_ACCOUNT_TOKEN.
+  // Authentication as the STACKIT SDKs do it. Key flow (preferred): a service-account key (the
+  // JSON the portal issues, with credentials.iss/sub/aud/kid and usually credentials.privateKey)
+  // and, when the key has none, a PEM private key; the flow signs a JWT (RS512) and exchanges it
+  // at `token_url` for an access token. Token flow: a service-account access token as is.
+  // Fallbacks from the environment: STACKIT_SERVICE_ACCOUNT_KEY_PATH, STACKIT_PRIVATE_KEY_PATH,
+  // STACKIT_SERVICE_ACCOUNT_TOKEN.
+  std::string service_account_key;  // the key's JSON text
+  std::string private_key;          // PEM
+  std::string token_url = "https://service-account.api.stackit.cloud/token";
   std::string token;
   std::string customer_label = "bulwark-customer";       // project label naming the customer id
   std::map<std::string, std::string> project_customers;  // projectId -> customer id (wins)
@@ -35,6 +42,12 @@ struct SyncReport {
   inventory::ImportReport import;    // what the store took (added, changed, conflicts)
   size_t closed = 0;                 // addresses no longer seen: their intervals ended
 };
+
+// The key flow: a self-signed JWT exchanged for an access token at `token_url`. Errors: a key
+// that cannot be read or used, the token endpoint's refusal (with its answer).
+Result<std::string> KeyFlowAccessToken(const std::string& service_account_key_json,
+                                       const std::string& private_key_pem,
+                                       const std::string& token_url, TimeNs now);
 
 // One sync at `now`. Errors: an API that cannot be reached or answers with an error (the message
 // names the request and the status; nothing is written then).

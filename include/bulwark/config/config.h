@@ -29,7 +29,11 @@ struct StackitConfig {
   std::string region = "eu01";
   std::string resource_manager_url = "https://resource-manager.api.stackit.cloud";
   std::string iaas_url = "https://iaas.api.stackit.cloud";
-  std::string token_file;  // service-account token; else $STACKIT_SERVICE_ACCOUNT_TOKEN
+  std::string
+      service_account_key_file;  // key flow (preferred); else $STACKIT_SERVICE_ACCOUNT_KEY_PATH
+  std::string private_key_file;  // when the key holds none; else $STACKIT_PRIVATE_KEY_PATH
+  std::string token_url = "https://service-account.api.stackit.cloud/token";
+  std::string token_file;  // token flow; else $STACKIT_SERVICE_ACCOUNT_TOKEN
   std::string customer_label = "bulwark-customer";
   std::map<std::string, std::string> projects;  // projectId -> customer id
 };
