@@ -17,7 +17,7 @@ namespace bulwark::notify {
 namespace {
 
 constexpr const char* kLanguages[] = {"de", "en"};
-constexpr const char* kKinds[] = {"opened", "reminder", "escalation"};
+constexpr const char* kKinds[] = {"opened", "reminder", "escalation", "digest"};
 
 Result<std::pair<std::string, std::string>> SplitTemplate(std::string_view text,
                                                           const std::string& where) {

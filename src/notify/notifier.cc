@@ -52,7 +52,7 @@ Notifier::Notifier(store::Store& store, const inventory::AttributionIndex& index
 
 Result<bool> Notifier::Queue(const model::Incident& incident, const std::string& kind,
                              const model::Finding& finding, const std::string& severity_reasons,
-                             TimeNs not_before) {
+                             TimeNs not_before, bool digest) {
   auto holder = index_.OfSystem(incident.system_id);
   if (!holder || !holder->customer) return false;
   const model::Customer& customer = *holder->customer;
@@ -113,6 +113,11 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
   entry.channel = "mail";
   entry.recipients = Join(to, ",");
   entry.payload = Render(message);
+  if (digest) {
+    // One section of the customer's digest: language, customer, subject, then the body.
+    entry.channel = "digest";
+    entry.payload = language + "\n" + customer.id + "\n" + subject + "\n" + body_text;
+  }
   entry.next_attempt = not_before;
   entry.created_at = env_.Now();
   auto queued = store_.Enqueue(entry);
@@ -164,7 +169,7 @@ Result<incident::Notice> Notifier::Opened(const model::Incident& incident,
   std::string kind = incident.state == model::IncidentState::kReopened
                          ? fmt::format("opened-again-{}", incident.updated_at)
                          : "opened";
-  auto queued = Queue(incident, kind, finding, Join(assessment.reasons, "; "), when);
+  auto queued = Queue(incident, kind, finding, Join(assessment.reasons, "; "), when, when != now);
   if (!queued) return tl::unexpected(queued.error());
   return incident::Notice::kQueued;
 }
@@ -182,7 +187,7 @@ Result<model::Finding> Notifier::FirstFinding(int64_t incident_id) {
 Result<void> Notifier::DeadlinePassed(const model::Incident& incident) {
   auto finding = FirstFinding(incident.id);
   if (!finding) return tl::unexpected(finding.error());
-  auto queued = Queue(incident, "escalation", *finding, "", env_.Now());
+  auto queued = Queue(incident, "escalation", *finding, "", env_.Now(), false);
   if (!queued) return tl::unexpected(queued.error());
   return {};
 }
@@ -206,7 +211,7 @@ Result<size_t> Notifier::QueueReminders() {
         if (now < start + handling.reminders[i] || now >= *incident.deadline) continue;
         auto finding = FirstFinding(incident.id);
         if (!finding) return tl::unexpected(finding.error());
-        auto queued = Queue(incident, fmt::format("reminder-{}", i + 1), *finding, "", now);
+        auto queued = Queue(incident, fmt::format("reminder-{}", i + 1), *finding, "", now, false);
         if (!queued) return tl::unexpected(queued.error());
         queued_count += *queued ? 1 : 0;
       }
@@ -235,6 +240,25 @@ Result<void> Notifier::Settle(store::OutboxEntry& entry, const SendResult& sent,
     }
   }
   return store_.UpdateOutbox(entry);
+}
+
+Result<void> Notifier::Told(const store::OutboxEntry& entry, incident::Incidents& incidents) {
+  auto incident = store_.GetIncident(entry.incident_id);
+  if (!incident) return tl::unexpected(incident.error());
+  if (!*incident) return {};
+  auto state = (*incident)->state;
+  if (state != model::IncidentState::kNew && state != model::IncidentState::kReopened &&
+      state != model::IncidentState::kNoContact) {
+    return {};
+  }
+  std::string reason = fmt::format("notification sent to {}", entry.recipients);
+  auto told =
+      incidents.Transition(entry.incident_id, model::IncidentState::kNotified, "system", reason);
+  if (!told) return tl::unexpected(told.error());
+  auto waiting = incidents.Transition(entry.incident_id, model::IncidentState::kAwaitingFix,
+                                      "system", "patch deadline started");
+  if (!waiting) return tl::unexpected(waiting.error());
+  return {};
 }
 
 Result<DeliveryStats> Notifier::DeliverWebhooks(WebhookSender& sender) {
@@ -268,19 +292,49 @@ Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& inc
     SendResult sent = mailer.Send(settings_.from, recipients, entry.payload);
     if (auto settled = Settle(entry, sent, stats); !settled) return tl::unexpected(settled.error());
     if (!sent.ok || !entry.kind.starts_with("opened")) continue;
-    auto incident = store_.GetIncident(entry.incident_id);
-    if (!incident) return tl::unexpected(incident.error());
-    if (!*incident) continue;
-    auto state = (*incident)->state;
-    if (state == model::IncidentState::kNew || state == model::IncidentState::kReopened ||
-        state == model::IncidentState::kNoContact) {
-      std::string reason = fmt::format("notification sent to {}", entry.recipients);
-      auto told = incidents.Transition(entry.incident_id, model::IncidentState::kNotified, "system",
-                                       reason);
-      if (!told) return tl::unexpected(told.error());
-      auto waiting = incidents.Transition(entry.incident_id, model::IncidentState::kAwaitingFix,
-                                          "system", "patch deadline started");
-      if (!waiting) return tl::unexpected(waiting.error());
+    if (auto told = Told(entry, incidents); !told) return tl::unexpected(told.error());
+  }
+  // Digest sections, one mail per recipient list.
+  std::map<std::string, std::vector<store::OutboxEntry*>> digests;
+  for (store::OutboxEntry& entry : *due) {
+    if (entry.channel == "digest") digests[entry.recipients].push_back(&entry);
+  }
+  for (auto& [recipients, sections] : digests) {
+    std::string language, customer_id, items, first_subject;
+    for (const store::OutboxEntry* section : sections) {
+      auto lines = Split(section->payload, '\n');
+      if (lines.size() < 3) continue;
+      language = std::string(lines[0]);
+      customer_id = std::string(lines[1]);
+      size_t body_start = lines[0].size() + lines[1].size() + lines[2].size() + 3;
+      items +=
+          fmt::format("=== {}\n\n{}\n", lines[2],
+                      body_start < section->payload.size() ? section->payload.substr(body_start)
+                                                           : std::string());
+    }
+    std::string customer_name = customer_id;
+    for (const auto& c : index_.inventory().customers) {
+      if (c.id == customer_id) customer_name = c.name;
+    }
+    auto [subject, body] = templates_.Render(language, "digest",
+                                             {{"count", std::to_string(sections.size())},
+                                              {"customer.name", customer_name},
+                                              {"items", items},
+                                              {"signature", settings_.signature}});
+    Message message;
+    message.from = settings_.from;
+    for (std::string_view r : Split(recipients, ',')) message.to.emplace_back(Trim(r));
+    message.subject = subject;
+    message.body = body;
+    message.date = env_.Now();
+    message.message_id = fmt::format("digest-{}@{}", sections.front()->id, settings_.domain);
+    SendResult sent = mailer.Send(settings_.from, message.to, Render(message));
+    for (store::OutboxEntry* section : sections) {
+      if (auto settled = Settle(*section, sent, stats); !settled) {
+        return tl::unexpected(settled.error());
+      }
+      if (!sent.ok) continue;
+      if (auto told = Told(*section, incidents); !told) return tl::unexpected(told.error());
     }
   }
   return stats;

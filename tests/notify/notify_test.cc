@@ -21,14 +21,15 @@ TEST(Templates, EveryPlaceholderIsFilled) {
   auto templates = Templates::Load("");
   ASSERT_TRUE(templates) << templates.error().ToString();
   std::map<std::string, std::string> values;
-  for (const char* key :
-       {"reference", "customer.name", "project.name", "system.name", "system.id", "address",
-        "port_suffix", "kind", "identifier", "first_seen", "opened", "feed", "severity",
-        "severity_reasons", "cves", "evidence", "deadline", "signature"}) {
+  for (const char* key : {"reference",  "customer.name",    "project.name", "system.name",
+                          "system.id",  "address",          "port_suffix",  "kind",
+                          "identifier", "first_seen",       "opened",       "feed",
+                          "severity",   "severity_reasons", "cves",         "evidence",
+                          "deadline",   "signature",        "count",        "items"}) {
     values.emplace(key, "X");
   }
   for (const char* language : {"de", "en"}) {
-    for (const char* kind : {"opened", "reminder", "escalation"}) {
+    for (const char* kind : {"opened", "reminder", "escalation", "digest"}) {
       ASSERT_TRUE(templates->Has(language, kind)) << language << "/" << kind;
       auto [subject, body] = templates->Render(language, kind, values);
       EXPECT_EQ(subject.find("{{"), std::string::npos) << language << "/" << kind;
@@ -164,20 +165,38 @@ TEST_F(OutboxTest, GivesUpVisiblyAfterDays) {
   EXPECT_EQ(Incident(taken.incident_id).state, IncidentState::kNew);
 }
 
-TEST_F(OutboxTest, DigestSeverityWaitsForTheDigestHour) {
-  auto taken = Take("203.0.113.7", 5.0);  // medium, raised to high by exposure...
-  (void)taken;
-  model::Finding low;
-  low.feed_name = "scan";
-  low.taxonomy = "vulnerable";
-  low.type = "weak-crypto";
-  low.source_ip = event::IpAddress::Parse("203.0.113.7");
-  low.time_source = T("2026-11-26T10:00:00Z");
-  low.cvss_score = 2.0;  // low -> digest (exposure raises to medium: digest too)
-  auto digest = incidents_->Take(low);
-  ASSERT_TRUE(digest);
-  auto entry = (*store_->OutboxOf(digest->incident_id))[0];
-  EXPECT_EQ(entry.next_attempt, T("2026-11-27T08:00:00Z"));
+TEST_F(OutboxTest, DigestRatedNoticesGoOutTogetherAtTheDigestHour) {
+  auto low = [&](const char* type, const char* identifier) {
+    model::Finding f;
+    f.feed_name = "scan";
+    f.taxonomy = "vulnerable";
+    f.type = type;
+    f.identifier = identifier;
+    f.source_ip = event::IpAddress::Parse("203.0.113.7");
+    f.time_source = T("2026-11-26T10:00:00Z");
+    f.cvss_score = 2.0;  // low, raised to medium by exposure: both notify in the digest
+    auto taken = incidents_->Take(f);
+    EXPECT_TRUE(taken) << taken.error().ToString();
+    return taken ? taken->incident_id : 0;
+  };
+  int64_t first = low("weak-crypto", "tls-1.0");
+  int64_t second = low("information-disclosure", "server-status");
+  ASSERT_NE(first, second);
+  EXPECT_EQ((*store_->OutboxOf(first))[0].next_attempt, T("2026-11-27T08:00:00Z"));
+  RecordingMailer mailer;
+  ASSERT_EQ(notifier_->Deliver(mailer, *incidents_)->sent, 0u);  // not yet
+  env_.now = T("2026-11-27T08:00:00Z");
+  auto stats = notifier_->Deliver(mailer, *incidents_);
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  EXPECT_EQ(stats->sent, 2u);         // two sections...
+  ASSERT_EQ(mailer.sent.size(), 1u);  // ...in one mail
+  const std::string& mail = mailer.sent[0].second;
+  EXPECT_NE(mail.find("Bulwark-Sammelmeldung"), std::string::npos) << mail;
+  EXPECT_NE(mail.find("tls-1.0"), std::string::npos);
+  EXPECT_NE(mail.find("server-status"), std::string::npos);
+  EXPECT_NE(mail.find("kein Managed Service"), std::string::npos);
+  EXPECT_EQ(Incident(first).state, IncidentState::kAwaitingFix);
+  EXPECT_EQ(Incident(second).state, IncidentState::kAwaitingFix);
 }
 
 TEST_F(OutboxTest, RemindersAndEscalationInOneThread) {

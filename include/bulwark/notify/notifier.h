@@ -62,9 +62,13 @@ class Notifier final : public incident::NotificationSink {
 
  private:
   // Composes and queues message `kind` of incident's thread; false when already queued.
+  // With `digest`, the message is a section of the customer's daily digest (one mail for all
+  // sections due together) instead of a mail of its own.
   Result<bool> Queue(const model::Incident& incident, const std::string& kind,
                      const model::Finding& finding, const std::string& severity_reasons,
-                     TimeNs not_before);
+                     TimeNs not_before, bool digest);
+  // A sent first notice: the incident moves to notified and awaiting_fix (the deadline starts).
+  Result<void> Told(const store::OutboxEntry& entry, incident::Incidents& incidents);
   Result<model::Finding> FirstFinding(int64_t incident_id);
   // Records one delivery attempt's outcome on `entry` (state, attempts, backoff) and stores it.
   Result<void> Settle(store::OutboxEntry& entry, const SendResult& sent, DeliveryStats& stats);
