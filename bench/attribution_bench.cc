@@ -35,7 +35,7 @@ std::shared_ptr<bulwark::inventory::AttributionIndex> BuildIndex() {
   for (int s = 0; s < 50'000; ++s) {
     inv.systems.push_back({Id('s', s), Id('p', s % 10'000), "s", {}, true, false, ""});
     inv.interfaces.push_back(
-        {Id('s', s), "", "if", model::kBeginningOfTime, model::kEndOfTime, ""});
+        {Id('s', s), "", "if", model::kBeginningOfTime, model::kEndOfTime, "", {}});
   }
   auto claim = [&](const bulwark::event::IpAddress& ip, int length, int system, TimeNs from,
                    TimeNs until) {

@@ -174,6 +174,7 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
     struct Nic {
       std::string id, mac, server;
       std::vector<std::string> addresses;
+      std::vector<std::string> security_groups;
     };
     std::map<std::string, Nic> nics;
     auto nic_body = Get(base + "/nics", settings, *token);
@@ -181,7 +182,14 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
     auto nic_items = Items(parser, *nic_body, "nics of project " + project.id);
     if (!nic_items) return tl::unexpected(nic_items.error());
     for (simdjson::dom::element nic : *nic_items) {
-      Nic n{Text(nic, "id"), Text(nic, "mac"), Text(nic, "device"), {}};
+      Nic n{Text(nic, "id"), Text(nic, "mac"), Text(nic, "device"), {}, {}};
+      simdjson::dom::array groups;
+      if (nic["securityGroups"].get_array().get(groups) == simdjson::SUCCESS) {
+        for (simdjson::dom::element group : groups) {
+          std::string_view id;
+          if (group.get_string().get(id) == simdjson::SUCCESS) n.security_groups.emplace_back(id);
+        }
+      }
       for (const char* key : {"ipv4", "ipv6"}) {
         if (std::string ip = Text(nic, key); !ip.empty()) n.addresses.push_back(ip);
       }
@@ -241,8 +249,8 @@ Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& setti
       if (n.server.empty()) continue;  // a NIC of no server (a load balancer's, say): skipped
       ++report.nics;
       auto mac = model::NormalizeMac(n.mac);
-      seen.interfaces.push_back(
-          {n.server, mac.value_or(""), nic_id, model::kBeginningOfTime, model::kEndOfTime, origin});
+      seen.interfaces.push_back({n.server, mac.value_or(""), nic_id, model::kBeginningOfTime,
+                                 model::kEndOfTime, origin, n.security_groups});
       for (const std::string& ip : n.addresses) {
         auto prefix = model::Prefix::Parse(ip);
         if (!prefix) continue;

@@ -105,6 +105,10 @@ void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
     json.String(a.interface->mac);
     json.Key("port");
     json.String(a.interface->port);
+    json.Key("security_groups");
+    json.BeginArray();
+    for (const auto& group : a.interface->security_groups) json.String(group);
+    json.EndArray();
     json.EndObject();
   }
   if (a.system) {

@@ -211,7 +211,7 @@ void ParseYamlSystems(const YAML::Node& list, const std::string& name, ParsedInv
     std::set<std::string> keys;
     for (const auto& inode : r.List("interfaces")) {
       Record ir(inode, name, "interface");
-      ir.OnlyKeys({"mac", "port", "from", "until", "addresses"});
+      ir.OnlyKeys({"mac", "port", "from", "until", "addresses", "security_groups"});
       model::Interface i;
       i.system_id = s.id;
       std::string mac = ir.Text("mac", false);
@@ -219,6 +219,9 @@ void ParseYamlSystems(const YAML::Node& list, const std::string& name, ParsedInv
       i.from = ir.Time("from", model::kBeginningOfTime);
       i.until = ir.Time("until", model::kEndOfTime);
       i.origin = ir.where();
+      for (const auto& group : ir.List("security_groups")) {
+        if (group.IsScalar()) i.security_groups.push_back(group.Scalar());
+      }
       if (ir.ok() && !mac.empty()) {
         if (auto normal = model::NormalizeMac(mac)) {
           i.mac = *normal;
@@ -421,7 +424,8 @@ Result<ParsedInventory> ParseCsv(std::string_view text, const std::string& name)
       }
       mac = *normal;
     }
-    model::Interface i{s.id, mac, get("port"), model::kBeginningOfTime, model::kEndOfTime, where};
+    model::Interface i{s.id,  mac, get("port"), model::kBeginningOfTime, model::kEndOfTime,
+                       where, {}};
     std::string ip = get("ip");
     std::optional<Assignment> assignment;
     if (!ip.empty()) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "bulwark/core/strings.h"
 #include "bulwark/store/store.h"
 #include "sqlite.h"
 
@@ -160,6 +161,10 @@ CREATE TABLE tokens (
   created_at INTEGER NOT NULL,
   revoked INTEGER NOT NULL
 );
+)sql",
+    // 5: security groups of interfaces (comma-separated ids)
+    R"sql(
+ALTER TABLE interfaces ADD COLUMN security_groups TEXT NOT NULL DEFAULT '';
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -707,11 +712,14 @@ class SqliteStore final : public Store {
   Result<void> PutInterface(const model::Interface& i) {
     return Run(fmt::format("interface '{}' of system '{}'", i.Key(), i.system_id),
                "INSERT INTO interfaces (system_id, key, mac, port, valid_from, valid_until, "
-               "origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (system_id, key) DO "
-               "UPDATE SET mac = ?3, port = ?4, valid_from = ?5, valid_until = ?6, origin = ?7",
+               "origin, security_groups) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT "
+               "(system_id, key) DO UPDATE SET mac = ?3, port = ?4, valid_from = ?5, "
+               "valid_until = ?6, origin = ?7, security_groups = ?8",
                [&](sqlite::Statement& s) {
+                 std::string groups;
+                 for (const auto& g : i.security_groups) groups += (groups.empty() ? "" : ",") + g;
                  s.Bind(1, i.system_id).Bind(2, i.Key()).Bind(3, i.mac).Bind(4, i.port);
-                 s.Bind(5, i.from).Bind(6, i.until).Bind(7, i.origin);
+                 s.Bind(5, i.from).Bind(6, i.until).Bind(7, i.origin).Bind(8, groups);
                });
   }
 
@@ -801,11 +809,15 @@ class SqliteStore final : public Store {
         });
     if (!read) return read;
     read = Each(
-        "SELECT system_id, mac, port, valid_from, valid_until, origin FROM interfaces "
-        "ORDER BY system_id, key",
+        "SELECT system_id, mac, port, valid_from, valid_until, origin, security_groups FROM "
+        "interfaces ORDER BY system_id, key",
         [&](sqlite::Statement& s) {
-          inventory.interfaces.push_back(
-              model::Interface{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Text(5)});
+          model::Interface i{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Text(5), {}};
+          std::string groups = s.Text(6);
+          for (std::string_view g : Split(groups, ',')) {
+            if (!g.empty()) i.security_groups.emplace_back(g);
+          }
+          inventory.interfaces.push_back(std::move(i));
         });
     if (!read) return read;
     return Each(std::string(kSelectAssignments) + " ORDER BY network, prefix_length, valid_from",

@@ -157,6 +157,10 @@ TEST_F(StackitSyncTest, ServersNicsAndPublicIpsBecomeAddressHistory) {
     ASSERT_TRUE(who->interface);
     EXPECT_EQ(who->interface->port, "0507bb7e-9612-40a5-9d5f-bb6aedbce880");
   }
+  // The NIC list's example carries security groups: they are recorded with the interface.
+  bool groups = false;
+  for (const auto& i : index.inventory().interfaces) groups |= !i.security_groups.empty();
+  EXPECT_TRUE(groups);
   EXPECT_FALSE(index.Lookup(*event::IpAddress::Parse("10.0.0.1"), first - kNsPerSecond));
   // A second sync sees the same: nothing added, the start stays.
   auto again = SyncStackit(*store_, settings_, first + 3600 * kNsPerSecond);

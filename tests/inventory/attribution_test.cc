@@ -29,9 +29,15 @@ AttributionIndex Sample() {
                  {"s2", "p2", "s2", {}, false, true, ""},
                  {"s3", "p2", "s3", {}, false, false, ""}};
   inv.interfaces = {
-      {"s1", "fa:16:3e:00:00:01", "if-s1", model::kBeginningOfTime, T("2026-06-01T00:00:00Z"), ""},
-      {"s2", "fa:16:3e:00:00:01", "if-s2", T("2026-06-01T00:00:00Z"), model::kEndOfTime, ""},
-      {"s3", "", "if-s3", model::kBeginningOfTime, model::kEndOfTime, ""}};
+      {"s1",
+       "fa:16:3e:00:00:01",
+       "if-s1",
+       model::kBeginningOfTime,
+       T("2026-06-01T00:00:00Z"),
+       "",
+       {}},
+      {"s2", "fa:16:3e:00:00:01", "if-s2", T("2026-06-01T00:00:00Z"), model::kEndOfTime, "", {}},
+      {"s3", "", "if-s3", model::kBeginningOfTime, model::kEndOfTime, "", {}}};
   inv.assignments = {
       Claim("s1", "203.0.113.7", T("2026-01-01T00:00:00Z"), T("2026-06-01T00:00:00Z")),
       Claim("s2", "203.0.113.7", T("2026-06-01T00:00:00Z")),

@@ -65,8 +65,8 @@ class OutboxTest : public ::testing::Test {
     inv.projects = {{"p1", "c1", "prod", {}, ""}, {"p2", "c2", "p2", {}, ""}};
     inv.systems = {{"s1", "p1", "web1", {}, true, false, ""},
                    {"s2", "p2", "x", {}, true, false, ""}};
-    inv.interfaces = {{"s1", "", "if1", model::kBeginningOfTime, model::kEndOfTime, ""},
-                      {"s2", "", "if2", model::kBeginningOfTime, model::kEndOfTime, ""}};
+    inv.interfaces = {{"s1", "", "if1", model::kBeginningOfTime, model::kEndOfTime, "", {}},
+                      {"s2", "", "if2", model::kBeginningOfTime, model::kEndOfTime, "", {}}};
     model::Assignment a;
     a.system_id = "s1";
     a.interface_key = "if1";

@@ -38,8 +38,13 @@ class StoreConformance : public ::testing::TestWithParam<Implementation> {
     inv.customers.push_back({"c1", "ACME", "de", {{"sec@acme.example", "security"}}, "", "f:1"});
     inv.projects.push_back({"p1", "c1", "prod", {{"env", "prod"}}, "f:2"});
     inv.systems.push_back({"s1", "p1", "web1", {{"role", "web"}}, true, false, "f:3"});
-    inv.interfaces.push_back(
-        {"s1", "fa:16:3e:00:00:01", "port-1", model::kBeginningOfTime, model::kEndOfTime, "f:4"});
+    inv.interfaces.push_back({"s1",
+                              "fa:16:3e:00:00:01",
+                              "port-1",
+                              model::kBeginningOfTime,
+                              model::kEndOfTime,
+                              "f:4",
+                              {"sg-web", "sg-ssh"}});
     model::Assignment a;
     a.system_id = "s1";
     a.interface_key = "port-1";
@@ -85,6 +90,7 @@ TEST_P(StoreConformance, InventoryRoundTrips) {
   EXPECT_EQ(inv->systems[0].labels.at("role"), "web");
   ASSERT_EQ(inv->interfaces.size(), 1u);
   EXPECT_EQ(inv->interfaces[0].mac, "fa:16:3e:00:00:01");
+  EXPECT_EQ(inv->interfaces[0].security_groups, (std::vector<std::string>{"sg-web", "sg-ssh"}));
   ASSERT_EQ(inv->assignments.size(), 1u);
   const auto& a = inv->assignments[0];
   EXPECT_EQ(a.prefix.ToString(), "203.0.113.7");

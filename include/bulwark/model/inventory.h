@@ -94,6 +94,8 @@ struct Interface {
   TimeNs from = kBeginningOfTime;
   TimeNs until = kEndOfTime;
   Origin origin;
+  // Cloud security groups on this interface (a quarantine replaces all of them).
+  std::vector<std::string> security_groups;
 
   // Identifies the interface within its system: the port id when known, else the MAC.
   std::string Key() const { return port.empty() ? mac : port; }
