@@ -137,6 +137,117 @@ TEST_P(StoreConformance, AWriteIsAllOrNothing) {
   EXPECT_TRUE(inv->customers.empty());
 }
 
+TEST_P(StoreConformance, FindingsAndIncidents) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  model::Incident incident;
+  incident.customer_id = "c1";
+  incident.system_id = "s1";
+  incident.kind = "vulnerable/vulnerable-system";
+  incident.severity = model::Severity::kHigh;
+  incident.opened_at = 10;
+  incident.updated_at = 10;
+  incident.last_seen = 5;
+  incident.findings = 1;
+  auto id = store->CreateIncident(incident);
+  ASSERT_TRUE(id) << id.error().ToString();
+  incident.id = *id;
+  StoredFinding finding{0, R"({"feed.name":"f"})", "f|1.2.3.4|22|x", 5, {"s1", "c1"}, *id, 11};
+  auto finding_id = store->AddFinding(finding);
+  ASSERT_TRUE(finding_id);
+  StoredFinding orphan{0, R"({"feed.name":"g"})", "g|9.9.9.9|0|y", 6, {}, 0, 12};
+  ASSERT_TRUE(store->AddFinding(orphan));
+  auto queue = store->Unattributed(10);
+  ASSERT_TRUE(queue);
+  ASSERT_EQ(queue->size(), 1u);
+  EXPECT_EQ((*queue)[0].fingerprint, "g|9.9.9.9|0|y");
+  auto of = store->FindingsOfIncident(*id);
+  ASSERT_TRUE(of);
+  ASSERT_EQ(of->size(), 1u);
+  auto one = store->GetFinding(*finding_id);
+  ASSERT_TRUE(one && *one);
+  EXPECT_EQ((*one)->document, R"({"feed.name":"f"})");
+  auto repeated = store->OpenIncidentOfFingerprint("f|1.2.3.4|22|x", 0);
+  ASSERT_TRUE(repeated && *repeated);
+  EXPECT_EQ(**repeated, *id);
+  EXPECT_FALSE(*store->OpenIncidentOfFingerprint("f|1.2.3.4|22|x", 6));  // before the window
+  auto open = store->OpenIncident("c1", "s1", "vulnerable/vulnerable-system");
+  ASSERT_TRUE(open && *open);
+  incident.state = model::IncidentState::kResolved;
+  incident.deadline = 99;
+  ASSERT_TRUE(store->UpdateIncident(incident));
+  EXPECT_FALSE(*store->OpenIncident("c1", "s1", "vulnerable/vulnerable-system"));
+  EXPECT_FALSE(*store->OpenIncidentOfFingerprint("f|1.2.3.4|22|x", 0));  // resolved: not open
+  auto latest = store->LatestIncident("c1", "s1", "vulnerable/vulnerable-system");
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ((*latest)->state, model::IncidentState::kResolved);
+  EXPECT_EQ((*latest)->deadline, 99);
+  EXPECT_EQ((*latest)->severity, model::Severity::kHigh);
+  IncidentFilter filter;
+  filter.state = model::IncidentState::kResolved;
+  EXPECT_EQ(store->ListIncidents(filter)->size(), 1u);
+  filter.customer_id = "c2";
+  EXPECT_TRUE(store->ListIncidents(filter)->empty());
+  EXPECT_EQ(store->CountIncidents()->at("resolved"), 1);
+  // A transaction that fails leaves nothing behind.
+  auto failed = store->Transaction([&]() -> Result<void> {
+    model::Incident other = incident;
+    other.system_id = "s9";
+    if (auto created = store->CreateIncident(other); !created)
+      return tl::unexpected(created.error());
+    return Fail("changed my mind");
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_FALSE(*store->LatestIncident("c1", "s9", "vulnerable/vulnerable-system"));
+}
+
+TEST_P(StoreConformance, AuditOutboxAndTokens) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  auto hash = [](const model::AuditEntry& e) { return "h" + std::to_string(e.seq) + e.prev_hash; };
+  auto first =
+      store->AppendAudit(model::AuditEntry{0, 1, "a", 7, "opened", "", "new", "r", "", ""}, hash);
+  ASSERT_TRUE(first);
+  auto second = store->AppendAudit(
+      model::AuditEntry{0, 2, "a", 8, "comment", "new", "new", "c", "", ""}, hash);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->seq, 2);
+  EXPECT_EQ(second->prev_hash, first->hash);
+  EXPECT_EQ(store->ReadAudit(0)->size(), 2u);
+  EXPECT_EQ(store->ReadAudit(8)->size(), 1u);
+
+  OutboxEntry mail;
+  mail.incident_id = 7;
+  mail.kind = "opened";
+  mail.channel = "mail";
+  mail.recipients = "a@b.example";
+  mail.payload = "Subject: x\r\n\r\nbody";
+  mail.next_attempt = 100;
+  EXPECT_TRUE(*store->Enqueue(mail));
+  EXPECT_FALSE(*store->Enqueue(mail));  // queued once
+  EXPECT_TRUE(store->DueOutbox(99, 10)->empty());
+  auto due = store->DueOutbox(100, 10);
+  ASSERT_EQ(due->size(), 1u);
+  OutboxEntry sent = (*due)[0];
+  sent.state = "sent";
+  sent.attempts = 1;
+  sent.sent_at = 101;
+  ASSERT_TRUE(store->UpdateOutbox(sent));
+  EXPECT_TRUE(store->DueOutbox(1000, 10)->empty());
+  EXPECT_EQ((*store->OutboxOf(7))[0].state, "sent");
+
+  model::Token token{"abc123", "hash", model::Role::kCustomer, "c1", "d", 5, false};
+  ASSERT_TRUE(store->CreateToken(token));
+  auto found = store->FindToken("abc123");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->role, model::Role::kCustomer);
+  EXPECT_EQ((*found)->customer_id, "c1");
+  EXPECT_TRUE(*store->RevokeToken("abc123"));
+  EXPECT_TRUE((*store->FindToken("abc123"))->revoked);
+  EXPECT_FALSE(*store->RevokeToken("nope"));
+  EXPECT_EQ(store->ListTokens()->size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
                          ::testing::Values(Implementation{"sqlite", OpenSqliteStore}),
                          [](const auto& info) { return info.param.name; });
