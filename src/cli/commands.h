@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "bulwark/config/config.h"
 #include "bulwark/core/result.h"
 
 namespace bulwark::cli {
@@ -21,6 +22,12 @@ using Runner = std::function<std::optional<int>()>;
 
 // A file's text; "builtin:PATH" names a file bundled with the program (data/PATH).
 Result<std::string> ReadTextFile(const std::string& path);
+
+// The configuration in `config_path` (defaults when empty), with --data-dir applied when it was
+// given on the command line or there is no file. Prints the error and returns nullopt when the
+// file cannot be read or parsed.
+std::optional<config::Config> LoadConfig(const std::string& config_path,
+                                         const std::string& data_dir, bool data_dir_given);
 
 // --data-dir: where the store lives. Default: $BULWARK_DATA_DIR, else /var/lib/bulwark.
 void AddDataDirOption(CLI::App& command, std::string& data_dir);

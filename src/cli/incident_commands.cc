@@ -61,20 +61,9 @@ struct Context {
 std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool with_index) {
   auto holder = std::make_unique<Context>();
   Context& context = *holder;
-  if (!options.config.empty()) {
-    auto text = Env::Default().ReadFile(options.config);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return nullptr;
-    }
-    auto parsed = config::Parse(*text, options.config);
-    if (!parsed) {
-      fmt::print(stderr, "bulwark: {}\n", parsed.error().ToString());
-      return nullptr;
-    }
-    context.config = std::move(*parsed);
-  }
-  if (options.data_dir_given || options.config.empty()) context.config.data_dir = options.data_dir;
+  auto loaded = LoadConfig(options.config, options.data_dir, options.data_dir_given);
+  if (!loaded) return nullptr;
+  context.config = std::move(*loaded);
   if (!options.policy.empty()) context.config.policy = options.policy;
   if (!options.kev.empty()) context.config.kev = options.kev;
   auto store = store::OpenSqliteStore(context.config.data_dir);
@@ -288,17 +277,7 @@ int RunShow(const IncidentCliOptions& options) {
   }
   std::string out;
   JsonWriter json(out);
-  json.BeginObject();
-  incident::WriteIncident(json, **incident);
-  json.Key("finding_list");
-  json.BeginArray();
-  for (const auto& finding : *findings) incident::WriteStoredFinding(json, finding);
-  json.EndArray();
-  json.Key("history");
-  json.BeginArray();
-  for (const auto& entry : *history) incident::WriteAuditEntry(json, entry);
-  json.EndArray();
-  json.EndObject();
+  incident::WriteIncidentDetail(json, **incident, *findings, *history);
   fmt::print("{}\n", out);
   return kExitOk;
 }

@@ -76,21 +76,9 @@ int RunImport(const InventoryOptions& options) {
 }
 
 int RunSync(const InventoryOptions& options) {
-  config::Config config;
-  if (!options.config.empty()) {
-    auto text = ReadTextFile(options.config);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return kExitFindings;
-    }
-    auto parsed = config::Parse(*text, options.config);
-    if (!parsed) {
-      fmt::print(stderr, "bulwark: {}\n", parsed.error().ToString());
-      return kExitFindings;
-    }
-    config = std::move(*parsed);
-  }
-  if (options.data_dir_given || options.config.empty()) config.data_dir = options.data_dir;
+  auto loaded = LoadConfig(options.config, options.data_dir, options.data_dir_given);
+  if (!loaded) return kExitFindings;
+  const config::Config& config = *loaded;
   cloud::StackitSettings settings;
   const auto& s = config.stackit;
   settings.organization = s.organization;
@@ -168,15 +156,7 @@ int RunWho(const InventoryOptions& options) {
   auto found = address ? index.Lookup(*address, at) : index.LookupMac(*mac, at);
   std::string out;
   JsonWriter json(out);
-  json.BeginObject();
-  json.Key("query");
-  json.String(address ? address->ToString() : *mac);
-  json.Key("at");
-  json.String(FormatTimestamp(at));
-  json.Key("held");
-  json.Bool(found.has_value());
-  if (found) incident::WriteAttribution(json, *found);
-  json.EndObject();
+  incident::WriteWho(json, address ? address->ToString() : *mac, at, found);
   fmt::print("{}\n", out);
   return kExitOk;
 }
@@ -190,6 +170,26 @@ Result<std::string> ReadTextFile(const std::string& path) {
     return std::string(content);
   }
   return Env::Default().ReadFile(path);
+}
+
+std::optional<config::Config> LoadConfig(const std::string& config_path,
+                                         const std::string& data_dir, bool data_dir_given) {
+  config::Config config;
+  if (!config_path.empty()) {
+    auto text = ReadTextFile(config_path);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      return std::nullopt;
+    }
+    auto parsed = config::Parse(*text, config_path);
+    if (!parsed) {
+      fmt::print(stderr, "bulwark: {}\n", parsed.error().ToString());
+      return std::nullopt;
+    }
+    config = std::move(*parsed);
+  }
+  if (data_dir_given || config_path.empty()) config.data_dir = data_dir;
+  return config;
 }
 
 int RunInventoryImport(const std::string& data_dir, const std::vector<std::string>& files) {

@@ -25,21 +25,9 @@ struct ServeOptions {
 };
 
 int RunServe(const ServeOptions& options, bool data_dir_given) {
-  config::Config config;
-  if (!options.config.empty()) {
-    auto text = ReadTextFile(options.config);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return kExitFindings;
-    }
-    auto parsed = config::Parse(*text, options.config);
-    if (!parsed) {
-      fmt::print(stderr, "bulwark: {}\n", parsed.error().ToString());
-      return kExitFindings;
-    }
-    config = std::move(*parsed);
-  }
-  if (data_dir_given || options.config.empty()) config.data_dir = options.data_dir;
+  auto loaded = LoadConfig(options.config, options.data_dir, data_dir_given);
+  if (!loaded) return kExitFindings;
+  config::Config config = std::move(*loaded);
   if (!options.listen.empty()) config.listen = options.listen;
   server::Service::BlockSignals();
   auto service = server::Service::Start(config, options.config, Env::Default());

@@ -2,7 +2,6 @@
 // in the header; iss, sub, aud from the key, a random jti, iat now, exp in an hour), exchanged at
 // the token endpoint (grant urn:ietf:params:oauth:grant-type:jwt-bearer) for an access token.
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -14,29 +13,12 @@
 
 #include "bulwark/cloud/stackit.h"
 #include "bulwark/core/json_writer.h"
+#include "bulwark/core/strings.h"
+#include "http_client.h"
 
 namespace bulwark::cloud {
 
 namespace {
-
-std::string Base64Url(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (i < data.size()) {
-    uint32_t v = uint8_t(data[i]) << 16;
-    if (i + 1 < data.size()) v |= uint8_t(data[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    if (i + 1 < data.size()) out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
 
 std::string Uuid4() {
   unsigned char b[16];
@@ -48,11 +30,6 @@ std::string Uuid4() {
       "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
       b[15]);
-}
-
-size_t Collect(char* data, size_t size, size_t items, void* out) {
-  static_cast<std::string*>(out)->append(data, size * items);
-  return size * items;
 }
 
 }  // namespace
@@ -113,7 +90,7 @@ Result<std::string> KeyFlowAccessToken(const std::string& service_account_key_js
     json.Int(seconds + 3600);
     json.EndObject();
   }
-  std::string signing_input = Base64Url(header) + "." + Base64Url(claims);
+  std::string signing_input = Base64Encode(header, true) + "." + Base64Encode(claims, true);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   size_t length = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha512(), nullptr, pkey.get()) != 1 ||
@@ -129,42 +106,16 @@ Result<std::string> KeyFlowAccessToken(const std::string& service_account_key_js
     return Fail("cannot sign with the private key");
   }
   signature.resize(length);
-  std::string assertion = signing_input + "." + Base64Url(signature);
+  std::string assertion = signing_input + "." + Base64Encode(signature, true);
 
-  CURL* curl = curl_easy_init();
-  if (!curl) return Fail("libcurl could not start");
-  char* escaped = curl_easy_escape(curl, assertion.c_str(), static_cast<int>(assertion.size()));
-  std::string form =
-      std::string("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=") +
-      escaped;
-  curl_free(escaped);
-  std::string body;
-  curl_slist* headers =
-      curl_slist_append(nullptr, "Content-Type: application/x-www-form-urlencoded");
-  char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, token_url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(form.size()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  CURLcode code = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (code != CURLE_OK) {
-    return Fail(fmt::format("POST {}: {}", token_url, error[0] ? error : curl_easy_strerror(code)));
-  }
-  if (status < 200 || status > 299) {
-    return Fail(fmt::format("POST {}: HTTP {}: {}", token_url, status, body.substr(0, 300)));
-  }
+  std::string form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
+                     assertion;  // base64url and dots need no escaping
+  auto body =
+      HttpCall("POST", token_url, {"Content-Type: application/x-www-form-urlencoded"}, form, 30);
+  if (!body) return tl::unexpected(body.error());
   simdjson::dom::element answer;
   std::string_view token;
-  if (parser.parse(body).get(answer) != simdjson::SUCCESS ||
+  if (parser.parse(*body).get(answer) != simdjson::SUCCESS ||
       answer["access_token"].get_string().get(token) != simdjson::SUCCESS || token.empty()) {
     return Fail(fmt::format("POST {}: no access_token in the answer", token_url));
   }

@@ -1,6 +1,5 @@
 #include "bulwark/cloud/stackit.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -9,45 +8,17 @@
 #include <mutex>
 #include <set>
 
+#include "http_client.h"
+
 namespace bulwark::cloud {
 
 namespace {
 
-size_t Collect(char* data, size_t size, size_t items, void* out) {
-  static_cast<std::string*>(out)->append(data, size * items);
-  return size * items;
-}
-
-// GETs `url` with the bearer token; the body, or an Error naming the request and the status.
+// GETs `url` with the bearer token.
 Result<std::string> Get(const std::string& url, const StackitSettings& settings,
                         const std::string& token) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* curl = curl_easy_init();
-  if (!curl) return Fail("libcurl could not start");
-  std::string body;
-  curl_slist* headers = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
-  headers = curl_slist_append(headers, "Accept: application/json");
-  char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, settings.timeout_seconds);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  CURLcode code = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (code != CURLE_OK) {
-    return Fail(fmt::format("GET {}: {}", url, error[0] ? error : curl_easy_strerror(code)));
-  }
-  if (status < 200 || status > 299) {
-    return Fail(fmt::format("GET {}: HTTP {}: {}", url, status, body.substr(0, 300)));
-  }
-  return body;
+  return HttpCall("GET", url, {"Authorization: Bearer " + token, "Accept: application/json"}, "",
+                  settings.timeout_seconds);
 }
 
 std::string Text(simdjson::dom::element element, const char* key) {

@@ -162,4 +162,25 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+std::string Base64Encode(std::string_view data, bool url) {
+  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t v = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(alphabet[(v >> s) & 63]);
+  }
+  if (i < data.size()) {
+    uint32_t v = uint8_t(data[i]) << 16;
+    bool two = i + 1 < data.size();
+    if (two) v |= uint8_t(data[i + 1]) << 8;
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    if (two) out.push_back(alphabet[(v >> 6) & 63]);
+    if (!url) out.append(two ? "=" : "==");
+  }
+  return out;
+}
+
 }  // namespace bulwark

@@ -159,4 +159,55 @@ void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
   }
 }
 
+void WriteWho(JsonWriter& json, std::string_view query, TimeNs at,
+              const std::optional<inventory::Attribution>& holder) {
+  json.BeginObject();
+  json.Key("query");
+  json.String(query);
+  json.Key("at");
+  json.String(FormatTimestamp(at));
+  json.Key("held");
+  json.Bool(holder.has_value());
+  if (holder) WriteAttribution(json, *holder);
+  json.EndObject();
+}
+
+void WriteIncidentDetail(JsonWriter& json, const model::Incident& incident,
+                         const std::vector<store::StoredFinding>& findings,
+                         const std::vector<model::AuditEntry>& history) {
+  json.BeginObject();
+  WriteIncident(json, incident);
+  json.Key("finding_list");
+  json.BeginArray();
+  for (const auto& finding : findings) WriteStoredFinding(json, finding);
+  json.EndArray();
+  json.Key("history");
+  json.BeginArray();
+  for (const auto& entry : history) WriteAuditEntry(json, entry);
+  json.EndArray();
+  json.EndObject();
+}
+
+void WriteCustomer(JsonWriter& json, const model::Customer& customer) {
+  json.BeginObject();
+  json.Key("id");
+  json.String(customer.id);
+  json.Key("name");
+  json.String(customer.name);
+  json.Key("language");
+  json.String(customer.language);
+  json.Key("contacts");
+  json.BeginArray();
+  for (const auto& contact : customer.contacts) {
+    json.BeginObject();
+    json.Key("email");
+    json.String(contact.email);
+    json.Key("role");
+    json.String(contact.role);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.EndObject();
+}
+
 }  // namespace bulwark::incident

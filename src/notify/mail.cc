@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "bulwark/core/env.h"
+#include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
 
 namespace bulwark::notify {
@@ -59,26 +60,6 @@ bool IsAscii(std::string_view text) {
   return true;
 }
 
-std::string Base64(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (uint8_t(data[i]) << 16) | (uint8_t(data[i + 1]) << 8) | uint8_t(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  if (i < data.size()) {
-    uint32_t v = uint8_t(data[i]) << 16;
-    if (i + 1 < data.size()) v |= uint8_t(data[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < data.size() ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
 // RFC 2047 encoded-words of at most 75 characters, split between UTF-8 characters.
 std::string EncodeHeader(std::string_view text) {
   if (IsAscii(text)) return std::string(text);
@@ -88,7 +69,7 @@ std::string EncodeHeader(std::string_view text) {
     size_t take = std::min<size_t>(42, text.size() - pos);  // 42 bytes -> 56 base64 characters
     while (pos + take < text.size() && (uint8_t(text[pos + take]) & 0xC0) == 0x80) --take;
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + Base64(text.substr(pos, take)) + "?=";
+    out += "=?UTF-8?B?" + Base64Encode(text.substr(pos, take)) + "?=";
     pos += take;
   }
   return out;

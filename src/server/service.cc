@@ -480,17 +480,7 @@ struct Service::Impl {
       }
       std::string out;
       JsonWriter json(out);
-      json.BeginObject();
-      incident::WriteIncident(json, **incident);
-      json.Key("finding_list");
-      json.BeginArray();
-      for (const auto& f : *findings) incident::WriteStoredFinding(json, f);
-      json.EndArray();
-      json.Key("history");
-      json.BeginArray();
-      for (const auto& entry : *history) incident::WriteAuditEntry(json, entry);
-      json.EndArray();
-      json.EndObject();
+      incident::WriteIncidentDetail(json, **incident, *findings, *history);
       return Json(out);
     }
     if (rest.size() == 3 && r.method == "POST" &&
@@ -545,15 +535,7 @@ struct Service::Impl {
     auto found = index->Lookup(*ip, at);
     std::string out;
     JsonWriter json(out);
-    json.BeginObject();
-    json.Key("query");
-    json.String(ip->ToString());
-    json.Key("at");
-    json.String(FormatTimestamp(at));
-    json.Key("held");
-    json.Bool(found.has_value());
-    if (found) incident::WriteAttribution(json, *found);
-    json.EndObject();
+    incident::WriteWho(json, ip->ToString(), at, found);
     return Json(out);
   }
 
@@ -563,33 +545,12 @@ struct Service::Impl {
     const auto& inv = index->inventory();
     std::string out;
     JsonWriter json(out);
-    auto write_customer = [&](const model::Customer& c) {
-      json.BeginObject();
-      json.Key("id");
-      json.String(c.id);
-      json.Key("name");
-      json.String(c.name);
-      json.Key("language");
-      json.String(c.language);
-      json.Key("contacts");
-      json.BeginArray();
-      for (const auto& contact : c.contacts) {
-        json.BeginObject();
-        json.Key("email");
-        json.String(contact.email);
-        json.Key("role");
-        json.String(contact.role);
-        json.EndObject();
-      }
-      json.EndArray();
-      json.EndObject();
-    };
     if (rest.size() == 2 && rest[1] == "customers") {
       json.BeginObject();
       json.Key("customers");
       json.BeginArray();
       for (const auto& c : inv.customers) {
-        if (Staff(who) || c.id == who.customer_id) write_customer(c);
+        if (Staff(who) || c.id == who.customer_id) incident::WriteCustomer(json, c);
       }
       json.EndArray();
       json.EndObject();
@@ -598,7 +559,7 @@ struct Service::Impl {
     if (rest.size() == 3 && rest[1] == "customers") {
       for (const auto& c : inv.customers) {
         if (c.id != rest[2] || (!Staff(who) && c.id != who.customer_id)) continue;
-        write_customer(c);
+        incident::WriteCustomer(json, c);
         return Json(out);
       }
       return Problem(404, "Not Found", fmt::format("no customer {}", rest[2]));

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "../support/net.h"
 #include "bulwark/inventory/attribution.h"
 
 namespace bulwark::cloud {
@@ -23,28 +24,8 @@ namespace {
 
 constexpr const char* kProject = "54066bf4-1aff-4f7b-9f83-fb23c348fee3";  // the examples' project
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
+using bulwark::testing_support::Accepts;
+using bulwark::testing_support::FreePort;
 
 // One Prism process serving `spec`; stopped (by PID) with the object.
 class Prism {

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/net.h"
 #include "bulwark/core/strings.h"
 #include "outbox_fixture.h"
 
@@ -26,28 +27,8 @@ using testing_support::OutboxTest;
 
 constexpr const char* kSmtpd = "/usr/sbin/smtpd";
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  close(fd);
-  return ok;
-}
+using bulwark::testing_support::Accepts;
+using bulwark::testing_support::FreePort;
 
 std::string ReadAll(const std::filesystem::path& path) {
   std::ifstream in(path);

@@ -26,6 +26,9 @@ bool IsValidUtf8(std::string_view text);
 // Replaces invalid UTF-8 sequences by U+FFFD and NUL bytes by "\0"-free U+2400 so the result can be
 // written as JSON and matched safely.
 std::string SanitizeUtf8(std::string_view text);
+// Base64 (RFC 4648): the standard alphabet with '=' padding, or with `url` the URL-safe alphabet
+// without padding (as JWTs use it).
+std::string Base64Encode(std::string_view data, bool url = false);
 // Appends `text` as a JSON string literal (with quotes) to `out`. Expects valid UTF-8.
 void AppendJsonString(std::string& out, std::string_view text);
 

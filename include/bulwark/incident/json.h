@@ -17,5 +17,14 @@ void WriteStoredFinding(JsonWriter& json, const store::StoredFinding& finding);
 void WriteAuditEntry(JsonWriter& json, const model::AuditEntry& entry);
 // assignment, interface, system, project, customer and contacts as members of the current object.
 void WriteAttribution(JsonWriter& json, const inventory::Attribution& attribution);
+// {"query", "at", "held", <attribution when held>}: the answer of `who`.
+void WriteWho(JsonWriter& json, std::string_view query, TimeNs at,
+              const std::optional<inventory::Attribution>& holder);
+// {<incident>, "finding_list": [...], "history": [...]}: one incident in full.
+void WriteIncidentDetail(JsonWriter& json, const model::Incident& incident,
+                         const std::vector<store::StoredFinding>& findings,
+                         const std::vector<model::AuditEntry>& history);
+// {"id", "name", "language", "contacts": [{"email", "role"}]}
+void WriteCustomer(JsonWriter& json, const model::Customer& customer);
 
 }  // namespace bulwark::incident
