@@ -61,6 +61,11 @@ struct Collector final : input::JsonFlattener::Visitor {
     auto [it, inserted] = fields.try_emplace(std::string(path), value);
     if (!inserted) it->second.append(",").append(value);
   }
+  // The value of `key` without surrounding blanks; empty when absent.
+  std::string Get(std::string_view key) const {
+    auto it = fields.find(key);
+    return it == fields.end() ? std::string() : std::string(Trim(it->second));
+  }
 };
 
 // CVE-YYYY-NNNN... ids in `text`, upper-cased.
@@ -124,10 +129,7 @@ Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
   Collector collected;
   if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
   auto& f = collected.fields;
-  auto get = [&](std::string_view key) -> std::string {
-    auto it = f.find(key);
-    return it == f.end() ? std::string() : std::string(Trim(it->second));
-  };
+  auto get = [&](std::string_view key) { return collected.Get(key); };
   model::Finding out;
   out.feed_name = get("feed.name");
   if (out.feed_name.empty()) return Fail("feed.name: missing");
@@ -203,11 +205,7 @@ Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs re
                                                 input::JsonFlattener& flattener) {
   Collector collected;
   if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
-  auto& f = collected.fields;
-  auto get = [&](std::string_view key) -> std::string {
-    auto it = f.find(key);
-    return it == f.end() ? std::string() : it->second;
-  };
+  auto get = [&](std::string_view key) { return collected.Get(key); };
   std::string rule = get("rule.id");
   std::string when = get("@timestamp");
   if (rule.empty() || when.empty()) return Fail("not a bulwark alert (no rule.id or @timestamp)");
