@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "bulwark/abuse/shadowserver.h"
 #include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
@@ -29,6 +30,10 @@ struct IncidentCliOptions {
   std::string min_level;
   std::string smtp;
   std::string print;
+  std::string schema;       // reports: Shadowserver's intelmq.json
+  std::string report_type;  // reports: --type
+  bool dry_run = false;
+  std::string output;
   std::vector<std::string> files;
   std::string policy;
   std::string kev;
@@ -207,6 +212,115 @@ int RunImport(const IncidentCliOptions& options) {
       "findings: {}{}rejected {}{}\n", summary, summary.empty() ? "" : "; ", rejected,
       alerts ? fmt::format(", below {} {}", context->config.min_alert_level, below_level) : "");
   return failed || rejected > 0 ? kExitFindings : kExitOk;
+}
+
+// Takes `findings` in through the spine; counts outcomes. False when the store fails.
+bool TakeAll(incident::Incidents& incidents, const std::vector<model::Finding>& findings,
+             std::map<std::string, size_t>& outcomes) {
+  for (const auto& finding : findings) {
+    auto taken = incidents.Take(finding);
+    if (!taken) {
+      fmt::print(stderr, "bulwark: {}\n", taken.error().ToString());
+      return false;
+    }
+    ++outcomes[incident::OutcomeName(taken->outcome)];
+  }
+  return true;
+}
+
+int RunReports(const IncidentCliOptions& options) {
+  if (options.schema.empty()) {
+    fmt::print(stderr,
+               "bulwark: --schema FILE is required (Shadowserver's report_schema/intelmq.json)\n");
+    return kExitUsage;
+  }
+  auto schema_text = ReadTextFile(options.schema);
+  if (!schema_text) {
+    fmt::print(stderr, "bulwark: {}\n", schema_text.error().ToString());
+    return kExitFindings;
+  }
+  auto schema = abuse::ShadowserverSchema::Parse(*schema_text);
+  if (!schema) {
+    fmt::print(stderr, "bulwark: {}: {}\n", options.schema, schema.error().message);
+    return kExitFindings;
+  }
+  const abuse::ReportType* forced = nullptr;
+  if (!options.report_type.empty()) {
+    forced = schema->Find(options.report_type);
+    if (!forced) {
+      fmt::print(stderr, "bulwark: --type: no report type '{}' in the schema\n",
+                 options.report_type);
+      return kExitUsage;
+    }
+  }
+  std::unique_ptr<Context> context;
+  std::unique_ptr<incident::Incidents> incidents;
+  std::FILE* out = stdout;
+  if (options.dry_run) {
+    if (!options.output.empty() && options.output != "-") {
+      out = std::fopen(options.output.c_str(), "w");
+      if (!out) {
+        fmt::print(stderr, "bulwark: cannot write {}\n", options.output);
+        return kExitFindings;
+      }
+    }
+  } else {
+    auto window = ParseTimespan(options.dedup_window);
+    if (!window) {
+      fmt::print(stderr, "bulwark: --dedup-window: '{}' is not like 12h or 7d\n",
+                 options.dedup_window);
+      return kExitUsage;
+    }
+    context = OpenContext(options, true);
+    if (!context) return kExitFindings;
+    incidents =
+        std::make_unique<incident::Incidents>(*context->store, *context->index, context->policy,
+                                              Env::Default(), incident::IncidentOptions{*window});
+    incidents->SetNotificationSink(context->notifier.get());
+  }
+  bool clean = true;
+  std::map<std::string, size_t> outcomes;
+  for (const std::string& file : options.files) {
+    const abuse::ReportType* type = forced ? forced : schema->ForPath(file);
+    if (!type) {
+      fmt::print(stderr, "bulwark: {}: cannot tell the report type from the name; use --type\n",
+                 file);
+      clean = false;
+      continue;
+    }
+    auto text = ReadTextFile(file);
+    if (!text) {
+      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
+      clean = false;
+      continue;
+    }
+    auto report = abuse::ParseShadowserverCsv(*text, *type, file, Env::Default().Now());
+    if (!report) {
+      fmt::print(stderr, "bulwark: {}\n", report.error().ToString());
+      clean = false;
+      continue;
+    }
+    for (const auto& rejected : report->rejected) fmt::print(stderr, "{}\n", rejected.ToString());
+    clean = clean && report->rejected.empty();
+    if (options.dry_run) {
+      for (const auto& finding : report->findings) {
+        fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
+      }
+    } else if (!TakeAll(*incidents, report->findings, outcomes)) {
+      return kExitFindings;
+    }
+    fmt::print(stderr, "{}: report {} ({}), rows {}, findings {}, rejected {}\n", file, type->name,
+               type->feed_name, report->rows, report->findings.size(), report->rejected.size());
+  }
+  if (out != stdout) std::fclose(out);
+  if (!options.dry_run) {
+    std::string summary;
+    for (const auto& [outcome, count] : outcomes) {
+      summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
+    }
+    fmt::print("findings: {}\n", summary.empty() ? "none" : summary);
+  }
+  return clean ? kExitOk : kExitFindings;
 }
 
 int RunUnattributed(const IncidentCliOptions& options) {
@@ -487,6 +601,25 @@ Runner AddIncidentCommands(CLI::App& app) {
   auto* verify = audit->add_subcommand("verify", "Check the audit log's hash chain");
   add_common(verify);
 
+  auto* reports = app.add_subcommand("reports", "Third-party abuse reports");
+  reports->require_subcommand(1);
+  auto* reports_import = reports->add_subcommand(
+      "import", "Take in Shadowserver CSV reports (driven by Shadowserver's schema)");
+  add_common(reports_import);
+  add_policy(reports_import);
+  reports_import->add_option("files", o->files, "Report files")->required()->type_name("FILE");
+  reports_import->add_option("--schema", o->schema, "Shadowserver's report_schema/intelmq.json")
+      ->type_name("FILE");
+  reports_import->add_option("--type", o->report_type, "Report type (default: from the file name)");
+  reports_import->add_flag("--dry-run", o->dry_run,
+                           "Write the findings (IntelMQ JSON lines) instead of storing them");
+  reports_import->add_option("--output", o->output, "With --dry-run: write here ('-' = stdout)")
+      ->type_name("FILE");
+  reports_import
+      ->add_option("--dedup-window", o->dedup_window,
+                   "The same row again within this window is a sighting")
+      ->capture_default_str();
+
   auto* notify = app.add_subcommand("notify", "Customer notifications");
   notify->require_subcommand(1);
   auto* send = notify->add_subcommand(
@@ -498,10 +631,12 @@ Runner AddIncidentCommands(CLI::App& app) {
       ->type_name("FILE");
 
   return [=]() -> std::optional<int> {
-    for (CLI::App* command : {import, unattributed, list, show, transition, tick, verify, send}) {
+    for (CLI::App* command :
+         {import, unattributed, list, show, transition, tick, verify, send, reports_import}) {
       if (*command) o->data_dir_given = command->count("--data-dir") > 0;
     }
     if (*send) return RunSend(*o);
+    if (*reports_import) return RunReports(*o);
     if (*import) return RunImport(*o);
     if (*unattributed) return RunUnattributed(*o);
     if (*list) return RunList(*o);

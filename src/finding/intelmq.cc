@@ -49,6 +49,7 @@ constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
     {"potentially-unwanted-accessible", "vulnerable"},
     {"information-disclosure", "vulnerable"},
     {"vulnerable-system", "vulnerable"},
+    {"blocklist", "other"},
     {"undetermined", "other"},
     {"other", "other"},
     {"test", "test"},
@@ -134,6 +135,7 @@ Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
   out.feed_name = get("feed.name");
   if (out.feed_name.empty()) return Fail("feed.name: missing");
   out.type = AsciiLower(get("classification.type"));
+  if (out.type == "blacklist") out.type = "blocklist";  // IntelMQ's name before 3.0
   out.taxonomy = AsciiLower(get("classification.taxonomy"));
   out.identifier = get("classification.identifier");
   if (out.type.empty()) return Fail("classification.type: missing");

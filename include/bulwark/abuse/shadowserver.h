@@ -1,0 +1,60 @@
+#pragma once
+// Shadowserver CSV reports, driven by Shadowserver's published schema (report_schema/intelmq.json:
+// per report type the feed name, constant fields and [field, column, converter] triples), so that
+// a new report type or column needs a schema update, not code. Columns are found by the header
+// line. Immutable after loading; thread-safe.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/model/finding.h"
+
+namespace bulwark::abuse {
+
+struct SchemaField {
+  std::string target;     // harmonized key; "extra." means "extra.<column>"
+  std::string column;     // CSV column
+  std::string converter;  // "" = the value as is
+  bool required = false;
+};
+
+struct ReportType {
+  std::string name;       // the schema's key, e.g. "scan_redis"
+  std::string file_name;  // the report's name in file names, e.g. "scan_redis"
+  std::string feed_name;  // e.g. "Open-Redis"
+  std::map<std::string, std::string> constants;  // classification.* and the like
+  std::vector<SchemaField> fields;
+};
+
+class ShadowserverSchema {
+ public:
+  // Parses intelmq.json. Errors: not JSON, no report types.
+  static Result<ShadowserverSchema> Parse(std::string_view json);
+  size_t size() const { return types_.size(); }
+  const ReportType* Find(std::string_view name) const;
+  // The report type of a file: "2026-11-20-scan_redis-asn-64500.csv" (Shadowserver's file names),
+  // "scan_redis.csv" (named after the type), by schema name or file name. nullptr when none fits.
+  const ReportType* ForPath(std::string_view path) const;
+
+ private:
+  std::map<std::string, ReportType, std::less<>> types_;
+};
+
+// What a report held: a finding per row that could be read, a reason per row that could not.
+struct ParsedReport {
+  std::vector<model::Finding> findings;
+  std::vector<Error> rejected;  // where = "file:line"
+  size_t rows = 0;
+};
+
+// Reads a Shadowserver CSV report of `type`. `name` is used in locations; `received` becomes
+// time.observation. A row whose required fields are missing or invalid is rejected with the
+// column and the reason; optional fields that do not convert are left out. Errors: no header.
+Result<ParsedReport> ParseShadowserverCsv(std::string_view text, const ReportType& type,
+                                          const std::string& name, TimeNs received);
+
+}  // namespace bulwark::abuse
