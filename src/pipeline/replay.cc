@@ -159,8 +159,7 @@ class Worker {
  public:
   Worker(const ReplayOptions& options, const detect::RuleSet& rules,
          const decode::DecoderSet& decoders)
-      : options_(options),
-        rules_(rules),
+      : rules_(rules),
         decoders_(decoders),
         parser_(options.parse),
         matcher_(rules.NewMatcher()),
@@ -228,7 +227,6 @@ class Worker {
     }
   }
 
-  const ReplayOptions& options_;
   const detect::RuleSet& rules_;
   const decode::DecoderSet& decoders_;
   input::LineParser parser_;

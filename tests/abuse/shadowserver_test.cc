@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bulwark/finding/intelmq.h"
+
 namespace bulwark::abuse {
 namespace {
 
@@ -72,6 +74,40 @@ TEST_F(ShadowserverTest, EverySampleReportIsRead) {
   }
   EXPECT_GE(files, 40u);
   EXPECT_GT(findings, files);
+}
+
+// Golden files: the findings of every sample, as IntelMQ JSON lines (time.observation fixed),
+// in tests/abuse/golden/<report>.jsonl. BULWARK_UPDATE_GOLDEN=1 writes them anew.
+TEST_F(ShadowserverTest, EverySampleMatchesItsGoldenFindings) {
+  const std::filesystem::path golden_dir = std::string(BULWARK_SOURCE_DIR) + "/tests/abuse/golden";
+  bool update = std::getenv("BULWARK_UPDATE_GOLDEN") != nullptr;
+  size_t compared = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(kShared + "/intelmq/shadowserver-testdata-2023")) {
+    if (entry.path().extension() != ".csv") continue;
+    const ReportType* type = schema_->ForPath(entry.path().string());
+    ASSERT_NE(type, nullptr);
+    auto report = ParseShadowserverCsv(Read(entry.path()), *type, entry.path().filename(), 0);
+    ASSERT_TRUE(report);
+    std::string produced;
+    for (const auto& finding : report->findings) {
+      produced += finding::ToHarmonizedJson(finding) + "\n";
+    }
+    for (const auto& rejected : report->rejected)
+      produced += "# rejected " + rejected.ToString() + "\n";
+    auto golden = golden_dir / (entry.path().stem().string() + ".jsonl");
+    if (update) {
+      std::filesystem::create_directories(golden_dir);
+      std::ofstream(golden) << produced;
+      continue;
+    }
+    ASSERT_TRUE(std::filesystem::exists(golden)) << golden << " (BULWARK_UPDATE_GOLDEN=1 makes it)";
+    EXPECT_EQ(produced, Read(golden)) << golden;
+    ++compared;
+  }
+  if (!update) {
+    EXPECT_GE(compared, 40u);
+  }
 }
 
 TEST_F(ShadowserverTest, ColumnsByHeaderAndBadRowsByReason) {
