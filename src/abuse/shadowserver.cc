@@ -229,21 +229,22 @@ const ReportType* ShadowserverSchema::ForPath(std::string_view path) const {
   return nullptr;
 }
 
-Result<ParsedReport> ParseShadowserverCsv(std::string_view text, const ReportType& type,
-                                          const std::string& name, TimeNs received) {
+Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& type,
+                                      const std::string& name, TimeNs received,
+                                      const std::function<void(model::Finding)>& finding,
+                                      const std::function<void(Error)>& rejected) {
   CsvReader reader(text);
   std::vector<std::string> header;
   if (!reader.Next(header)) return Fail("no header line", name);
   for (auto& column : header) column = std::string(Trim(column));
-  ParsedReport report;
+  size_t rows = 0;
   std::vector<std::string> cells;
-  input::JsonFlattener flattener;
+  std::unordered_map<std::string, std::string> row;
   while (reader.Next(cells)) {
-    ++report.rows;
-    std::string where = fmt::format("{}:{}", name, reader.line());
-    std::unordered_map<std::string, std::string> row;
+    ++rows;
+    row.clear();
     for (size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = cells[i];
-    std::map<std::string, std::string> keys(type.constants.begin(), type.constants.end());
+    finding::HarmonizedFields keys(type.constants.begin(), type.constants.end());
     keys["feed.name"] = type.feed_name;
     std::string problem;
     for (const SchemaField& f : type.fields) {
@@ -278,33 +279,37 @@ Result<ParsedReport> ParseShadowserverCsv(std::string_view text, const ReportTyp
       if (target == "product.vulnerabilities") target = "extra.cves";
       keys[target] = *value;
     }
+    std::string where = fmt::format("{}:{}", name, reader.line());
     if (!problem.empty()) {
-      report.rejected.push_back(Error{problem, where});
+      rejected(Error{problem, where});
       continue;
-    }
-    // Through the harmonized reader, so that reports meet the same checks as any finding.
-    std::string json;
-    JsonWriter writer(json);
-    writer.BeginObject();
-    for (const auto& [key, value] : keys) {
-      writer.Key(key);
-      writer.String(value);
     }
     std::string raw;
     for (size_t i = 0; i < header.size() && i < cells.size(); ++i) {
       if (cells[i].empty()) continue;
       raw += (raw.empty() ? "" : ", ") + header[i] + "=" + cells[i];
     }
-    writer.Key("raw");
-    writer.String(raw);
-    writer.EndObject();
-    auto finding = finding::ParseHarmonized(json, received, flattener);
-    if (!finding) {
-      report.rejected.push_back(Error{finding.error().message, where});
+    keys["raw"] = std::move(raw);
+    // The same checks as any finding.
+    auto read = finding::FromHarmonizedFields(std::move(keys), received);
+    if (!read) {
+      rejected(Error{read.error().message, where});
       continue;
     }
-    report.findings.push_back(std::move(*finding));
+    finding(std::move(*read));
   }
+  return rows;
+}
+
+Result<ParsedReport> ParseShadowserverCsv(std::string_view text, const ReportType& type,
+                                          const std::string& name, TimeNs received) {
+  ParsedReport report;
+  auto rows = ForEachShadowserverRow(
+      text, type, name, received,
+      [&](model::Finding f) { report.findings.push_back(std::move(f)); },
+      [&](Error e) { report.rejected.push_back(std::move(e)); });
+  if (!rows) return tl::unexpected(rows.error());
+  report.rows = *rows;
   return report;
 }
 

@@ -294,23 +294,31 @@ int RunReports(const IncidentCliOptions& options) {
       clean = false;
       continue;
     }
-    auto report = abuse::ParseShadowserverCsv(*text, *type, file, Env::Default().Now());
-    if (!report) {
-      fmt::print(stderr, "bulwark: {}\n", report.error().ToString());
+    size_t findings = 0, bad = 0;
+    bool store_failed = false;
+    auto rows = abuse::ForEachShadowserverRow(
+        *text, *type, file, Env::Default().Now(),
+        [&](model::Finding finding) {
+          ++findings;
+          if (options.dry_run) {
+            fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
+          } else if (!store_failed) {
+            store_failed = !TakeAll(*incidents, {finding}, outcomes);
+          }
+        },
+        [&](Error error) {
+          ++bad;
+          fmt::print(stderr, "{}\n", error.ToString());
+        });
+    if (!rows) {
+      fmt::print(stderr, "bulwark: {}\n", rows.error().ToString());
       clean = false;
       continue;
     }
-    for (const auto& rejected : report->rejected) fmt::print(stderr, "{}\n", rejected.ToString());
-    clean = clean && report->rejected.empty();
-    if (options.dry_run) {
-      for (const auto& finding : report->findings) {
-        fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
-      }
-    } else if (!TakeAll(*incidents, report->findings, outcomes)) {
-      return kExitFindings;
-    }
+    if (store_failed) return kExitFindings;
+    clean = clean && bad == 0;
     fmt::print(stderr, "{}: report {} ({}), rows {}, findings {}, rejected {}\n", file, type->name,
-               type->feed_name, report->rows, report->findings.size(), report->rejected.size());
+               type->feed_name, *rows, findings, bad);
   }
   if (out != stdout) std::fclose(out);
   if (!options.dry_run) {

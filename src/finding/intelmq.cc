@@ -129,6 +129,12 @@ Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
                                        input::JsonFlattener& flattener) {
   Collector collected;
   if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
+  return FromHarmonizedFields(std::move(collected.fields), received);
+}
+
+Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs received) {
+  Collector collected;
+  collected.fields = std::move(fields);
   auto& f = collected.fields;
   auto get = [&](std::string_view key) { return collected.Get(key); };
   model::Finding out;

@@ -4,6 +4,7 @@
 // a new report type or column needs a schema update, not code. Columns are found by the header
 // line. Immutable after loading; thread-safe.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,6 +51,14 @@ struct ParsedReport {
   std::vector<Error> rejected;  // where = "file:line"
   size_t rows = 0;
 };
+
+// Reads a Shadowserver CSV report of `type` row by row: `finding` gets each row that reads,
+// `rejected` each that does not (where = "file:line"). Returns the number of rows. Errors: no
+// header line. Memory stays that of one row.
+Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& type,
+                                      const std::string& name, TimeNs received,
+                                      const std::function<void(model::Finding)>& finding,
+                                      const std::function<void(Error)>& rejected);
 
 // Reads a Shadowserver CSV report of `type`. `name` is used in locations; `received` becomes
 // time.observation. A row whose required fields are missing or invalid is rejected with the

@@ -3,6 +3,7 @@
 // "classification.type", "time.source", ...; nested objects are flattened the same way). The
 // mapping is documented in docs/findings.md; docs/finding.schema.json is the JSON Schema.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,12 @@ namespace bulwark::finding {
 // the reason ("time.source: '2026-13-01' is not an RFC 3339 time").
 Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
                                        input::JsonFlattener& flattener);
+
+// Harmonized keys and their values, as a parsed event holds them.
+using HarmonizedFields = std::map<std::string, std::string, std::less<>>;
+
+// The same checks as ParseHarmonized, on keys already read (from a CSV row, say).
+Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs received);
 
 // A finding from one alert of `bulwark replay` (its JSON line): about the alert's source.ip (the
 // offender), at its @timestamp, feed "bulwark-detect", identifier = the rule id, severity = the
