@@ -261,56 +261,47 @@ Result<void> Notifier::Told(const store::OutboxEntry& entry, incident::Incidents
   return {};
 }
 
-Result<DeliveryStats> Notifier::DeliverWebhooks(WebhookSender& sender) {
-  DeliveryStats stats;
+Result<std::vector<Delivery>> Notifier::PrepareDeliveries(std::string_view channel) {
+  std::vector<Delivery> deliveries;
   auto due = store_.DueOutbox(env_.Now(), 500);
   if (!due) return tl::unexpected(due.error());
+  std::map<std::string, std::vector<store::OutboxEntry>> digests;  // by recipients
   for (store::OutboxEntry& entry : *due) {
-    if (entry.channel != "webhook") continue;
-    std::string secret;
-    for (const Webhook& hook : settings_.webhooks) {
-      if (hook.url == entry.recipients) secret = hook.secret;
+    bool mail_channel = entry.channel == "mail" || entry.channel == "digest";
+    if (!channel.empty() && (channel == "mail") != mail_channel) continue;
+    if (entry.channel == "digest") {
+      digests[entry.recipients].push_back(std::move(entry));
+      continue;
     }
-    SendResult sent =
-        sender.Post(entry.recipients, secret, "incident." + entry.kind, entry.payload);
-    if (auto settled = Settle(entry, sent, stats); !settled) return tl::unexpected(settled.error());
-  }
-  return stats;
-}
-
-Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& incidents) {
-  DeliveryStats stats;
-  TimeNs now = env_.Now();
-  auto due = store_.DueOutbox(now, 500);
-  if (!due) return tl::unexpected(due.error());
-  for (store::OutboxEntry& entry : *due) {
-    if (entry.channel != "mail") continue;
-    std::vector<std::string> recipients;
-    for (std::string_view r : Split(entry.recipients, ',')) {
-      if (!Trim(r).empty()) recipients.emplace_back(Trim(r));
+    Delivery d;
+    d.channel = entry.channel;
+    d.payload = entry.payload;
+    if (entry.channel == "webhook") {
+      d.url = entry.recipients;
+      d.event = "incident." + entry.kind;
+      for (const Webhook& hook : settings_.webhooks) {
+        if (hook.url == entry.recipients) d.secret = hook.secret;
+      }
+    } else {
+      for (std::string_view r : Split(entry.recipients, ',')) {
+        if (!Trim(r).empty()) d.recipients.emplace_back(Trim(r));
+      }
     }
-    SendResult sent = mailer.Send(settings_.from, recipients, entry.payload);
-    if (auto settled = Settle(entry, sent, stats); !settled) return tl::unexpected(settled.error());
-    if (!sent.ok || !entry.kind.starts_with("opened")) continue;
-    if (auto told = Told(entry, incidents); !told) return tl::unexpected(told.error());
+    d.entries.push_back(std::move(entry));
+    deliveries.push_back(std::move(d));
   }
-  // Digest sections, one mail per recipient list.
-  std::map<std::string, std::vector<store::OutboxEntry*>> digests;
-  for (store::OutboxEntry& entry : *due) {
-    if (entry.channel == "digest") digests[entry.recipients].push_back(&entry);
-  }
+  // Digest sections (language, customer, subject, body): one mail per recipient list.
   for (auto& [recipients, sections] : digests) {
-    std::string language, customer_id, items, first_subject;
-    for (const store::OutboxEntry* section : sections) {
-      auto lines = Split(section->payload, '\n');
+    std::string language, customer_id, items;
+    for (const store::OutboxEntry& section : sections) {
+      auto lines = Split(section.payload, '\n');
       if (lines.size() < 3) continue;
       language = std::string(lines[0]);
       customer_id = std::string(lines[1]);
       size_t body_start = lines[0].size() + lines[1].size() + lines[2].size() + 3;
-      items +=
-          fmt::format("=== {}\n\n{}\n", lines[2],
-                      body_start < section->payload.size() ? section->payload.substr(body_start)
-                                                           : std::string());
+      items += fmt::format(
+          "=== {}\n\n{}\n", lines[2],
+          body_start < section.payload.size() ? section.payload.substr(body_start) : std::string());
     }
     std::string customer_name = customer_id;
     for (const auto& c : index_.inventory().customers) {
@@ -327,14 +318,83 @@ Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& inc
     message.subject = subject;
     message.body = body;
     message.date = env_.Now();
-    message.message_id = fmt::format("digest-{}@{}", sections.front()->id, settings_.domain);
-    SendResult sent = mailer.Send(settings_.from, message.to, Render(message));
-    for (store::OutboxEntry* section : sections) {
-      if (auto settled = Settle(*section, sent, stats); !settled) {
+    message.message_id = fmt::format("digest-{}@{}", sections.front().id, settings_.domain);
+    Delivery d;
+    d.channel = "mail";
+    d.recipients = message.to;
+    d.payload = Render(message);
+    d.entries = std::move(sections);
+    deliveries.push_back(std::move(d));
+  }
+  return deliveries;
+}
+
+SendResult Notifier::Send(const Delivery& delivery, Mailer& mailer, WebhookSender& webhooks) {
+  if (delivery.channel == "webhook") {
+    return webhooks.Post(delivery.url, delivery.secret, delivery.event, delivery.payload);
+  }
+  // The envelope sender is the From of the rendered message.
+  std::string_view payload = delivery.payload;
+  std::string from;
+  if (payload.starts_with("From: ")) from = std::string(payload.substr(6, payload.find('\r') - 6));
+  return mailer.Send(from, delivery.recipients, delivery.payload);
+}
+
+Result<void> Notifier::Complete(Delivery& delivery, const SendResult& sent,
+                                incident::Incidents& incidents, DeliveryStats& stats) {
+  for (store::OutboxEntry& entry : delivery.entries) {
+    if (auto settled = Settle(entry, sent, stats); !settled) return settled;
+    if (!sent.ok || delivery.channel != "mail") continue;
+    if (!entry.kind.starts_with("opened")) continue;
+    if (auto told = Told(entry, incidents); !told) return told;
+  }
+  return {};
+}
+
+namespace {
+// Posts nothing: Deliver() prepares mail only, so its webhook sender is never used.
+class NoWebhooks final : public WebhookSender {
+ public:
+  SendResult Post(const std::string&, const std::string&, const std::string&,
+                  const std::string&) override {
+    return {false, "webhooks are not delivered here"};
+  }
+};
+// Sends nothing: DeliverWebhooks() prepares webhooks only.
+class NoMail final : public Mailer {
+ public:
+  SendResult Send(const std::string&, const std::vector<std::string>&,
+                  const std::string&) override {
+    return {false, "mail is not delivered here"};
+  }
+};
+}  // namespace
+
+Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& incidents) {
+  DeliveryStats stats;
+  auto deliveries = PrepareDeliveries("mail");
+  if (!deliveries) return tl::unexpected(deliveries.error());
+  NoWebhooks none;
+  for (Delivery& delivery : *deliveries) {
+    SendResult sent = Send(delivery, mailer, none);
+    if (auto done = Complete(delivery, sent, incidents, stats); !done) {
+      return tl::unexpected(done.error());
+    }
+  }
+  return stats;
+}
+
+Result<DeliveryStats> Notifier::DeliverWebhooks(WebhookSender& sender) {
+  DeliveryStats stats;
+  auto deliveries = PrepareDeliveries("webhook");
+  if (!deliveries) return tl::unexpected(deliveries.error());
+  NoMail none;
+  for (Delivery& delivery : *deliveries) {
+    SendResult sent = Send(delivery, none, sender);
+    for (store::OutboxEntry& entry : delivery.entries) {
+      if (auto settled = Settle(entry, sent, stats); !settled) {
         return tl::unexpected(settled.error());
       }
-      if (!sent.ok) continue;
-      if (auto told = Told(*section, incidents); !told) return tl::unexpected(told.error());
     }
   }
   return stats;

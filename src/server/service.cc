@@ -85,8 +85,8 @@ struct Service::Impl {
   notify::Templates templates;
   std::unique_ptr<notify::Notifier> notifier;
   std::unique_ptr<incident::Incidents> incidents;
-  std::unique_ptr<notify::Mailer> mailer;
-  std::unique_ptr<notify::WebhookSender> webhook_sender = notify::NewWebhookSender();
+  std::shared_ptr<notify::Mailer> mailer;  // shared: a send in progress survives a reload
+  std::shared_ptr<notify::WebhookSender> webhook_sender = notify::NewWebhookSender();
   input::JsonFlattener flattener;
   std::map<std::string, uint64_t> findings_by_outcome;
   std::map<int, uint64_t> requests_by_status;
@@ -270,22 +270,41 @@ struct Service::Impl {
     }
   }
 
+  // Deadlines, reminders, then delivery. Mail servers and webhook receivers are talked to
+  // without holding the lock, so a slow one does not stall the API.
   void Tick() {
-    std::lock_guard lock(mutex);
-    auto moved = incidents->AdvanceDeadlines();
-    if (!moved) Log(fmt::format("deadlines: {}", moved.error().ToString()));
-    auto reminders = notifier->QueueReminders();
-    if (!reminders) Log(fmt::format("reminders: {}", reminders.error().ToString()));
-    auto delivered = notifier->Deliver(*mailer, *incidents);
-    if (!delivered) {
-      Log(fmt::format("delivery: {}", delivered.error().ToString()));
-      return;
+    std::vector<notify::Delivery> deliveries;
+    std::shared_ptr<notify::Mailer> send_mail;
+    std::shared_ptr<notify::WebhookSender> send_hooks;
+    {
+      std::lock_guard lock(mutex);
+      auto moved = incidents->AdvanceDeadlines();
+      if (!moved) Log(fmt::format("deadlines: {}", moved.error().ToString()));
+      auto reminders = notifier->QueueReminders();
+      if (!reminders) Log(fmt::format("reminders: {}", reminders.error().ToString()));
+      auto prepared = notifier->PrepareDeliveries();
+      if (!prepared) {
+        Log(fmt::format("delivery: {}", prepared.error().ToString()));
+        return;
+      }
+      deliveries = std::move(*prepared);
+      send_mail = mailer;
+      send_hooks = webhook_sender;
     }
-    mails_sent += delivered->sent;
-    mails_retried += delivered->retried;
-    mails_failed += delivered->failed;
-    auto posted = notifier->DeliverWebhooks(*webhook_sender);
-    if (!posted) Log(fmt::format("webhooks: {}", posted.error().ToString()));
+    std::vector<notify::SendResult> results;
+    for (const auto& delivery : deliveries) {
+      results.push_back(notify::Notifier::Send(delivery, *send_mail, *send_hooks));
+    }
+    std::lock_guard lock(mutex);
+    notify::DeliveryStats stats;
+    for (size_t i = 0; i < deliveries.size(); ++i) {
+      if (auto done = notifier->Complete(deliveries[i], results[i], *incidents, stats); !done) {
+        Log(fmt::format("delivery: {}", done.error().ToString()));
+      }
+    }
+    mails_sent += stats.sent;
+    mails_retried += stats.retried;
+    mails_failed += stats.failed;
   }
 
   void TimerLoop() {

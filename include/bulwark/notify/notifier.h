@@ -37,6 +37,16 @@ struct DeliveryStats {
   size_t sent = 0, retried = 0, failed = 0;
 };
 
+// One message ready to go out, and the outbox entries its outcome settles (a digest settles all
+// its sections).
+struct Delivery {
+  std::string channel;  // "mail" or "webhook"
+  std::vector<store::OutboxEntry> entries;
+  std::vector<std::string> recipients;  // mail: the envelope
+  std::string url, secret, event;       // webhook
+  std::string payload;                  // the rendered message or the JSON body
+};
+
 class Notifier final : public incident::NotificationSink {
  public:
   Notifier(store::Store& store, const inventory::AttributionIndex& index,
@@ -51,6 +61,15 @@ class Notifier final : public incident::NotificationSink {
 
   // Queues the reminders that are due for incidents awaiting a fix. Returns how many.
   Result<size_t> QueueReminders();
+
+  // Delivery in three steps, so that a caller can send without holding the store: the due
+  // messages of `channel` ("mail" includes digests; "" = all), read from the store; one send (no
+  // store access; thread-safe); the outcome recorded in the store (and, for a first notice, the
+  // incident moved on through `incidents`).
+  Result<std::vector<Delivery>> PrepareDeliveries(std::string_view channel = "");
+  static SendResult Send(const Delivery& delivery, Mailer& mailer, WebhookSender& webhooks);
+  Result<void> Complete(Delivery& delivery, const SendResult& sent, incident::Incidents& incidents,
+                        DeliveryStats& stats);
 
   // Delivers due messages through `mailer`. A sent "opened" mail moves its incident to notified
   // and then awaiting_fix (the deadline starts), through `incidents`. Failures are retried with
