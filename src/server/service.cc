@@ -641,7 +641,7 @@ struct Service::Impl {
                          it == findings_by_outcome.end() ? 0 : it->second);
     }
     out +=
-        "# HELP bulwark_mails_total Mail delivery attempts by result.\n"
+        "# HELP bulwark_mails_total Delivery attempts of mails and webhooks, by result.\n"
         "# TYPE bulwark_mails_total counter\n";
     out += fmt::format("bulwark_mails_total{{result=\"sent\"}} {}\n", mails_sent);
     out += fmt::format("bulwark_mails_total{{result=\"retry\"}} {}\n", mails_retried);
