@@ -71,18 +71,12 @@ int RunTokens(const ServeOptions& options, const std::string& action) {
       std::string out;
       JsonWriter json(out);
       json.BeginObject();
-      json.Key("id");
-      json.String(t.id);
-      json.Key("role");
-      json.String(model::RoleName(t.role));
-      json.Key("customer");
-      json.String(t.customer_id);
-      json.Key("description");
-      json.String(t.description);
-      json.Key("created_at");
-      json.String(FormatTimestamp(t.created_at));
-      json.Key("revoked");
-      json.Bool(t.revoked);
+      json.Member("id", t.id);
+      json.Member("role", model::RoleName(t.role));
+      json.Member("customer", t.customer_id);
+      json.Member("description", t.description);
+      json.Member("created_at", FormatTimestamp(t.created_at));
+      json.Member("revoked", t.revoked);
       json.EndObject();
       fmt::print("{}\n", out);
     }

@@ -22,40 +22,28 @@ void WriteLabels(JsonWriter& json, const model::Labels& labels) {
 }  // namespace
 
 void WriteIncident(JsonWriter& json, const model::Incident& incident) {
-  json.Key("id");
-  json.Int(incident.id);
-  json.Key("customer");
-  json.String(incident.customer_id);
-  json.Key("system");
-  json.String(incident.system_id);
-  json.Key("kind");
-  json.String(incident.kind);
-  json.Key("state");
-  json.String(model::StateName(incident.state));
-  json.Key("severity");
-  json.String(model::SeverityName(incident.severity));
-  json.Key("opened_at");
-  json.String(FormatTimestamp(incident.opened_at));
-  json.Key("updated_at");
-  json.String(FormatTimestamp(incident.updated_at));
+  json.Member("id", static_cast<int64_t>(incident.id));
+  json.Member("customer", incident.customer_id);
+  json.Member("system", incident.system_id);
+  json.Member("kind", incident.kind);
+  json.Member("state", model::StateName(incident.state));
+  json.Member("severity", model::SeverityName(incident.severity));
+  json.Member("opened_at", FormatTimestamp(incident.opened_at));
+  json.Member("updated_at", FormatTimestamp(incident.updated_at));
   json.Key("deadline");
   if (incident.deadline) {
     json.String(FormatTimestamp(*incident.deadline));
   } else {
     json.Null();
   }
-  json.Key("last_seen");
-  json.String(FormatTimestamp(incident.last_seen));
-  json.Key("findings");
-  json.Int(incident.findings);
+  json.Member("last_seen", FormatTimestamp(incident.last_seen));
+  json.Member("findings", static_cast<int64_t>(incident.findings));
 }
 
 void WriteStoredFinding(JsonWriter& json, const store::StoredFinding& finding) {
   json.BeginObject();
-  json.Key("id");
-  json.Int(finding.id);
-  json.Key("received_at");
-  json.String(FormatTimestamp(finding.received_at));
+  json.Member("id", static_cast<int64_t>(finding.id));
+  json.Member("received_at", FormatTimestamp(finding.received_at));
   json.Key("finding");
   json.Raw(finding.document);
   json.EndObject();
@@ -63,18 +51,12 @@ void WriteStoredFinding(JsonWriter& json, const store::StoredFinding& finding) {
 
 void WriteAuditEntry(JsonWriter& json, const model::AuditEntry& entry) {
   json.BeginObject();
-  json.Key("at");
-  json.String(FormatTimestamp(entry.at));
-  json.Key("actor");
-  json.String(entry.actor);
-  json.Key("action");
-  json.String(entry.action);
-  json.Key("from");
-  json.String(entry.from_state);
-  json.Key("to");
-  json.String(entry.to_state);
-  json.Key("reason");
-  json.String(entry.reason);
+  json.Member("at", FormatTimestamp(entry.at));
+  json.Member("actor", entry.actor);
+  json.Member("action", entry.action);
+  json.Member("from", entry.from_state);
+  json.Member("to", entry.to_state);
+  json.Member("reason", entry.reason);
   json.EndObject();
 }
 
@@ -82,8 +64,7 @@ void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
   if (a.assignment) {
     json.Key("assignment");
     json.BeginObject();
-    json.Key("prefix");
-    json.String(a.assignment->prefix.ToString());
+    json.Member("prefix", a.assignment->prefix.ToString());
     json.Key("from");
     if (auto t = TimeText(a.assignment->from); !t.empty())
       json.String(t);
@@ -94,17 +75,14 @@ void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
       json.String(t);
     else
       json.Null();
-    json.Key("origin");
-    json.String(a.assignment->origin);
+    json.Member("origin", a.assignment->origin);
     json.EndObject();
   }
   if (a.interface) {
     json.Key("interface");
     json.BeginObject();
-    json.Key("mac");
-    json.String(a.interface->mac);
-    json.Key("port");
-    json.String(a.interface->port);
+    json.Member("mac", a.interface->mac);
+    json.Member("port", a.interface->port);
     json.Key("security_groups");
     json.BeginArray();
     for (const auto& group : a.interface->security_groups) json.String(group);
@@ -114,45 +92,34 @@ void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
   if (a.system) {
     json.Key("system");
     json.BeginObject();
-    json.Key("id");
-    json.String(a.system->id);
-    json.Key("name");
-    json.String(a.system->name);
-    json.Key("internet_exposed");
-    json.Bool(a.system->internet_exposed);
-    json.Key("protected");
-    json.Bool(a.system->protected_system);
+    json.Member("id", a.system->id);
+    json.Member("name", a.system->name);
+    json.Member("internet_exposed", a.system->internet_exposed);
+    json.Member("protected", a.system->protected_system);
     WriteLabels(json, a.system->labels);
     json.EndObject();
   }
   if (a.project) {
     json.Key("project");
     json.BeginObject();
-    json.Key("id");
-    json.String(a.project->id);
-    json.Key("name");
-    json.String(a.project->name);
+    json.Member("id", a.project->id);
+    json.Member("name", a.project->name);
     WriteLabels(json, a.project->labels);
     json.EndObject();
   }
   if (a.customer) {
     json.Key("customer");
     json.BeginObject();
-    json.Key("id");
-    json.String(a.customer->id);
-    json.Key("name");
-    json.String(a.customer->name);
-    json.Key("language");
-    json.String(a.customer->language);
+    json.Member("id", a.customer->id);
+    json.Member("name", a.customer->name);
+    json.Member("language", a.customer->language);
     json.EndObject();
     json.Key("contacts");
     json.BeginArray();
     for (const auto& contact : a.customer->contacts) {
       json.BeginObject();
-      json.Key("email");
-      json.String(contact.email);
-      json.Key("role");
-      json.String(contact.role);
+      json.Member("email", contact.email);
+      json.Member("role", contact.role);
       json.EndObject();
     }
     json.EndArray();
@@ -162,12 +129,9 @@ void WriteAttribution(JsonWriter& json, const inventory::Attribution& a) {
 void WriteWho(JsonWriter& json, std::string_view query, TimeNs at,
               const std::optional<inventory::Attribution>& holder) {
   json.BeginObject();
-  json.Key("query");
-  json.String(query);
-  json.Key("at");
-  json.String(FormatTimestamp(at));
-  json.Key("held");
-  json.Bool(holder.has_value());
+  json.Member("query", query);
+  json.Member("at", FormatTimestamp(at));
+  json.Member("held", holder.has_value());
   if (holder) WriteAttribution(json, *holder);
   json.EndObject();
 }
@@ -190,20 +154,15 @@ void WriteIncidentDetail(JsonWriter& json, const model::Incident& incident,
 
 void WriteCustomer(JsonWriter& json, const model::Customer& customer) {
   json.BeginObject();
-  json.Key("id");
-  json.String(customer.id);
-  json.Key("name");
-  json.String(customer.name);
-  json.Key("language");
-  json.String(customer.language);
+  json.Member("id", customer.id);
+  json.Member("name", customer.name);
+  json.Member("language", customer.language);
   json.Key("contacts");
   json.BeginArray();
   for (const auto& contact : customer.contacts) {
     json.BeginObject();
-    json.Key("email");
-    json.String(contact.email);
-    json.Key("role");
-    json.String(contact.role);
+    json.Member("email", contact.email);
+    json.Member("role", contact.role);
     json.EndObject();
   }
   json.EndArray();

@@ -22,6 +22,20 @@ class JsonWriter {
   void Double(double value);
   void Bool(bool value);
   void Null();
+  // A member of the current object: Key(name) and its value.
+  void Member(std::string_view name, std::string_view value) {
+    Key(name);
+    String(value);
+  }
+  void Member(std::string_view name, const char* value) { Member(name, std::string_view(value)); }
+  void Member(std::string_view name, int64_t value) {
+    Key(name);
+    Int(value);
+  }
+  void Member(std::string_view name, bool value) {
+    Key(name);
+    Bool(value);
+  }
   // Writes an already rendered JSON value as is.
   void Raw(std::string_view json);
 
