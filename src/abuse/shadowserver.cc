@@ -206,6 +206,12 @@ const ReportType* ShadowserverSchema::Find(std::string_view name) const {
   return nullptr;
 }
 
+bool ShadowserverSchema::AddAlias(const std::string& legacy, const std::string& current) {
+  if (!types_.count(current)) return false;
+  aliases_[legacy] = current;
+  return true;
+}
+
 const ReportType* ShadowserverSchema::ForPath(std::string_view path) const {
   std::string_view base = path.substr(
       path.find_last_of('/') == std::string_view::npos ? 0 : path.find_last_of('/') + 1);
@@ -224,9 +230,38 @@ const ReportType* ShadowserverSchema::ForPath(std::string_view path) const {
         }
       }
     }
+    for (const auto& [legacy, current] : aliases_) {
+      if (!best && rest.starts_with(legacy) &&
+          (rest.size() == legacy.size() || rest[legacy.size()] == '-')) {
+        best = Find(current);
+      }
+    }
     return best;
   }
   return nullptr;
+}
+
+Result<size_t> ShadowserverSchema::LoadSeverities(std::string_view markdown) {
+  size_t rows = 0, assigned = 0;
+  for (std::string_view line : Split(markdown, '\n')) {
+    line = Trim(line);
+    if (!line.starts_with('|')) continue;
+    std::vector<std::string_view> cells = Split(line, '|');
+    // "| report | subject | level |" splits into "", report, subject, level, "".
+    if (cells.size() < 4) continue;
+    std::string report(Trim(cells[1]));
+    std::string level = AsciiLower(Trim(cells[3]));
+    if (!model::ParseSeverity(level)) continue;
+    ++rows;
+    for (auto& [key, type] : types_) {
+      if (type.name == report || type.file_name == report) {
+        type.default_severity = level;
+        ++assigned;
+      }
+    }
+  }
+  if (rows == 0) return Fail("no '| report | subject | level |' rows in the severity table");
+  return assigned;
 }
 
 Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& type,
@@ -278,6 +313,9 @@ Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& t
       if (target == "severity") target = "extra.severity";
       if (target == "product.vulnerabilities") target = "extra.cves";
       keys[target] = *value;
+    }
+    if (!keys.count("extra.severity") && !type.default_severity.empty()) {
+      keys["extra.severity"] = type.default_severity;
     }
     std::string where = fmt::format("{}:{}", name, reader.line());
     if (!problem.empty()) {

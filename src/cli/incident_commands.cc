@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "bulwark/abuse/shadowserver.h"
+#include "bulwark/abuse/report.h"
 #include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
@@ -30,8 +30,8 @@ struct IncidentCliOptions {
   std::string min_level;
   std::string smtp;
   std::string print;
-  std::string schema;       // reports: Shadowserver's intelmq.json
-  std::string report_type;  // reports: --type
+  abuse::ReaderFiles reader_files;  // reports: schemas, mappings, keyring
+  std::string report_type;          // reports: --type
   bool dry_run = false;
   std::string output;
   std::vector<std::string> files;
@@ -228,31 +228,23 @@ bool TakeAll(incident::Incidents& incidents, const std::vector<model::Finding>& 
   return true;
 }
 
+// Reads a report file, or standard input for "-" (a mail handed over by an MTA or fetchmail).
+Result<std::string> ReadReportFile(const std::string& file) {
+  if (file != "-") return ReadTextFile(file);
+  std::string text;
+  char buffer[65536];
+  size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, stdin)) > 0) text.append(buffer, got);
+  return text;
+}
+
 int RunReports(const IncidentCliOptions& options) {
-  if (options.schema.empty()) {
-    fmt::print(stderr,
-               "bulwark: --schema FILE is required (Shadowserver's report_schema/intelmq.json)\n");
-    return kExitUsage;
-  }
-  auto schema_text = ReadTextFile(options.schema);
-  if (!schema_text) {
-    fmt::print(stderr, "bulwark: {}\n", schema_text.error().ToString());
+  auto reader_config = abuse::LoadReaderConfig(options.reader_files, Env::Default());
+  if (!reader_config) {
+    fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
     return kExitFindings;
   }
-  auto schema = abuse::ShadowserverSchema::Parse(*schema_text);
-  if (!schema) {
-    fmt::print(stderr, "bulwark: {}: {}\n", options.schema, schema.error().message);
-    return kExitFindings;
-  }
-  const abuse::ReportType* forced = nullptr;
-  if (!options.report_type.empty()) {
-    forced = schema->Find(options.report_type);
-    if (!forced) {
-      fmt::print(stderr, "bulwark: --type: no report type '{}' in the schema\n",
-                 options.report_type);
-      return kExitUsage;
-    }
-  }
+  abuse::ReportReader reader(std::move(*reader_config));
   std::unique_ptr<Context> context;
   std::unique_ptr<incident::Incidents> incidents;
   std::FILE* out = stdout;
@@ -281,44 +273,47 @@ int RunReports(const IncidentCliOptions& options) {
   bool clean = true;
   std::map<std::string, size_t> outcomes;
   for (const std::string& file : options.files) {
-    const abuse::ReportType* type = forced ? forced : schema->ForPath(file);
-    if (!type) {
-      fmt::print(stderr, "bulwark: {}: cannot tell the report type from the name; use --type\n",
-                 file);
+    auto bytes = ReadReportFile(file);
+    if (!bytes) {
+      fmt::print(stderr, "bulwark: {}\n", bytes.error().ToString());
       clean = false;
       continue;
     }
-    auto text = ReadTextFile(file);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      clean = false;
-      continue;
-    }
-    size_t findings = 0, bad = 0;
+    TimeNs received = Env::Default().Now();
     bool store_failed = false;
-    auto rows = abuse::ForEachShadowserverRow(
-        *text, *type, file, Env::Default().Now(),
-        [&](model::Finding finding) {
-          ++findings;
-          if (options.dry_run) {
-            fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
-          } else if (!store_failed) {
-            store_failed = !TakeAll(*incidents, {finding}, outcomes);
-          }
-        },
-        [&](Error error) {
-          ++bad;
-          fmt::print(stderr, "{}\n", error.ToString());
-        });
-    if (!rows) {
-      fmt::print(stderr, "bulwark: {}\n", rows.error().ToString());
+    abuse::ReportSink sink{[&](model::Finding finding) {
+                             if (options.dry_run) {
+                               fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
+                             } else if (!store_failed) {
+                               store_failed = !TakeAll(*incidents, {finding}, outcomes);
+                             }
+                           },
+                           [&](Error error) { fmt::print(stderr, "{}\n", error.ToString()); }};
+    std::string name = file == "-" ? "stdin" : file;
+    auto summary = reader.Read(*bytes, {name, options.report_type, received}, sink);
+    if (!summary) {
+      fmt::print(stderr, "bulwark: rejected: {}\n", summary.error().ToString());
       clean = false;
       continue;
     }
     if (store_failed) return kExitFindings;
-    clean = clean && bad == 0;
-    fmt::print(stderr, "{}: report {} ({}), rows {}, findings {}, rejected {}\n", file, type->name,
-               type->feed_name, *rows, findings, bad);
+    if (!options.dry_run) {
+      auto stored = context->store->PutReport(
+          {summary->sha256, name, summary->format, received, std::move(*bytes)});
+      if (!stored) {
+        fmt::print(stderr, "bulwark: {}\n", stored.error().ToString());
+        return kExitFindings;
+      }
+    }
+    clean = clean && summary->rejected == 0;
+    fmt::print(stderr, "{}: {}{}, items {}, findings {}, rejected {}{}\n", name, summary->format,
+               summary->detail.empty() ? "" : " (" + summary->detail + ")", summary->items,
+               summary->findings, summary->rejected,
+               summary->signature.verdict == mail::SignatureCheck::Verdict::kUnsigned
+                   ? ""
+                   : fmt::format(", signature {} {}", mail::VerdictName(summary->signature.verdict),
+                                 summary->signature.fingerprint));
+    for (const std::string& note : summary->notes) fmt::print(stderr, "  note: {}\n", note);
   }
   if (out != stdout) std::fclose(out);
   if (!options.dry_run) {
@@ -611,14 +606,39 @@ Runner AddIncidentCommands(CLI::App& app) {
 
   auto* reports = app.add_subcommand("reports", "Third-party abuse reports");
   reports->require_subcommand(1);
-  auto* reports_import = reports->add_subcommand(
-      "import", "Take in Shadowserver CSV reports (driven by Shadowserver's schema)");
+  auto* reports_import =
+      reports->add_subcommand("import",
+                              "Take in abuse reports: Shadowserver CSV, CERT-Bund, X-ARF, XARF "
+                              "JSON, ARF mails, mapped CSV");
   add_common(reports_import);
   add_policy(reports_import);
-  reports_import->add_option("files", o->files, "Report files")->required()->type_name("FILE");
-  reports_import->add_option("--schema", o->schema, "Shadowserver's report_schema/intelmq.json")
+  reports_import
+      ->add_option("files", o->files, "Report files: mails (.eml), CSV, JSON ('-' = stdin)")
+      ->required()
       ->type_name("FILE");
-  reports_import->add_option("--type", o->report_type, "Report type (default: from the file name)");
+  reports_import
+      ->add_option("--schema", o->reader_files.shadowserver_schema,
+                   "Shadowserver's report_schema/intelmq.json")
+      ->type_name("FILE");
+  reports_import
+      ->add_option("--severity", o->reader_files.shadowserver_severity,
+                   "Shadowserver's severity.md (default: beside --schema)")
+      ->type_name("FILE");
+  reports_import
+      ->add_option("--xarf-schema", o->reader_files.xarf_schemas,
+                   "XARF JSON Schema to validate with (repeatable; *v4* files for XARF 4)")
+      ->type_name("FILE");
+  reports_import
+      ->add_option("--mapping", o->reader_files.mappings,
+                   "Column mapping for a CSV feed (repeatable; docs/reports.md)")
+      ->type_name("FILE");
+  reports_import
+      ->add_option("--gnupg-home", o->reader_files.gnupg_home,
+                   "GnuPG home with the OpenPGP keys of signing senders (CERT-Bund)")
+      ->type_name("DIR");
+  reports_import->add_option(
+      "--type", o->report_type,
+      "Report type: a Shadowserver type, a mapping name, mail, xarf, x-arf (default: recognised)");
   reports_import->add_flag("--dry-run", o->dry_run,
                            "Write the findings (IntelMQ JSON lines) instead of storing them");
   reports_import->add_option("--output", o->output, "With --dry-run: write here ('-' = stdout)")

@@ -1,7 +1,8 @@
 #include "bulwark/incident/audit.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
+
+#include "bulwark/core/digest.h"
 
 namespace bulwark::incident {
 
@@ -25,12 +26,7 @@ std::string AuditHash(const model::AuditEntry& e) {
   Field(data, e.from_state);
   Field(data, e.to_state);
   Field(data, e.reason);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return Sha256Hex(data);
 }
 
 AuditVerdict VerifyAudit(const std::vector<model::AuditEntry>& entries) {

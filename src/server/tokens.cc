@@ -5,21 +5,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "bulwark/core/digest.h"
+
 namespace bulwark::server {
 
 namespace {
 
 std::string Hex(const unsigned char* data, size_t size) {
-  std::string out;
-  for (size_t i = 0; i < size; ++i) out += fmt::format("{:02x}", data[i]);
-  return out;
-}
-
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  return Hex(digest, length);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 }  // namespace

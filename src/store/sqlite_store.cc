@@ -166,6 +166,16 @@ CREATE TABLE tokens (
     R"sql(
 ALTER TABLE interfaces ADD COLUMN security_groups TEXT NOT NULL DEFAULT '';
 )sql",
+    // 6: original third-party reports, once per content hash
+    R"sql(
+CREATE TABLE reports (
+  sha256 TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  format TEXT NOT NULL,
+  received INTEGER NOT NULL,
+  content BLOB NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -482,6 +492,34 @@ class SqliteStore final : public Store {
                     [&](sqlite::Statement& s) { s.Bind(1, id); });
     if (!done) return tl::unexpected(done.error());
     return sqlite3_changes(db_->raw()) > 0;
+  }
+
+  Result<bool> PutReport(const StoredReport& report) override {
+    auto done = Run("storing a report",
+                    "INSERT OR IGNORE INTO reports (sha256, name, format, received, content) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+                    [&](sqlite::Statement& s) {
+                      s.Bind(1, report.sha256)
+                          .Bind(2, report.name)
+                          .Bind(3, report.format)
+                          .Bind(4, int64_t{report.received})
+                          .BindBlob(5, report.content.data(), report.content.size());
+                    });
+    if (!done) return tl::unexpected(done.error());
+    return sqlite3_changes(db_->raw()) > 0;
+  }
+
+  Result<std::optional<StoredReport>> GetReport(const std::string& sha256) override {
+    auto statement = db_->Prepare(
+        "SELECT sha256, name, format, received, content FROM reports WHERE sha256 = ?1");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, sha256);
+    auto row = (*statement)->Step();
+    if (!row) return tl::unexpected(Failed("reading a report", row.error()));
+    if (!*row) return std::optional<StoredReport>();
+    sqlite::Statement& s = **statement;
+    return std::optional<StoredReport>(
+        StoredReport{s.Text(0), s.Text(1), s.Text(2), s.Int(3), std::string(s.Blob(4))});
   }
 
   Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) override {

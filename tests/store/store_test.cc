@@ -201,6 +201,25 @@ TEST_P(StoreConformance, FindingsAndIncidents) {
   EXPECT_FALSE(*store->LatestIncident("c1", "s9", "vulnerable/vulnerable-system"));
 }
 
+TEST_P(StoreConformance, ReportsAreStoredOncePerContent) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::string content("From: a@b\r\n\r\nbinary \0 bytes", 28);
+  StoredReport report{"ab12", "mail-1.eml", "arf", 7, content};
+  auto added = store->PutReport(report);
+  ASSERT_TRUE(added) << added.error().ToString();
+  EXPECT_TRUE(*added);
+  report.name = "mail-1-again.eml";
+  EXPECT_FALSE(*store->PutReport(report));  // the same content again: kept once
+  auto read = store->GetReport("ab12");
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->name, "mail-1.eml");
+  EXPECT_EQ((*read)->format, "arf");
+  EXPECT_EQ((*read)->received, 7);
+  EXPECT_EQ((*read)->content, content);
+  EXPECT_FALSE(*store->GetReport("ffff"));
+}
+
 TEST_P(StoreConformance, AuditOutboxAndTokens) {
   auto store = Open();
   ASSERT_TRUE(store);

@@ -29,6 +29,9 @@ struct ReportType {
   std::string feed_name;  // e.g. "Open-Redis"
   std::map<std::string, std::string> constants;  // classification.* and the like
   std::vector<SchemaField> fields;
+  // Shadowserver's default severity of the type (severity.md: critical, high, medium, low,
+  // info); a row's own severity column overrides it. Empty when unknown.
+  std::string default_severity;
 };
 
 class ShadowserverSchema {
@@ -40,9 +43,17 @@ class ShadowserverSchema {
   // The report type of a file: "2026-11-20-scan_redis-asn-64500.csv" (Shadowserver's file names),
   // "scan_redis.csv" (named after the type), by schema name or file name. nullptr when none fits.
   const ReportType* ForPath(std::string_view path) const;
+  // Makes file names with the legacy report name `legacy` (e.g. "dns_openresolver", before
+  // Shadowserver renamed it "scan_dns") read as the type `current`. False when `current` is
+  // not in the schema.
+  bool AddAlias(const std::string& legacy, const std::string& current);
+  // Reads Shadowserver's severity.md ("| report | subject | level |" table rows) into the types'
+  // default severities. Returns how many types got one. Errors: no table row could be read.
+  Result<size_t> LoadSeverities(std::string_view markdown);
 
  private:
   std::map<std::string, ReportType, std::less<>> types_;
+  std::map<std::string, std::string, std::less<>> aliases_;  // legacy name -> type name
 };
 
 // What a report held: a finding per row that could be read, a reason per row that could not.

@@ -63,6 +63,16 @@ struct IncidentFilter {
   size_t limit = 100;
 };
 
+// An original report as received: the whole mail or file, for inspection and for answering
+// the reporter; findings link to it by extra.report.sha256.
+struct StoredReport {
+  std::string sha256;  // hex, of `content`
+  std::string name;    // file name or origin ("imap:INBOX/42", "api")
+  std::string format;  // as the reader recognised it ("arf", "shadowserver", ...)
+  TimeNs received = 0;
+  std::string content;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -133,6 +143,12 @@ class Store {
   // Writes back state, attempts, next_attempt, last_error and sent_at of `entry`.
   virtual Result<void> UpdateOutbox(const OutboxEntry& entry) = 0;
   virtual Result<std::vector<OutboxEntry>> OutboxOf(int64_t incident_id) = 0;
+
+  // --- original reports (mails and files), stored once by content hash ---
+  // Stores `report` unless one with its sha256 is stored already; true when it was new.
+  virtual Result<bool> PutReport(const StoredReport& report) = 0;
+  // The report with this hex SHA-256, or nullopt.
+  virtual Result<std::optional<StoredReport>> GetReport(const std::string& sha256) = 0;
 
   // --- API tokens (hashes only) ---
   virtual Result<void> CreateToken(const model::Token& token) = 0;

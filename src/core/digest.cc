@@ -1,0 +1,25 @@
+#include "bulwark/core/digest.h"
+
+#include <openssl/evp.h>
+
+namespace bulwark {
+
+std::string HexEncode(std::string_view data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (unsigned char byte : data) {
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 0x0f];
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+}  // namespace bulwark
