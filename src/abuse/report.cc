@@ -79,6 +79,11 @@ void Merge(ReportSummary& into, const ReportSummary& part) {
 
 }  // namespace
 
+ReaderFiles ReaderFilesOf(const config::ReportsConfig& reports) {
+  return {reports.shadowserver_schema, reports.shadowserver_severity, reports.xarf_schemas,
+          reports.mappings, reports.gnupg_home};
+}
+
 Result<ReaderConfig> LoadReaderConfig(const ReaderFiles& files, const Env& env) {
   ReaderConfig config;
   if (!files.shadowserver_schema.empty()) {

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "bulwark/abuse/report.h"
+#include "bulwark/abuse/intake.h"
 #include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
@@ -214,20 +214,6 @@ int RunImport(const IncidentCliOptions& options) {
   return failed || rejected > 0 ? kExitFindings : kExitOk;
 }
 
-// Takes `findings` in through the spine; counts outcomes. False when the store fails.
-bool TakeAll(incident::Incidents& incidents, const std::vector<model::Finding>& findings,
-             std::map<std::string, size_t>& outcomes) {
-  for (const auto& finding : findings) {
-    auto taken = incidents.Take(finding);
-    if (!taken) {
-      fmt::print(stderr, "bulwark: {}\n", taken.error().ToString());
-      return false;
-    }
-    ++outcomes[incident::OutcomeName(taken->outcome)];
-  }
-  return true;
-}
-
 // Reads a report file, or standard input for "-" (a mail handed over by an MTA or fetchmail).
 Result<std::string> ReadReportFile(const std::string& file) {
   if (file != "-") return ReadTextFile(file);
@@ -239,7 +225,24 @@ Result<std::string> ReadReportFile(const std::string& file) {
 }
 
 int RunReports(const IncidentCliOptions& options) {
-  auto reader_config = abuse::LoadReaderConfig(options.reader_files, Env::Default());
+  // The configuration's reports section, with what the command line gives on top.
+  abuse::ReaderFiles files = options.reader_files;
+  if (!options.config.empty()) {
+    auto loaded = LoadConfig(options.config, options.data_dir, options.data_dir_given);
+    if (!loaded) return kExitUsage;
+    abuse::ReaderFiles configured = abuse::ReaderFilesOf(loaded->reports);
+    for (auto [given, fallback] :
+         {std::pair{&files.shadowserver_schema, &configured.shadowserver_schema},
+          std::pair{&files.shadowserver_severity, &configured.shadowserver_severity},
+          std::pair{&files.gnupg_home, &configured.gnupg_home}}) {
+      if (given->empty()) *given = *fallback;
+    }
+    files.xarf_schemas.insert(files.xarf_schemas.begin(), configured.xarf_schemas.begin(),
+                              configured.xarf_schemas.end());
+    files.mappings.insert(files.mappings.begin(), configured.mappings.begin(),
+                          configured.mappings.end());
+  }
+  auto reader_config = abuse::LoadReaderConfig(files, Env::Default());
   if (!reader_config) {
     fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
     return kExitFindings;
@@ -280,30 +283,30 @@ int RunReports(const IncidentCliOptions& options) {
       continue;
     }
     TimeNs received = Env::Default().Now();
-    bool store_failed = false;
-    abuse::ReportSink sink{[&](model::Finding finding) {
-                             if (options.dry_run) {
-                               fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
-                             } else if (!store_failed) {
-                               store_failed = !TakeAll(*incidents, {finding}, outcomes);
-                             }
-                           },
-                           [&](Error error) { fmt::print(stderr, "{}\n", error.ToString()); }};
     std::string name = file == "-" ? "stdin" : file;
-    auto summary = reader.Read(*bytes, {name, options.report_type, received}, sink);
+    abuse::ReportInput input{name, options.report_type, received};
+    auto print_rejected = [](const Error& error) { fmt::print(stderr, "{}\n", error.ToString()); };
+    Result<abuse::ReportSummary> summary;
+    if (options.dry_run) {
+      summary = reader.Read(*bytes, input,
+                            {[&](model::Finding finding) {
+                               fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
+                             },
+                             print_rejected});
+    } else {
+      auto taken = abuse::TakeReport(reader, *incidents, *context->store, *bytes, input);
+      if (taken) {
+        for (const Error& error : taken->rejected_rows) print_rejected(error);
+        for (const auto& [outcome, count] : taken->outcomes) outcomes[outcome] += count;
+        summary = std::move(taken->summary);
+      } else {
+        summary = tl::unexpected(taken.error());
+      }
+    }
     if (!summary) {
       fmt::print(stderr, "bulwark: rejected: {}\n", summary.error().ToString());
       clean = false;
       continue;
-    }
-    if (store_failed) return kExitFindings;
-    if (!options.dry_run) {
-      auto stored = context->store->PutReport(
-          {summary->sha256, name, summary->format, received, std::move(*bytes)});
-      if (!stored) {
-        fmt::print(stderr, "bulwark: {}\n", stored.error().ToString());
-        return kExitFindings;
-      }
     }
     clean = clean && summary->rejected == 0;
     fmt::print(stderr, "{}: {}{}, items {}, findings {}, rejected {}{}\n", name, summary->format,

@@ -86,6 +86,18 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       return {};
     };
   };
+  auto list = [&](std::vector<std::string>& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      if (n.IsNull()) return {};
+      if (!n.IsSequence()) return Fail("expected a list", Where(name, n.Mark()));
+      target_ptr->clear();
+      for (const auto& item : n) {
+        if (!item.IsScalar()) return Fail("expected a single value", Where(name, item.Mark()));
+        target_ptr->push_back(item.Scalar());
+      }
+      return {};
+    };
+  };
   std::map<std::string, Handler> mail = {
       {"from", text(c.mail.from)},
       {"domain", text(c.mail.domain)},
@@ -183,6 +195,36 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                            c.stackit.projects[entry.first.Scalar()] = entry.second.Scalar();
                          }
                          return {};
+                       }}});
+       }},
+      {"reports",
+       [&](const YAML::Node& n) {
+         auto& r = c.reports;
+         return Walk(n, name, "reports",
+                     {{"shadowserver_schema", text(r.shadowserver_schema)},
+                      {"shadowserver_severity", text(r.shadowserver_severity)},
+                      {"xarf_schemas", list(r.xarf_schemas)},
+                      {"mappings", list(r.mappings)},
+                      {"gnupg_home", text(r.gnupg_home)},
+                      {"imap",
+                       [&](const YAML::Node& m) {
+                         return Walk(m, name, "reports.imap",
+                                     {{"url", text(r.imap.url)},
+                                      {"username", text(r.imap.username)},
+                                      {"password_file", text(r.imap.password_file)},
+                                      {"processed_folder", text(r.imap.processed_folder)},
+                                      {"failed_folder", text(r.imap.failed_folder)},
+                                      {"poll", span(r.imap.poll)},
+                                      {"verify_peer", flag(r.imap.verify_peer)},
+                                      {"ca_file", text(r.imap.ca_file)}});
+                       }},
+                      {"shadowserver_api", [&](const YAML::Node& m) {
+                         return Walk(m, name, "reports.shadowserver_api",
+                                     {{"url", text(r.shadowserver_api.url)},
+                                      {"key_file", text(r.shadowserver_api.key_file)},
+                                      {"secret_file", text(r.shadowserver_api.secret_file)},
+                                      {"poll", span(r.shadowserver_api.poll)},
+                                      {"reports", list(r.shadowserver_api.reports)}});
                        }}});
        }},
       {"webhooks",

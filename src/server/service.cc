@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bulwark/abuse/intake.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
@@ -89,6 +90,8 @@ struct Service::Impl {
   std::shared_ptr<notify::WebhookSender> webhook_sender = notify::NewWebhookSender();
   input::JsonFlattener flattener;
   std::map<std::string, uint64_t> findings_by_outcome;
+  std::shared_ptr<const abuse::ReportReader> report_reader;
+  std::map<std::pair<std::string, std::string>, uint64_t> reports_by_source;  // (source, result)
   std::map<int, uint64_t> requests_by_status;
   uint64_t mails_sent = 0, mails_retried = 0, mails_failed = 0;
 
@@ -146,6 +149,8 @@ struct Service::Impl {
     } else {
       new_mailer = notify::NewPrintingMailer(c.mail.print);
     }
+    auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(c.reports), env);
+    if (!reader_config) return tl::unexpected(reader_config.error());
     std::vector<notify::Webhook> hooks;
     for (const auto& hook : c.webhooks) {
       auto secret = env.ReadFile(hook.secret_file);
@@ -159,6 +164,7 @@ struct Service::Impl {
     templates = std::move(*new_templates);
     index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
     mailer = std::move(new_mailer);
+    report_reader = std::make_shared<const abuse::ReportReader>(std::move(*reader_config));
     notify::NotifierSettings settings;
     settings.from = c.mail.from;
     settings.domain = c.mail.domain;
@@ -351,6 +357,7 @@ struct Service::Impl {
     std::vector<std::string_view> rest(segments.begin() + 2, segments.end());
     if (rest.empty()) return Problem(404, "Not Found", "see /api/v1/openapi.json");
     if (rest[0] == "findings") return Findings(r, who, rest);
+    if (rest[0] == "reports") return Reports(r, who, rest);
     if (rest[0] == "incidents") return Incidents(r, who, rest);
     if (rest[0] == "attribution") return Attribution(r, who);
     if (rest[0] == "inventory") return Inventory(r, who, rest);
@@ -425,6 +432,91 @@ struct Service::Impl {
       json.EndArray();
       json.EndObject();
       return Json(out);
+    }
+    return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+  }
+
+  // Takes one report in; caller holds `mutex`. `source` names the intake path in metrics.
+  Result<abuse::IntakeResult> TakeReportLocked(std::string_view bytes,
+                                               const abuse::ReportInput& input,
+                                               const std::string& source) {
+    auto result = abuse::TakeReport(*report_reader, *incidents, *store, bytes, input);
+    ++reports_by_source[{source, result ? "read" : "rejected"}];
+    if (result) {
+      for (const auto& [outcome, count] : result->outcomes) findings_by_outcome[outcome] += count;
+    }
+    return result;
+  }
+
+  // POST /api/v1/reports: the raw mail or file as the body (?type=, ?name=); GET
+  // /api/v1/reports/{sha256}: the original as received.
+  HttpResponse Reports(const HttpRequest& r, const model::Token& who,
+                       const std::vector<std::string_view>& rest) {
+    if (!Staff(who)) return Problem(403, "Forbidden", "customer tokens cannot use reports");
+    if (rest.size() == 1 && r.method == "POST") {
+      if (r.body.empty()) return Problem(400, "Bad Request", "the body holds no report");
+      auto query = [&](const char* key) {
+        auto it = r.query.find(key);
+        return it == r.query.end() ? std::string() : it->second;
+      };
+      std::string name = query("name").empty() ? "api" : "api:" + query("name");
+      auto taken = TakeReportLocked(r.body, {name, query("type"), env.Now()}, "api");
+      if (!taken) {
+        return Problem(422, "Unprocessable Entity",
+                       fmt::format("the report was rejected: {}", taken.error().message));
+      }
+      const abuse::ReportSummary& summary = taken->summary;
+      std::string out;
+      JsonWriter json(out);
+      json.BeginObject();
+      json.Member("sha256", summary.sha256);
+      json.Member("format", summary.format);
+      json.Member("detail", summary.detail);
+      json.Member("items", static_cast<int64_t>(summary.items));
+      json.Member("findings", static_cast<int64_t>(summary.findings));
+      json.Member("signature", mail::VerdictName(summary.signature.verdict));
+      json.Key("notes");
+      json.BeginArray();
+      for (const auto& note : summary.notes) json.String(note);
+      json.EndArray();
+      json.Key("rejected");
+      json.BeginArray();
+      for (const auto& error : taken->rejected_rows) {
+        json.BeginObject();
+        json.Member("where", error.where);
+        json.Member("reason", error.message);
+        json.EndObject();
+      }
+      json.EndArray();
+      json.Key("results");
+      json.BeginArray();
+      for (const auto& result : taken->taken) {
+        json.BeginObject();
+        json.Member("outcome", incident::OutcomeName(result.outcome));
+        json.Member("finding", result.finding_id);
+        json.Key("incident");
+        if (result.incident_id) {
+          json.Int(result.incident_id);
+        } else {
+          json.Null();
+        }
+        json.EndObject();
+      }
+      json.EndArray();
+      json.EndObject();
+      return Json(out, 200);
+    }
+    if (rest.size() == 2 && r.method == "GET") {
+      auto report = store->GetReport(std::string(rest[1]));
+      if (!report) return Problem(500, "Internal Server Error", report.error().ToString());
+      if (!*report) return Problem(404, "Not Found", fmt::format("no report {}", rest[1]));
+      HttpResponse response;
+      response.content_type =
+          mail::LooksLikeMail((*report)->content) ? "message/rfc822" : "application/octet-stream";
+      response.headers["X-Bulwark-Report-Format"] = (*report)->format;
+      response.headers["X-Bulwark-Report-Name"] = (*report)->name;
+      response.body = std::move((*report)->content);
+      return response;
     }
     return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
   }
@@ -630,6 +722,13 @@ struct Service::Impl {
         "# TYPE bulwark_http_requests_total counter\n";
     for (const auto& [status, count] : requests_by_status) {
       out += fmt::format("bulwark_http_requests_total{{code=\"{}\"}} {}\n", status, count);
+    }
+    out +=
+        "# HELP bulwark_reports_total Third-party reports by intake path and result.\n"
+        "# TYPE bulwark_reports_total counter\n";
+    for (const auto& [key, count] : reports_by_source) {
+      out += fmt::format("bulwark_reports_total{{source=\"{}\",result=\"{}\"}} {}\n", key.first,
+                         key.second, count);
     }
     out +=
         "# HELP bulwark_findings_total Findings taken in, by outcome.\n"

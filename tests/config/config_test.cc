@@ -23,6 +23,36 @@ TEST(Config, TheExampleIsTheDefaults) {
   EXPECT_EQ(parsed->mail.from, defaults.mail.from);
   EXPECT_EQ(parsed->mail.starttls, defaults.mail.starttls);
   EXPECT_EQ(parsed->max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(parsed->reports.imap.processed_folder, defaults.reports.imap.processed_folder);
+  EXPECT_EQ(parsed->reports.imap.failed_folder, defaults.reports.imap.failed_folder);
+  EXPECT_EQ(parsed->reports.imap.poll, defaults.reports.imap.poll);
+  EXPECT_EQ(parsed->reports.shadowserver_api.url, defaults.reports.shadowserver_api.url);
+  EXPECT_EQ(parsed->reports.shadowserver_api.poll, defaults.reports.shadowserver_api.poll);
+  EXPECT_TRUE(parsed->reports.xarf_schemas.empty());
+}
+
+TEST(Config, ReadsTheReportsSection) {
+  auto parsed = Parse(R"(reports:
+  shadowserver_schema: /srv/schema/intelmq.json
+  xarf_schemas: [/srv/xarf/3/xarf.schema.json, /srv/xarf/v4/xarf-v4-master.json]
+  mappings: [/etc/bulwark/feed.yml]
+  gnupg_home: /etc/bulwark/gnupg
+  imap: {url: "imaps://127.0.0.1:9993/INBOX", username: abuse, poll: 30s, verify_peer: false}
+  shadowserver_api: {key_file: /etc/bulwark/ss.key, secret_file: /etc/bulwark/ss.secret,
+                     reports: [provider-asn]}
+)",
+                      "r.yml");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  EXPECT_EQ(parsed->reports.xarf_schemas.size(), 2u);
+  EXPECT_EQ(parsed->reports.mappings.front(), "/etc/bulwark/feed.yml");
+  EXPECT_EQ(parsed->reports.imap.url, "imaps://127.0.0.1:9993/INBOX");
+  EXPECT_EQ(parsed->reports.imap.poll, 30 * kNsPerSecond);
+  EXPECT_FALSE(parsed->reports.imap.verify_peer);
+  EXPECT_EQ(parsed->reports.shadowserver_api.reports.front(), "provider-asn");
+  auto wrong = Parse("reports:\n  imap: {folder: x}\n", "w.yml");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().where, "w.yml:2:10");
+  EXPECT_NE(wrong.error().message.find("reports.imap.folder"), std::string::npos);
 }
 
 TEST(Config, ReadsEverySetting) {

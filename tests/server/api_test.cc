@@ -220,6 +220,46 @@ TEST_F(ApiTest, CustomerSeesOnlyItsOwn) {
   EXPECT_EQ(Call("GET", "/api/v1/inventory/systems/s-shop", globex_).status, 200);
 }
 
+TEST_F(ApiTest, ReportsAreTakenInAndKeptOnce) {
+  // An X-ARF mail about Initech's legacy system: one incident; the same mail again is a
+  // sighting; the original is kept once and can be fetched by its hash.
+  const std::string mail =
+      "From: abuse-team@blocklist.example\r\nSubject: abuse report about 203.0.113.77\r\n"
+      "Message-ID: <r1@blocklist.example>\r\nX-ARF: yes\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nYour customer attacked us.\r\n"
+      "--b\r\nContent-Type: text/plain; name=\"report.txt\"\r\n\r\n"
+      "---\r\nReported-From: abuse-team@blocklist.example\r\nCategory: abuse\r\n"
+      "Report-Type: login-attack\r\nService: ssh\r\nVersion: 0.2\r\n"
+      "Date: Thu, 26 Nov 2026 07:19:02 +0100\r\nSource-Type: ip-address\r\n"
+      "Source: 203.0.113.77\r\nPort: 22\r\n--b--\r\n";
+  auto first = Call("POST", "/api/v1/reports?name=r1.eml", analyst_, mail);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_NE(first.body.find("\"format\":\"x-arf\""), std::string::npos) << first.body;
+  EXPECT_NE(first.body.find("\"outcome\":\"opened\""), std::string::npos) << first.body;
+  auto again = Call("POST", "/api/v1/reports", analyst_, mail);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(again.body.find("\"outcome\":\"sighting\""), std::string::npos) << again.body;
+  size_t at = first.body.find("\"sha256\":\"");
+  ASSERT_NE(at, std::string::npos);
+  std::string sha = first.body.substr(at + 10, 64);
+  auto original = Call("GET", "/api/v1/reports/" + sha, analyst_);
+  EXPECT_EQ(original.status, 200);
+  EXPECT_EQ(original.body, mail);
+  EXPECT_EQ(original.content_type, "message/rfc822");
+  EXPECT_EQ(Call("GET", "/api/v1/reports/" + std::string(64, '0'), analyst_).status, 404);
+  // Customers do not see reports; an unreadable report is refused with the reason.
+  EXPECT_EQ(Call("POST", "/api/v1/reports", globex_, mail).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/reports/" + sha, globex_).status, 403);
+  auto bad = Call("POST", "/api/v1/reports", analyst_, "just,a,csv\n1,2,3\n");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_NE(bad.body.find("no mapping recognises the columns"), std::string::npos) << bad.body;
+  auto metrics = Call("GET", "/metrics", "");
+  EXPECT_NE(metrics.body.find("bulwark_reports_total{source=\"api\",result=\"read\"} 2"),
+            std::string::npos)
+      << metrics.body;
+}
+
 TEST_F(ApiTest, BodiesHaveALimit) {
   std::string big(100 * 1024, ' ');
   auto reply = Call("POST", "/api/v1/findings", analyst_, big);

@@ -19,6 +19,7 @@
 #include "bulwark/abuse/csv_mapping.h"
 #include "bulwark/abuse/shadowserver.h"
 #include "bulwark/abuse/xarf.h"
+#include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 #include "bulwark/mail/message.h"
@@ -41,6 +42,9 @@ struct ReaderFiles {
   std::vector<std::string> mappings;      // mapping files added to the built-in ones
   std::string gnupg_home;
 };
+
+// The reader files a configuration's `reports` section names.
+ReaderFiles ReaderFilesOf(const config::ReportsConfig& reports);
 
 // Loads what `files` name. Errors: a file that cannot be read or parsed (with its location), a
 // mapping whose name repeats another's.

@@ -38,6 +38,33 @@ struct StackitConfig {
   std::map<std::string, std::string> projects;  // projectId -> customer id
 };
 
+// Third-party abuse reports (docs/reports.md): what the report reader loads and where reports
+// are fetched from.
+struct ReportsConfig {
+  std::string shadowserver_schema;    // Shadowserver's report_schema/intelmq.json
+  std::string shadowserver_severity;  // severity.md; empty: beside the schema
+  std::vector<std::string> xarf_schemas;
+  std::vector<std::string> mappings;
+  std::string gnupg_home;  // OpenPGP keys of signing senders
+  struct Imap {
+    std::string url;  // imaps://host[:port]/FOLDER; empty: no mailbox is read
+    std::string username;
+    std::string password_file;
+    std::string processed_folder = "Bulwark/Processed";
+    std::string failed_folder = "Bulwark/Failed";
+    TimeNs poll = 60 * kNsPerSecond;
+    bool verify_peer = true;
+    std::string ca_file;  // trust this CA (PEM) in addition to the system's
+  } imap;
+  struct ShadowserverApi {
+    std::string url = "https://transform.shadowserver.org/api2/";
+    std::string key_file;  // empty: the API is not polled
+    std::string secret_file;
+    TimeNs poll = 3600 * kNsPerSecond;
+    std::vector<std::string> reports;  // report (mailing list) names; empty: all
+  } shadowserver_api;
+};
+
 struct Config {
   std::string data_dir = "/var/lib/bulwark";
   std::string listen = "127.0.0.1:8080";  // host:port of the REST API
@@ -51,6 +78,7 @@ struct Config {
   size_t max_body_bytes = 1 << 20;  // REST request bodies
   std::vector<WebhookConfig> webhooks;
   StackitConfig stackit;
+  ReportsConfig reports;
   struct Mail {
     std::string from = "security@provider.example";
     std::string domain = "bulwark.provider.example";
