@@ -1,11 +1,24 @@
 #include "bulwark/abuse/intake.h"
 
+#include "bulwark/core/digest.h"
+
 namespace bulwark::abuse {
 
 Result<IntakeResult> TakeReport(const ReportReader& reader, incident::Incidents& incidents,
                                 store::Store& store, std::string_view bytes,
                                 const ReportInput& input) {
   IntakeResult result;
+  std::string sha256 = Sha256Hex(bytes);
+  auto known = store.GetReport(sha256);
+  if (!known) return tl::unexpected(known.error());
+  if (*known) {
+    result.duplicate = true;
+    result.summary.sha256 = sha256;
+    result.summary.format = (*known)->format;
+    result.summary.notes.push_back("taken before (" + (*known)->name + ", " +
+                                   FormatTimestamp((*known)->received) + "): not read again");
+    return result;
+  }
   std::optional<Error> store_error;
   auto summary =
       reader.Read(bytes, input,

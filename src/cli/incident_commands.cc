@@ -296,6 +296,10 @@ int RunReports(const IncidentCliOptions& options) {
     } else {
       auto taken = abuse::TakeReport(reader, *incidents, *context->store, *bytes, input);
       if (taken) {
+        if (taken->duplicate) {
+          fmt::print(stderr, "{}: taken before: {}\n", name, taken->summary.notes.front());
+          continue;
+        }
         for (const Error& error : taken->rejected_rows) print_rejected(error);
         for (const auto& [outcome, count] : taken->outcomes) outcomes[outcome] += count;
         summary = std::move(taken->summary);

@@ -441,7 +441,7 @@ struct Service::Impl {
                                                const abuse::ReportInput& input,
                                                const std::string& source) {
     auto result = abuse::TakeReport(*report_reader, *incidents, *store, bytes, input);
-    ++reports_by_source[{source, result ? "read" : "rejected"}];
+    ++reports_by_source[{source, !result ? "rejected" : result->duplicate ? "duplicate" : "read"}];
     if (result) {
       for (const auto& [outcome, count] : result->outcomes) findings_by_outcome[outcome] += count;
     }
@@ -470,6 +470,7 @@ struct Service::Impl {
       JsonWriter json(out);
       json.BeginObject();
       json.Member("sha256", summary.sha256);
+      json.Member("duplicate", taken->duplicate);
       json.Member("format", summary.format);
       json.Member("detail", summary.detail);
       json.Member("items", static_cast<int64_t>(summary.items));

@@ -221,8 +221,9 @@ TEST_F(ApiTest, CustomerSeesOnlyItsOwn) {
 }
 
 TEST_F(ApiTest, ReportsAreTakenInAndKeptOnce) {
-  // An X-ARF mail about Initech's legacy system: one incident; the same mail again is a
-  // sighting; the original is kept once and can be fetched by its hash.
+  // An X-ARF mail about Initech's legacy system: one incident; the same mail re-sent (a new
+  // Message-ID) is a sighting; the very same bytes again are not read twice; the original is
+  // kept once and can be fetched by its hash.
   const std::string mail =
       "From: abuse-team@blocklist.example\r\nSubject: abuse report about 203.0.113.77\r\n"
       "Message-ID: <r1@blocklist.example>\r\nX-ARF: yes\r\nMIME-Version: 1.0\r\n"
@@ -237,9 +238,15 @@ TEST_F(ApiTest, ReportsAreTakenInAndKeptOnce) {
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_NE(first.body.find("\"format\":\"x-arf\""), std::string::npos) << first.body;
   EXPECT_NE(first.body.find("\"outcome\":\"opened\""), std::string::npos) << first.body;
-  auto again = Call("POST", "/api/v1/reports", analyst_, mail);
+  std::string resent = mail;
+  resent.replace(resent.find("<r1@"), 4, "<r2@");
+  auto again = Call("POST", "/api/v1/reports", analyst_, resent);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_NE(again.body.find("\"outcome\":\"sighting\""), std::string::npos) << again.body;
+  auto same = Call("POST", "/api/v1/reports", analyst_, mail);
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_NE(same.body.find("\"duplicate\":true"), std::string::npos) << same.body;
+  EXPECT_NE(same.body.find("\"results\":[]"), std::string::npos) << same.body;
   size_t at = first.body.find("\"sha256\":\"");
   ASSERT_NE(at, std::string::npos);
   std::string sha = first.body.substr(at + 10, 64);

@@ -16,11 +16,15 @@ namespace bulwark::abuse {
 
 struct IntakeResult {
   ReportSummary summary;
+  // The same bytes were taken before (a mailbox re-read, a report downloaded again): nothing was
+  // taken this time. A re-sent mail differs in its headers and is taken (its rows are sightings).
+  bool duplicate = false;
   std::vector<Error> rejected_rows;         // rows or reports that could not be read
   std::vector<incident::TakeResult> taken;  // one per finding, in report order
   std::map<std::string, size_t> outcomes;   // OutcomeName -> count
 };
 
+// A report whose exact bytes are stored already is not read again (`duplicate`).
 // Errors: the report was rejected as a whole (nothing is stored; the error says why), or the
 // store failed (findings taken before the failure stay). Not thread-safe: the caller serialises
 // access to `incidents` and `store`.
