@@ -16,6 +16,7 @@
 #include "bulwark/incident/json.h"
 #include "bulwark/input/line_reader.h"
 #include "bulwark/notify/notifier.h"
+#include "bulwark/server/report_sources.h"
 #include "commands.h"
 
 namespace bulwark::cli {
@@ -297,7 +298,7 @@ int RunReports(const IncidentCliOptions& options) {
       auto taken = abuse::TakeReport(reader, *incidents, *context->store, *bytes, input);
       if (taken) {
         if (taken->duplicate) {
-          fmt::print(stderr, "{}: taken before: {}\n", name, taken->summary.notes.front());
+          fmt::print(stderr, "{}: {}\n", name, taken->summary.notes.front());
           continue;
         }
         for (const Error& error : taken->rejected_rows) print_rejected(error);
@@ -329,6 +330,58 @@ int RunReports(const IncidentCliOptions& options) {
       summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
     }
     fmt::print("findings: {}\n", summary.empty() ? "none" : summary);
+  }
+  return clean ? kExitOk : kExitFindings;
+}
+
+// One round over the report sources of the configuration (mailbox, Shadowserver Reports API).
+int RunFetch(const IncidentCliOptions& options) {
+  if (options.config.empty()) {
+    fmt::print(stderr,
+               "bulwark: reports fetch needs --config FILE (reports.imap, "
+               "reports.shadowserver_api)\n");
+    return kExitUsage;
+  }
+  auto context = OpenContext(options, true);
+  if (!context) return kExitFindings;
+  auto reader_config =
+      abuse::LoadReaderConfig(abuse::ReaderFilesOf(context->config.reports), Env::Default());
+  if (!reader_config) {
+    fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
+    return kExitFindings;
+  }
+  abuse::ReportReader reader(std::move(*reader_config));
+  auto sources = server::ReportSources::Create(context->config.reports, Env::Default());
+  if (!sources) {
+    fmt::print(stderr, "bulwark: {}\n", sources.error().ToString());
+    return kExitFindings;
+  }
+  if (!(*sources)->has_imap() && !(*sources)->has_shadowserver_api()) {
+    fmt::print(stderr,
+               "bulwark: {} configures no report source (reports.imap.url, "
+               "reports.shadowserver_api.key_file)\n",
+               options.config);
+    return kExitUsage;
+  }
+  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default(),
+                                incident::IncidentOptions{context->config.dedup_window});
+  incidents.SetNotificationSink(context->notifier.get());
+  server::ReportSources::Take take = [&](std::string_view bytes, const abuse::ReportInput& input,
+                                         const std::string&) {
+    auto taken = abuse::TakeReport(reader, incidents, *context->store, bytes, input);
+    if (!taken) fmt::print(stderr, "bulwark: rejected: {}\n", taken.error().ToString());
+    return taken;
+  };
+  bool clean = true;
+  auto report = [&](const char* what, const server::SourceRound& round) {
+    for (const auto& error : round.errors) fmt::print(stderr, "bulwark: {}\n", error.ToString());
+    fmt::print("{}: read {}, rejected {}, seen before {}\n", what, round.read, round.rejected,
+               round.duplicates);
+    clean = clean && round.errors.empty() && round.rejected == 0;
+  };
+  if ((*sources)->has_imap()) report("imap", (*sources)->PollImap(take));
+  if ((*sources)->has_shadowserver_api()) {
+    report("shadowserver api", (*sources)->PollShadowserverApi(take));
   }
   return clean ? kExitOk : kExitFindings;
 }
@@ -655,6 +708,11 @@ Runner AddIncidentCommands(CLI::App& app) {
                    "The same row again within this window is a sighting")
       ->capture_default_str();
 
+  auto* reports_fetch = reports->add_subcommand(
+      "fetch", "One round over the configured report sources (IMAP mailbox, Shadowserver API)");
+  add_common(reports_fetch);
+  add_policy(reports_fetch);
+
   auto* notify = app.add_subcommand("notify", "Customer notifications");
   notify->require_subcommand(1);
   auto* send = notify->add_subcommand(
@@ -666,12 +724,13 @@ Runner AddIncidentCommands(CLI::App& app) {
       ->type_name("FILE");
 
   return [=]() -> std::optional<int> {
-    for (CLI::App* command :
-         {import, unattributed, list, show, transition, tick, verify, send, reports_import}) {
+    for (CLI::App* command : {import, unattributed, list, show, transition, tick, verify, send,
+                              reports_import, reports_fetch}) {
       if (*command) o->data_dir_given = command->count("--data-dir") > 0;
     }
     if (*send) return RunSend(*o);
     if (*reports_import) return RunReports(*o);
+    if (*reports_fetch) return RunFetch(*o);
     if (*import) return RunImport(*o);
     if (*unattributed) return RunUnattributed(*o);
     if (*list) return RunList(*o);

@@ -221,6 +221,17 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                       {"shadowserver_api", [&](const YAML::Node& m) {
                          return Walk(m, name, "reports.shadowserver_api",
                                      {{"url", text(r.shadowserver_api.url)},
+                                      {"download_url", text(r.shadowserver_api.download_url)},
+                                      {"days",
+                                       [&](const YAML::Node& v) -> Result<void> {
+                                         auto days = ParseInt(v.IsScalar() ? v.Scalar() : "");
+                                         if (!days || *days < 1 || *days > 30) {
+                                           return Fail("expected a number of days 1-30",
+                                                       Where(name, v.Mark()));
+                                         }
+                                         r.shadowserver_api.days = static_cast<int>(*days);
+                                         return {};
+                                       }},
                                       {"key_file", text(r.shadowserver_api.key_file)},
                                       {"secret_file", text(r.shadowserver_api.secret_file)},
                                       {"poll", span(r.shadowserver_api.poll)},

@@ -1,6 +1,7 @@
 #include "bulwark/core/digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace bulwark {
 
@@ -19,6 +20,14 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 

@@ -2,13 +2,12 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
 
+#include "bulwark/core/digest.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
@@ -209,13 +208,7 @@ class CurlWebhookSender final : public WebhookSender {
 }  // namespace
 
 std::string WebhookSignature(const std::string& secret, const std::string& body) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return HmacSha256Hex(secret, body);
 }
 
 std::unique_ptr<WebhookSender> NewWebhookSender(long timeout_seconds) {

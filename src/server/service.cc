@@ -21,6 +21,7 @@
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
 #include "bulwark/server/http.h"
+#include "bulwark/server/report_sources.h"
 #include "bulwark/server/tokens.h"
 
 namespace bulwark::server {
@@ -91,6 +92,11 @@ struct Service::Impl {
   input::JsonFlattener flattener;
   std::map<std::string, uint64_t> findings_by_outcome;
   std::shared_ptr<const abuse::ReportReader> report_reader;
+  // The mailbox and the Reports API; swapped on reload, used by one round at a time.
+  std::shared_ptr<ReportSources> sources;
+  std::mutex poll_mutex;  // one round at a time (the sources thread or PollReports())
+  TimeNs next_imap = 0, next_api = 0;
+  std::thread sources_thread;
   std::map<std::pair<std::string, std::string>, uint64_t> reports_by_source;  // (source, result)
   std::map<int, uint64_t> requests_by_status;
   uint64_t mails_sent = 0, mails_retried = 0, mails_failed = 0;
@@ -151,6 +157,8 @@ struct Service::Impl {
     }
     auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(c.reports), env);
     if (!reader_config) return tl::unexpected(reader_config.error());
+    auto new_sources = ReportSources::Create(c.reports, env);
+    if (!new_sources) return tl::unexpected(new_sources.error());
     std::vector<notify::Webhook> hooks;
     for (const auto& hook : c.webhooks) {
       auto secret = env.ReadFile(hook.secret_file);
@@ -165,6 +173,7 @@ struct Service::Impl {
     index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
     mailer = std::move(new_mailer);
     report_reader = std::make_shared<const abuse::ReportReader>(std::move(*reader_config));
+    sources = std::move(*new_sources);
     notify::NotifierSettings settings;
     settings.from = c.mail.from;
     settings.domain = c.mail.domain;
@@ -311,6 +320,54 @@ struct Service::Impl {
     mails_sent += stats.sent;
     mails_retried += stats.retried;
     mails_failed += stats.failed;
+  }
+
+  // One round over the due report sources (`force`: all configured ones, now). The network is
+  // talked to without `mutex`; each report is taken under it.
+  void PollReports(bool force) {
+    std::lock_guard poll(poll_mutex);
+    std::shared_ptr<ReportSources> current;
+    TimeNs imap_every, api_every;
+    {
+      std::lock_guard lock(mutex);
+      current = sources;
+      imap_every = config.reports.imap.poll;
+      api_every = config.reports.shadowserver_api.poll;
+    }
+    if (!current) return;
+    ReportSources::Take take = [this](std::string_view bytes, const abuse::ReportInput& input,
+                                      const std::string& source) {
+      std::lock_guard lock(mutex);
+      auto taken = TakeReportLocked(bytes, input, source);
+      if (!taken) Log(fmt::format("report rejected: {}", taken.error().ToString()));
+      return taken;
+    };
+    TimeNs now = env.Now();
+    auto log_round = [](const char* what, const SourceRound& round) {
+      for (const auto& error : round.errors) Log(fmt::format("{}: {}", what, error.ToString()));
+      if (round.read + round.rejected > 0) {
+        Log(fmt::format("{}: {} reports read, {} rejected", what, round.read, round.rejected));
+      }
+    };
+    if (current->has_imap() && (force || now >= next_imap)) {
+      next_imap = now + imap_every;
+      log_round("imap", current->PollImap(take));
+    }
+    if (current->has_shadowserver_api() && (force || now >= next_api)) {
+      next_api = now + api_every;
+      log_round("shadowserver api", current->PollShadowserverApi(take));
+    }
+  }
+
+  void SourcesLoop() {
+    std::unique_lock lock(timer_mutex);
+    while (!stopping) {
+      timer_wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
+      if (stopping) break;
+      lock.unlock();
+      PollReports(false);
+      lock.lock();
+    }
   }
 
   void TimerLoop() {
@@ -796,6 +853,7 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   impl->http = std::move(*http);
   impl->timer = std::thread([raw] { raw->TimerLoop(); });
   impl->reader = std::thread([raw] { raw->ReaderLoop(); });
+  impl->sources_thread = std::thread([raw] { raw->SourcesLoop(); });
   Log(fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
@@ -822,6 +880,10 @@ Result<void> Service::Reload() {
   return {};
 }
 
+void Service::PollReports() {
+  impl_->PollReports(true);
+}
+
 void Service::Tick() {
   impl_->Tick();
 }
@@ -836,6 +898,7 @@ void Service::Stop() {
   impl_->timer_wake.notify_all();
   if (impl_->timer.joinable()) impl_->timer.join();
   if (impl_->reader.joinable()) impl_->reader.join();
+  if (impl_->sources_thread.joinable()) impl_->sources_thread.join();
   impl_->ReadInputs();  // what the files still hold
   impl_->Tick();        // one last delivery round
   Log("stopped");

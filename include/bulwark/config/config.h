@@ -58,10 +58,12 @@ struct ReportsConfig {
   } imap;
   struct ShadowserverApi {
     std::string url = "https://transform.shadowserver.org/api2/";
+    std::string download_url = "https://dl.shadowserver.org/";
     std::string key_file;  // empty: the API is not polled
     std::string secret_file;
     TimeNs poll = 3600 * kNsPerSecond;
     std::vector<std::string> reports;  // report (mailing list) names; empty: all
+    int days = 2;                      // each poll lists the reports of this many days back
   } shadowserver_api;
 };
 

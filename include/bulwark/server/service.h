@@ -28,6 +28,9 @@ class Service {
   // One round of the timers now (deadlines, reminders, delivery); the timer thread does this
   // every tick.
   void Tick();
+  // One round over the configured report sources now (IMAP mailbox, Shadowserver Reports API);
+  // the sources thread does this every `reports.imap.poll` / `reports.shadowserver_api.poll`.
+  void PollReports();
   void Stop();
   // Blocks until SIGTERM or SIGINT (then Stop()s); SIGHUP reloads. The signals must be blocked
   // in every thread (BlockSignals() before Start()).
