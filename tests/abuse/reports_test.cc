@@ -122,6 +122,37 @@ TEST_F(ReportsTest, EverySampleMatchesItsGoldenOutcome) {
   }
 }
 
+// IntelMQ's head test data: two CSVs read with the 3-entry test schema that ships beside them.
+TEST(ReportsWithTestSchema, TheHeadTestDataMatchesItsGoldenOutcome) {
+  const std::string data = kShared + "/intelmq/shadowserver-testdata-head";
+  ReaderFiles files;
+  files.shadowserver_schema = data + "/schema.json.test";
+  auto config = LoadReaderConfig(files, Env::Default());
+  ASSERT_TRUE(config) << config.error().ToString();
+  ReportReader reader(std::move(*config));
+  const fs::path golden_dir = std::string(BULWARK_SOURCE_DIR) + "/tests/abuse/golden/reports";
+  bool update = std::getenv("BULWARK_UPDATE_GOLDEN") != nullptr;
+  for (const char* name : {"test_smb.csv", "test_telnet.csv"}) {
+    std::string produced;
+    auto summary =
+        reader.Read(Read(data + "/" + name), {name, "", kReceived},
+                    {[&](model::Finding f) { produced += finding::ToHarmonizedJson(f) + "\n"; },
+                     [&](Error e) { produced += "# rejected row: " + e.ToString() + "\n"; }});
+    ASSERT_TRUE(summary) << summary.error().ToString();
+    EXPECT_EQ(summary->format, "shadowserver");
+    EXPECT_GT(summary->findings, 0u);
+    produced = "# " + summary->format + " " + summary->detail + ": items " +
+               std::to_string(summary->items) + "\n" + produced;
+    fs::path golden =
+        golden_dir / (std::string("intelmq_shadowserver-testdata-head_") + name + ".txt");
+    if (update) {
+      std::ofstream(golden, std::ios::binary) << produced;
+      continue;
+    }
+    EXPECT_EQ(produced, Read(golden)) << name;
+  }
+}
+
 TEST_F(ReportsTest, InvalidXarfSamplesAreRejectedWithTheSchemaReason) {
   size_t rejected = 0;
   for (const auto& entry : fs::directory_iterator(kShared + "/xarf/samples/negative/3")) {

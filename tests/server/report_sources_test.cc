@@ -126,8 +126,14 @@ TEST_F(ReportSourcesTest, MailsFromTheImapMailboxBecomeIncidents) {
 // JSON body holding the key and the dates, signed in the HMAC2 header; GET <dl>/<id>.
 class FakeShadowserver {
  public:
-  FakeShadowserver(std::string key, std::string secret, std::string csv)
-      : key_(std::move(key)), secret_(std::move(secret)), csv_(std::move(csv)) {
+  FakeShadowserver(
+      std::string key, std::string secret, std::string csv,
+      std::string list =
+          R"([{"report":"provider-asn","file":"2026-11-20-scan_redis-asn-64500.csv","type":"scan_redis","id":"r1d","timestamp":"2026-11-20"}])")
+      : key_(std::move(key)),
+        secret_(std::move(secret)),
+        csv_(std::move(csv)),
+        list_(std::move(list)) {
     auto server = HttpServer::Start(
         "127.0.0.1:0", [this](const HttpRequest& r) { return Handle(r); }, 1 << 20);
     EXPECT_TRUE(server) << server.error().ToString();
@@ -156,8 +162,7 @@ class FakeShadowserver {
         response.body = R"({"error":"Invalid API key or signature"})";
         return response;
       }
-      response.body =
-          R"([{"report":"provider-asn","file":"2026-11-20-scan_redis-asn-64500.csv","type":"scan_redis","id":"r1d","timestamp":"2026-11-20"}])";
+      response.body = list_;
       return response;
     }
     if (r.method == "GET" && r.path == "/dl/r1d") {
@@ -171,7 +176,7 @@ class FakeShadowserver {
     return response;
   }
 
-  std::string key_, secret_, csv_;
+  std::string key_, secret_, csv_, list_;
   std::mutex mutex_;
   size_t downloads_ = 0;
   std::string last_body_;
@@ -213,6 +218,25 @@ TEST_F(ReportSourcesTest, ShadowserverReportsApiIsSignedListedAndDownloadedOnce)
   EXPECT_EQ(shadowserver.downloads(), 1u);
   service_->PollReports();  // listed again, not downloaded again
   EXPECT_EQ(shadowserver.downloads(), 1u);
+}
+
+TEST(ShadowserverApi, ReadsARealListResponse) {
+  std::ifstream in(kShared + "/intelmq/shadowserver-testdata-head/reports-list.json");
+  std::string list((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t entries = 0;
+  for (size_t at = 0; (at = list.find("\"id\"", at)) != std::string::npos; ++at) ++entries;
+  ASSERT_GT(entries, 1u);
+  FakeShadowserver shadowserver("k", "s", "", list);
+  cloud::ShadowserverApiSettings settings;
+  settings.api_url = shadowserver.base() + "/api2";  // the missing slash is added
+  settings.key = "k";
+  settings.secret = "s";
+  auto listed = cloud::ListReports(settings, "2020-08-02", "2020-08-02");
+  ASSERT_TRUE(listed) << listed.error().ToString();
+  ASSERT_EQ(listed->size(), entries);
+  EXPECT_EQ((*listed)[0].file, "2020-08-02-scan_smb-anarres-geo.csv");
+  EXPECT_EQ((*listed)[0].type, "scan_smb");
+  EXPECT_EQ((*listed)[0].report, "anarres@shadowserver.org");
 }
 
 }  // namespace
