@@ -36,8 +36,8 @@ def main():
     proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
     lines = proc.stderr.strip().splitlines()
     seconds, kb = lines[-1].split()
-    summary = next((l for l in lines if "rows" in l), "")
-    rows = int(re.search(r"rows (\d+)", summary).group(1)) if summary else 0
+    summary = next((l for l in lines if " items " in l), "")
+    rows = int(re.search(r"items (\d+)", summary).group(1)) if summary else 0
     print(f"report rows          {rows:,}")
     print(f"wall time            {float(seconds):.2f} s")
     print(f"rows/s               {rows / float(seconds):,.0f}")

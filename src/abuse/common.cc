@@ -88,4 +88,22 @@ std::string AddressIn(std::string_view text) {
   return ip ? ip->ToString() : std::string();
 }
 
+void EmitRow(finding::HarmonizedFields keys, const std::vector<std::string>& header,
+             const std::vector<std::string>& cells, TimeNs received, const std::string& where,
+             const std::function<void(model::Finding)>& finding,
+             const std::function<void(Error)>& rejected) {
+  std::string raw;
+  for (size_t i = 0; i < header.size() && i < cells.size(); ++i) {
+    if (cells[i].empty()) continue;
+    raw += (raw.empty() ? "" : ", ") + header[i] + "=" + cells[i];
+  }
+  keys["raw"] = std::move(raw);
+  auto read = finding::FromHarmonizedFields(std::move(keys), received);
+  if (!read) {
+    rejected(Error{read.error().message, where});
+    return;
+  }
+  finding(std::move(*read));
+}
+
 }  // namespace bulwark::abuse

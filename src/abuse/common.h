@@ -1,11 +1,15 @@
 #pragma once
 // Helpers the report readers share (private to the abuse module).
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
+#include "bulwark/finding/intelmq.h"
 
 namespace bulwark::abuse {
 
@@ -20,5 +24,12 @@ std::optional<std::string> ClassificationType(std::string_view format, std::stri
 // The IPv4/IPv6 literal in `text` (an address, or the host of a URL such as
 // "http://192.0.2.1:8080/x" or "http://[2001:db8::1]/"); empty when there is none.
 std::string AddressIn(std::string_view text);
+
+// Finishes one CSV row: the row's non-empty cells become the evidence ("column=value, ..."), the
+// keys are checked as any finding's, and the finding or the reason (at `where`) is handed on.
+void EmitRow(finding::HarmonizedFields keys, const std::vector<std::string>& header,
+             const std::vector<std::string>& cells, TimeNs received, const std::string& where,
+             const std::function<void(model::Finding)>& finding,
+             const std::function<void(Error)>& rejected);
 
 }  // namespace bulwark::abuse

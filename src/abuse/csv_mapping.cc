@@ -229,18 +229,7 @@ Result<size_t> ForEachMappedRow(std::string_view text, const CsvMapping& mapping
         keys["extra." + header[i]] = std::string(Trim(cells[i]));
       }
     }
-    std::string raw;
-    for (size_t i = 0; i < header.size(); ++i) {
-      if (cells[i].empty()) continue;
-      raw += (raw.empty() ? "" : ", ") + header[i] + "=" + cells[i];
-    }
-    keys["raw"] = std::move(raw);
-    auto read = finding::FromHarmonizedFields(std::move(keys), received);
-    if (!read) {
-      rejected(Error{read.error().message, where});
-      continue;
-    }
-    finding(std::move(*read));
+    EmitRow(std::move(keys), header, cells, received, where, finding, rejected);
   }
   return rows;
 }

@@ -12,6 +12,7 @@
 #include "bulwark/event/ip.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/model/inventory.h"
+#include "common.h"
 
 namespace bulwark::abuse {
 
@@ -322,19 +323,7 @@ Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& t
       rejected(Error{problem, where});
       continue;
     }
-    std::string raw;
-    for (size_t i = 0; i < header.size() && i < cells.size(); ++i) {
-      if (cells[i].empty()) continue;
-      raw += (raw.empty() ? "" : ", ") + header[i] + "=" + cells[i];
-    }
-    keys["raw"] = std::move(raw);
-    // The same checks as any finding.
-    auto read = finding::FromHarmonizedFields(std::move(keys), received);
-    if (!read) {
-      rejected(Error{read.error().message, where});
-      continue;
-    }
-    finding(std::move(*read));
+    EmitRow(std::move(keys), header, cells, received, where, finding, rejected);
   }
   return rows;
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/files.h"
 #include "bulwark/abuse/report.h"
 #include "bulwark/core/digest.h"
 #include "bulwark/core/strings.h"
@@ -18,13 +19,6 @@ namespace bulwark::abuse {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 const std::string kShared = BULWARK_SHARED_DIR "/abuse";
 const TimeNs kReceived = *ParseTimestamp("2026-11-26T00:00:00Z");
@@ -91,7 +85,7 @@ TEST_F(ReportsTest, EverySampleMatchesItsGoldenOutcome) {
   ASSERT_GE(samples.size(), 90u);
   for (const fs::path& sample : samples) {
     std::string relative = fs::relative(sample, kShared).string();
-    auto outcome = ReadBytes(Read(sample), relative);
+    auto outcome = ReadBytes(testing_support::ReadAll(sample), relative);
     std::string produced;
     if (!outcome.summary) {
       produced = "# rejected: " + outcome.summary.error().ToString() + "\n";
@@ -118,7 +112,7 @@ TEST_F(ReportsTest, EverySampleMatchesItsGoldenOutcome) {
       continue;
     }
     ASSERT_TRUE(fs::exists(golden)) << golden << " (BULWARK_UPDATE_GOLDEN=1 makes it)";
-    EXPECT_EQ(produced, Read(golden)) << relative;
+    EXPECT_EQ(produced, testing_support::ReadAll(golden)) << relative;
   }
 }
 
@@ -135,7 +129,7 @@ TEST(ReportsWithTestSchema, TheHeadTestDataMatchesItsGoldenOutcome) {
   for (const char* name : {"test_smb.csv", "test_telnet.csv"}) {
     std::string produced;
     auto summary =
-        reader.Read(Read(data + "/" + name), {name, "", kReceived},
+        reader.Read(testing_support::ReadAll(data + "/" + name), {name, "", kReceived},
                     {[&](model::Finding f) { produced += finding::ToHarmonizedJson(f) + "\n"; },
                      [&](Error e) { produced += "# rejected row: " + e.ToString() + "\n"; }});
     ASSERT_TRUE(summary) << summary.error().ToString();
@@ -149,14 +143,14 @@ TEST(ReportsWithTestSchema, TheHeadTestDataMatchesItsGoldenOutcome) {
       std::ofstream(golden, std::ios::binary) << produced;
       continue;
     }
-    EXPECT_EQ(produced, Read(golden)) << name;
+    EXPECT_EQ(produced, testing_support::ReadAll(golden)) << name;
   }
 }
 
 TEST_F(ReportsTest, InvalidXarfSamplesAreRejectedWithTheSchemaReason) {
   size_t rejected = 0;
   for (const auto& entry : fs::directory_iterator(kShared + "/xarf/samples/negative/3")) {
-    auto outcome = ReadBytes(Read(entry.path()), entry.path().filename());
+    auto outcome = ReadBytes(testing_support::ReadAll(entry.path()), entry.path().filename());
     ASSERT_FALSE(outcome.summary) << entry.path();
     EXPECT_NE(outcome.summary.error().message.find("invalid against xarf.schema.json"),
               std::string::npos)
@@ -164,7 +158,8 @@ TEST_F(ReportsTest, InvalidXarfSamplesAreRejectedWithTheSchemaReason) {
     ++rejected;
   }
   EXPECT_EQ(rejected, 8u);
-  auto date = ReadBytes(Read(kShared + "/xarf/samples/negative/3/invalid_date.json"), "d.json");
+  auto date = ReadBytes(
+      testing_support::ReadAll(kShared + "/xarf/samples/negative/3/invalid_date.json"), "d.json");
   EXPECT_NE(date.summary.error().message.find("/Report/Date: 'This is not a date' is not a "
                                               "valid date-time"),
             std::string::npos)
@@ -174,7 +169,7 @@ TEST_F(ReportsTest, InvalidXarfSamplesAreRejectedWithTheSchemaReason) {
 TEST_F(ReportsTest, ValidXarfSamplesMakeFindings) {
   for (const char* folder : {"/xarf/samples/positive/3", "/xarf-spec/samples/v4"}) {
     for (const auto& entry : fs::directory_iterator(kShared + folder)) {
-      auto outcome = ReadBytes(Read(entry.path()), entry.path().filename());
+      auto outcome = ReadBytes(testing_support::ReadAll(entry.path()), entry.path().filename());
       if (!outcome.summary) {
         // Only reports naming a host instead of an address may fail: Bulwark attributes by
         // address.
@@ -188,7 +183,7 @@ TEST_F(ReportsTest, ValidXarfSamplesMakeFindings) {
 }
 
 TEST_F(ReportsTest, FindingsLinkToTheOriginalByContentHash) {
-  std::string mail = Read(kShared + "/AbuseIO/feedback-loop/Cox_example_1.eml");
+  std::string mail = testing_support::ReadAll(kShared + "/AbuseIO/feedback-loop/Cox_example_1.eml");
   auto outcome = ReadBytes(mail, "cox.eml");
   ASSERT_TRUE(outcome.summary) << outcome.summary.error().ToString();
   ASSERT_EQ(outcome.findings.size(), 1u);
@@ -199,7 +194,7 @@ TEST_F(ReportsTest, FindingsLinkToTheOriginalByContentHash) {
 }
 
 TEST_F(ReportsTest, ArfWithoutSourceIpTakesTheReceivedHeaderAndSaysSo) {
-  std::string mail = Read(kShared + "/AbuseIO/feedback-loop/Cox_example_1.eml");
+  std::string mail = testing_support::ReadAll(kShared + "/AbuseIO/feedback-loop/Cox_example_1.eml");
   size_t at = mail.find("Source-IP: 10.17.18.7");
   ASSERT_NE(at, std::string::npos);
   mail.erase(at, std::string("Source-IP: 10.17.18.7\n").size());
@@ -215,7 +210,7 @@ TEST_F(ReportsTest, ArfWithoutSourceIpTakesTheReceivedHeaderAndSaysSo) {
 }
 
 TEST_F(ReportsTest, CertBundMailWithInlineCsvOrAttachment) {
-  std::string csv = Read(kShared + "/intelmq/cert_bund/example.csv");
+  std::string csv = testing_support::ReadAll(kShared + "/intelmq/cert_bund/example.csv");
   std::string inline_mail =
       "From: reports@reports.cert-bund.de\r\n"
       "To: abuse@provider.example\r\n"
@@ -253,7 +248,8 @@ TEST_F(ReportsTest, CertBundMailWithInlineCsvOrAttachment) {
 
 TEST_F(ReportsTest, BadInputIsRejectedWithAReasonAndNeverCrashes) {
   // Truncated, wrong charset, broken MIME, a CSV with missing and extra columns.
-  std::string mail = Read(kShared + "/AbuseIO/blocklistde/Blocklistde_Example_1.eml");
+  std::string mail =
+      testing_support::ReadAll(kShared + "/AbuseIO/blocklistde/Blocklistde_Example_1.eml");
   for (size_t cut : {size_t{10}, mail.size() / 3, mail.size() / 2, mail.size() - 40}) {
     auto outcome = ReadBytes(mail.substr(0, cut), "cut.eml");
     if (!outcome.summary) {

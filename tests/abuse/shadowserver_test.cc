@@ -8,24 +8,19 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/files.h"
 #include "bulwark/finding/intelmq.h"
 
 namespace bulwark::abuse {
 namespace {
-
-std::string Read(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 const std::string kShared = BULWARK_SHARED_DIR "/abuse";
 
 class ShadowserverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto parsed = ShadowserverSchema::Parse(Read(kShared + "/report_schema/intelmq.json"));
+    auto parsed = ShadowserverSchema::Parse(
+        testing_support::ReadAll(kShared + "/report_schema/intelmq.json"));
     ASSERT_TRUE(parsed) << parsed.error().ToString();
     schema_ = new ShadowserverSchema(std::move(*parsed));
   }
@@ -54,7 +49,8 @@ TEST_F(ShadowserverTest, EverySampleReportIsRead) {
     if (entry.path().extension() != ".csv") continue;
     const ReportType* type = schema_->ForPath(entry.path().string());
     ASSERT_NE(type, nullptr) << entry.path();
-    auto report = ParseShadowserverCsv(Read(entry.path()), *type, entry.path().filename(), 0);
+    auto report = ParseShadowserverCsv(testing_support::ReadAll(entry.path()), *type,
+                                       entry.path().filename(), 0);
     ASSERT_TRUE(report) << entry.path() << ": " << report.error().ToString();
     ++files;
     EXPECT_GT(report->rows, 0u) << entry.path();
@@ -87,7 +83,8 @@ TEST_F(ShadowserverTest, EverySampleMatchesItsGoldenFindings) {
     if (entry.path().extension() != ".csv") continue;
     const ReportType* type = schema_->ForPath(entry.path().string());
     ASSERT_NE(type, nullptr);
-    auto report = ParseShadowserverCsv(Read(entry.path()), *type, entry.path().filename(), 0);
+    auto report = ParseShadowserverCsv(testing_support::ReadAll(entry.path()), *type,
+                                       entry.path().filename(), 0);
     ASSERT_TRUE(report);
     std::string produced;
     for (const auto& finding : report->findings) {
@@ -102,7 +99,7 @@ TEST_F(ShadowserverTest, EverySampleMatchesItsGoldenFindings) {
       continue;
     }
     ASSERT_TRUE(std::filesystem::exists(golden)) << golden << " (BULWARK_UPDATE_GOLDEN=1 makes it)";
-    EXPECT_EQ(produced, Read(golden)) << golden;
+    EXPECT_EQ(produced, testing_support::ReadAll(golden)) << golden;
     ++compared;
   }
   if (!update) {

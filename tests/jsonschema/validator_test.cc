@@ -10,17 +10,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/files.h"
+
 namespace bulwark::jsonschema {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class Validator : public ::testing::Test {
  protected:
@@ -147,7 +142,7 @@ TEST(PublishedSchemas, XarfSamplesValidateAsTheirAuthorsSay) {
         std::tuple{"/xarf/samples/negative/3", &*v3, "xarf.schema.json", false},
         std::tuple{"/xarf-spec/samples/v4", &*v4, "xarf-v4-master.json", true}}) {
     for (const auto& entry : fs::directory_iterator(shared + folder)) {
-      auto violations = set->Validate(Read(entry.path()), schema);
+      auto violations = set->Validate(testing_support::ReadAll(entry.path()), schema);
       ASSERT_TRUE(violations) << entry.path() << ": " << violations.error().ToString();
       EXPECT_EQ(violations->empty(), valid)
           << entry.path() << (violations->empty() ? "" : ": " + (*violations)[0].ToString());

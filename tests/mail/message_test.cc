@@ -10,19 +10,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/files.h"
 #include "bulwark/core/strings.h"
 
 namespace bulwark::mail {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(Mail, HeadersPartsAndCharsets) {
   std::string raw =
@@ -80,7 +74,8 @@ TEST(Mail, BrokenMailIsReadWithProblemsNotFailures) {
 }
 
 TEST(Mail, AttachedMessagesAndZipArchives) {
-  auto message = Parse(Read(BULWARK_SHARED_DIR "/abuse/AbuseIO/feedback-loop/Cox_example_1.eml"));
+  auto message = Parse(testing_support::ReadAll(BULWARK_SHARED_DIR
+                                                "/abuse/AbuseIO/feedback-loop/Cox_example_1.eml"));
   ASSERT_TRUE(message);
   ASSERT_EQ(message->attached_headers.size(), 1u);
   EXPECT_NE(message->attached_headers[0].find("Received:"), std::string::npos);
@@ -88,7 +83,7 @@ TEST(Mail, AttachedMessagesAndZipArchives) {
   for (const auto& part : message->parts) attached_leaf = attached_leaf || part.in_attached_message;
   EXPECT_TRUE(attached_leaf);
 
-  auto zipped = Parse(Read(
+  auto zipped = Parse(testing_support::ReadAll(
       BULWARK_SHARED_DIR "/abuse/AbuseIO/shadowserver/2019-10-15-scan_ftp-sample-asn.csv.zip.eml"));
   ASSERT_TRUE(zipped);
   const Part* archive = nullptr;
@@ -155,7 +150,7 @@ class OpenPgp : public ::testing::Test {
            "--sig\r\n" +
            content +
            "\r\n--sig\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n" +
-           Read(home_ + "/content.asc") + "\r\n--sig--\r\n";
+           testing_support::ReadAll(home_ + "/content.asc") + "\r\n--sig--\r\n";
   }
   std::string home_, other_home_;
 };
@@ -187,7 +182,7 @@ TEST_F(OpenPgp, ClearSignedText) {
   std::ofstream(home_ + "/body.txt") << "asn,ip,timestamp,malware\n64500,192.0.2.1,2020-08-11,x\n";
   ASSERT_EQ(Gpg(home_, "--clearsign -o " + home_ + "/body.asc " + home_ + "/body.txt"), 0);
   std::string mail = "From: reports@cert-bund.example\r\nSubject: [CB-Report#2] inline\r\n\r\n" +
-                     Read(home_ + "/body.asc");
+                     testing_support::ReadAll(home_ + "/body.asc");
   auto good = Parse(mail, {home_});
   ASSERT_TRUE(good);
   EXPECT_EQ(good->signature.verdict, SignatureCheck::Verdict::kGood) << good->signature.detail;

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/files.h"
 #include "../support/net.h"
 #include "bulwark/core/strings.h"
 #include "outbox_fixture.h"
@@ -30,12 +31,7 @@ constexpr const char* kSmtpd = "/usr/sbin/smtpd";
 using bulwark::testing_support::Accepts;
 using bulwark::testing_support::FreePort;
 
-std::string ReadAll(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using bulwark::testing_support::ReadAll;
 
 class SmtpTest : public OutboxTest {
  protected:
