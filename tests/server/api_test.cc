@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/sample_inventory.h"
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
 #include "bulwark/server/tokens.h"
@@ -35,11 +36,7 @@ class ApiTest : public ::testing::Test {
     {
       auto store = store::OpenSqliteStore(dir_.string());
       ASSERT_TRUE(store) << store.error().ToString();
-      std::ifstream in(std::string(BULWARK_SOURCE_DIR) + "/data/samples/inventory.yml");
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      auto parsed = inventory::ParseInventory(text, "inventory.yml", inventory::FileFormat::kYaml);
-      ASSERT_TRUE(parsed);
-      ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+      ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
       analyst_ = *CreateToken(**store, model::Role::kAnalyst, "", "test", 0);
       globex_ = *CreateToken(**store, model::Role::kCustomer, "c-globex", "test", 0);
       auto revoked = *CreateToken(**store, model::Role::kAdmin, "", "test", 0);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/sample_inventory.h"
 #include "bulwark/input/follower.h"
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
@@ -89,11 +90,7 @@ TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   {
     auto store = store::OpenSqliteStore(data);
     ASSERT_TRUE(store);
-    std::ifstream in(std::string(BULWARK_SOURCE_DIR) + "/data/samples/inventory.yml");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto parsed = inventory::ParseInventory(text, "inventory.yml", inventory::FileFormat::kYaml);
-    ASSERT_TRUE(parsed);
-    ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
   }
   config::Config config;
   config.data_dir = data;

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "../support/dovecot.h"
+#include "../support/sample_inventory.h"
 #include "bulwark/cloud/shadowserver_api.h"
 #include "bulwark/core/digest.h"
 #include "bulwark/imap/mailbox.h"
@@ -46,11 +47,7 @@ class ReportSourcesTest : public ::testing::Test {
     fs::remove_all(dir_);
     auto store = store::OpenSqliteStore(dir_.string());
     ASSERT_TRUE(store) << store.error().ToString();
-    std::ifstream in(std::string(BULWARK_SOURCE_DIR) + "/data/samples/inventory.yml");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto parsed = inventory::ParseInventory(text, "inventory.yml", inventory::FileFormat::kYaml);
-    ASSERT_TRUE(parsed);
-    ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
     config_.data_dir = dir_.string();
     config_.listen = "127.0.0.1:0";
     config_.mail.print = (dir_ / "mails.txt").string();

@@ -1,0 +1,23 @@
+#pragma once
+// The bundled example inventory (data/samples/inventory.yml) imported into a store, for tests
+// of the spine and the service.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "bulwark/inventory/import.h"
+#include "files.h"
+
+namespace bulwark::testing_support {
+
+inline ::testing::AssertionResult ImportSampleInventory(store::Store& store) {
+  std::string text = ReadAll(std::string(BULWARK_SOURCE_DIR) + "/data/samples/inventory.yml");
+  auto parsed = inventory::ParseInventory(text, "inventory.yml", inventory::FileFormat::kYaml);
+  if (!parsed) return ::testing::AssertionFailure() << "the sample inventory does not parse";
+  auto imported = inventory::Import(store, std::move(*parsed));
+  if (!imported) return ::testing::AssertionFailure() << imported.error().ToString();
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace bulwark::testing_support
