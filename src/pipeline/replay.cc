@@ -16,6 +16,7 @@
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
+#include "bulwark/decode/session.h"
 #include "bulwark/detect/correlation.h"
 #include "bulwark/input/line_reader.h"
 
@@ -169,6 +170,9 @@ class Worker {
     BatchResult result;
     result.seq = batch.seq;
     parser_.SetYearResolver(batch.years);
+    // Lines of one sshd process are joined within a batch: the batches are the same whatever the
+    // number of threads, so the alerts are too.
+    sessions_.Reset();
     for (const LineRef& line : batch.lines) {
       ++result.lines;
       if (line.too_long) ++result.too_long;
@@ -183,6 +187,7 @@ class Worker {
       }
       ++result.events;
       if (decoders_.Decode(event_, *decode_scratch_) > 0) ++result.decoded;
+      sessions_.Apply(event_);
       matched_.clear();
       matcher_->Match(event_, matched_);
       if (matched_.empty()) continue;
@@ -232,6 +237,7 @@ class Worker {
   input::LineParser parser_;
   std::unique_ptr<detect::Matcher> matcher_;
   std::unique_ptr<decode::DecodeScratch> decode_scratch_;
+  decode::SessionTracker sessions_;
   event::Event event_;
   std::vector<uint32_t> matched_;
   std::vector<std::string_view> group_;  // group-by values of the event being recorded
