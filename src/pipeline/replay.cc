@@ -166,13 +166,14 @@ class Worker {
         matcher_(rules.NewMatcher()),
         decode_scratch_(decoders.NewScratch()) {}
 
-  BatchResult Process(const Batch& batch) {
+  // `keep_sessions`: join sshd lines across batches (one worker that sees every batch in order,
+  // as a followed file's); otherwise within the batch only, so that the alerts do not depend on
+  // which worker got which batch.
+  BatchResult Process(const Batch& batch, bool keep_sessions = false) {
     BatchResult result;
     result.seq = batch.seq;
     parser_.SetYearResolver(batch.years);
-    // Lines of one sshd process are joined within a batch: the batches are the same whatever the
-    // number of threads, so the alerts are too.
-    sessions_.Reset();
+    if (!keep_sessions) sessions_.Reset();
     for (const LineRef& line : batch.lines) {
       ++result.lines;
       if (line.too_long) ++result.too_long;
@@ -622,7 +623,7 @@ void StreamDetector::Process(size_t input, const std::vector<std::string>& lines
     batch.data.append(line);
     s.years[input].Observe(input::YearResolver::MonthOfLine(line));
   }
-  BatchResult result = s.worker->Process(batch);
+  BatchResult result = s.worker->Process(batch, /*keep_sessions=*/true);
   s.sequencer->Consume(result);
 }
 
