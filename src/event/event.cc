@@ -29,14 +29,41 @@ bool Event::Add(FieldId id, std::string_view value) {
   return Store(id, value, false);
 }
 
+namespace {
+
+// "192.0.2.1": four decimal octets without leading zeros (what IpAddress::ToString writes).
+bool IsCanonicalDottedQuad(std::string_view text) {
+  int dots = 0, digits = 0;
+  char first = 0;
+  for (char c : text) {
+    if (c == '.') {
+      if (digits == 0) return false;
+      ++dots;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (digits == 0) first = c;
+      if (++digits > 1 && first == '0') return false;
+      if (digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits > 0;
+}
+
+}  // namespace
+
 bool Event::Store(FieldId id, std::string_view value, bool replace) {
   if (id == kInvalidField) return false;
   std::string canonical;
   if (TypeOf(id) == FieldType::kIp) {
     auto ip = IpAddress::Parse(value);
     if (!ip) return false;
-    canonical = ip->ToString();
-    value = canonical;
+    // A plain dotted quad is its own canonical text; everything else is rewritten.
+    if (!ip->is_v4() || !IsCanonicalDottedQuad(value)) {
+      canonical = ip->ToString();
+      value = canonical;
+    }
   }
   auto offset = static_cast<uint32_t>(storage_.size());
   storage_.append(value);

@@ -78,17 +78,17 @@ TEST_F(SessionTest, OtherProgramsAndResetAreLeftAlone) {
 
 TEST(SessionTracker, MemoryIsBounded) {
   SessionTracker tracker({"sshd"}, 4);
-  for (int pid = 0; pid < 100; ++pid) {
+  for (int pid = 1; pid < 100; ++pid) {
     event::Event event;
     event.Set(fid::kProcessName, "sshd");
     event.Set(fid::kProcessPid, std::to_string(pid));
     event.Set(fid::kSourceIp, "192.0.2.1");
     tracker.Apply(event);
   }
-  // The oldest processes were forgotten when the table filled.
+  // Four slots: most of the 99 processes were displaced by newer ones.
   event::Event late;
   late.Set(fid::kProcessName, "sshd");
-  late.Set(fid::kProcessPid, "0");
+  late.Set(fid::kProcessPid, "1");
   late.Set(fid::kEventOutcome, "failure");
   tracker.Apply(late);
   EXPECT_FALSE(late.Has(fid::kSourceIp));

@@ -37,6 +37,14 @@ TEST(Event, TypedFields) {
   EXPECT_EQ(*event.Get(fid::kSourceIp), "203.0.113.7");
   EXPECT_FALSE(event.Set(fid::kSourceIp, "not-an-ip"));
   EXPECT_EQ(*event.Get(fid::kSourceIp), "203.0.113.7");
+  // Addresses are stored in canonical text whatever their spelling.
+  for (auto [given, stored] :
+       {std::pair{"192.0.2.10", "192.0.2.10"}, std::pair{"192.000.2.010", "192.0.2.10"},
+        std::pair{"0.0.0.0", "0.0.0.0"}, std::pair{"2001:DB8:0:0:0:0:0:1", "2001:db8::1"}}) {
+    Event e;
+    ASSERT_TRUE(e.Set(fid::kDestinationIp, given)) << given;
+    EXPECT_EQ(*e.Get(fid::kDestinationIp), stored) << given;
+  }
   event.SetInt(fid::kSourcePort, 2222);
   EXPECT_EQ(event.GetInt(fid::kSourcePort), 2222);
   event.Set("custom.field", "x");

@@ -8,13 +8,13 @@
 // does in its multi-line modes.
 //
 // Only the programs given are joined (sshd by default): other programs' failures without an
-// address (sudo, su) are failures of a local user and stay as they are. Memory is bounded (the
-// table is cleared when full). Not thread-safe: one tracker per worker; replay resets it per batch
-// so that results do not depend on the number of threads.
+// address (sudo, su) are failures of a local user and stay as they are. Memory is fixed: a
+// direct-mapped table of `slots` processes, where a newer process may take an older one's slot.
+// Reset() is O(1). Not thread-safe: one tracker per worker; replay resets it per batch so that
+// results do not depend on the number of threads.
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "bulwark/event/event.h"
@@ -24,23 +24,31 @@ namespace bulwark::decode {
 class SessionTracker {
  public:
   explicit SessionTracker(std::vector<std::string> programs = {"sshd", "sshd-session"},
-                          size_t max_sessions = 16384);
+                          size_t slots = 4096);
 
   // Applies what earlier lines of the same process taught to `event` (a decoded event), and
   // learns from it. Events without process.pid or of other programs are left alone.
   void Apply(event::Event& event);
   // Forgets every process.
-  void Reset() { sessions_.clear(); }
+  void Reset() { ++generation_; }
 
  private:
   struct Session {
-    std::string ip;
-    std::string port;
+    uint64_t key = 0;
+    uint32_t generation = 0;  // valid when equal to the tracker's
     bool pending_failure = false;
+    uint8_t ip_length = 0;
+    uint8_t port_length = 0;
+    char ip[46];  // INET6_ADDRSTRLEN
+    char port[6];
   };
+  // The process's slot when it holds this process; nullptr otherwise.
+  Session* Find(uint64_t key);
+  Session& Claim(uint64_t key);
+
   std::vector<std::string> programs_;
-  size_t max_sessions_;
-  std::unordered_map<uint64_t, Session> sessions_;
+  std::vector<Session> slots_;
+  uint32_t generation_ = 1;
 };
 
 }  // namespace bulwark::decode
