@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "bulwark/event/fields.h"
 
@@ -31,17 +32,52 @@ SessionTracker::Session& SessionTracker::Claim(uint64_t key) {
 }
 
 void SessionTracker::Apply(event::Event& event) {
-  auto pid = event.Get(fid::kProcessPid);
-  if (!pid) return;
-  auto program = event.Get(fid::kProcessName);
-  if (!program || std::find(programs_.begin(), programs_.end(), *program) == programs_.end()) {
-    return;
+  // One pass over the event's fields (Get() would scan them once per field); the first value of
+  // a field counts, as for Get().
+  std::optional<std::string_view> pid, program, host, ip, port, outcome;
+  bool has_address = false;
+  for (size_t i = 0; i < event.size(); ++i) {
+    switch (event.IdAt(i)) {
+      case fid::kProcessPid:
+        if (!pid) pid = event.ValueAt(i);
+        break;
+      case fid::kProcessName:
+        if (!program) program = event.ValueAt(i);
+        break;
+      case fid::kHostName:
+        if (!host) host = event.ValueAt(i);
+        break;
+      case fid::kSourceIp:
+        if (!ip) ip = event.ValueAt(i);
+        break;
+      case fid::kSourcePort:
+        if (!port) port = event.ValueAt(i);
+        break;
+      case fid::kEventOutcome:
+        if (!outcome) outcome = event.ValueAt(i);
+        break;
+      case fid::kSourceAddress:
+        has_address = true;
+        break;
+      default:
+        break;
+    }
   }
-  std::hash<std::string_view> hash;
-  uint64_t key =
-      hash(event.Get(fid::kHostName).value_or("")) * 1000003u ^ hash(*program) * 31u ^ hash(*pid);
-  bool failure = event.Get(fid::kEventOutcome).value_or("") == "failure";
-  if (auto ip = event.Get(fid::kSourceIp)) {
+  if (!pid || !program) return;
+  auto joined = std::find(programs_.begin(), programs_.end(), *program);
+  if (joined == programs_.end()) return;
+  // The key: host (its hash kept while the host repeats, as it does in one log), program, pid.
+  std::string_view host_name = host.value_or("");
+  if (host_name != last_host_) {
+    last_host_.assign(host_name);
+    last_host_hash_ = std::hash<std::string_view>{}(host_name);
+  }
+  uint64_t pid_number = 0;
+  for (char c : *pid) pid_number = pid_number * 10 + static_cast<uint64_t>(c - '0');
+  uint64_t key = (pid_number * 0x9E3779B97F4A7C15ull) ^ (last_host_hash_ * 31) ^
+                 static_cast<uint64_t>(joined - programs_.begin());
+  bool failure = outcome.value_or("") == "failure";
+  if (ip) {
     Session& session = Claim(key);
     if (session.pending_failure && !failure) {
       // The failure an earlier line of this process could not attribute.
@@ -50,12 +86,12 @@ void SessionTracker::Apply(event::Event& event) {
     session.pending_failure = false;
     session.ip_length = static_cast<uint8_t>(std::min(ip->size(), sizeof session.ip));
     std::memcpy(session.ip, ip->data(), session.ip_length);
-    std::string_view port = event.Get(fid::kSourcePort).value_or("");
-    session.port_length = static_cast<uint8_t>(std::min(port.size(), sizeof session.port));
-    std::memcpy(session.port, port.data(), session.port_length);
+    std::string_view port_text = port.value_or("");
+    session.port_length = static_cast<uint8_t>(std::min(port_text.size(), sizeof session.port));
+    std::memcpy(session.port, port_text.data(), session.port_length);
     return;
   }
-  if (!failure || event.Has(fid::kSourceAddress)) return;
+  if (!failure || has_address) return;
   Session* known = Find(key);
   if (known && known->ip_length > 0) {
     event.Set(fid::kSourceIp, std::string_view(known->ip, known->ip_length));

@@ -49,6 +49,8 @@ class SessionTracker {
   std::vector<std::string> programs_;
   std::vector<Session> slots_;
   uint32_t generation_ = 1;
+  std::string last_host_;
+  uint64_t last_host_hash_ = 0;
 };
 
 }  // namespace bulwark::decode
