@@ -81,7 +81,7 @@ class DovecotServer {
       FILE* out = std::freopen((dir_ / "stdout").c_str(), "a", stdout);
       (void)out;
       dup2(fileno(stdout), fileno(stderr));
-      execlp("dovecot", "dovecot", "-F", "-c", conf.c_str(), static_cast<char*>(nullptr));
+      execl("/usr/sbin/dovecot", "dovecot", "-F", "-c", conf.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 100 && !Accepts(port_); ++i) {
