@@ -9,12 +9,14 @@ namespace bulwark::event {
 void Event::Clear() {
   storage_.clear();
   entries_.clear();
+  present_ = {};
   raw_.clear();
   timestamp_ = 0;
   has_timestamp_ = false;
 }
 
 const Event::Entry* Event::Find(FieldId id) const {
+  if (!MaybePresent(id)) return nullptr;
   for (const Entry& entry : entries_) {
     if (entry.id == id) return &entry;
   }
@@ -67,14 +69,17 @@ bool Event::Store(FieldId id, std::string_view value, bool replace) {
   }
   auto offset = static_cast<uint32_t>(storage_.size());
   storage_.append(value);
-  for (Entry& entry : entries_) {
-    if (replace && entry.id == id) {
-      entry.offset = offset;
-      entry.length = static_cast<uint32_t>(value.size());
-      return true;
+  if (replace && MaybePresent(id)) {
+    for (Entry& entry : entries_) {
+      if (entry.id == id) {
+        entry.offset = offset;
+        entry.length = static_cast<uint32_t>(value.size());
+        return true;
+      }
     }
   }
   entries_.push_back(Entry{id, offset, static_cast<uint32_t>(value.size())});
+  if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // The normalized event: the raw line plus typed fields named after the Elastic Common Schema.
 // An Event is reused across lines (Clear()) to avoid allocation. Not thread-safe; one per thread.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -64,8 +65,16 @@ class Event {
  private:
   const Entry* Find(FieldId id) const;
   bool Store(FieldId id, std::string_view value, bool replace);
+  // One bit per field id below kPresenceBits (the well-known fields and the first interned ones):
+  // a clear bit means the field is absent, so most lookups of absent fields and most first
+  // stores skip the scan of the entries. Ids above it are always scanned.
+  static constexpr FieldId kPresenceBits = 256;
+  bool MaybePresent(FieldId id) const {
+    return id >= kPresenceBits || ((present_[id >> 6] >> (id & 63)) & 1) != 0;
+  }
   std::string storage_;
   std::vector<Entry> entries_;
+  std::array<uint64_t, kPresenceBits / 64> present_{};
   std::string raw_;
   TimeNs timestamp_ = 0;
   bool has_timestamp_ = false;
