@@ -579,6 +579,12 @@ int RunDemoLoop(const std::string& data_dir, const std::string& alerts_path,
   options.policy = "builtin:samples/policy.yml";
   fmt::print("\n== findings: alerts of level medium or above, attributed as of their time\n");
   if (int code = RunImport(options); code != kExitOk) return code;
+  fmt::print("\n== abuse reports: a CERT-Bund mail about infected systems (one address is nobody's)\n");
+  IncidentCliOptions reports = options;
+  reports.files = {"builtin:samples/abuse-report.eml"};
+  std::fflush(stdout);
+  if (int code = RunReports(reports); code != kExitOk) return code;
+  std::fflush(stderr);
   fmt::print("\n== mails to the customers' security contacts{}\n",
              smtp_url.empty() ? " (printed: no mail server given; --smtp URL sends them)" : "");
   options.smtp = smtp_url;
@@ -593,6 +599,7 @@ int RunDemoLoop(const std::string& data_dir, const std::string& alerts_path,
       "  bulwark incidents list --data-dir {0}\n"
       "  bulwark incidents show --data-dir {0} 1\n"
       "  bulwark findings unattributed --data-dir {0}\n"
+      "  bulwark reports import --dry-run builtin:samples/abuse-report.eml\n"
       "  bulwark inventory who --data-dir {0} 198.51.100.23 --at 2026-11-26T00:00:00Z\n"
       "  bulwark audit verify --data-dir {0}\n",
       data_dir);
