@@ -579,7 +579,8 @@ int RunDemoLoop(const std::string& data_dir, const std::string& alerts_path,
   options.policy = "builtin:samples/policy.yml";
   fmt::print("\n== findings: alerts of level medium or above, attributed as of their time\n");
   if (int code = RunImport(options); code != kExitOk) return code;
-  fmt::print("\n== abuse reports: a CERT-Bund mail about infected systems (one address is nobody's)\n");
+  fmt::print(
+      "\n== abuse reports: a CERT-Bund mail about infected systems (one address is nobody's)\n");
   IncidentCliOptions reports = options;
   reports.files = {"builtin:samples/abuse-report.eml"};
   std::fflush(stdout);
