@@ -125,12 +125,12 @@ std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool wit
     settings.signature = mail.signature;
     settings.digest_hour = mail.digest_hour;
     for (const auto& hook : context.config.webhooks) {
-      auto secret = Env::Default().ReadFile(hook.secret_file);
+      auto secret = Env::Default().ReadSecretFile(hook.secret_file);
       if (!secret) {
         fmt::print(stderr, "bulwark: {}\n", secret.error().ToString());
         return nullptr;
       }
-      settings.webhooks.push_back({hook.customer, hook.url, std::string(Trim(*secret))});
+      settings.webhooks.push_back({hook.customer, hook.url, *secret});
     }
     context.notifier =
         std::make_unique<notify::Notifier>(*context.store, *context.index, context.policy,
@@ -514,12 +514,12 @@ int RunSend(const IncidentCliOptions& options) {
     settings.username = mail.username;
     settings.verify_peer = mail.verify_peer;
     if (!mail.password_file.empty()) {
-      auto password = Env::Default().ReadFile(mail.password_file);
+      auto password = Env::Default().ReadSecretFile(mail.password_file);
       if (!password) {
         fmt::print(stderr, "bulwark: {}\n", password.error().ToString());
         return kExitFindings;
       }
-      settings.password = std::string(Trim(*password));
+      settings.password = *password;
     }
     mailer = notify::NewSmtpMailer(settings);
   } else {

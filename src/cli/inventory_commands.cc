@@ -92,12 +92,12 @@ int RunSync(const InventoryOptions& options) {
                               std::pair{&s.service_account_key_file, &settings.service_account_key},
                               std::pair{&s.private_key_file, &settings.private_key}}) {
     if (path->empty()) continue;
-    auto text = Env::Default().ReadFile(*path);
+    auto text = Env::Default().ReadSecretFile(*path);
     if (!text) {
       fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
       return kExitFindings;
     }
-    *target = std::string(Trim(*text));
+    *target = std::move(*text);
   }
   auto store = store::OpenSqliteStore(config.data_dir);
   if (!store) {

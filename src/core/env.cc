@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bulwark/core/strings.h"
+
 namespace bulwark {
 
 namespace {
@@ -59,6 +61,12 @@ class PosixEnv final : public Env {
 Env& Env::Default() {
   static PosixEnv env;
   return env;
+}
+
+Result<std::string> Env::ReadSecretFile(const std::string& path) const {
+  auto text = ReadFile(path);
+  if (!text) return text;
+  return std::string(Trim(*text));
 }
 
 }  // namespace bulwark

@@ -299,13 +299,6 @@ const char* VerdictName(SignatureCheck::Verdict verdict) {
   return "error";
 }
 
-const Header* Message::Find(std::string_view name) const {
-  for (const Header& header : headers) {
-    if (AsciiIEquals(header.name, name)) return &header;
-  }
-  return nullptr;
-}
-
 bool LooksLikeMail(std::string_view bytes) {
   if (bytes.starts_with("From ")) return true;
   // The header block (to the first empty line) must consist of header fields and carry at

@@ -17,9 +17,9 @@ Result<std::unique_ptr<ReportSources>> ReportSources::Create(const config::Repor
     settings.verify_peer = reports.imap.verify_peer;
     settings.ca_file = reports.imap.ca_file;
     if (!reports.imap.password_file.empty()) {
-      auto password = env.ReadFile(reports.imap.password_file);
+      auto password = env.ReadSecretFile(reports.imap.password_file);
       if (!password) return tl::unexpected(password.error());
-      settings.password = std::string(Trim(*password));
+      settings.password = *password;
     }
     auto mailbox = imap::Mailbox::Open(settings);
     if (!mailbox) return tl::unexpected(mailbox.error());
@@ -27,17 +27,17 @@ Result<std::unique_ptr<ReportSources>> ReportSources::Create(const config::Repor
   }
   const auto& api = reports.shadowserver_api;
   if (!api.key_file.empty()) {
-    auto key = env.ReadFile(api.key_file);
+    auto key = env.ReadSecretFile(api.key_file);
     if (!key) return tl::unexpected(key.error());
     if (api.secret_file.empty()) {
       return Fail("reports.shadowserver_api: key_file without secret_file");
     }
-    auto secret = env.ReadFile(api.secret_file);
+    auto secret = env.ReadSecretFile(api.secret_file);
     if (!secret) return tl::unexpected(secret.error());
     sources->api_.api_url = api.url;
     sources->api_.download_url = api.download_url;
-    sources->api_.key = std::string(Trim(*key));
-    sources->api_.secret = std::string(Trim(*secret));
+    sources->api_.key = *key;
+    sources->api_.secret = *secret;
     sources->api_.reports = api.reports;
   }
   return sources;

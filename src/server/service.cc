@@ -147,9 +147,9 @@ struct Service::Impl {
       smtp.username = c.mail.username;
       smtp.verify_peer = c.mail.verify_peer;
       if (!c.mail.password_file.empty()) {
-        auto password = env.ReadFile(c.mail.password_file);
+        auto password = env.ReadSecretFile(c.mail.password_file);
         if (!password) return tl::unexpected(password.error());
-        smtp.password = std::string(Trim(*password));
+        smtp.password = *password;
       }
       new_mailer = notify::NewSmtpMailer(smtp);
     } else {
@@ -161,9 +161,9 @@ struct Service::Impl {
     if (!new_sources) return tl::unexpected(new_sources.error());
     std::vector<notify::Webhook> hooks;
     for (const auto& hook : c.webhooks) {
-      auto secret = env.ReadFile(hook.secret_file);
+      auto secret = env.ReadSecretFile(hook.secret_file);
       if (!secret) return tl::unexpected(secret.error());
-      hooks.push_back({hook.customer, hook.url, std::string(Trim(*secret))});
+      hooks.push_back({hook.customer, hook.url, *secret});
     }
     // Everything loaded: swap in (the notifier and incidents refer to policy, templates, index).
     incidents.reset();

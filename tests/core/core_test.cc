@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "bulwark/core/digest.h"
+#include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/core/time.h"
@@ -78,6 +84,27 @@ TEST(JsonWriter, EscapesAndNests) {
   json.EndArray();
   json.EndObject();
   EXPECT_EQ(out, R"({"a\"b":"line\nnext\u0001","list":[1,false,null]})");
+}
+
+TEST(Digest, KnownVectors) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // RFC 4231 test case 2.
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(HexEncode(std::string("\x00\xff", 2)), "00ff");
+}
+
+TEST(Env, SecretFilesLoseTheirSurroundingWhiteSpace) {
+  auto path =
+      std::filesystem::temp_directory_path() / ("bulwark-secret-" + std::to_string(::getpid()));
+  std::ofstream(path) << "  s3cret value\n";
+  auto secret = Env::Default().ReadSecretFile(path.string());
+  std::filesystem::remove(path);
+  ASSERT_TRUE(secret) << secret.error().ToString();
+  EXPECT_EQ(*secret, "s3cret value");
+  auto missing = Env::Default().ReadSecretFile(path.string());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().ToString().find(path.string()), std::string::npos);
 }
 
 }  // namespace

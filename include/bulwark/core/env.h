@@ -24,6 +24,10 @@ class Env {
 
   // The process-wide default Env backed by the real clock and file system.
   static Env& Default();
+
+  // A file holding one secret (password, API key, HMAC secret): its text without the white space
+  // around it (the trailing newline editors add). Errors as ReadFile.
+  Result<std::string> ReadSecretFile(const std::string& path) const;
 };
 
 }  // namespace bulwark

@@ -54,9 +54,6 @@ struct Message {
   SignatureCheck signature;
   // What was odd: truncated multipart, undecodable charset, missing boundary, ...
   std::vector<std::string> problems;
-
-  // First header of that name (case-insensitive), or nullptr.
-  const Header* Find(std::string_view name) const;
 };
 
 struct ParseOptions {
