@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "bulwark/core/env.h"
+#include "bulwark/core/hash.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
 #include "bulwark/match/database.h"
@@ -146,11 +147,51 @@ struct CompiledDecoder {
   RE2::Anchor anchor = RE2::UNANCHORED;  // from AnchorOf(): same matches, cheaper captures
 };
 
+namespace {
+
+// One field assignment a decoding made: replayed for a repeated message.
+struct Assignment {
+  event::FieldId field;
+  bool constant;    // a decoder's `set:` value (stored as is) rather than a capture
+  uint32_t offset;  // into the slot's text
+  uint32_t length;
+};
+
+// What decoding a (process.name, message) pair did, for a repeated pair. Decoding depends on
+// nothing else when every decoder reads `message` (the prefilter and pattern read the message,
+// `programs` reads process.name), so replaying the assignments gives the event a fresh decoding
+// would.
+struct CachedDecode {
+  uint64_t hash = 0;
+  bool has_program = false;
+  uint32_t program_length = 0;
+  uint32_t message_length = 0;
+  std::string text;  // program, message, then the assigned values
+  std::vector<Assignment> assignments;
+  int matched = 0;
+};
+
+}  // namespace
+
 struct DecodeScratch::Impl {
   match::Scratch scan;
   std::vector<uint32_t> candidates;
   std::vector<re2::StringPiece> groups;
   std::vector<std::string> values;
+
+  // Direct-mapped cache of decodings by (process.name, message). Messages repeat in many logs
+  // (cron, systemd, session lines), while sshd failures carry ports and PIDs and rarely do: each
+  // trial window of kTrialLookups lookups with fewer than a quarter hits turns the cache off for
+  // the next kBypassLines lines, so logs without repeats pay little for it.
+  static constexpr size_t kCacheSlots = 4096;
+  static constexpr size_t kMaxCachedMessage = 512;
+  static constexpr uint32_t kTrialLookups = 1024;
+  static constexpr uint32_t kBypassLines = 65536;
+  std::vector<CachedDecode> cache;
+  uint32_t lookups = 0;
+  uint32_t hits = 0;
+  uint32_t bypass = 0;
+  CachedDecode* recording = nullptr;  // the slot being filled while a missed pair is decoded
 };
 
 DecodeScratch::DecodeScratch() : impl_(std::make_unique<Impl>()) {}
@@ -166,6 +207,13 @@ struct DecoderSet::Impl {
   // Literal prefilters per source field; pattern id = decoder index.
   std::vector<std::pair<event::FieldId, std::shared_ptr<const match::Database>>> prefilters;
   std::vector<uint32_t> always;  // decoders without a prefilter
+  bool cacheable = true;         // every decoder reads `message`: decodings can be cached
+
+  // Stores `value` in the field a capture names (the event time for `timestamp`); records the
+  // assignment when a cache slot is being filled.
+  static void Assign(event::Event& event, event::FieldId field, std::string_view value,
+                     bool constant, CachedDecode* recording);
+  int DecodeUncached(event::Event& event, DecodeScratch::Impl& scratch) const;
 };
 
 DecoderSet::DecoderSet() : impl_(std::make_unique<Impl>()) {}
@@ -210,6 +258,7 @@ Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderS
         break;
     }
     decoder.source = event::InternField(spec.source);
+    if (decoder.source != event::fid::kMessage) set->impl_->cacheable = false;
     decoder.group_fields.assign(decoder.regex->NumberOfCapturingGroups() + 1, event::kInvalidField);
     for (const auto& [group, index] : decoder.regex->NamedCapturingGroups()) {
       std::string field;
@@ -292,10 +341,82 @@ bool CollectCandidate(unsigned id, unsigned long long, void* context) {
 }
 }  // namespace
 
+void DecoderSet::Impl::Assign(event::Event& event, event::FieldId field, std::string_view value,
+                              bool constant, CachedDecode* recording) {
+  if (recording) {
+    auto offset = static_cast<uint32_t>(recording->text.size());
+    recording->text.append(value);
+    recording->assignments.push_back(
+        Assignment{field, constant, offset, static_cast<uint32_t>(value.size())});
+  }
+  if (constant) {
+    event.Set(field, value);
+    return;
+  }
+  if (field == kTimestampField) {  // the event's own time, e.g. a web server's [26/Nov/...]
+    if (auto ts = ParseLogTimestamp(value)) event.SetTimestamp(*ts);
+    return;
+  }
+  if (!event.Set(field, value)) {
+    // Not an address (e.g. a host name where source.ip was expected): keep it as
+    // <prefix>.address and <prefix>.domain, as ECS does.
+    std::string_view name = event::FieldName(field);
+    if (name.ends_with(".ip")) {
+      std::string prefix(name.substr(0, name.size() - 3));
+      event.Set(prefix + ".address", value);
+      event.Set(prefix + ".domain", value);
+    }
+  }
+}
+
 int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
   DecodeScratch::Impl& scratch = *holder.impl_;
-  scratch.candidates.assign(impl_->always.begin(), impl_->always.end());
-  for (const auto& [field, database] : impl_->prefilters) {
+  auto message = event.Get(event::fid::kMessage);
+  if (!impl_->cacheable || !message || message->size() > DecodeScratch::Impl::kMaxCachedMessage) {
+    return impl_->DecodeUncached(event, scratch);
+  }
+  if (scratch.bypass > 0) {
+    --scratch.bypass;
+    return impl_->DecodeUncached(event, scratch);
+  }
+  if (++scratch.lookups == DecodeScratch::Impl::kTrialLookups) {
+    if (scratch.hits < DecodeScratch::Impl::kTrialLookups / 4) {
+      scratch.bypass = DecodeScratch::Impl::kBypassLines;
+    }
+    scratch.lookups = 0;
+    scratch.hits = 0;
+  }
+  auto program = event.Get(event::fid::kProcessName);
+  std::string_view program_text = program.value_or(std::string_view());
+  uint64_t hash = FastHash(*message, program_text.size() + (program ? 1 : 0));
+  if (scratch.cache.empty()) scratch.cache.resize(DecodeScratch::Impl::kCacheSlots);
+  CachedDecode& slot = scratch.cache[hash % DecodeScratch::Impl::kCacheSlots];
+  std::string_view slot_text(slot.text);
+  if (slot.hash == hash && slot.has_program == program.has_value() &&
+      slot.program_length == program_text.size() && slot.message_length == message->size() &&
+      slot_text.substr(0, program_text.size()) == program_text &&
+      slot_text.substr(program_text.size(), message->size()) == *message) {
+    ++scratch.hits;
+    for (const Assignment& a : slot.assignments) {
+      Impl::Assign(event, a.field, slot_text.substr(a.offset, a.length), a.constant, nullptr);
+    }
+    return slot.matched;
+  }
+  slot.hash = hash;
+  slot.has_program = program.has_value();
+  slot.program_length = static_cast<uint32_t>(program_text.size());
+  slot.message_length = static_cast<uint32_t>(message->size());
+  slot.text.assign(program_text).append(*message);
+  slot.assignments.clear();
+  scratch.recording = &slot;
+  slot.matched = impl_->DecodeUncached(event, scratch);
+  scratch.recording = nullptr;
+  return slot.matched;
+}
+
+int DecoderSet::Impl::DecodeUncached(event::Event& event, DecodeScratch::Impl& scratch) const {
+  scratch.candidates.assign(always.begin(), always.end());
+  for (const auto& [field, database] : prefilters) {
     auto text = event.Get(field);
     if (!text) continue;
     match::Scan(*database, scratch.scan, *text, CollectCandidate, &scratch.candidates);
@@ -306,7 +427,7 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
                            scratch.candidates.end());
   int matched = 0;
   for (uint32_t index : scratch.candidates) {
-    const CompiledDecoder& decoder = impl_->decoders[index];
+    const CompiledDecoder& decoder = decoders[index];
     if (!decoder.spec.programs.empty()) {
       auto program = event.Get(event::fid::kProcessName);
       if (!program) continue;
@@ -343,22 +464,11 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
       if (field == event::kInvalidField || scratch.groups[g].data() == nullptr) continue;
       const std::string& value = scratch.values[g];
       if (value.empty()) continue;
-      if (field == kTimestampField) {  // the event's own time, e.g. a web server's [26/Nov/...]
-        if (auto ts = ParseLogTimestamp(value)) event.SetTimestamp(*ts);
-        continue;
-      }
-      if (!event.Set(field, value)) {
-        // Not an address (e.g. a host name where source.ip was expected): keep it as
-        // <prefix>.address and <prefix>.domain, as ECS does.
-        std::string_view name = event::FieldName(field);
-        if (name.ends_with(".ip")) {
-          std::string prefix(name.substr(0, name.size() - 3));
-          event.Set(prefix + ".address", value);
-          event.Set(prefix + ".domain", value);
-        }
-      }
+      Assign(event, field, value, /*constant=*/false, scratch.recording);
     }
-    for (const auto& [field, value] : decoder.constants) event.Set(field, value);
+    for (const auto& [field, value] : decoder.constants) {
+      Assign(event, field, value, /*constant=*/true, scratch.recording);
+    }
     if (!decoder.spec.continue_after) break;
   }
   return matched;

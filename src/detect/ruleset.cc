@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "bulwark/core/hash.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/detect/correlation.h"
 #include "bulwark/match/database.h"
@@ -87,13 +88,9 @@ struct DatabasePart {
   std::vector<std::vector<PatternRef>> refs;
 };
 
-// Lets unordered_map<std::string, ...> be searched with a string_view, without a copy.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-};
+// Searched with a string_view, without a copy.
 using ExactIndex =
-    std::unordered_map<std::string, std::vector<PatternRef>, StringHash, std::equal_to<>>;
+    std::unordered_map<std::string, std::vector<PatternRef>, FastStringHash, std::equal_to<>>;
 
 struct FieldDatabase {
   // Whole-value literals (Sigma's default "equals"): a hash lookup of the field's value, keyed
@@ -1037,7 +1034,7 @@ struct Matcher::State {
       ScanDatabases(database, text);
       return;
     }
-    uint64_t hash = std::hash<std::string_view>{}(text)*31 + field;
+    uint64_t hash = FastHash(text, field);
     CachedScan& slot = cache[hash % kCacheSlots];
     if (++use.lookups == kTrialLookups) {
       if (use.hits < kTrialLookups / 4) use.bypass = kBypassScans;

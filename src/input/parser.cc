@@ -1,5 +1,7 @@
 #include "bulwark/input/parser.h"
 
+#include <cstring>
+
 #include "bulwark/core/strings.h"
 #include "bulwark/input/json_flatten.h"
 
@@ -93,6 +95,13 @@ struct LineParser::State {
       return ts;
     }
     if (rest.size() < 15) return std::nullopt;
+    // Consecutive lines mostly share their second: "Mmm dd hh:mm:ss " as the last line had it,
+    // not followed by a year, converts as it did then.
+    if (repeat_valid && rest.size() > kRepeatPrefix &&
+        std::memcmp(rest.data(), repeat_prefix, kRepeatPrefix) == 0 && !YearFollows(rest)) {
+      pos += kRepeatPrefix;
+      return repeat_time;
+    }
     int month = MonthFromAbbrev(rest.substr(0, 3));
     if (month == 0 || rest[3] != ' ') return std::nullopt;
     size_t p = 4;
@@ -136,7 +145,26 @@ struct LineParser::State {
       CivilTime civil{explicit_year, month, day, hour, minute, second, nanos};
       return ToUnixNs(civil) - static_cast<TimeNs>(options.zone_offset_seconds) * kNsPerSecond;
     }
-    return years.Resolve(month, day, hour, minute, second, nanos);
+    TimeNs time = years.Resolve(month, day, hour, minute, second, nanos);
+    repeat_valid = p == kRepeatPrefix && rest.size() > kRepeatPrefix;
+    if (repeat_valid) {
+      std::memcpy(repeat_prefix, rest.data(), kRepeatPrefix);
+      repeat_time = time;
+    }
+    return time;
+  }
+
+  // The year-less "Mmm dd hh:mm:ss " prefix Timestamp() converted last, and its time. Valid
+  // until the year resolver is replaced.
+  static constexpr size_t kRepeatPrefix = 16;
+  char repeat_prefix[kRepeatPrefix] = {};
+  TimeNs repeat_time = 0;
+  bool repeat_valid = false;
+
+  // Whether " yyyy" follows "Mmm dd hh:mm:ss" (Timestamp() reads it as the year).
+  static bool YearFollows(std::string_view rest) {
+    return rest.size() >= 20 && IsDigit(rest[16]) && IsDigit(rest[19]) &&
+           (rest.size() == 20 || rest[20] == ' ');
   }
 
   // "tag[pid]: " or "tag: " at `pos`; sets process fields and advances `pos` to the message.
@@ -396,6 +424,7 @@ LineParser::LineParser(ParseOptions options) : state_(std::make_unique<State>(op
 
 void LineParser::SetYearResolver(const YearResolver& resolver) {
   state_->years = resolver;
+  state_->repeat_valid = false;
 }
 LineParser::~LineParser() = default;
 LineParser::LineParser(LineParser&&) noexcept = default;

@@ -140,5 +140,42 @@ TEST(Fail2banCorpus, PassRatePerService) {
   }
 }
 
+// Decoding remembers what it did for a (process.name, message) pair and replays it when the
+// pair repeats. Every sample line of every service, decoded a second time from the cache, must
+// give exactly the fields and time of a decoding with a fresh scratch.
+TEST(Fail2banCorpus, RepeatedMessagesDecodeAsFreshOnes) {
+  auto set = DecoderSet::Load({});
+  ASSERT_TRUE(set) << set.error().ToString();
+  auto cached = (*set)->NewScratch();
+  input::ParseOptions options;
+  options.year = 2005;
+  input::LineParser parser(options);
+  auto render = [](const event::Event& event) {
+    std::string text = std::to_string(event.timestamp());
+    for (size_t i = 0; i < event.size(); ++i) {
+      text.append("|").append(event.NameAt(i)).append("=").append(event.ValueAt(i));
+    }
+    return text;
+  };
+  size_t compared = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Service& service : kServices) {
+      std::string path = std::string(BULWARK_SHARED_DIR) + "/logs/fail2ban/" + service.file;
+      for (const Case& c : ReadCases(path)) {
+        event::Event fresh, replayed;
+        input::Repairs repairs;
+        parser.Parse(c.text, fresh, repairs);
+        parser.Parse(c.text, replayed, repairs);
+        int fresh_matched = (*set)->Decode(fresh, *(*set)->NewScratch());
+        int replayed_matched = (*set)->Decode(replayed, *cached);
+        EXPECT_EQ(replayed_matched, fresh_matched) << service.file << ":" << c.line;
+        EXPECT_EQ(render(replayed), render(fresh)) << service.file << ":" << c.line;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 1000u);
+}
+
 }  // namespace
 }  // namespace bulwark::decode
