@@ -3,9 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <unordered_map>
 
 #include "bulwark/core/digest.h"
 #include "bulwark/core/env.h"
+#include "bulwark/core/hash.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/core/time.h"
@@ -105,6 +108,34 @@ TEST(Env, SecretFilesLoseTheirSurroundingWhiteSpace) {
   auto missing = Env::Default().ReadSecretFile(path.string());
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().ToString().find(path.string()), std::string::npos);
+}
+
+TEST(FastHash, EveryByteAndLengthCounts) {
+  // Strings of every length up to 40 bytes (all tail cases: 0, 1-3, 4-7, 8 and more), each also
+  // with one byte changed at every position, must all hash differently.
+  std::set<uint64_t> seen;
+  size_t made = 0;
+  for (size_t length = 0; length <= 40; ++length) {
+    std::string text(length, 'a');
+    seen.insert(FastHash(text));
+    ++made;
+    for (size_t i = 0; i < length; ++i) {
+      std::string changed = text;
+      changed[i] = 'b';
+      seen.insert(FastHash(changed));
+      ++made;
+    }
+  }
+  EXPECT_EQ(seen.size(), made);
+  EXPECT_NE(FastHash("sshd", 1), FastHash("sshd", 2));  // the seed counts
+  EXPECT_EQ(FastHash(std::string("bastion")), FastHash(std::string_view("bastion")));
+}
+
+TEST(FastHash, FindsStringKeysByView) {
+  std::unordered_map<std::string, int, FastStringHash, std::equal_to<>> map{{"root", 1}};
+  std::string_view key = "root";
+  ASSERT_NE(map.find(key), map.end());
+  EXPECT_EQ(map.find(key)->second, 1);
 }
 
 }  // namespace
