@@ -15,14 +15,6 @@ void Event::Clear() {
   has_timestamp_ = false;
 }
 
-const Event::Entry* Event::Find(FieldId id) const {
-  if (!MaybePresent(id)) return nullptr;
-  for (const Entry& entry : entries_) {
-    if (entry.id == id) return &entry;
-  }
-  return nullptr;
-}
-
 bool Event::Set(FieldId id, std::string_view value) {
   return Store(id, value, true);
 }
@@ -57,16 +49,21 @@ bool IsCanonicalDottedQuad(std::string_view text) {
 
 bool Event::Store(FieldId id, std::string_view value, bool replace) {
   if (id == kInvalidField) return false;
-  std::string canonical;
-  if (TypeOf(id) == FieldType::kIp) {
+  if (TypeOf(id) == FieldType::kIp) [[unlikely]] {
     auto ip = IpAddress::Parse(value);
     if (!ip) return false;
     // A plain dotted quad is its own canonical text; everything else is rewritten.
     if (!ip->is_v4() || !IsCanonicalDottedQuad(value)) {
-      canonical = ip->ToString();
-      value = canonical;
+      std::string canonical = ip->ToString();
+      Put(id, canonical, replace);
+      return true;
     }
   }
+  Put(id, value, replace);
+  return true;
+}
+
+void Event::Put(FieldId id, std::string_view value, bool replace) {
   auto offset = static_cast<uint32_t>(storage_.size());
   storage_.append(value);
   if (replace && MaybePresent(id)) {
@@ -74,11 +71,19 @@ bool Event::Store(FieldId id, std::string_view value, bool replace) {
       if (entry.id == id) {
         entry.offset = offset;
         entry.length = static_cast<uint32_t>(value.size());
-        return true;
+        return;
       }
     }
   }
   entries_.push_back(Entry{id, offset, static_cast<uint32_t>(value.size())});
+  if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
+}
+
+bool Event::AddSameAs(FieldId id, FieldId same_as) {
+  const Entry* source = Find(same_as);
+  if (id == kInvalidField || source == nullptr) return false;
+  Entry copy{id, source->offset, source->length};
+  entries_.push_back(copy);
   if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
   return true;
 }
@@ -89,14 +94,9 @@ void Event::SetInt(FieldId id, int64_t value) {
   Set(id, std::string_view(buffer, static_cast<size_t>(end - buffer)));
 }
 
-std::optional<std::string_view> Event::Get(FieldId id) const {
-  const Entry* entry = Find(id);
-  if (!entry) {
-    if (id != fid::kTimestamp || !has_timestamp_) return std::nullopt;
-    timestamp_text_ = FormatTimestamp(timestamp_);
-    return std::string_view(timestamp_text_);
-  }
-  return std::string_view(storage_).substr(entry->offset, entry->length);
+std::string_view Event::RenderTimestamp() const {
+  timestamp_text_ = FormatTimestamp(timestamp_);
+  return timestamp_text_;
 }
 
 std::optional<int64_t> Event::GetInt(FieldId id) const {

@@ -187,7 +187,7 @@ struct LineParser::State {
     ++p;
     if (p < line.size() && line[p] == ' ') ++p;
     event.Set(fid::kProcessName, tag);
-    event.Set(fid::kLogSyslogAppname, tag);
+    event.AddSameAs(fid::kLogSyslogAppname, fid::kProcessName);
     if (!pid.empty()) event.Set(fid::kProcessPid, pid);
     pos = p;
     return true;
@@ -206,13 +206,13 @@ struct LineParser::State {
       size_t after_host = host_end;
       if (!host.empty() && Tag(line, after_host, event)) {
         event.Set(fid::kHostHostname, host);
-        event.Set(fid::kHostName, host);
+        event.AddSameAs(fid::kHostName, fid::kHostHostname);
         event.Set(fid::kMessage, line.substr(after_host));
       } else if (ts) {
         // "Mmm dd hh:mm:ss host message" without a tag, e.g. "last message repeated".
         if (!host.empty() && host_end < line.size()) {
           event.Set(fid::kHostHostname, host);
-          event.Set(fid::kHostName, host);
+          event.AddSameAs(fid::kHostName, fid::kHostHostname);
           event.Set(fid::kMessage, line.substr(host_end));
         } else {
           event.Set(fid::kMessage, line.substr(pos));
@@ -246,12 +246,12 @@ struct LineParser::State {
     }
     if (hostname != "-") {
       event.Set(fid::kHostHostname, hostname);
-      event.Set(fid::kHostName, hostname);
-      event.Set(fid::kLogSyslogHostname, hostname);
+      event.AddSameAs(fid::kHostName, fid::kHostHostname);
+      event.AddSameAs(fid::kLogSyslogHostname, fid::kHostHostname);
     }
     if (app != "-") {
       event.Set(fid::kProcessName, app);
-      event.Set(fid::kLogSyslogAppname, app);
+      event.AddSameAs(fid::kLogSyslogAppname, fid::kProcessName);
     }
     if (procid != "-") {
       event.Set(fid::kLogSyslogProcid, procid);

@@ -34,9 +34,19 @@ class Event {
   bool Add(FieldId id, std::string_view value);
   bool Add(std::string_view name, std::string_view value) { return Add(InternField(name), value); }
   void SetInt(FieldId id, int64_t value);
+  // Adds field `id` with the text of field `same_as` (which must have been set), without
+  // storing the text again: for fields that are one value under two names (host.name and
+  // host.hostname of a syslog header). False when `same_as` is absent or `id` is invalid.
+  bool AddSameAs(FieldId id, FieldId same_as);
   // The text of a field, if present. @timestamp is rendered from timestamp() on demand when it
   // was not set as a field.
-  std::optional<std::string_view> Get(FieldId id) const;
+  std::optional<std::string_view> Get(FieldId id) const {
+    if (const Entry* entry = Find(id)) {
+      return std::string_view(storage_.data() + entry->offset, entry->length);
+    }
+    if (id == fid::kTimestamp && has_timestamp_) return RenderTimestamp();
+    return std::nullopt;
+  }
   bool Has(FieldId id) const {
     return Find(id) != nullptr || (id == fid::kTimestamp && has_timestamp_);
   }
@@ -63,8 +73,18 @@ class Event {
   void SetRaw(std::string_view raw) { raw_.assign(raw); }
 
  private:
-  const Entry* Find(FieldId id) const;
+  const Entry* Find(FieldId id) const {
+    if (!MaybePresent(id)) return nullptr;
+    for (const Entry& entry : entries_) {
+      if (entry.id == id) return &entry;
+    }
+    return nullptr;
+  }
+  std::string_view RenderTimestamp() const;
   bool Store(FieldId id, std::string_view value, bool replace);
+  // Appends `value` to the storage and points the entry of `id` at it (the first entry of `id`
+  // when `replace`, else a new one). No checks.
+  void Put(FieldId id, std::string_view value, bool replace);
   // One bit per field id below kPresenceBits (the well-known fields and the first interned ones):
   // a clear bit means the field is absent, so most lookups of absent fields and most first
   // stores skip the scan of the entries. Ids above it are always scanned.
