@@ -182,7 +182,7 @@ struct DecodeScratch::Impl {
   // Direct-mapped cache of decodings by (process.name, message). Messages repeat in many logs
   // (cron, systemd, session lines), while sshd failures carry ports and PIDs and rarely do: each
   // trial window of kTrialLookups lookups with fewer than a quarter hits turns the cache off for
-  // the next kBypassLines lines, so logs without repeats pay little for it.
+  // the next kBypassLines lines and frees its memory, so logs without repeats pay little for it.
   static constexpr size_t kCacheSlots = 4096;
   static constexpr size_t kMaxCachedMessage = 512;
   static constexpr uint32_t kTrialLookups = 1024;
@@ -382,9 +382,11 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
   if (++scratch.lookups == DecodeScratch::Impl::kTrialLookups) {
     if (scratch.hits < DecodeScratch::Impl::kTrialLookups / 4) {
       scratch.bypass = DecodeScratch::Impl::kBypassLines;
+      std::vector<CachedDecode>().swap(scratch.cache);  // held again at the next trial
     }
     scratch.lookups = 0;
     scratch.hits = 0;
+    if (scratch.bypass > 0) return impl_->DecodeUncached(event, scratch);
   }
   auto program = event.Get(event::fid::kProcessName);
   std::string_view program_text = program.value_or(std::string_view());

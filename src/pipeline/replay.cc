@@ -536,16 +536,19 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
                                      static_cast<uint32_t>(line.text.size()), line.number,
                                      line.too_long});
       batch->data.append(line.text);
-      years.Observe(input::YearResolver::MonthOfLine(line.text));
+      years.ObserveLine(line.text);
       if (batch->lines.size() >= options.batch_lines) {
         {
           std::lock_guard lock(done_mutex);
           batch->seq = batches++;
         }
+        size_t previous_bytes = batch->data.size();
         work.Push(std::move(batch));
         batch = std::make_shared<Batch>(options.parse);
         batch->input = i;
         batch->years = years;
+        batch->data.reserve(previous_bytes + previous_bytes / 4);  // lines are alike in size
+        batch->lines.reserve(options.batch_lines);
       }
     }
     if (!batch->lines.empty()) {
@@ -621,7 +624,7 @@ void StreamDetector::Process(size_t input, const std::vector<std::string>& lines
                                   static_cast<uint32_t>(line.size()), first_line_number + i,
                                   too_long});
     batch.data.append(line);
-    s.years[input].Observe(input::YearResolver::MonthOfLine(line));
+    s.years[input].ObserveLine(line);
   }
   BatchResult result = s.worker->Process(batch, /*keep_sessions=*/true);
   s.sequencer->Consume(result);

@@ -59,6 +59,17 @@ class YearResolver {
   void Observe(int month) {
     if (month != 0) Resolve(month, 1, 0, 0, 0, 0);
   }
+  // Observe(MonthOfLine(line)), skipping the work while lines start with the month of the last
+  // line observed (a line of the same month leaves the state as it is).
+  void ObserveLine(std::string_view line) {
+    if (observed_month_ != 0 && line.size() >= 3 && line.compare(0, 3, observed_head_, 3) == 0) {
+      return;
+    }
+    int month = MonthOfLine(line);
+    Observe(month);
+    observed_month_ = line.size() >= 3 && line[0] != '<' ? month : 0;
+    if (observed_month_ != 0) line.copy(observed_head_, 3);
+  }
   // Month of a year-less RFC 3164 timestamp at the start of `line` (after an optional <PRI>),
   // or 0.
   static int MonthOfLine(std::string_view line);
@@ -67,6 +78,9 @@ class YearResolver {
   ParseOptions options_;
   int year_ = 0;
   int last_month_ = 0;
+  // The first three bytes ("Nov") of the last line ObserveLine() read a month from.
+  char observed_head_[3] = {};
+  int observed_month_ = 0;
   // The last date converted, since consecutive lines mostly share it.
   int cached_year_ = 0, cached_month_ = 0, cached_day_ = 0;
   int64_t cached_days_ = 0;
