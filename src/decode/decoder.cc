@@ -169,6 +169,7 @@ struct CachedDecode {
   std::string text;  // program, message, then the assigned values
   std::vector<Assignment> assignments;
   int matched = 0;
+  uint8_t credit = 0;  // hits not yet spent: misses in this slot spend one before replacing it
 };
 
 }  // namespace
@@ -180,10 +181,13 @@ struct DecodeScratch::Impl {
   std::vector<std::string> values;
 
   // Direct-mapped cache of decodings by (process.name, message). Messages repeat in many logs
-  // (cron, systemd, session lines), while sshd failures carry ports and PIDs and rarely do: each
-  // trial window of kTrialLookups lookups with fewer than a quarter hits turns the cache off for
-  // the next kBypassLines lines and frees its memory, so logs without repeats pay little for it.
-  static constexpr size_t kCacheSlots = 4096;
+  // (cron, systemd, session lines), while sshd failures carry ports and PIDs and rarely do: a
+  // slot that had hits survives that many misses (one-off messages do not push out the repeated
+  // ones), and each trial window of kTrialLookups lookups with fewer than a quarter hits turns
+  // the cache off for the next kBypassLines lines and frees its memory, so logs without repeats
+  // pay little for it. Small enough to stay in the processor's cache.
+  static constexpr size_t kCacheSlots = 1024;
+  static constexpr uint8_t kMaxCredit = 3;
   static constexpr size_t kMaxCachedMessage = 512;
   static constexpr uint32_t kTrialLookups = 1024;
   static constexpr uint32_t kBypassLines = 65536;
@@ -399,10 +403,15 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
       slot_text.substr(0, program_text.size()) == program_text &&
       slot_text.substr(program_text.size(), message->size()) == *message) {
     ++scratch.hits;
+    if (slot.credit < DecodeScratch::Impl::kMaxCredit) ++slot.credit;
     for (const Assignment& a : slot.assignments) {
       Impl::Assign(event, a.field, slot_text.substr(a.offset, a.length), a.constant, nullptr);
     }
     return slot.matched;
+  }
+  if (slot.credit > 0) {
+    --slot.credit;
+    return impl_->DecodeUncached(event, scratch);
   }
   slot.hash = hash;
   slot.has_program = program.has_value();

@@ -920,6 +920,7 @@ struct Matcher::State {
     FieldId field = event::kInvalidField;
     std::string value;
     std::vector<const PatternRef*> refs;
+    uint8_t credit = 0;  // hits not yet spent: misses in this slot spend one before replacing it
   };
   // Per field: lookups and hits of the current trial window; fields whose values rarely repeat
   // (ports, PIDs, messages) stop using the cache for a while.
@@ -928,7 +929,10 @@ struct Matcher::State {
     uint32_t hits = 0;
     uint32_t bypass = 0;  // scans left before the field tries the cache again
   };
-  static constexpr size_t kCacheSlots = 4096;
+  // Small enough to stay in the processor's cache; a slot that had hits survives that many
+  // misses, so one-off values do not push out repeated ones.
+  static constexpr size_t kCacheSlots = 1024;
+  static constexpr uint8_t kMaxCredit = 3;
   static constexpr size_t kMaxCachedValue = 256;
   static constexpr size_t kMaxCachedRefs = 64;
   static constexpr uint32_t kTrialLookups = 1024;
@@ -1043,7 +1047,13 @@ struct Matcher::State {
     }
     if (slot.hash == hash && slot.field == field && slot.value == text) {
       ++use.hits;
+      if (slot.credit < kMaxCredit) ++slot.credit;
       for (const PatternRef* ref : slot.refs) Apply(*ref);
+      return;
+    }
+    if (slot.credit > 0) {
+      --slot.credit;
+      ScanDatabases(database, text);
       return;
     }
     recorded.clear();
