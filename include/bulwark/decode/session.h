@@ -33,15 +33,17 @@ class SessionTracker {
   void Reset() { ++generation_; }
 
  private:
-  struct Session {
+  // One cache line: lines of random processes touch one line each.
+  struct alignas(64) Session {
     uint64_t key = 0;
     uint32_t generation = 0;  // valid when equal to the tracker's
     bool pending_failure = false;
     uint8_t ip_length = 0;
     uint8_t port_length = 0;
-    char ip[46];  // INET6_ADDRSTRLEN
-    char port[6];
+    char ip[39];  // the longest canonical text of an address (IPv6, as Event stores it)
+    char port[5];
   };
+  static_assert(sizeof(Session) == 64);
   // The process's slot when it holds this process; nullptr otherwise.
   Session* Find(uint64_t key);
   Session& Claim(uint64_t key);
