@@ -196,6 +196,8 @@ struct DecodeScratch::Impl {
   uint32_t hits = 0;
   uint32_t bypass = 0;
   CachedDecode* recording = nullptr;  // the slot being filled while a missed pair is decoded
+  const DecoderSet::PrefilterScan* message_scan =
+      nullptr;  // the caller's scan of the message, if any
 };
 
 DecodeScratch::DecodeScratch() : impl_(std::make_unique<Impl>()) {}
@@ -210,8 +212,9 @@ struct DecoderSet::Impl {
   std::vector<CompiledDecoder> decoders;
   // Literal prefilters per source field; pattern id = decoder index.
   std::vector<std::pair<event::FieldId, std::shared_ptr<const match::Database>>> prefilters;
-  std::vector<uint32_t> always;  // decoders without a prefilter
-  bool cacheable = true;         // every decoder reads `message`: decodings can be cached
+  std::vector<match::Pattern> message_literals;  // the prefilter literals of `message`
+  std::vector<uint32_t> always;                  // decoders without a prefilter
+  bool cacheable = true;  // every decoder reads `message`: decodings can be cached
 
   // Stores `value` in the field a capture names (the event time for `timestamp`); records the
   // assignment when a cache slot is being filled.
@@ -298,6 +301,7 @@ Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderS
                   set->impl_->decoders[bad.id].spec.origin);
     }
     set->impl_->prefilters.emplace_back(field, *database);
+    if (field == event::fid::kMessage) set->impl_->message_literals = patterns;
   }
   return std::shared_ptr<const DecoderSet>(std::move(set));
 }
@@ -373,8 +377,14 @@ void DecoderSet::Impl::Assign(event::Event& event, event::FieldId field, std::st
   }
 }
 
-int DecoderSet::Decode(event::Event& event, DecodeScratch& holder) const {
+const std::vector<match::Pattern>& DecoderSet::MessagePrefilter() const {
+  return impl_->message_literals;
+}
+
+int DecoderSet::Decode(event::Event& event, DecodeScratch& holder,
+                       const PrefilterScan* message_scan) const {
   DecodeScratch::Impl& scratch = *holder.impl_;
+  scratch.message_scan = message_scan;
   auto message = event.Get(event::fid::kMessage);
   if (!impl_->cacheable || !message || message->size() > DecodeScratch::Impl::kMaxCachedMessage) {
     return impl_->DecodeUncached(event, scratch);
@@ -430,6 +440,10 @@ int DecoderSet::Impl::DecodeUncached(event::Event& event, DecodeScratch::Impl& s
   for (const auto& [field, database] : prefilters) {
     auto text = event.Get(field);
     if (!text) continue;
+    if (field == event::fid::kMessage && scratch.message_scan) {
+      (*scratch.message_scan)(*text, scratch.candidates);
+      continue;
+    }
     match::Scan(*database, scratch.scan, *text, CollectCandidate, &scratch.candidates);
   }
   if (scratch.candidates.empty()) return 0;

@@ -1,6 +1,7 @@
 #include "bulwark/decode/session.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -12,15 +13,39 @@ namespace bulwark::decode {
 namespace fid = event::fid;
 
 SessionTracker::SessionTracker(std::vector<std::string> programs, size_t slots)
-    : programs_(std::move(programs)), slots_(std::max<size_t>(slots, 1)) {}
+    : programs_(std::move(programs)), slots_(std::bit_ceil(std::max<size_t>(slots, 1))) {}
+
+std::optional<uint64_t> SessionTracker::KeyOf(std::optional<std::string_view> host,
+                                              std::optional<std::string_view> program,
+                                              std::optional<std::string_view> pid) {
+  if (!pid || !program) return std::nullopt;
+  auto joined = std::find(programs_.begin(), programs_.end(), *program);
+  if (joined == programs_.end()) return std::nullopt;
+  // The host's hash is kept while the host repeats, as it does in one log.
+  std::string_view host_name = host.value_or("");
+  if (host_name != last_host_) {
+    last_host_.assign(host_name);
+    last_host_hash_ = std::hash<std::string_view>{}(host_name);
+  }
+  uint64_t pid_number = 0;
+  for (char c : *pid) pid_number = pid_number * 10 + static_cast<uint64_t>(c - '0');
+  return (pid_number * 0x9E3779B97F4A7C15ull) ^ (last_host_hash_ * 31) ^
+         static_cast<uint64_t>(joined - programs_.begin());
+}
+
+void SessionTracker::Prefetch(const event::Event& event) {
+  auto key =
+      KeyOf(event.Get(fid::kHostName), event.Get(fid::kProcessName), event.Get(fid::kProcessPid));
+  if (key) __builtin_prefetch(&Slot(*key), /*write=*/1);
+}
 
 SessionTracker::Session* SessionTracker::Find(uint64_t key) {
-  Session& slot = slots_[key % slots_.size()];
+  Session& slot = Slot(key);
   return slot.generation == generation_ && slot.key == key ? &slot : nullptr;
 }
 
 SessionTracker::Session& SessionTracker::Claim(uint64_t key) {
-  Session& slot = slots_[key % slots_.size()];
+  Session& slot = Slot(key);
   if (slot.generation != generation_ || slot.key != key) {
     slot.key = key;
     slot.generation = generation_;
@@ -63,19 +88,9 @@ void SessionTracker::Apply(event::Event& event) {
         break;
     }
   }
-  if (!pid || !program) return;
-  auto joined = std::find(programs_.begin(), programs_.end(), *program);
-  if (joined == programs_.end()) return;
-  // The key: host (its hash kept while the host repeats, as it does in one log), program, pid.
-  std::string_view host_name = host.value_or("");
-  if (host_name != last_host_) {
-    last_host_.assign(host_name);
-    last_host_hash_ = std::hash<std::string_view>{}(host_name);
-  }
-  uint64_t pid_number = 0;
-  for (char c : *pid) pid_number = pid_number * 10 + static_cast<uint64_t>(c - '0');
-  uint64_t key = (pid_number * 0x9E3779B97F4A7C15ull) ^ (last_host_hash_ * 31) ^
-                 static_cast<uint64_t>(joined - programs_.begin());
+  auto process_key = KeyOf(host, program, pid);
+  if (!process_key) return;
+  uint64_t key = *process_key;
   bool failure = outcome.value_or("") == "failure";
   if (ip) {
     Session& session = Claim(key);

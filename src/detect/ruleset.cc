@@ -86,6 +86,8 @@ struct PendingPattern {
 struct DatabasePart {
   std::shared_ptr<const match::Database> database;
   std::vector<std::vector<PatternRef>> refs;
+  // What `database` was compiled from (ids index refs); shared like the database.
+  std::shared_ptr<const std::vector<match::Pattern>> patterns;
 };
 
 // Searched with a string_view, without a copy.
@@ -520,13 +522,15 @@ class Compiler {
           fmt::format("{}:{}:{}", pattern.flags, pattern.expression.size(), pattern.expression);
     }
     if (auto it = compiled_parts_.find(signature); it != compiled_parts_.end()) {
-      part.database = it->second;
+      part.database = it->second.database;
+      part.patterns = it->second.patterns;
       return true;
     }
     auto compiled = match::Database::Compile(patterns, literal);
     if (compiled) {
       part.database = *compiled;
-      compiled_parts_.emplace(std::move(signature), part.database);
+      part.patterns = std::make_shared<const std::vector<match::Pattern>>(std::move(patterns));
+      compiled_parts_.emplace(std::move(signature), DatabasePart{part.database, {}, part.patterns});
       return true;
     }
     int bad = compiled.error().index;
@@ -839,10 +843,9 @@ class Compiler {
   const CompileOptions& options_;
   std::vector<sigma::Rejection>& rejected_;
   std::vector<PendingPattern> pending_;
-  std::vector<bool> deferring_;
-  // Databases compiled so far, by their pattern list (see BuildPart).
-  std::unordered_map<std::string, std::shared_ptr<const match::Database>>
-      compiled_parts_;  // predicates DeferShortLiterals() is about to defer
+  std::vector<bool> deferring_;  // predicates DeferShortLiterals() is about to defer
+  // Databases compiled so far, by their pattern list (see BuildPart); refs are not kept here.
+  std::unordered_map<std::string, DatabasePart> compiled_parts_;
   std::vector<sigma::LogSource> logsources_;
   std::set<std::string> seen_ids_, seen_names_;
   std::vector<uint32_t> filter_preds_;
@@ -891,6 +894,14 @@ const std::vector<uint32_t>& RuleSet::consumers(uint32_t index) const {
   if (index >= compiled_->consumers.size()) return compiled_->no_consumers;
   return compiled_->consumers[index];
 }
+std::vector<match::Pattern> RuleSet::ScanLiterals(FieldId field) const {
+  if (field >= compiled_->database_of_field.size()) return {};
+  int32_t index = compiled_->database_of_field[field];
+  if (index < 0) return {};
+  const auto& patterns = compiled_->databases[index].literal.patterns;
+  return patterns ? *patterns : std::vector<match::Pattern>();
+}
+
 std::unique_ptr<Matcher> RuleSet::NewMatcher() const {
   return std::make_unique<Matcher>(*this);
 }
@@ -910,6 +921,8 @@ struct Matcher::State {
   std::string deferred_lowered;  // lower-cased value for deferred literals
   const char* deferred_lowered_of = nullptr;  // the event value it was made from (this event)
   const DatabasePart* part = nullptr;
+  const Prescan* prescan = nullptr;            // set during Match()
+  const DatabasePart* prescan_part = nullptr;  // the literal part `prescan` stands in for
 
   // Scan results by (field, value): host names, program names, actions and user names repeat
   // from line to line, so what a value hits is remembered instead of scanning it again. Only the
@@ -1087,6 +1100,10 @@ struct Matcher::State {
     for (const DatabasePart* candidate : {&database.literal, &database.regex}) {
       if (!candidate->database) continue;
       part = candidate;
+      if (candidate == prescan_part && text == prescan->text) {
+        for (const auto& [id, to] : prescan->hits) OnHit(id, to, this);
+        continue;
+      }
       match::Scan(*part->database, scratch, text, OnHit, this);
     }
   }
@@ -1304,9 +1321,16 @@ struct Matcher::State {
 Matcher::Matcher(const RuleSet& rules) : state_(std::make_unique<State>(*rules.compiled_)) {}
 Matcher::~Matcher() = default;
 
-void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched) {
+void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched,
+                    const Prescan* prescan) {
   State& s = *state_;
   s.event = &event;
+  s.prescan = prescan;
+  s.prescan_part = nullptr;
+  if (prescan && prescan->field < s.c.database_of_field.size() &&
+      s.c.database_of_field[prescan->field] >= 0) {
+    s.prescan_part = &s.c.databases[s.c.database_of_field[prescan->field]].literal;
+  }
   s.deferred_lowered_of = nullptr;
   bool has_message = false;
   bool has_timestamp = false;

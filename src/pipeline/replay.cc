@@ -19,6 +19,7 @@
 #include "bulwark/decode/session.h"
 #include "bulwark/detect/correlation.h"
 #include "bulwark/input/line_reader.h"
+#include "message_scan.h"
 
 namespace bulwark::pipeline {
 
@@ -158,13 +159,21 @@ std::optional<std::string_view> FirstValue(const event::Event& event,
 
 class Worker {
  public:
+  // `message_scan`: the combined scan of messages for decoders and rules, when there is one.
   Worker(const ReplayOptions& options, const detect::RuleSet& rules,
-         const decode::DecoderSet& decoders)
+         const decode::DecoderSet& decoders, const MessageScan* message_scan)
       : rules_(rules),
         decoders_(decoders),
         parser_(options.parse),
         matcher_(rules.NewMatcher()),
-        decode_scratch_(decoders.NewScratch()) {}
+        decode_scratch_(decoders.NewScratch()) {
+    if (message_scan) {
+      scanner_ = std::make_unique<MessageScan::Scanner>(*message_scan);
+      prefilter_scan_ = [this](std::string_view message, std::vector<uint32_t>& candidates) {
+        scanner_->Scan(message, candidates);
+      };
+    }
+  }
 
   // `keep_sessions`: join sshd lines across batches (one worker that sees every batch in order,
   // as a followed file's); otherwise within the batch only, so that the alerts do not depend on
@@ -187,10 +196,14 @@ class Worker {
         continue;
       }
       ++result.events;
-      if (decoders_.Decode(event_, *decode_scratch_) > 0) ++result.decoded;
+      sessions_.Prefetch(event_);
+      if (scanner_) scanner_->Reset();
+      if (decoders_.Decode(event_, *decode_scratch_, scanner_ ? &prefilter_scan_ : nullptr) > 0) {
+        ++result.decoded;
+      }
       sessions_.Apply(event_);
       matched_.clear();
-      matcher_->Match(event_, matched_);
+      matcher_->Match(event_, matched_, scanner_ ? scanner_->prescan() : nullptr);
       if (matched_.empty()) continue;
       ++result.matched;
       Record record;
@@ -238,6 +251,8 @@ class Worker {
   input::LineParser parser_;
   std::unique_ptr<detect::Matcher> matcher_;
   std::unique_ptr<decode::DecodeScratch> decode_scratch_;
+  std::unique_ptr<MessageScan::Scanner> scanner_;
+  decode::DecoderSet::PrefilterScan prefilter_scan_;
   decode::SessionTracker sessions_;
   event::Event event_;
   std::vector<uint32_t> matched_;
@@ -462,11 +477,12 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     sink = [out](std::string_view text) { std::fwrite(text.data(), 1, text.size(), out); };
   }
   Sequencer sequencer(options, rules, names, std::move(sink), summary);
+  std::shared_ptr<const MessageScan> message_scan = MessageScan::Build(*rules, *decoders);
   auto start = Clock::now();
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
-      Worker worker(options, *rules, *decoders);
+      Worker worker(options, *rules, *decoders, message_scan.get());
       while (auto batch = work.Pop()) {
         BatchResult result = worker.Process(**batch);
         std::unique_lock lock(done_mutex);
@@ -586,6 +602,7 @@ struct StreamDetector::Impl {
   std::vector<std::string> names;
   ReplaySummary summary;
   std::vector<input::YearResolver> years;
+  std::shared_ptr<const MessageScan> message_scan;
   std::unique_ptr<Worker> worker;
   std::unique_ptr<Sequencer> sequencer;
   uint64_t seq = 0;
@@ -601,7 +618,8 @@ StreamDetector::StreamDetector(ReplayOptions options, std::shared_ptr<const dete
   s.decoders = std::move(decoders);
   s.names = std::move(input_names);
   for (size_t i = 0; i < s.names.size(); ++i) s.years.emplace_back(s.options.parse);
-  s.worker = std::make_unique<Worker>(s.options, *s.rules, *s.decoders);
+  s.message_scan = MessageScan::Build(*s.rules, *s.decoders);
+  s.worker = std::make_unique<Worker>(s.options, *s.rules, *s.decoders, s.message_scan.get());
   s.sequencer =
       std::make_unique<Sequencer>(s.options, s.rules, s.names, std::move(sink), s.summary);
 }

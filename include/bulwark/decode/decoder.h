@@ -4,6 +4,7 @@
 // A DecoderSet is immutable once built and is shared by all threads; each thread decodes with its
 // own DecodeScratch.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "bulwark/core/result.h"
 #include "bulwark/event/event.h"
+#include "bulwark/match/database.h"
 
 namespace bulwark::decode {
 
@@ -58,9 +60,20 @@ class DecoderSet {
       const std::vector<std::string>& extra_paths);
   ~DecoderSet();
 
-  // Applies matching decoders to `event`. Returns the number of decoders that matched.
+  // Finds the decoders whose `message` prefilter literals (MessagePrefilter()) occur in
+  // `message`, appending their ids to `candidates`: for a caller that scans the message anyway,
+  // with one database holding both its patterns and these.
+  using PrefilterScan =
+      std::function<void(std::string_view message, std::vector<uint32_t>& candidates)>;
+
+  // Applies matching decoders to `event`. Returns the number of decoders that matched. With
+  // `message_scan`, the message is not scanned for prefilter literals here: it is called instead
+  // (only when the decoding is not a repeat of a remembered one).
   // Thread-safe given a distinct scratch per thread.
-  int Decode(event::Event& event, DecodeScratch& scratch) const;
+  int Decode(event::Event& event, DecodeScratch& scratch,
+             const PrefilterScan* message_scan = nullptr) const;
+  // The prefilter literals of decoders that read `message`; ids are decoder indices.
+  const std::vector<match::Pattern>& MessagePrefilter() const;
   size_t size() const;
   std::unique_ptr<DecodeScratch> NewScratch() const;
 

@@ -9,11 +9,12 @@
 //
 // Only the programs given are joined (sshd by default): other programs' failures without an
 // address (sudo, su) are failures of a local user and stay as they are. Memory is fixed: a
-// direct-mapped table of `slots` processes, where a newer process may take an older one's slot.
-// Reset() is O(1). Not thread-safe: one tracker per worker; replay resets it per batch so that
-// results do not depend on the number of threads.
+// direct-mapped table of `slots` (rounded up to a power of two) processes, where a newer process
+// may take an older one's slot. Reset() is O(1). Not thread-safe: one tracker per worker; replay
+// resets it per batch so that results do not depend on the number of threads.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ class SessionTracker {
   // Applies what earlier lines of the same process taught to `event` (a decoded event), and
   // learns from it. Events without process.pid or of other programs are left alone.
   void Apply(event::Event& event);
+  // Starts loading the slot of the event's process into the processor's cache; called right
+  // after parsing, it hides the memory latency of Apply() behind decoding. Optional.
+  void Prefetch(const event::Event& event);
   // Forgets every process.
   void Reset() { ++generation_; }
 
@@ -44,6 +48,11 @@ class SessionTracker {
     char port[5];
   };
   static_assert(sizeof(Session) == 64);
+  // The process key of host, program and pid; nullopt for events of programs not joined.
+  std::optional<uint64_t> KeyOf(std::optional<std::string_view> host,
+                                std::optional<std::string_view> program,
+                                std::optional<std::string_view> pid);
+  Session& Slot(uint64_t key) { return slots_[key & (slots_.size() - 1)]; }
   // The process's slot when it holds this process; nullptr otherwise.
   Session* Find(uint64_t key);
   Session& Claim(uint64_t key);

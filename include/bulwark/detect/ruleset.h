@@ -14,6 +14,7 @@
 #include "bulwark/core/result.h"
 #include "bulwark/detect/field_map.h"
 #include "bulwark/event/event.h"
+#include "bulwark/match/database.h"
 #include "bulwark/sigma/rule.h"
 
 namespace bulwark::detect {
@@ -62,6 +63,11 @@ class RuleSet {
   // Correlations that consume rule `index` (directly).
   const std::vector<uint32_t>& consumers(uint32_t index) const;
   std::unique_ptr<Matcher> NewMatcher() const;
+  // The literal patterns the matcher scans values of `field` for, with the ids it numbers them
+  // by (empty when it scans none). For a caller that scans the same text anyway, e.g. for
+  // decoder prefilters, with one database holding both sets: it hands the hits to
+  // Matcher::Match as a Prescan.
+  std::vector<match::Pattern> ScanLiterals(event::FieldId field) const;
 
  private:
   RuleSet();
@@ -88,13 +94,24 @@ class RuleSetSlot {
   std::atomic<std::shared_ptr<const RuleSet>> current_;
 };
 
+// What a caller's scan of one field's value found for RuleSet::ScanLiterals(field): pattern ids
+// and end offsets, as vectorscan reports them.
+struct Prescan {
+  event::FieldId field = event::kInvalidField;
+  std::string_view text;  // the value scanned
+  std::vector<std::pair<uint32_t, uint64_t>> hits;
+};
+
 // Per-thread matching state. Not thread-safe.
 class Matcher {
  public:
   explicit Matcher(const RuleSet& rules);
   ~Matcher();
   // Appends the indices of detection rules that match `event` (in rule order) to `matched`.
-  void Match(const event::Event& event, std::vector<uint32_t>& matched);
+  // With `prescan`, a value of prescan->field equal to prescan->text is not scanned again for
+  // the literal patterns: the hits given stand in.
+  void Match(const event::Event& event, std::vector<uint32_t>& matched,
+             const Prescan* prescan = nullptr);
 
  private:
   struct State;
