@@ -636,6 +636,9 @@ class Compiler {
           complete = false;
           break;
         }
+        // Only the message's patterns are asked for again (RuleSet::ScanLiterals).
+        if (field != event::fid::kMessage) database.literal.patterns.reset();
+        database.regex.patterns.reset();
         if (out_.database_of_field.size() <= field) out_.database_of_field.resize(field + 1, -1);
         out_.database_of_field[field] = static_cast<int32_t>(out_.databases.size());
         out_.databases.push_back(std::move(database));

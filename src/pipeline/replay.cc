@@ -1,6 +1,7 @@
 #include "bulwark/pipeline/replay.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -478,6 +479,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   }
   Sequencer sequencer(options, rules, names, std::move(sink), summary);
   std::shared_ptr<const MessageScan> message_scan = MessageScan::Build(*rules, *decoders);
+  malloc_trim(0);  // give the compiler's temporary memory back before the long run
   auto start = Clock::now();
   std::vector<std::thread> workers;
   for (unsigned t = 0; t < threads; ++t) {

@@ -63,10 +63,10 @@ class RuleSet {
   // Correlations that consume rule `index` (directly).
   const std::vector<uint32_t>& consumers(uint32_t index) const;
   std::unique_ptr<Matcher> NewMatcher() const;
-  // The literal patterns the matcher scans values of `field` for, with the ids it numbers them
-  // by (empty when it scans none). For a caller that scans the same text anyway, e.g. for
-  // decoder prefilters, with one database holding both sets: it hands the hits to
-  // Matcher::Match as a Prescan.
+  // The literal patterns the matcher scans values of `message` for, with the ids it numbers
+  // them by (empty when it scans none, and for other fields: their patterns are not kept). For a
+  // caller that scans the same text anyway, e.g. for decoder prefilters, with one database holding
+  // both sets: it hands the hits to Matcher::Match as a Prescan.
   std::vector<match::Pattern> ScanLiterals(event::FieldId field) const;
 
  private:
