@@ -33,12 +33,6 @@ std::optional<uint64_t> SessionTracker::KeyOf(std::optional<std::string_view> ho
          static_cast<uint64_t>(joined - programs_.begin());
 }
 
-void SessionTracker::Prefetch(const event::Event& event) {
-  auto key =
-      KeyOf(event.Get(fid::kHostName), event.Get(fid::kProcessName), event.Get(fid::kProcessPid));
-  if (key) __builtin_prefetch(&Slot(*key), /*write=*/1);
-}
-
 SessionTracker::Session* SessionTracker::Find(uint64_t key) {
   Session& slot = Slot(key);
   return slot.generation == generation_ && slot.key == key ? &slot : nullptr;

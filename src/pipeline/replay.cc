@@ -197,7 +197,6 @@ class Worker {
         continue;
       }
       ++result.events;
-      sessions_.Prefetch(event_);
       if (scanner_) scanner_->Reset();
       if (decoders_.Decode(event_, *decode_scratch_, scanner_ ? &prefilter_scan_ : nullptr) > 0) {
         ++result.decoded;

@@ -30,9 +30,6 @@ class SessionTracker {
   // Applies what earlier lines of the same process taught to `event` (a decoded event), and
   // learns from it. Events without process.pid or of other programs are left alone.
   void Apply(event::Event& event);
-  // Starts loading the slot of the event's process into the processor's cache; called right
-  // after parsing, it hides the memory latency of Apply() behind decoding. Optional.
-  void Prefetch(const event::Event& event);
   // Forgets every process.
   void Reset() { ++generation_; }
 
