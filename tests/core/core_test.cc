@@ -8,6 +8,7 @@
 
 #include "bulwark/core/digest.h"
 #include "bulwark/core/env.h"
+#include "bulwark/core/flat_table.h"
 #include "bulwark/core/hash.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
@@ -136,6 +137,36 @@ TEST(FastHash, FindsStringKeysByView) {
   std::string_view key = "root";
   ASSERT_NE(map.find(key), map.end());
   EXPECT_EQ(map.find(key)->second, 1);
+}
+
+TEST(FlatTable, KeepsEveryEntryAcrossGrowthAndErasure) {
+  FlatTable<uint32_t> table;
+  auto key_of = [](uint32_t i) { return FastHash(std::to_string(i)); };
+  constexpr uint32_t kCount = 100000;  // many growths from 64 slots
+  for (uint32_t i = 0; i < kCount; ++i) {
+    bool inserted = false;
+    table.FindOrInsert(key_of(i), inserted) = i;
+    ASSERT_TRUE(inserted);
+  }
+  EXPECT_EQ(table.size(), kCount);
+  EXPECT_GE(table.capacity() * 7, table.size() * 8 - 8);  // grown at 7/8 load
+  for (uint32_t i = 0; i < kCount; ++i) {
+    uint32_t* value = table.Find(key_of(i));
+    ASSERT_NE(value, nullptr) << i;
+    EXPECT_EQ(*value, i);
+  }
+  // Erase the odd ones one by one and a third of the rest by predicate; the others stay.
+  for (uint32_t i = 1; i < kCount; i += 2) table.Erase(key_of(i));
+  EXPECT_EQ(table.EraseIf([](uint32_t v) { return v % 3 == 0; }), (kCount / 2 + 2) / 3);
+  for (uint32_t i = 0; i < kCount; ++i) {
+    bool kept = i % 2 == 0 && i % 3 != 0;
+    EXPECT_EQ(table.Find(key_of(i)) != nullptr, kept) << i;
+  }
+  size_t before = table.size();
+  uint32_t evicted = UINT32_MAX;
+  table.EvictOne(12345, [&](uint32_t& v) { evicted = v; });
+  EXPECT_EQ(table.size(), before - 1);
+  EXPECT_EQ(table.Find(key_of(evicted)), nullptr);
 }
 
 }  // namespace

@@ -93,9 +93,10 @@ class FlatTable {
  private:
   static uint64_t Normalize(uint64_t key) { return key == 0 ? 1 : key; }
   // Maps a key to a slot in [0, capacity) without a power-of-two size (Lemire's multiply-shift).
-  size_t Home(uint64_t key) const {
+  size_t Home(uint64_t key) const { return HomeIn(key, keys_.size()); }
+  static size_t HomeIn(uint64_t key, size_t capacity) {
     uint64_t mixed = key * 0x9E3779B97F4A7C15ull;
-    return static_cast<size_t>((static_cast<unsigned __int128>(mixed) * keys_.size()) >> 64);
+    return static_cast<size_t>((static_cast<unsigned __int128>(mixed) * capacity) >> 64);
   }
   size_t Next(size_t i) const { return i + 1 == keys_.size() ? 0 : i + 1; }
 
@@ -115,21 +116,30 @@ class FlatTable {
     }
   }
 
+  // Rehashes into 1.25x the slots: keys first, then values, so that the old and new arrays of
+  // both never coexist. Peak: the old table, the new keys and 4 bytes per old slot (instead of
+  // the old and the new table).
   void Grow() {
-    size_t capacity = keys_.empty() ? 64 : keys_.size() + keys_.size() / 4;
-    std::vector<uint64_t> old_keys(capacity, 0);
-    std::vector<V> old_values(capacity);
-    old_keys.swap(keys_);
-    old_values.swap(values_);
-    size_ = 0;
-    for (size_t i = 0; i < old_keys.size(); ++i) {
-      if (old_keys[i] == 0) continue;
-      size_t j = Home(old_keys[i]);
-      while (keys_[j] != 0) j = Next(j);
-      keys_[j] = old_keys[i];
-      values_[j] = old_values[i];
-      ++size_;
+    const size_t old_capacity = keys_.size();
+    const size_t capacity = keys_.empty() ? 64 : old_capacity + old_capacity / 4;
+    constexpr uint32_t kEmpty = UINT32_MAX;
+    std::vector<uint32_t> moved_to(old_capacity, kEmpty);
+    {
+      std::vector<uint64_t> new_keys(capacity, 0);
+      for (size_t i = 0; i < old_capacity; ++i) {
+        if (keys_[i] == 0) continue;
+        size_t j = HomeIn(keys_[i], capacity);
+        while (new_keys[j] != 0) j = j + 1 == capacity ? 0 : j + 1;
+        new_keys[j] = keys_[i];
+        moved_to[i] = static_cast<uint32_t>(j);
+      }
+      keys_.swap(new_keys);
+    }  // the old keys are freed here
+    std::vector<V> new_values(capacity);
+    for (size_t i = 0; i < old_capacity; ++i) {
+      if (moved_to[i] != kEmpty) new_values[moved_to[i]] = values_[i];
     }
+    values_.swap(new_values);
   }
 
   std::vector<uint64_t> keys_;
