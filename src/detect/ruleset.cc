@@ -1114,6 +1114,7 @@ struct Matcher::State {
   template <typename F>
   bool AnyValue(const std::vector<FieldId>& fields, F&& test) const {
     for (FieldId field : fields) {
+      if (!event->Has(field)) continue;  // cheap for absent well-known fields (presence bits)
       bool present = false;
       for (size_t i = 0; i < event->size(); ++i) {
         if (event->IdAt(i) != field) continue;
