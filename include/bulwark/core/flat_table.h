@@ -1,21 +1,64 @@
 #pragma once
 // An open-addressing hash table from 64-bit key hashes to small fixed-size states (correlation
 // windows, suppression): one slot costs sizeof(uint64_t) + sizeof(V), with no per-entry
-// allocation; it grows by 1.25x at 7/8 load. Not thread-safe.
+// allocation; it grows by 1.25x at 7/8 load, in place: the arrays are enlarged with realloc
+// (which moves large blocks by remapping pages, not copying them) and the entries are then moved
+// to their new slots, so a growth needs 4 bytes per slot beside the table instead of a second
+// table. V must be trivially copyable. Not thread-safe.
 
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace bulwark {
+
+namespace flat_table_detail {
+
+// An array of trivially copyable T in malloc'd memory that grows with realloc.
+template <typename T>
+class ReallocArray {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  ReallocArray() = default;
+  ReallocArray(ReallocArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  ReallocArray& operator=(ReallocArray&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
+  ~ReallocArray() { std::free(data_); }
+
+  // Grows to `size` elements; the new ones are T{}. Throws std::bad_alloc.
+  void Grow(size_t size) {
+    void* grown = std::realloc(data_, size * sizeof(T));
+    if (grown == nullptr) throw std::bad_alloc();
+    data_ = static_cast<T*>(grown);
+    for (size_t i = size_; i < size; ++i) new (&data_[i]) T{};
+    size_ = size;
+  }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace flat_table_detail
 
 template <typename V>
 class FlatTable {
  public:
   size_t size() const { return size_; }
   size_t capacity() const { return keys_.size(); }
-  size_t memory_bytes() const {
-    return keys_.capacity() * sizeof(uint64_t) + values_.capacity() * sizeof(V);
-  }
+  size_t memory_bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(V)); }
 
   // The state for `key`, or nullptr.
   V* Find(uint64_t key) {
@@ -116,34 +159,51 @@ class FlatTable {
     }
   }
 
-  // Rehashes into 1.25x the slots: keys first, then values, so that the old and new arrays of
-  // both never coexist. Peak: the old table, the new keys and 4 bytes per old slot (instead of
-  // the old and the new table).
+  // Rehashes into 1.25x the slots, in place: first the new slot of every entry (probing a bitmap
+  // of taken slots), then the arrays are enlarged and each entry moved to its slot, following the
+  // chains of entries that take each other's slots.
   void Grow() {
     const size_t old_capacity = keys_.size();
-    const size_t capacity = keys_.empty() ? 64 : old_capacity + old_capacity / 4;
-    constexpr uint32_t kEmpty = UINT32_MAX;
+    const size_t capacity = old_capacity == 0 ? 64 : old_capacity + old_capacity / 4;
+    if (capacity >= kDone) throw std::bad_alloc();
     std::vector<uint32_t> moved_to(old_capacity, kEmpty);
     {
-      std::vector<uint64_t> new_keys(capacity, 0);
+      std::vector<bool> taken(capacity);
       for (size_t i = 0; i < old_capacity; ++i) {
         if (keys_[i] == 0) continue;
         size_t j = HomeIn(keys_[i], capacity);
-        while (new_keys[j] != 0) j = j + 1 == capacity ? 0 : j + 1;
-        new_keys[j] = keys_[i];
+        while (taken[j]) j = j + 1 == capacity ? 0 : j + 1;
+        taken[j] = true;
         moved_to[i] = static_cast<uint32_t>(j);
       }
-      keys_.swap(new_keys);
-    }  // the old keys are freed here
-    std::vector<V> new_values(capacity);
-    for (size_t i = 0; i < old_capacity; ++i) {
-      if (moved_to[i] != kEmpty) new_values[moved_to[i]] = values_[i];
     }
-    values_.swap(new_values);
+    keys_.Grow(capacity);
+    values_.Grow(capacity);
+    for (size_t start = 0; start < old_capacity; ++start) {
+      if (moved_to[start] == kEmpty || moved_to[start] == kDone) continue;
+      uint64_t key = keys_[start];
+      V value = values_[start];
+      keys_[start] = 0;
+      for (size_t from = start;;) {
+        size_t to = moved_to[from];
+        moved_to[from] = kDone;
+        if (to < old_capacity && moved_to[to] != kEmpty && moved_to[to] != kDone) {
+          std::swap(key, keys_[to]);  // carry on with the entry that had slot `to`
+          std::swap(value, values_[to]);
+          from = to;
+          continue;
+        }
+        keys_[to] = key;
+        values_[to] = value;
+        break;
+      }
+    }
   }
+  static constexpr uint32_t kEmpty = UINT32_MAX;     // an old slot without an entry
+  static constexpr uint32_t kDone = UINT32_MAX - 1;  // an old slot whose entry has moved
 
-  std::vector<uint64_t> keys_;
-  std::vector<V> values_;
+  flat_table_detail::ReallocArray<uint64_t> keys_;
+  flat_table_detail::ReallocArray<V> values_;
   size_t size_ = 0;
 };
 
