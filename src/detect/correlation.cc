@@ -5,19 +5,11 @@
 #include <string_view>
 
 #include "bulwark/core/flat_table.h"
+#include "bulwark/core/hash.h"
 
 namespace bulwark::detect {
 
 namespace {
-
-uint64_t Mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
 
 // Seconds relative to the first event the engine saw, so 32 bits last for 136 years.
 using Seconds = uint32_t;
@@ -96,7 +88,7 @@ struct CorrelationEngine::Impl {
       return expired;
     });
     while (table.size() >= max_keys) {
-      table.EvictOne(Mix(hint), [](V& victim) {
+      table.EvictOne(Mix64(hint), [](V& victim) {
         if constexpr (std::is_same_v<V, ValueState>) delete victim.more;
       });
       ++evictions;
@@ -231,12 +223,12 @@ CorrelationStats CorrelationEngine::stats() const {
 }
 
 uint64_t HashValue(std::string_view value) {
-  return Mix(std::hash<std::string_view>{}(value));
+  return Mix64(std::hash<std::string_view>{}(value));
 }
 
 uint64_t HashGroup(std::span<const std::string_view> values) {
   uint64_t h = 0x12345678;
-  for (const auto& v : values) h = Mix(h ^ HashValue(v)) + 0x9e3779b97f4a7c15ull;
+  for (const auto& v : values) h = Mix64(h ^ HashValue(v)) + 0x9e3779b97f4a7c15ull;
   return h;
 }
 

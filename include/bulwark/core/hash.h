@@ -20,15 +20,18 @@ inline uint64_t Load32(const char* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline uint64_t Mix(uint64_t h) {
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
+}  // namespace hash_detail
+
+// Spreads the bits of a 64-bit value over all 64 (MurmurHash3's finaliser): for hash-table slots
+// taken from the high or the low bits.
+inline uint64_t Mix64(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h;
 }
-}  // namespace hash_detail
 
 inline uint64_t FastHash(std::string_view text, uint64_t seed = 0) {
   constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
@@ -49,7 +52,7 @@ inline uint64_t FastHash(std::string_view text, uint64_t seed = 0) {
     auto byte = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(p[i])); };
     h = (h ^ (byte(0) << 16 | byte(size / 2) << 8 | byte(size - 1))) * kMul;
   }
-  return hash_detail::Mix(h);
+  return Mix64(h);
 }
 
 // For unordered containers keyed by std::string and searched with std::string_view.
