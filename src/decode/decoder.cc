@@ -196,8 +196,8 @@ struct DecodeScratch::Impl {
   uint32_t hits = 0;
   uint32_t bypass = 0;
   CachedDecode* recording = nullptr;  // the slot being filled while a missed pair is decoded
-  const DecoderSet::PrefilterScan* message_scan =
-      nullptr;  // the caller's scan of the message, if any
+  // The caller's scan of the message for this Decode() call, if any.
+  const DecoderSet::PrefilterScan* message_scan = nullptr;
 };
 
 DecodeScratch::DecodeScratch() : impl_(std::make_unique<Impl>()) {}
