@@ -1,10 +1,25 @@
-// Fuzzes the built-in decoders over arbitrary syslog lines.
+// Fuzzes the built-in decoders over arbitrary syslog lines. Each line is decoded twice through one
+// scratch (the second time from the decoders' memory of repeated messages) and once through a
+// fresh scratch: all three must give the same event.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "bulwark/decode/decoder.h"
 #include "bulwark/input/parser.h"
+
+namespace {
+
+std::string Render(const bulwark::event::Event& event, int matched) {
+  std::string text = std::to_string(matched) + "@" + std::to_string(event.timestamp());
+  for (size_t i = 0; i < event.size(); ++i) {
+    text.append("|").append(event.NameAt(i)).append("=").append(event.ValueAt(i));
+  }
+  return text;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto decoders = [] {
@@ -14,11 +29,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   static auto scratch = decoders->NewScratch();
   static bulwark::input::LineParser parser(bulwark::input::ParseOptions{});
-  bulwark::event::Event event;
-  bulwark::input::Repairs repairs;
-  if (parser.Parse(std::string_view(reinterpret_cast<const char*>(data), size), event, repairs) ==
-      bulwark::input::Reject::kNone) {
-    decoders->Decode(event, *scratch);
+  std::string_view line(reinterpret_cast<const char*>(data), size);
+  std::string rendered[3];
+  for (int run = 0; run < 3; ++run) {
+    bulwark::event::Event event;
+    bulwark::input::Repairs repairs;
+    if (parser.Parse(line, event, repairs) != bulwark::input::Reject::kNone) return 0;
+    int matched = run < 2 ? decoders->Decode(event, *scratch)
+                          : decoders->Decode(event, *decoders->NewScratch());
+    rendered[run] = Render(event, matched);
   }
+  if (rendered[0] != rendered[1] || rendered[0] != rendered[2]) std::abort();
   return 0;
 }
