@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -481,11 +482,39 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   malloc_trim(0);  // give the compiler's temporary memory back before the long run
   auto start = Clock::now();
   std::vector<std::thread> workers;
+  // Processed batches come back for the reader to fill again: their buffers keep their capacity,
+  // so the run does not allocate and free a batch's memory every 1,024 lines (which also let the
+  // heap that rule compilation left behind fill up again, page by page).
+  std::mutex spare_mutex;
+  std::vector<std::shared_ptr<Batch>> spare;
+  auto new_batch = [&](size_t input, const input::YearResolver& years) {
+    std::shared_ptr<Batch> batch;
+    {
+      std::lock_guard lock(spare_mutex);
+      if (!spare.empty()) {
+        batch = std::move(spare.back());
+        spare.pop_back();
+      }
+    }
+    if (!batch) batch = std::make_shared<Batch>(options.parse);
+    batch->seq = 0;
+    batch->input = input;
+    batch->data.clear();
+    batch->lines.clear();
+    batch->lines.reserve(options.batch_lines);
+    batch->years = years;
+    return batch;
+  };
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "bulwark-worker");  // for top -H, perf, gdb
       Worker worker(options, *rules, *decoders, message_scan.get());
       while (auto batch = work.Pop()) {
         BatchResult result = worker.Process(**batch);
+        {
+          std::lock_guard lock(spare_mutex);
+          spare.push_back(std::move(*batch));
+        }
         std::unique_lock lock(done_mutex);
         done_cv.wait(lock, [&] { return result.seq < next_to_consume + max_ahead; });
         done.emplace(result.seq, std::move(result));
@@ -495,6 +524,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   }
   bool show_progress = options.progress && isatty(STDERR_FILENO);
   std::thread sequencer_thread([&] {
+    pthread_setname_np(pthread_self(), "bulwark-seq");
     uint64_t next = 0;
     auto last_progress = Clock::now();
     while (true) {
@@ -544,9 +574,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     }
     ++opened;
     input::YearResolver years(options.parse);
-    auto batch = std::make_shared<Batch>(options.parse);
-    batch->input = i;
-    batch->years = years;
+    auto batch = new_batch(i, years);
     input::Line line;
     while ((*reader)->Next(line)) {
       batch->lines.push_back(LineRef{static_cast<uint32_t>(batch->data.size()),
@@ -559,13 +587,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
           std::lock_guard lock(done_mutex);
           batch->seq = batches++;
         }
-        size_t previous_bytes = batch->data.size();
         work.Push(std::move(batch));
-        batch = std::make_shared<Batch>(options.parse);
-        batch->input = i;
-        batch->years = years;
-        batch->data.reserve(previous_bytes + previous_bytes / 4);  // lines are alike in size
-        batch->lines.reserve(options.batch_lines);
+        batch = new_batch(i, years);
       }
     }
     if (!batch->lines.empty()) {

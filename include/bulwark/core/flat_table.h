@@ -1,13 +1,15 @@
 #pragma once
 // An open-addressing hash table from 64-bit key hashes to small fixed-size states (correlation
 // windows, suppression): one slot costs sizeof(uint64_t) + sizeof(V), with no per-entry
-// allocation; it grows by 1.25x at 7/8 load, in place: the arrays are enlarged with realloc
-// (which moves large blocks by remapping pages, not copying them) and the entries are then moved
+// allocation; it grows by 1.25x at 7/8 load, in place: the arrays (pages of their own) are
+// enlarged with mremap, which moves pages instead of copying them, and the entries are then moved
 // to their new slots, so a growth needs 4 bytes per slot beside the table instead of a second
 // table. V must be trivially copyable. Not thread-safe.
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdint>
-#include <cstdlib>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -17,27 +19,41 @@ namespace bulwark {
 
 namespace flat_table_detail {
 
-// An array of trivially copyable T in malloc'd memory that grows with realloc.
+// An array of trivially copyable T in pages of its own (mmap), grown with mremap: the kernel
+// moves the pages instead of copying them, and the array never sits in a malloc heap, where a
+// large block could end up in another thread's arena and its heap stay resident after it moved.
 template <typename T>
-class ReallocArray {
+class PageArray {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
-  ReallocArray() = default;
-  ReallocArray(ReallocArray&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-  ReallocArray& operator=(ReallocArray&& other) noexcept {
+  PageArray() = default;
+  PageArray(PageArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        bytes_(std::exchange(other.bytes_, 0)) {}
+  PageArray& operator=(PageArray&& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
+    std::swap(bytes_, other.bytes_);
     return *this;
   }
-  ~ReallocArray() { std::free(data_); }
+  ~PageArray() {
+    if (data_ != nullptr) munmap(data_, bytes_);
+  }
 
   // Grows to `size` elements; the new ones are T{}. Throws std::bad_alloc.
   void Grow(size_t size) {
-    void* grown = std::realloc(data_, size * sizeof(T));
-    if (grown == nullptr) throw std::bad_alloc();
-    data_ = static_cast<T*>(grown);
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t bytes = (size * sizeof(T) + page - 1) / page * page;
+    if (bytes > bytes_) {
+      void* grown = data_ == nullptr ? mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                                     : mremap(data_, bytes_, bytes, MREMAP_MAYMOVE);
+      if (grown == MAP_FAILED) throw std::bad_alloc();
+      data_ = static_cast<T*>(grown);
+      bytes_ = bytes;
+    }
     for (size_t i = size_; i < size; ++i) new (&data_[i]) T{};
     size_ = size;
   }
@@ -45,10 +61,12 @@ class ReallocArray {
   const T& operator[](size_t i) const { return data_[i]; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  size_t bytes() const { return bytes_; }
 
  private:
   T* data_ = nullptr;
   size_t size_ = 0;
+  size_t bytes_ = 0;  // mapped
 };
 
 }  // namespace flat_table_detail
@@ -58,7 +76,7 @@ class FlatTable {
  public:
   size_t size() const { return size_; }
   size_t capacity() const { return keys_.size(); }
-  size_t memory_bytes() const { return keys_.size() * (sizeof(uint64_t) + sizeof(V)); }
+  size_t memory_bytes() const { return keys_.bytes() + values_.bytes(); }
 
   // The state for `key`, or nullptr.
   V* Find(uint64_t key) {
@@ -202,8 +220,8 @@ class FlatTable {
   static constexpr uint32_t kEmpty = UINT32_MAX;     // an old slot without an entry
   static constexpr uint32_t kDone = UINT32_MAX - 1;  // an old slot whose entry has moved
 
-  flat_table_detail::ReallocArray<uint64_t> keys_;
-  flat_table_detail::ReallocArray<V> values_;
+  flat_table_detail::PageArray<uint64_t> keys_;
+  flat_table_detail::PageArray<V> values_;
   size_t size_ = 0;
 };
 
