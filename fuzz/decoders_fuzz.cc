@@ -6,20 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "../tests/support/event_text.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/input/parser.h"
-
-namespace {
-
-std::string Render(const bulwark::event::Event& event, int matched) {
-  std::string text = std::to_string(matched) + "@" + std::to_string(event.timestamp());
-  for (size_t i = 0; i < event.size(); ++i) {
-    text.append("|").append(event.NameAt(i)).append("=").append(event.ValueAt(i));
-  }
-  return text;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto decoders = [] {
@@ -37,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (parser.Parse(line, event, repairs) != bulwark::input::Reject::kNone) return 0;
     int matched = run < 2 ? decoders->Decode(event, *scratch)
                           : decoders->Decode(event, *decoders->NewScratch());
-    rendered[run] = Render(event, matched);
+    rendered[run] = std::to_string(matched) + "@" + bulwark::testing_support::EventText(event);
   }
   if (rendered[0] != rendered[1] || rendered[0] != rendered[2]) std::abort();
   return 0;

@@ -483,8 +483,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   auto start = Clock::now();
   std::vector<std::thread> workers;
   // Processed batches come back for the reader to fill again: their buffers keep their capacity,
-  // so the run does not allocate and free a batch's memory every 1,024 lines (which also let the
-  // heap that rule compilation left behind fill up again, page by page).
+  // so the run does not allocate and free a batch's memory every 1,024 lines.
   std::mutex spare_mutex;
   std::vector<std::shared_ptr<Batch>> spare;
   auto new_batch = [&](size_t input, const input::YearResolver& years) {

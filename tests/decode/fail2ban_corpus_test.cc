@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/event_text.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/decode/session.h"
@@ -150,13 +151,6 @@ TEST(Fail2banCorpus, RepeatedMessagesDecodeAsFreshOnes) {
   input::ParseOptions options;
   options.year = 2005;
   input::LineParser parser(options);
-  auto render = [](const event::Event& event) {
-    std::string text = std::to_string(event.timestamp());
-    for (size_t i = 0; i < event.size(); ++i) {
-      text.append("|").append(event.NameAt(i)).append("=").append(event.ValueAt(i));
-    }
-    return text;
-  };
   size_t compared = 0;
   for (int pass = 0; pass < 2; ++pass) {
     for (const Service& service : kServices) {
@@ -169,7 +163,8 @@ TEST(Fail2banCorpus, RepeatedMessagesDecodeAsFreshOnes) {
         int fresh_matched = (*set)->Decode(fresh, *(*set)->NewScratch());
         int replayed_matched = (*set)->Decode(replayed, *cached);
         EXPECT_EQ(replayed_matched, fresh_matched) << service.file << ":" << c.line;
-        EXPECT_EQ(render(replayed), render(fresh)) << service.file << ":" << c.line;
+        EXPECT_EQ(testing_support::EventText(replayed), testing_support::EventText(fresh))
+            << service.file << ":" << c.line;
         ++compared;
       }
     }

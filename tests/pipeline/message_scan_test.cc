@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "../support/event_text.h"
 #include "../support/files.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/pipeline/rules_loader.h"
@@ -16,11 +17,7 @@ namespace bulwark::pipeline {
 namespace {
 
 std::string Render(const event::Event& event, const std::vector<uint32_t>& matched) {
-  std::string text = std::to_string(event.timestamp());
-  for (size_t i = 0; i < event.size(); ++i) {
-    text.append("|").append(event.NameAt(i)).append("=").append(event.ValueAt(i));
-  }
-  text.append(" rules");
+  std::string text = testing_support::EventText(event) + " rules";
   for (uint32_t rule : matched) text.append(" ").append(std::to_string(rule));
   return text;
 }
