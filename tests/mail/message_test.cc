@@ -127,7 +127,7 @@ class OpenPgp : public ::testing::Test {
   void TearDown() override {
     for (const std::string& dir : {home_, other_home_}) {
       std::system(("gpgconf --homedir " + dir + " --kill all >/dev/null 2>&1").c_str());
-      fs::remove_all(dir);
+      EXPECT_TRUE(testing_support::RemoveTree(dir)) << dir;
     }
   }
   static int Gpg(const std::string& home, const std::string& args) {

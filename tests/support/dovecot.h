@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "files.h"
 #include "net.h"
 
 namespace bulwark::testing_support {
@@ -96,7 +97,7 @@ class DovecotServer {
       int status = 0;
       waitpid(pid_, &status, 0);
     }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (!dir_.empty()) RemoveTree(dir_);
   }
 
   const std::string& error() const { return error_; }
