@@ -474,20 +474,26 @@ int DecoderSet::Impl::DecodeUncached(event::Event& event, DecodeScratch::Impl& s
       continue;
     }
     ++matched;
-    // Copy captures out first: Set() may reallocate the storage the captures point into.
-    scratch.values.resize(groups);
-    for (int g = 1; g < groups; ++g) {
-      const auto& piece = scratch.groups[g];
-      if (piece.data() == nullptr) {
-        scratch.values[g].clear();
-      } else {
-        scratch.values[g].assign(piece.data(), piece.size());
+    // Captures from the raw line stay valid while fields are set (and are stored without a
+    // copy); others are copied out first, as Set() may reallocate the storage they point into.
+    bool stable = event.InRaw(*text);
+    if (!stable) {
+      scratch.values.resize(groups);
+      for (int g = 1; g < groups; ++g) {
+        const auto& piece = scratch.groups[g];
+        if (piece.data() == nullptr) {
+          scratch.values[g].clear();
+        } else {
+          scratch.values[g].assign(piece.data(), piece.size());
+        }
       }
     }
     for (int g = 1; g < groups; ++g) {
       event::FieldId field = decoder.group_fields[g];
       if (field == event::kInvalidField || scratch.groups[g].data() == nullptr) continue;
-      const std::string& value = scratch.values[g];
+      std::string_view value =
+          stable ? std::string_view(scratch.groups[g].data(), scratch.groups[g].size())
+                 : std::string_view(scratch.values[g]);
       if (value.empty()) continue;
       Assign(event, field, value, /*constant=*/false, scratch.recording);
     }

@@ -7,12 +7,30 @@
 namespace bulwark::event {
 
 void Event::Clear() {
+  ClearFields();
+  raw_.clear();
+}
+
+void Event::ClearFields() {
   storage_.clear();
   entries_.clear();
   present_ = {};
-  raw_.clear();
+  raw_referenced_ = false;
   timestamp_ = 0;
   has_timestamp_ = false;
+}
+
+void Event::SetRaw(std::string_view raw) {
+  if (raw_referenced_) {  // the fields keep their values: copy them out of the old line
+    for (Entry& entry : entries_) {
+      if (!(entry.offset & kInRaw)) continue;
+      std::string_view value = View(entry);
+      entry.offset = static_cast<uint32_t>(storage_.size());
+      storage_.append(value);
+    }
+    raw_referenced_ = false;
+  }
+  raw_.assign(raw);
 }
 
 bool Event::Set(FieldId id, std::string_view value) {
@@ -64,8 +82,14 @@ bool Event::Store(FieldId id, std::string_view value, bool replace) {
 }
 
 void Event::Put(FieldId id, std::string_view value, bool replace) {
-  auto offset = static_cast<uint32_t>(storage_.size());
-  storage_.append(value);
+  uint32_t offset;
+  if (InRaw(value) && !value.empty()) {
+    offset = static_cast<uint32_t>(value.data() - raw_.data()) | kInRaw;
+    raw_referenced_ = true;
+  } else {
+    offset = static_cast<uint32_t>(storage_.size());
+    storage_.append(value);
+  }
   if (replace && MaybePresent(id)) {
     for (Entry& entry : entries_) {
       if (entry.id == id) {

@@ -440,13 +440,13 @@ Reject LineParser::Parse(std::string_view line, Event& event, Repairs& repairs) 
   }
   if (Trim(line).empty()) return Reject::kEmpty;
   event.SetRaw(line);
+  line = event.raw();  // fields set from parts of it are stored without a copy
   Format format = state_->options.format;
   if (format == Format::kAuto) {
     std::string_view trimmed = Trim(line);
     format = trimmed.front() == '{' ? Format::kJsonLines : Format::kSyslog;
     if (format == Format::kSyslog && !state_->Syslog(line, event)) {
-      event.Clear();
-      event.SetRaw(line);
+      event.ClearFields();
       event.Set(fid::kMessage, line);
       event.SetTimestamp(state_->options.reference_time);
     }

@@ -20,14 +20,18 @@ class Event {
  public:
   struct Entry {
     FieldId id;
-    uint32_t offset;  // into the event's storage
+    uint32_t offset;  // into the event's storage, or into raw() when kInRaw is set
     uint32_t length;
   };
+  static constexpr uint32_t kInRaw = uint32_t{1} << 31;
 
   void Clear();
+  // Removes every field and the timestamp; keeps raw().
+  void ClearFields();
 
   // Sets (or replaces) a field. Text of kIp fields is parsed and stored canonically; returns false
-  // (and sets nothing) when an IP field's text is not an address or the id is invalid.
+  // (and sets nothing) when an IP field's text is not an address or the id is invalid. A value
+  // that lies within raw() is not copied: the field refers to those bytes of the raw line.
   bool Set(FieldId id, std::string_view value);
   bool Set(std::string_view name, std::string_view value) { return Set(InternField(name), value); }
   // Adds one more value to a field (multi-valued fields, e.g. JSON arrays); same checks as Set.
@@ -41,9 +45,7 @@ class Event {
   // The text of a field, if present. @timestamp is rendered from timestamp() on demand when it
   // was not set as a field.
   std::optional<std::string_view> Get(FieldId id) const {
-    if (const Entry* entry = Find(id)) {
-      return std::string_view(storage_.data() + entry->offset, entry->length);
-    }
+    if (const Entry* entry = Find(id)) return View(*entry);
     if (id == fid::kTimestamp && has_timestamp_) return RenderTimestamp();
     return std::nullopt;
   }
@@ -56,9 +58,7 @@ class Event {
   size_t size() const { return entries_.size(); }
   std::string_view NameAt(size_t i) const { return FieldName(entries_[i].id); }
   FieldId IdAt(size_t i) const { return entries_[i].id; }
-  std::string_view ValueAt(size_t i) const {
-    return std::string_view(storage_).substr(entries_[i].offset, entries_[i].length);
-  }
+  std::string_view ValueAt(size_t i) const { return View(entries_[i]); }
 
   // Event time. Get(fid::kTimestamp) renders it as RFC 3339 when asked; it is not stored as a
   // field (so the stored fields are what the input carried or decoders extracted).
@@ -68,9 +68,18 @@ class Event {
     has_timestamp_ = true;
   }
 
-  // The raw input line the event came from (ECS event.original).
+  // The raw input line the event came from (ECS event.original). Views of it stay valid while
+  // fields are set, until the next SetRaw() or Clear(): a parser sets fields from views of raw()
+  // and they are stored without a copy.
   std::string_view raw() const { return raw_; }
-  void SetRaw(std::string_view raw) { raw_.assign(raw); }
+  // Replaces the raw line; fields set from the old one keep their values.
+  void SetRaw(std::string_view raw);
+  // True when `value` lies within raw(), so that it stays valid while fields are set.
+  bool InRaw(std::string_view value) const {
+    auto begin = reinterpret_cast<uintptr_t>(raw_.data());
+    auto at = reinterpret_cast<uintptr_t>(value.data());
+    return at >= begin && at + value.size() <= begin + raw_.size();
+  }
 
  private:
   const Entry* Find(FieldId id) const {
@@ -80,10 +89,14 @@ class Event {
     }
     return nullptr;
   }
+  std::string_view View(const Entry& entry) const {
+    const char* base = (entry.offset & kInRaw) ? raw_.data() : storage_.data();
+    return std::string_view(base + (entry.offset & ~kInRaw), entry.length);
+  }
   std::string_view RenderTimestamp() const;
   bool Store(FieldId id, std::string_view value, bool replace);
-  // Appends `value` to the storage and points the entry of `id` at it (the first entry of `id`
-  // when `replace`, else a new one). No checks.
+  // Points the entry of `id` (the first entry of `id` when `replace`, else a new one) at `value`:
+  // at its bytes in raw() when it lies there, else at a copy appended to the storage. No checks.
   void Put(FieldId id, std::string_view value, bool replace);
   // One bit per field id below kPresenceBits (the well-known fields and the first interned ones):
   // a clear bit means the field is absent, so most lookups of absent fields and most first
@@ -96,6 +109,7 @@ class Event {
   std::vector<Entry> entries_;
   std::array<uint64_t, kPresenceBits / 64> present_{};
   std::string raw_;
+  bool raw_referenced_ = false;  // some entry refers to raw_
   TimeNs timestamp_ = 0;
   bool has_timestamp_ = false;
   mutable std::string timestamp_text_;
