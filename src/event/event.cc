@@ -33,10 +33,6 @@ void Event::SetRaw(std::string_view raw) {
   raw_.assign(raw);
 }
 
-bool Event::Set(FieldId id, std::string_view value) {
-  return Store(id, value, true);
-}
-
 bool Event::Add(FieldId id, std::string_view value) {
   return Store(id, value, false);
 }
@@ -81,7 +77,7 @@ bool Event::Store(FieldId id, std::string_view value, bool replace) {
   return true;
 }
 
-void Event::Put(FieldId id, std::string_view value, bool replace) {
+void Event::PutAny(FieldId id, std::string_view value, bool replace) {
   uint32_t offset;
   if (InRaw(value) && !value.empty()) {
     offset = static_cast<uint32_t>(value.data() - raw_.data()) | kInRaw;

@@ -13,52 +13,6 @@ namespace bulwark::event {
 
 namespace {
 
-constexpr std::string_view kWellKnown[] = {
-    "@timestamp",
-    "message",
-    "host.name",
-    "host.hostname",
-    "process.name",
-    "process.pid",
-    "source.ip",
-    "source.port",
-    "source.address",
-    "source.domain",
-    "destination.ip",
-    "destination.port",
-    "user.name",
-    "event.action",
-    "event.outcome",
-    "event.category",
-    "network.transport",
-    "log.syslog.priority",
-    "log.syslog.facility.code",
-    "log.syslog.severity.code",
-    "log.syslog.appname",
-    "log.syslog.procid",
-    "log.syslog.msgid",
-    "log.syslog.version",
-    "log.syslog.hostname",
-    "event.original",
-};
-static_assert(std::size(kWellKnown) == fid::kCount);
-
-constexpr FieldType DeriveType(std::string_view name) {
-  if (name == "@timestamp") return FieldType::kTimestamp;
-  if (name.ends_with(".ip")) return FieldType::kIp;
-  if (name.ends_with(".port") || name.ends_with(".pid") || name.ends_with(".bytes") ||
-      name.ends_with("status_code") || name.ends_with(".code")) {
-    return FieldType::kInteger;
-  }
-  return FieldType::kString;
-}
-
-constexpr auto kWellKnownTypes = [] {
-  std::array<FieldType, fid::kCount> types{};
-  for (size_t i = 0; i < types.size(); ++i) types[i] = DeriveType(kWellKnown[i]);
-  return types;
-}();
-
 // Field types by id, readable without touching the registry (hot path of Event::Set). Written
 // once per id before the id is handed out; relaxed atomics make the unsynchronised reads benign.
 std::atomic<uint8_t> g_types[kInvalidField];
@@ -66,7 +20,7 @@ std::atomic<uint8_t> g_types[kInvalidField];
 class Registry {
  public:
   Registry() {
-    for (std::string_view name : kWellKnown) Add(name);
+    for (std::string_view name : field_detail::kWellKnown) Add(name);
   }
 
   FieldId Intern(std::string_view name) {
@@ -97,7 +51,8 @@ class Registry {
     auto id = static_cast<FieldId>(names_.size());
     names_.emplace_back(name);  // std::deque keeps element addresses stable
     by_id_[id] = &names_.back();
-    g_types[id].store(static_cast<uint8_t>(DeriveType(name)), std::memory_order_relaxed);
+    g_types[id].store(static_cast<uint8_t>(field_detail::DeriveType(name)),
+                      std::memory_order_relaxed);
     ids_.emplace(std::string_view(names_.back()), id);
     published_.store(id + 1u, std::memory_order_release);
     return id;
@@ -127,8 +82,8 @@ std::optional<FieldId> FindField(std::string_view name) {
 std::string_view FieldName(FieldId id) {
   return TheRegistry().Name(id);
 }
-FieldType TypeOf(FieldId id) {
-  if (id < fid::kCount) return kWellKnownTypes[id];  // known before the registry exists
+FieldType TypeOfInterned(FieldId id) {
+  if (id < fid::kCount) return field_detail::kWellKnownTypes[id];
   if (id >= kInvalidField) return FieldType::kString;
   return static_cast<FieldType>(g_types[id].load(std::memory_order_relaxed));
 }

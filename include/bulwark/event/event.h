@@ -32,7 +32,11 @@ class Event {
   // Sets (or replaces) a field. Text of kIp fields is parsed and stored canonically; returns false
   // (and sets nothing) when an IP field's text is not an address or the id is invalid. A value
   // that lies within raw() is not copied: the field refers to those bytes of the raw line.
-  bool Set(FieldId id, std::string_view value);
+  bool Set(FieldId id, std::string_view value) {
+    if (id == kInvalidField || TypeOf(id) == FieldType::kIp) return Store(id, value, true);
+    Put(id, value, true);
+    return true;
+  }
   bool Set(std::string_view name, std::string_view value) { return Set(InternField(name), value); }
   // Adds one more value to a field (multi-valued fields, e.g. JSON arrays); same checks as Set.
   bool Add(FieldId id, std::string_view value);
@@ -97,7 +101,19 @@ class Event {
   bool Store(FieldId id, std::string_view value, bool replace);
   // Points the entry of `id` (the first entry of `id` when `replace`, else a new one) at `value`:
   // at its bytes in raw() when it lies there, else at a copy appended to the storage. No checks.
-  void Put(FieldId id, std::string_view value, bool replace);
+  void Put(FieldId id, std::string_view value, bool replace) {
+    // The common case inline: a new field whose text lies in the raw line.
+    if (!value.empty() && InRaw(value) && !(replace && MaybePresent(id)) &&
+        entries_.size() < entries_.capacity()) {
+      entries_.push_back(Entry{id, static_cast<uint32_t>(value.data() - raw_.data()) | kInRaw,
+                               static_cast<uint32_t>(value.size())});
+      raw_referenced_ = true;
+      if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
+      return;
+    }
+    PutAny(id, value, replace);
+  }
+  void PutAny(FieldId id, std::string_view value, bool replace);
   // One bit per field id below kPresenceBits (the well-known fields and the first interned ones):
   // a clear bit means the field is absent, so most lookups of absent fields and most first
   // stores skip the scan of the entries. Ids above it are always scanned.
