@@ -13,7 +13,9 @@ namespace bulwark::decode {
 namespace fid = event::fid;
 
 SessionTracker::SessionTracker(std::vector<std::string> programs, size_t slots)
-    : programs_(std::move(programs)), slots_(std::bit_ceil(std::max<size_t>(slots, 1))) {}
+    : programs_(std::move(programs)),
+      slots_(std::bit_ceil(std::max<size_t>(slots, 1))),
+      addresses_(slots_.size()) {}
 
 std::optional<uint64_t> SessionTracker::KeyOf(std::optional<std::string_view> host,
                                               std::optional<std::string_view> program,
@@ -34,12 +36,12 @@ std::optional<uint64_t> SessionTracker::KeyOf(std::optional<std::string_view> ho
 }
 
 SessionTracker::Session* SessionTracker::Find(uint64_t key) {
-  Session& slot = Slot(key);
+  Session& slot = slots_[SlotOf(key)];
   return slot.generation == generation_ && slot.key == key ? &slot : nullptr;
 }
 
 SessionTracker::Session& SessionTracker::Claim(uint64_t key) {
-  Session& slot = Slot(key);
+  Session& slot = slots_[SlotOf(key)];
   if (slot.generation != generation_ || slot.key != key) {
     slot.key = key;
     slot.generation = generation_;
@@ -93,19 +95,21 @@ void SessionTracker::Apply(event::Event& event) {
       event.Set(fid::kEventOutcome, "failure");
     }
     session.pending_failure = false;
-    session.ip_length = static_cast<uint8_t>(std::min(ip->size(), sizeof session.ip));
-    std::memcpy(session.ip, ip->data(), session.ip_length);
+    Address& address = addresses_[SlotOf(key)];
+    session.ip_length = static_cast<uint8_t>(std::min(ip->size(), sizeof address.ip));
+    std::memcpy(address.ip, ip->data(), session.ip_length);
     std::string_view port_text = port.value_or("");
-    session.port_length = static_cast<uint8_t>(std::min(port_text.size(), sizeof session.port));
-    std::memcpy(session.port, port_text.data(), session.port_length);
+    session.port_length = static_cast<uint8_t>(std::min(port_text.size(), sizeof address.port));
+    std::memcpy(address.port, port_text.data(), session.port_length);
     return;
   }
   if (!failure || has_address) return;
   Session* known = Find(key);
   if (known && known->ip_length > 0) {
-    event.Set(fid::kSourceIp, std::string_view(known->ip, known->ip_length));
+    const Address& address = addresses_[SlotOf(key)];
+    event.Set(fid::kSourceIp, std::string_view(address.ip, known->ip_length));
     if (known->port_length > 0) {
-      event.Set(fid::kSourcePort, std::string_view(known->port, known->port_length));
+      event.Set(fid::kSourcePort, std::string_view(address.port, known->port_length));
     }
     return;
   }

@@ -34,28 +34,33 @@ class SessionTracker {
   void Reset() { ++generation_; }
 
  private:
-  // One cache line: lines of random processes touch one line each.
-  struct alignas(64) Session {
+  // What is looked at for every line: 16 bytes, so that a worker's whole table stays in the
+  // processor's cache. The address text is apart (`addresses_`): written for every line that
+  // names one, read only for the rare lines that lack it.
+  struct Session {
     uint64_t key = 0;
     uint32_t generation = 0;  // valid when equal to the tracker's
     bool pending_failure = false;
     uint8_t ip_length = 0;
     uint8_t port_length = 0;
+  };
+  static_assert(sizeof(Session) == 16);
+  struct Address {
     char ip[39];  // the longest canonical text of an address (IPv6, as Event stores it)
     char port[5];
   };
-  static_assert(sizeof(Session) == 64);
   // The process key of host, program and pid; nullopt for events of programs not joined.
   std::optional<uint64_t> KeyOf(std::optional<std::string_view> host,
                                 std::optional<std::string_view> program,
                                 std::optional<std::string_view> pid);
-  Session& Slot(uint64_t key) { return slots_[key & (slots_.size() - 1)]; }
+  size_t SlotOf(uint64_t key) const { return key & (slots_.size() - 1); }
   // The process's slot when it holds this process; nullptr otherwise.
   Session* Find(uint64_t key);
   Session& Claim(uint64_t key);
 
   std::vector<std::string> programs_;
   std::vector<Session> slots_;
+  std::vector<Address> addresses_;  // beside slots_, index for index
   uint32_t generation_ = 1;
   std::string last_host_;
   uint64_t last_host_hash_ = 0;
