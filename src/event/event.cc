@@ -39,19 +39,22 @@ bool Event::Add(FieldId id, std::string_view value) {
 
 namespace {
 
-// "192.0.2.1": four decimal octets without leading zeros (what IpAddress::ToString writes).
+// "192.0.2.1": four decimal octets from 0 to 255 without leading zeros, which is both a valid
+// address and the text IpAddress::ToString writes for it.
 bool IsCanonicalDottedQuad(std::string_view text) {
-  int dots = 0, digits = 0;
+  int dots = 0, digits = 0, octet = 0;
   char first = 0;
   for (char c : text) {
     if (c == '.') {
       if (digits == 0) return false;
       ++dots;
       digits = 0;
+      octet = 0;
     } else if (c >= '0' && c <= '9') {
       if (digits == 0) first = c;
       if (++digits > 1 && first == '0') return false;
-      if (digits > 3) return false;
+      octet = octet * 10 + (c - '0');
+      if (octet > 255) return false;
     } else {
       return false;
     }
@@ -63,15 +66,13 @@ bool IsCanonicalDottedQuad(std::string_view text) {
 
 bool Event::Store(FieldId id, std::string_view value, bool replace) {
   if (id == kInvalidField) return false;
-  if (TypeOf(id) == FieldType::kIp) [[unlikely]] {
+  // A plain dotted quad is its own canonical text; everything else is parsed and rewritten.
+  if (TypeOf(id) == FieldType::kIp && !IsCanonicalDottedQuad(value)) [[unlikely]] {
     auto ip = IpAddress::Parse(value);
     if (!ip) return false;
-    // A plain dotted quad is its own canonical text; everything else is rewritten.
-    if (!ip->is_v4() || !IsCanonicalDottedQuad(value)) {
-      std::string canonical = ip->ToString();
-      Put(id, canonical, replace);
-      return true;
-    }
+    std::string canonical = ip->ToString();
+    Put(id, canonical, replace);
+    return true;
   }
   Put(id, value, replace);
   return true;

@@ -40,10 +40,16 @@ TEST(Event, TypedFields) {
   // Addresses are stored in canonical text whatever their spelling.
   for (auto [given, stored] :
        {std::pair{"192.0.2.10", "192.0.2.10"}, std::pair{"192.000.2.010", "192.0.2.10"},
-        std::pair{"0.0.0.0", "0.0.0.0"}, std::pair{"2001:DB8:0:0:0:0:0:1", "2001:db8::1"}}) {
+        std::pair{"0.0.0.0", "0.0.0.0"}, std::pair{"255.255.255.255", "255.255.255.255"},
+        std::pair{"2001:DB8:0:0:0:0:0:1", "2001:db8::1"}}) {
     Event e;
     ASSERT_TRUE(e.Set(fid::kDestinationIp, given)) << given;
     EXPECT_EQ(*e.Get(fid::kDestinationIp), stored) << given;
+  }
+  for (const char* wrong : {"256.1.1.1", "1.2.3.256", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4 "}) {
+    Event e;
+    EXPECT_FALSE(e.Set(fid::kDestinationIp, wrong)) << wrong;
+    EXPECT_FALSE(e.Has(fid::kDestinationIp)) << wrong;
   }
   event.SetInt(fid::kSourcePort, 2222);
   EXPECT_EQ(event.GetInt(fid::kSourcePort), 2222);
@@ -54,6 +60,35 @@ TEST(Event, TypedFields) {
   event.Clear();
   EXPECT_EQ(event.size(), 0u);
   EXPECT_FALSE(event.Has(fid::kSourceIp));
+}
+
+// Fields set from parts of the raw line refer to it; they keep their values when the raw line
+// is replaced or the event copied, and replacing a field does not disturb the others.
+TEST(Event, FieldsFromTheRawLine) {
+  Event event;
+  event.SetRaw("sshd[42]: Failed password for root from 192.0.2.7 port 2222 ssh2");
+  std::string_view raw = event.raw();
+  EXPECT_TRUE(event.InRaw(raw.substr(0, 4)));
+  EXPECT_FALSE(event.InRaw("sshd"));
+  ASSERT_TRUE(event.Set(fid::kProcessName, raw.substr(0, 4)));
+  ASSERT_TRUE(event.Set(fid::kSourceIp, raw.substr(raw.find("192."), 9)));
+  ASSERT_TRUE(event.Set(fid::kMessage, raw.substr(raw.find("Failed"))));
+  ASSERT_TRUE(event.Set(fid::kUserName, "root"));  // not from the raw line: copied
+  Event copy = event;
+  event.SetRaw("something else entirely, longer than the first line was, to move the buffer");
+  for (const Event* e : {&event, &copy}) {
+    EXPECT_EQ(*e->Get(fid::kProcessName), "sshd");
+    EXPECT_EQ(*e->Get(fid::kSourceIp), "192.0.2.7");
+    EXPECT_EQ(*e->Get(fid::kMessage), "Failed password for root from 192.0.2.7 port 2222 ssh2");
+    EXPECT_EQ(*e->Get(fid::kUserName), "root");
+  }
+  EXPECT_EQ(copy.raw(), "sshd[42]: Failed password for root from 192.0.2.7 port 2222 ssh2");
+  ASSERT_TRUE(copy.Set(fid::kProcessName, copy.raw().substr(5, 2)));
+  EXPECT_EQ(*copy.Get(fid::kProcessName), "42");
+  EXPECT_EQ(*copy.Get(fid::kSourceIp), "192.0.2.7");
+  copy.ClearFields();
+  EXPECT_EQ(copy.size(), 0u);
+  EXPECT_FALSE(copy.raw().empty());
 }
 
 TEST(Fields, WellKnownIdsAndTypes) {
