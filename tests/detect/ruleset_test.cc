@@ -163,6 +163,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"  s: {ImageX: x}\n  condition: s\n", R"({"Event":{"EventData":{"ImageX":"x"}}})",
              true},
         Case{"  s: {tags: b}\n  condition: s\n", R"({"tags":["a","b"]})", true},
+        Case{"  s: {ips|cidr: 10.0.0.0/8}\n  condition: s\n", R"({"ips":["192.0.2.1","10.1.1.1"]})",
+             true},
+        Case{"  s: {n|gt: 5}\n  condition: s\n", R"({"n":[1,7]})", true},
+        Case{"  s: {n|gt: 5}\n  condition: s\n", R"({"n":[1,3]})", false},
+        Case{"  s: {f: go}\n  d: {g|endswith: '/w'}\n  condition: s and d\n",
+             R"({"f":"go","g":["/x","/bin/w"]})", true},
         // Conditions: not, 1 of, all of, them, precedence.
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  condition: s1 and not s2\n", R"({"a":1,"b":2})", false},
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  condition: 1 of s*\n", R"({"b":2})", true},
