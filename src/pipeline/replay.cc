@@ -72,13 +72,20 @@ struct BatchResult {
   std::vector<Record> records;
 };
 
+// A bounded queue. A producer that found it full is woken only once it has drained to half its
+// capacity, so that it refills several places per wake-up instead of one: on a machine with no
+// spare core, every wake-up of the reader takes a core from a worker.
 template <typename T>
 class Queue {
  public:
-  explicit Queue(size_t capacity) : capacity_(capacity) {}
+  explicit Queue(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
   void Push(T item) {
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return items_.size() < capacity_; });
+    if (items_.size() >= capacity_) {
+      ++producers_waiting_;
+      not_full_.wait(lock, [&] { return items_.size() <= capacity_ / 2; });
+      --producers_waiting_;
+    }
     items_.push_back(std::move(item));
     not_empty_.notify_one();
   }
@@ -88,7 +95,7 @@ class Queue {
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
-    not_full_.notify_one();
+    if (producers_waiting_ > 0 && items_.size() <= capacity_ / 2) not_full_.notify_all();
     return item;
   }
   void Close() {
@@ -102,6 +109,7 @@ class Queue {
   std::condition_variable not_empty_, not_full_;
   std::deque<T> items_;
   size_t capacity_;
+  size_t producers_waiting_ = 0;
   bool closed_ = false;
 };
 
@@ -464,7 +472,10 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
 
   Queue<std::shared_ptr<Batch>> work(threads * 2);
   std::mutex done_mutex;
-  std::condition_variable done_cv;
+  // The sequencer waits for the batch it needs next; workers wait for room ahead of it. Each side
+  // is woken only when what it waits for may have changed.
+  std::condition_variable next_ready_cv, room_cv;
+  unsigned workers_waiting = 0;  // guarded by done_mutex
   std::map<uint64_t, BatchResult> done;
   uint64_t batches = 0;
   uint64_t next_to_consume = 0;  // guarded by done_mutex
@@ -515,9 +526,14 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
           spare.push_back(std::move(*batch));
         }
         std::unique_lock lock(done_mutex);
-        done_cv.wait(lock, [&] { return result.seq < next_to_consume + max_ahead; });
-        done.emplace(result.seq, std::move(result));
-        done_cv.notify_all();
+        if (result.seq >= next_to_consume + max_ahead) {
+          ++workers_waiting;
+          room_cv.wait(lock, [&] { return result.seq < next_to_consume + max_ahead; });
+          --workers_waiting;
+        }
+        uint64_t seq = result.seq;
+        done.emplace(seq, std::move(result));
+        if (seq == next_to_consume) next_ready_cv.notify_one();
       }
     });
   }
@@ -530,8 +546,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
       BatchResult result;
       {
         std::unique_lock lock(done_mutex);
-        done_cv.wait(lock,
-                     [&] { return done.count(next) || (reading_finished && next == batches); });
+        next_ready_cv.wait(
+            lock, [&] { return done.count(next) || (reading_finished && next == batches); });
         if (!done.count(next)) break;
         result = std::move(done[next]);
         done.erase(next);
@@ -540,7 +556,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
       {
         std::lock_guard lock(done_mutex);
         next_to_consume = ++next;
-        done_cv.notify_all();
+        if (workers_waiting > 0) room_cv.notify_all();
       }
       if (show_progress && Clock::now() - last_progress > std::chrono::milliseconds(500)) {
         last_progress = Clock::now();
@@ -606,7 +622,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   {
     std::lock_guard lock(done_mutex);
     reading_finished = true;
-    done_cv.notify_all();
+    next_ready_cv.notify_one();
   }
   sequencer_thread.join();
   sequencer.Finish();
