@@ -470,7 +470,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   for (const auto& name : options.inputs) names.push_back(name);
   if (names.empty()) names.push_back("-");
 
-  Queue<std::shared_ptr<Batch>> work(threads * 2);
+  Queue<std::shared_ptr<Batch>> work(threads * 4);
   std::mutex done_mutex;
   // The sequencer waits for the batch it needs next; workers wait for room ahead of it. Each side
   // is woken only when what it waits for may have changed.
