@@ -116,7 +116,11 @@ struct RuleSet::Compiled {
   std::vector<uint32_t> pred_owner;               // rule index of each predicate
   std::vector<std::vector<uint32_t>> pred_rules;  // rules whose condition reads a predicate
   std::vector<uint32_t> always;                   // rules that can match without any hit
-  std::vector<int32_t> database_of_field;         // FieldId -> index into databases, -1
+  // FieldId -> rules that can match without any hit only when that field is present (their
+  // other predicates test a present value: empty, cidr, comparisons, exists).
+  std::vector<std::vector<uint32_t>> presence_rules;
+  std::vector<uint8_t> has_presence_rules;  // FieldId -> 1 when presence_rules is not empty
+  std::vector<int32_t> database_of_field;   // FieldId -> index into databases, -1
   std::vector<FieldDatabase> databases;
   size_t detection_count = 0;
   std::vector<CompiledCorrelation> correlations;
@@ -663,6 +667,7 @@ class Compiler {
       case Node::Op::kFalse:
         return Tri::kFalse;
       case Node::Op::kPred:
+        if (NeedsPresentValue(out_.preds[node.a])) return Tri::kFalse;  // unless a field is present
         if (out_.preds[node.a].kind != PredKind::kPattern) return Tri::kUnknown;
         if (!out_.preds[node.a].deferred.empty()) return Tri::kUnknown;
         return node.a < deferring_.size() && deferring_[node.a] ? Tri::kUnknown : Tri::kFalse;
@@ -710,6 +715,28 @@ class Compiler {
     }
   }
 
+  // True for a predicate that can only hold for a value of one of its fields present in the
+  // event (as stored: @timestamp, rendered on demand, does not count).
+  static bool NeedsPresentValue(const Pred& pred) {
+    switch (pred.kind) {
+      case PredKind::kEmpty:
+      case PredKind::kCidr:
+      case PredKind::kCompare:
+      case PredKind::kTimePart:
+      case PredKind::kFieldRef:
+        break;
+      case PredKind::kExists:
+        if (!pred.expect) return false;
+        break;
+      default:
+        return false;
+    }
+    return std::find(pred.fields.begin(), pred.fields.end(), event::fid::kTimestamp) ==
+           pred.fields.end();
+  }
+
+  // Sorts rules into those evaluated for every event (`always`), for events with a field present
+  // (`presence_rules`) and for events with a hit of one of their predicates (`pred_rules`).
   void Index() {
     out_.pred_rules.assign(out_.preds.size(), {});
     for (uint32_t r = 0; r < out_.roots.size(); ++r) {
@@ -723,7 +750,17 @@ class Compiler {
       for (uint32_t p : preds) {
         auto& list = out_.pred_rules[p];
         if (list.empty() || list.back() != r) list.push_back(r);
+        if (!NeedsPresentValue(out_.preds[p])) continue;
+        for (FieldId field : out_.preds[p].fields) {
+          if (field >= out_.presence_rules.size()) out_.presence_rules.resize(field + 1);
+          auto& rules = out_.presence_rules[field];
+          if (rules.empty() || rules.back() != r) rules.push_back(r);
+        }
       }
+    }
+    out_.has_presence_rules.assign(out_.presence_rules.size(), 0);
+    for (size_t field = 0; field < out_.presence_rules.size(); ++field) {
+      out_.has_presence_rules[field] = !out_.presence_rules[field].empty();
     }
   }
 
@@ -1343,6 +1380,9 @@ void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched,
     has_message |= id == event::fid::kMessage;
     has_timestamp |= id == event::fid::kTimestamp;
     s.Scan(id, event.ValueAt(i));
+    if (id < s.c.has_presence_rules.size() && s.c.has_presence_rules[id]) {
+      for (uint32_t rule : s.c.presence_rules[id]) s.MarkRule(rule);
+    }
   }
   if (!has_message && !event.raw().empty()) s.Scan(event::fid::kMessage, event.raw());
   if (!has_timestamp && event::fid::kTimestamp < s.c.database_of_field.size() &&

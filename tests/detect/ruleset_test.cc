@@ -167,6 +167,12 @@ INSTANTIATE_TEST_SUITE_P(
              true},
         Case{"  s: {n|gt: 5}\n  condition: s\n", R"({"n":[1,7]})", true},
         Case{"  s: {n|gt: 5}\n  condition: s\n", R"({"n":[1,3]})", false},
+        // Rules that test present values only are evaluated for events with the field; their
+        // negation for every event.
+        Case{"  s: {n|gt: 5}\n  condition: not s\n", R"({"m":1})", true},
+        Case{"  s: {n: ''}\n  condition: s\n", R"({"n":""})", true},
+        Case{"  s: {n: ''}\n  condition: s\n", R"({"m":""})", false},
+        Case{"  s: {n|exists: true}\n  k: [needle]\n  condition: s or k\n", R"({"n":"x"})", true},
         Case{"  s: {f: go}\n  d: {g|endswith: '/w'}\n  condition: s and d\n",
              R"({"f":"go","g":["/x","/bin/w"]})", true},
         // Conditions: not, 1 of, all of, them, precedence.
