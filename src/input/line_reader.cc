@@ -29,9 +29,10 @@ Result<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path) {
 
 std::unique_ptr<LineReader> LineReader::FromString(std::string data) {
   std::unique_ptr<LineReader> reader(new LineReader());
-  reader->from_memory_ = true;
-  reader->buffer_ = std::move(data);
-  reader->bytes_read_ = reader->buffer_.size();
+  auto held = std::make_shared<const std::string>(std::move(data));
+  reader->chunk_ = std::shared_ptr<const char[]>(held, held->data());  // shares ownership
+  reader->end_ = held->size();
+  reader->bytes_read_ = held->size();
   reader->eof_ = true;
   return reader;
 }
@@ -42,15 +43,15 @@ LineReader::~LineReader() {
 
 bool LineReader::Fill() {
   if (eof_) return false;
-  if (begin_ > 0) {
-    buffer_.erase(0, begin_);
-    begin_ = 0;
-  }
-  size_t old_size = buffer_.size();
-  buffer_.resize(old_size + kChunk);
-  int n = gzread(file_, buffer_.data() + old_size, kChunk);
+  size_t rest = end_ - begin_;
+  // Uninitialised memory: the read fills it. Lines already handed out keep the old chunk.
+  std::shared_ptr<char[]> chunk = std::make_shared_for_overwrite<char[]>(rest + kChunk);
+  if (rest > 0) std::memcpy(chunk.get(), chunk_.get() + begin_, rest);
+  int n = gzread(file_, chunk.get() + rest, kChunk);
+  chunk_ = std::move(chunk);
+  begin_ = 0;
+  end_ = rest;
   if (n <= 0) {
-    buffer_.resize(old_size);
     eof_ = true;
     int code = 0;
     const char* message = gzerror(file_, &code);
@@ -62,24 +63,28 @@ bool LineReader::Fill() {
     return false;
   }
   bytes_read_ += static_cast<uint64_t>(n);
-  buffer_.resize(old_size + static_cast<size_t>(n));
+  end_ += static_cast<size_t>(n);
   return true;
 }
 
 bool LineReader::Next(Line& line) {
   while (true) {
-    size_t newline = buffer_.find('\n', begin_);
-    if (newline == std::string::npos && buffer_.size() - begin_ <= kMaxLineBytes && Fill()) {
+    const char* data = chunk_.get();
+    const char* found =
+        end_ > begin_ ? static_cast<const char*>(std::memchr(data + begin_, '\n', end_ - begin_))
+                      : nullptr;
+    size_t available = end_ - begin_;
+    if (found == nullptr && available <= kMaxLineBytes && !eof_) {
+      Fill();  // at the end of input too: the unread rest moves into the new chunk
       continue;
     }
-    size_t available = buffer_.size() - begin_;
-    if (newline == std::string::npos && available == 0) return false;
-    size_t end = newline == std::string::npos ? buffer_.size() : newline;
-    bool too_long = end - begin_ > kMaxLineBytes;
+    if (found == nullptr && available == 0) return false;
+    size_t newline = found ? static_cast<size_t>(found - data) : end_;
+    bool too_long = newline - begin_ > kMaxLineBytes;
     if (skipping_) {
       // Drop the rest of an over-long line that was already reported.
-      if (newline == std::string::npos) {
-        begin_ = buffer_.size();
+      if (found == nullptr) {
+        begin_ = end_;
         if (!Fill()) return false;
         continue;
       }
@@ -87,16 +92,16 @@ bool LineReader::Next(Line& line) {
       begin_ = newline + 1;
       continue;
     }
-    size_t length = too_long ? kMaxLineBytes : end - begin_;
-    line.text = std::string_view(buffer_).substr(begin_, length);
+    size_t length = too_long ? kMaxLineBytes : newline - begin_;
+    line.text = std::string_view(data + begin_, length);
     if (!line.text.empty() && line.text.back() == '\r') line.text.remove_suffix(1);
     line.number = ++line_number_;
     line.too_long = too_long;
-    if (too_long && newline == std::string::npos) {
+    if (too_long && found == nullptr) {
       skipping_ = true;
       begin_ += length;
     } else {
-      begin_ = newline == std::string::npos ? buffer_.size() : newline + 1;
+      begin_ = found ? newline + 1 : end_;
     }
     return true;
   }

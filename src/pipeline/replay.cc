@@ -29,18 +29,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A line of a batch: its text lies in memory the batch holds (or, for StreamDetector, the
+// caller's lines).
 struct LineRef {
-  uint32_t offset;
+  const char* text;
   uint32_t length;
-  uint64_t number;
   bool too_long;
+  uint64_t number;
 };
 
 struct Batch {
   uint64_t seq = 0;
   size_t input = 0;
-  std::string data;
   std::vector<LineRef> lines;
+  std::vector<std::shared_ptr<const char[]>> storage;  // the reader's chunks the lines lie in
   input::YearResolver years;
   explicit Batch(const input::ParseOptions& options) : years(options) {}
 };
@@ -196,7 +198,7 @@ class Worker {
     for (const LineRef& line : batch.lines) {
       ++result.lines;
       if (line.too_long) ++result.too_long;
-      std::string_view text(batch.data.data() + line.offset, line.length);
+      std::string_view text(line.text, line.length);
       input::Repairs repairs;
       input::Reject reject = parser_.Parse(text, event_, repairs);
       if (repairs.invalid_utf8) ++result.invalid_utf8;
@@ -509,7 +511,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     if (!batch) batch = std::make_shared<Batch>(options.parse);
     batch->seq = 0;
     batch->input = input;
-    batch->data.clear();
+    batch->storage.clear();
     batch->lines.clear();
     batch->lines.reserve(options.batch_lines);
     batch->years = years;
@@ -523,6 +525,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
         BatchResult result = worker.Process(**batch);
         {
           std::lock_guard lock(spare_mutex);
+          (*batch)->storage.clear();  // the reader's chunks go back as soon as possible
           spare.push_back(std::move(*batch));
         }
         std::unique_lock lock(done_mutex);
@@ -592,10 +595,12 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     auto batch = new_batch(i, years);
     input::Line line;
     while ((*reader)->Next(line)) {
-      batch->lines.push_back(LineRef{static_cast<uint32_t>(batch->data.size()),
-                                     static_cast<uint32_t>(line.text.size()), line.number,
-                                     line.too_long});
-      batch->data.append(line.text);
+      batch->lines.push_back(LineRef{line.text.data(), static_cast<uint32_t>(line.text.size()),
+                                     line.too_long, line.number});
+      const std::shared_ptr<const char[]>& storage = (*reader)->storage();
+      if (batch->storage.empty() || batch->storage.back() != storage) {
+        batch->storage.push_back(storage);
+      }
       years.ObserveLine(line.text);
       if (batch->lines.size() >= options.batch_lines) {
         {
@@ -677,10 +682,8 @@ void StreamDetector::Process(size_t input, const std::vector<std::string>& lines
     std::string_view line(lines[i]);
     bool too_long = line.size() > input::kMaxLineBytes;
     if (too_long) line = line.substr(0, input::kMaxLineBytes);
-    batch.lines.push_back(LineRef{static_cast<uint32_t>(batch.data.size()),
-                                  static_cast<uint32_t>(line.size()), first_line_number + i,
-                                  too_long});
-    batch.data.append(line);
+    batch.lines.push_back(
+        LineRef{line.data(), static_cast<uint32_t>(line.size()), too_long, first_line_number + i});
     s.years[input].ObserveLine(line);
   }
   BatchResult result = s.worker->Process(batch, /*keep_sessions=*/true);

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "bulwark/input/line_reader.h"
 #include "bulwark/input/parser.h"
@@ -190,6 +191,35 @@ TEST(LineReader, LongLinesAreCutAndReadingGoesOn) {
 
 std::string TempPath(const char* name) {
   return (std::filesystem::temp_directory_path() / name).string();
+}
+
+// Lines kept together with the storage they lie in stay valid across the reader's refills
+// (lines cross the boundaries of its chunks; the last line has no newline), also after the
+// reader is gone.
+TEST(LineReader, KeptLinesOutliveRefills) {
+  std::string path = TempPath("bulwark_input_test_chunks.log");
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "line " + std::to_string(i) + " of a file over 256 KiB\n";
+  text += "last line without newline";
+  { std::ofstream(path, std::ios::binary) << text; }
+  std::vector<std::string_view> lines;
+  std::vector<std::shared_ptr<const char[]>> kept;
+  {
+    auto reader = LineReader::Open(path);
+    ASSERT_TRUE(reader);
+    Line line;
+    while ((*reader)->Next(line)) {
+      lines.push_back(line.text);
+      if (kept.empty() || kept.back() != (*reader)->storage()) kept.push_back((*reader)->storage());
+    }
+  }
+  EXPECT_GT(kept.size(), 1u);
+  ASSERT_EQ(lines.size(), 20001u);
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_EQ(lines[i], "line " + std::to_string(i) + " of a file over 256 KiB") << i;
+  }
+  EXPECT_EQ(lines.back(), "last line without newline");
+  std::filesystem::remove(path);
 }
 
 TEST(LineReader, ReadsGzipAndReportsTruncation) {

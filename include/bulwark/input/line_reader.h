@@ -17,7 +17,7 @@ namespace bulwark::input {
 inline constexpr size_t kMaxLineBytes = 64 * 1024;
 
 struct Line {
-  std::string_view text;  // without the line terminator; valid until the next Next()
+  std::string_view text;  // without the line terminator; see LineReader::storage()
   uint64_t number = 0;    // 1-based
   bool too_long = false;  // text holds the first kMaxLineBytes bytes only
 };
@@ -33,17 +33,21 @@ class LineReader {
   // The next line, false at the end of input. After false, error() tells whether the input ended
   // early (a truncated gzip stream or a read error), with the byte offset.
   bool Next(Line& line);
+  // The memory the text of the last line lies in. A line's text is valid until the next call of
+  // Next(), or for as long as a copy of this pointer, taken after the line was read, is held: the
+  // reader never writes to memory it has handed out, so a caller may keep lines without copying.
+  const std::shared_ptr<const char[]>& storage() const { return chunk_; }
   const std::string& error() const { return error_; }
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
   LineReader() = default;
+  // Reads more input into a new chunk that starts with the unread rest of the current one.
   bool Fill();
   gzFile file_ = nullptr;
-  std::string memory_;
-  bool from_memory_ = false;
-  std::string buffer_;
-  size_t begin_ = 0;  // start of unread data in buffer_
+  std::shared_ptr<const char[]> chunk_;  // input read so far that is not yet consumed
+  size_t begin_ = 0;                     // start of unread data in chunk_
+  size_t end_ = 0;                       // end of the data in chunk_
   bool eof_ = false;
   bool skipping_ = false;  // inside the remainder of an over-long line
   std::string error_;
