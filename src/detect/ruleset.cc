@@ -98,6 +98,12 @@ struct FieldDatabase {
   // Whole-value literals (Sigma's default "equals"): a hash lookup of the field's value, keyed
   // in lower case for case-insensitive ones, is cheaper than a scan.
   ExactIndex exact_caseless, exact_cased;
+  // Bit n set when a whole-value literal has n bytes (bit 63: 63 or more): a value of another
+  // length skips the lookup (e.g. a PID against the single value "0").
+  uint64_t exact_lengths = 0;
+  bool HasExactOfLength(size_t length) const {
+    return (exact_lengths >> std::min<size_t>(length, 63)) & 1;
+  }
   DatabasePart literal;  // other plain strings: fast to compile and scan
   DatabasePart regex;    // wildcards, windash, re
 };
@@ -634,6 +640,7 @@ class Compiler {
           } else {
             database.exact_cased[p.regex.expression].push_back(p.ref);
           }
+          database.exact_lengths |= uint64_t{1} << std::min<size_t>(p.regex.expression.size(), 63);
         }
         if (!BuildPart(lists.literal, true, database.literal) ||
             !BuildPart(lists.regex, false, database.regex)) {
@@ -1123,18 +1130,21 @@ struct Matcher::State {
 
   void ScanDatabases(const FieldDatabase& database, std::string_view text) {
     scanning = text;
-    if (!database.exact_caseless.empty()) {
-      lowered.assign(text);
-      for (char& ch : lowered) {
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+    // A value of a length no whole-value literal has cannot be in either index.
+    if (database.HasExactOfLength(text.size())) {
+      if (!database.exact_caseless.empty()) {
+        lowered.assign(text);
+        for (char& ch : lowered) {
+          if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch + 32);
+        }
+        if (auto it = database.exact_caseless.find(lowered); it != database.exact_caseless.end()) {
+          for (const PatternRef& ref : it->second) Hit(ref, text.size());
+        }
       }
-      if (auto it = database.exact_caseless.find(lowered); it != database.exact_caseless.end()) {
-        for (const PatternRef& ref : it->second) Hit(ref, text.size());
-      }
-    }
-    if (!database.exact_cased.empty()) {
-      if (auto it = database.exact_cased.find(text); it != database.exact_cased.end()) {
-        for (const PatternRef& ref : it->second) Hit(ref, text.size());
+      if (!database.exact_cased.empty()) {
+        if (auto it = database.exact_cased.find(text); it != database.exact_cased.end()) {
+          for (const PatternRef& ref : it->second) Hit(ref, text.size());
+        }
       }
     }
     for (const DatabasePart* candidate : {&database.literal, &database.regex}) {

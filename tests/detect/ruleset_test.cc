@@ -185,6 +185,25 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"  s1: {a: 1}\n  s2: {b: 2}\n  s3: {c: 3}\n  condition: (s1 or s2) and s3\n",
              R"({"a":1})", false},
         Case{"  s: {f: x}\n  condition: [s, s]\n", R"({"f":"x"})", true},
+        // Whole-value literals of several lengths, short and long, in one field.
+        Case{"  s: {f: [ab, "
+             "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy]}\n  "
+             "condition: s\n",
+             R"({"f":"AB"})", true},
+        Case{"  s: {f: [ab, "
+             "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy]}\n  "
+             "condition: s\n",
+             R"({"f":"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"})",
+             true},
+        Case{"  s: {f: [ab, "
+             "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy]}\n  "
+             "condition: s\n",
+             R"({"f":"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"})",
+             false},
+        Case{"  s: {f: [ab, "
+             "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy]}\n  "
+             "condition: s\n",
+             R"({"f":"abc"})", false},
         // Very short literals (tested directly instead of through the databases) keep every
         // semantic: keywords, anchors, case, candidate order, the raw line as message.
         Case{"  t: ['scp ']\n  f: [':', '@']\n  condition: t and f\n",
