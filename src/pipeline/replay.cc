@@ -11,6 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -66,12 +67,31 @@ struct Record {
   std::vector<CorrelationItem> items;
 };
 
+// What a worker made of a batch. Results are reused batch after batch: Reset() keeps the
+// records' memory (their events' buffers), so matched lines are recorded without allocating.
 struct BatchResult {
   uint64_t seq = 0;
   uint64_t lines = 0, events = 0, decoded = 0, matched = 0, too_long = 0, invalid_utf8 = 0,
            nul_bytes = 0;
   std::array<uint64_t, static_cast<size_t>(input::Reject::kCount)> rejected{};
-  std::vector<Record> records;
+
+  // The records of this batch: records()[0, size).
+  std::span<Record> records() { return std::span<Record>(records_.data(), record_count_); }
+  // A record to fill: a previous batch's, with its old contents, or a new one.
+  Record& AddRecord() {
+    if (record_count_ == records_.size()) records_.emplace_back();
+    return records_[record_count_++];
+  }
+  void Reset(uint64_t batch_seq) {
+    seq = batch_seq;
+    lines = events = decoded = matched = too_long = invalid_utf8 = nul_bytes = 0;
+    rejected = {};
+    record_count_ = 0;
+  }
+
+ private:
+  std::vector<Record> records_;
+  size_t record_count_ = 0;
 };
 
 // A bounded queue. A producer that found it full is woken only once it has drained to half its
@@ -190,9 +210,9 @@ class Worker {
   // `keep_sessions`: join sshd lines across batches (one worker that sees every batch in order,
   // as a followed file's); otherwise within the batch only, so that the alerts do not depend on
   // which worker got which batch.
-  BatchResult Process(const Batch& batch, bool keep_sessions = false) {
-    BatchResult result;
-    result.seq = batch.seq;
+  // Fills `result` (reset first) from `batch`.
+  void Process(const Batch& batch, BatchResult& result, bool keep_sessions = false) {
+    result.Reset(batch.seq);
     parser_.SetYearResolver(batch.years);
     if (!keep_sessions) sessions_.Reset();
     for (const LineRef& line : batch.lines) {
@@ -217,16 +237,15 @@ class Worker {
       matcher_->Match(event_, matched_, scanner_ ? scanner_->prescan() : nullptr);
       if (matched_.empty()) continue;
       ++result.matched;
-      Record record;
+      Record& record = result.AddRecord();
       record.timestamp = event_.timestamp();
-      record.rules = matched_;
+      record.rules.assign(matched_.begin(), matched_.end());
       record.event = event_;
       record.line = line.number;
       record.input = batch.input;
+      record.items.clear();
       for (uint32_t rule : matched_) AddItems(rule, -1, record);
-      result.records.push_back(std::move(record));
     }
-    return result;
   }
 
  private:
@@ -300,7 +319,7 @@ class Sequencer {
             result.rejected[i];
       }
     }
-    for (Record& record : result.records) Handle(record);
+    for (Record& record : result.records()) Handle(record);
     if (!buffer_.empty()) {
       if (out_) out_(buffer_);
       buffer_.clear();
@@ -499,6 +518,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   // so the run does not allocate and free a batch's memory every 1,024 lines.
   std::mutex spare_mutex;
   std::vector<std::shared_ptr<Batch>> spare;
+  // Consumed results go back to the workers the same way: their records keep their memory.
+  std::vector<BatchResult> spare_results;
   auto new_batch = [&](size_t input, const input::YearResolver& years) {
     std::shared_ptr<Batch> batch;
     {
@@ -522,7 +543,15 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
       pthread_setname_np(pthread_self(), "bulwark-worker");  // for top -H, perf, gdb
       Worker worker(options, *rules, *decoders, message_scan.get());
       while (auto batch = work.Pop()) {
-        BatchResult result = worker.Process(**batch);
+        BatchResult result;
+        {
+          std::lock_guard lock(spare_mutex);
+          if (!spare_results.empty()) {
+            result = std::move(spare_results.back());
+            spare_results.pop_back();
+          }
+        }
+        worker.Process(**batch, result);
         {
           std::lock_guard lock(spare_mutex);
           (*batch)->storage.clear();  // the reader's chunks go back as soon as possible
@@ -556,6 +585,10 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
         done.erase(next);
       }
       sequencer.Consume(result);
+      {
+        std::lock_guard lock(spare_mutex);
+        spare_results.push_back(std::move(result));
+      }
       {
         std::lock_guard lock(done_mutex);
         next_to_consume = ++next;
@@ -648,6 +681,7 @@ struct StreamDetector::Impl {
   std::vector<input::YearResolver> years;
   std::shared_ptr<const MessageScan> message_scan;
   std::unique_ptr<Worker> worker;
+  BatchResult result;  // reused for every poll
   std::unique_ptr<Sequencer> sequencer;
   uint64_t seq = 0;
 };
@@ -686,8 +720,8 @@ void StreamDetector::Process(size_t input, const std::vector<std::string>& lines
         LineRef{line.data(), static_cast<uint32_t>(line.size()), too_long, first_line_number + i});
     s.years[input].ObserveLine(line);
   }
-  BatchResult result = s.worker->Process(batch, /*keep_sessions=*/true);
-  s.sequencer->Consume(result);
+  s.worker->Process(batch, s.result, /*keep_sessions=*/true);
+  s.sequencer->Consume(s.result);
 }
 
 const ReplaySummary& StreamDetector::summary() const {
