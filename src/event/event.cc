@@ -96,16 +96,13 @@ void Event::PutAny(FieldId id, std::string_view value, bool replace) {
       }
     }
   }
-  entries_.push_back(Entry{id, offset, static_cast<uint32_t>(value.size())});
-  if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
+  Append(Entry{id, offset, static_cast<uint32_t>(value.size())});
 }
 
 bool Event::AddSameAs(FieldId id, FieldId same_as) {
   const Entry* source = Find(same_as);
   if (id == kInvalidField || source == nullptr) return false;
-  Entry copy{id, source->offset, source->length};
-  entries_.push_back(copy);
-  if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
+  Append(Entry{id, source->offset, source->length});
   return true;
 }
 

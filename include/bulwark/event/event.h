@@ -105,15 +105,19 @@ class Event {
     // The common case inline: a new field whose text lies in the raw line.
     if (!value.empty() && InRaw(value) && !(replace && MaybePresent(id)) &&
         entries_.size() < entries_.capacity()) {
-      entries_.push_back(Entry{id, static_cast<uint32_t>(value.data() - raw_.data()) | kInRaw,
-                               static_cast<uint32_t>(value.size())});
+      Append(Entry{id, static_cast<uint32_t>(value.data() - raw_.data()) | kInRaw,
+                   static_cast<uint32_t>(value.size())});
       raw_referenced_ = true;
-      if (id < kPresenceBits) present_[id >> 6] |= uint64_t{1} << (id & 63);
       return;
     }
     PutAny(id, value, replace);
   }
   void PutAny(FieldId id, std::string_view value, bool replace);
+  // Adds an entry and marks its field present.
+  void Append(Entry entry) {
+    entries_.push_back(entry);
+    if (entry.id < kPresenceBits) present_[entry.id >> 6] |= uint64_t{1} << (entry.id & 63);
+  }
   // One bit per field id below kPresenceBits (the well-known fields and the first interned ones):
   // a clear bit means the field is absent, so most lookups of absent fields and most first
   // stores skip the scan of the entries. Ids above it are always scanned.
