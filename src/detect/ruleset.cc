@@ -119,14 +119,20 @@ struct RuleSet::Compiled {
   std::vector<Node> nodes;
   std::vector<uint32_t> children;
   std::vector<Pred> preds;
-  std::vector<uint32_t> pred_owner;               // rule index of each predicate
-  std::vector<std::vector<uint32_t>> pred_rules;  // rules whose condition reads a predicate
-  std::vector<uint32_t> always;                   // rules that can match without any hit
+  std::vector<uint32_t> pred_owner;  // rule index of each predicate
+  // Predicate -> rules to evaluate when it hits: those whose condition cannot hold unless it
+  // (or another predicate listing them) hits. A hit of a filter (`and not filter`) lists none.
+  std::vector<std::vector<uint32_t>> hit_rules;
+  std::vector<uint32_t> always;  // rules that can match without any hit
   // FieldId -> rules that can match without any hit only when that field is present (their
   // other predicates test a present value: empty, cidr, comparisons, exists).
   std::vector<std::vector<uint32_t>> presence_rules;
-  std::vector<uint8_t> has_presence_rules;  // FieldId -> 1 when presence_rules is not empty
-  std::vector<int32_t> database_of_field;   // FieldId -> index into databases, -1
+  std::vector<int32_t> database_of_field;  // FieldId -> index into databases, -1
+  // FieldId -> what a value of the field costs the matcher: kScanField (it has databases) and/or
+  // kPresenceField (presence_rules is not empty); 0 for most fields, which are skipped.
+  std::vector<uint8_t> field_work;
+  static constexpr uint8_t kScanField = 1;
+  static constexpr uint8_t kPresenceField = 2;
   std::vector<FieldDatabase> databases;
   size_t detection_count = 0;
   std::vector<CompiledCorrelation> correlations;
@@ -742,32 +748,110 @@ class Compiler {
            pred.fields.end();
   }
 
+  // What an event must bring for a (sub)condition to take a value: nothing (kFree: it can,
+  // e.g. `not filter` holds without any hit), something no event brings (kNever), or a hit of
+  // one of `preds` or one of `fields` present (kSome). `cost` estimates how often that happens.
+  struct Trigger {
+    enum class Kind : uint8_t { kNever, kSome, kFree };
+    Kind kind = Kind::kNever;
+    std::vector<uint32_t> preds;
+    std::vector<FieldId> fields;
+    uint32_t cost = 0;
+  };
+
+  // The triggers of node `index` taking the value `holds`. A conjunction holds only when each
+  // part does, so any one part's triggers suffice (the rarest is taken); a disjunction needs the
+  // triggers of all its parts; `not` swaps the value asked for.
+  Trigger TriggersOf(uint32_t index, bool holds, const std::vector<uint32_t>& pred_cost) const {
+    const Node& node = out_.nodes[index];
+    switch (node.op) {
+      case Node::Op::kTrue:
+      case Node::Op::kFalse:
+        return Trigger{(node.op == Node::Op::kTrue) == holds ? Trigger::Kind::kFree
+                                                             : Trigger::Kind::kNever};
+      case Node::Op::kPred: {
+        const Pred& pred = out_.preds[node.a];
+        if (!holds) return Trigger{Trigger::Kind::kFree};
+        if (NeedsPresentValue(pred)) {
+          return Trigger{Trigger::Kind::kSome,
+                         {},
+                         pred.fields,
+                         kPresenceCost * static_cast<uint32_t>(pred.fields.size())};
+        }
+        if (pred.kind != PredKind::kPattern || !pred.deferred.empty()) {
+          return Trigger{Trigger::Kind::kFree};
+        }
+        return Trigger{Trigger::Kind::kSome, {node.a}, {}, pred_cost[node.a]};
+      }
+      case Node::Op::kNot:
+        return TriggersOf(node.a, !holds, pred_cost);
+      case Node::Op::kAnd:
+      case Node::Op::kOr:
+        break;
+    }
+    bool all_needed = (node.op == Node::Op::kAnd) == holds;
+    Trigger result{all_needed ? Trigger::Kind::kFree : Trigger::Kind::kNever};
+    for (uint32_t i = 0; i < node.b; ++i) {
+      Trigger part = TriggersOf(out_.children[node.a + i], holds, pred_cost);
+      if (all_needed) {
+        if (part.kind == Trigger::Kind::kNever) return part;
+        if (part.kind == Trigger::Kind::kSome &&
+            (result.kind == Trigger::Kind::kFree || part.cost < result.cost)) {
+          result = std::move(part);
+        }
+      } else {
+        if (part.kind == Trigger::Kind::kFree) return part;
+        if (part.kind == Trigger::Kind::kNever) continue;
+        result.kind = Trigger::Kind::kSome;
+        result.preds.insert(result.preds.end(), part.preds.begin(), part.preds.end());
+        result.fields.insert(result.fields.end(), part.fields.begin(), part.fields.end());
+        result.cost += part.cost;
+      }
+    }
+    return result;
+  }
+
+  // Estimated hits of each pattern predicate, by its patterns: a short literal ('0', 'root')
+  // occurs in more values than a long one.
+  std::vector<uint32_t> PatternCosts() const {
+    std::vector<uint32_t> cost(out_.preds.size(), 0);
+    for (const PendingPattern& p : pending_) {
+      size_t length = p.regex.expression.size();
+      cost[p.ref.pred] += !p.regex.literal ? 2 : length <= 3 ? 8 : length <= 5 ? 3 : 1;
+    }
+    return cost;
+  }
+
   // Sorts rules into those evaluated for every event (`always`), for events with a field present
-  // (`presence_rules`) and for events with a hit of one of their predicates (`pred_rules`).
+  // (`presence_rules`) and for events with a hit of a predicate (`hit_rules`), by their triggers.
   void Index() {
-    out_.pred_rules.assign(out_.preds.size(), {});
+    out_.hit_rules.assign(out_.preds.size(), {});
+    std::vector<uint32_t> pred_cost = PatternCosts();
     for (uint32_t r = 0; r < out_.roots.size(); ++r) {
       if (!out_.enabled[r]) continue;
-      if (Analyze(out_.roots[r]) != Tri::kFalse) {
+      Trigger trigger = TriggersOf(out_.roots[r], true, pred_cost);
+      if (trigger.kind == Trigger::Kind::kFree) {
         out_.always.push_back(r);
         continue;
       }
-      std::vector<uint32_t> preds;
-      CollectPreds(out_.roots[r], preds);
-      for (uint32_t p : preds) {
-        auto& list = out_.pred_rules[p];
+      for (uint32_t p : trigger.preds) {
+        auto& list = out_.hit_rules[p];
         if (list.empty() || list.back() != r) list.push_back(r);
-        if (!NeedsPresentValue(out_.preds[p])) continue;
-        for (FieldId field : out_.preds[p].fields) {
-          if (field >= out_.presence_rules.size()) out_.presence_rules.resize(field + 1);
-          auto& rules = out_.presence_rules[field];
-          if (rules.empty() || rules.back() != r) rules.push_back(r);
-        }
+      }
+      for (FieldId field : trigger.fields) {
+        if (field >= out_.presence_rules.size()) out_.presence_rules.resize(field + 1);
+        auto& rules = out_.presence_rules[field];
+        if (rules.empty() || rules.back() != r) rules.push_back(r);
       }
     }
-    out_.has_presence_rules.assign(out_.presence_rules.size(), 0);
-    for (size_t field = 0; field < out_.presence_rules.size(); ++field) {
-      out_.has_presence_rules[field] = !out_.presence_rules[field].empty();
+    out_.field_work.assign(std::max(out_.presence_rules.size(), out_.database_of_field.size()), 0);
+    for (size_t field = 0; field < out_.field_work.size(); ++field) {
+      if (field < out_.database_of_field.size() && out_.database_of_field[field] >= 0) {
+        out_.field_work[field] |= RuleSet::Compiled::kScanField;
+      }
+      if (field < out_.presence_rules.size() && !out_.presence_rules[field].empty()) {
+        out_.field_work[field] |= RuleSet::Compiled::kPresenceField;
+      }
     }
   }
 
@@ -886,6 +970,7 @@ class Compiler {
   }
 
   static constexpr uint32_t kNoRule = 0xFFFFFFFF;
+  static constexpr uint32_t kPresenceCost = 16;  // a present field, as a trigger, per field
   RuleSet::Compiled& out_;
   const CompileOptions& options_;
   std::vector<sigma::Rejection>& rejected_;
@@ -962,6 +1047,7 @@ struct Matcher::State {
   std::vector<uint32_t> touched;
   std::vector<uint8_t> rule_mark;
   std::vector<uint32_t> candidates;
+  uint64_t evaluations = 0;
   const event::Event* event = nullptr;
   std::string_view scanning;     // text being scanned (for anchors and RE2 confirmation)
   std::string lowered;           // lower-cased value for the exact-match index
@@ -1084,14 +1170,12 @@ struct Matcher::State {
       }
     }
     SetPred(ref.pred, true);
-    for (uint32_t rule : c.pred_rules[ref.pred]) MarkRule(rule);
+    for (uint32_t rule : c.hit_rules[ref.pred]) MarkRule(rule);
   }
 
+  // Scans `text` as a value of `field`, which must have databases (kScanField).
   void Scan(FieldId field, std::string_view text) {
-    if (field >= c.database_of_field.size()) return;
-    int32_t index = c.database_of_field[field];
-    if (index < 0) return;
-    const FieldDatabase& database = c.databases[index];
+    const FieldDatabase& database = c.databases[c.database_of_field[field]];
     FieldCacheUse& use = cache_use[field];
     if (text.size() > kMaxCachedValue || use.bypass > 0) {
       if (use.bypass > 0) --use.bypass;
@@ -1372,6 +1456,10 @@ struct Matcher::State {
 Matcher::Matcher(const RuleSet& rules) : state_(std::make_unique<State>(*rules.compiled_)) {}
 Matcher::~Matcher() = default;
 
+uint64_t Matcher::evaluations() const {
+  return state_->evaluations;
+}
+
 void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched,
                     const Prescan* prescan) {
   State& s = *state_;
@@ -1383,24 +1471,36 @@ void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched,
     s.prescan_part = &s.c.databases[s.c.database_of_field[prescan->field]].literal;
   }
   s.deferred_lowered_of = nullptr;
-  bool has_message = false;
-  bool has_timestamp = false;
+  const std::vector<uint8_t>& field_work = s.c.field_work;
   for (size_t i = 0; i < event.size(); ++i) {
     FieldId id = event.IdAt(i);
-    has_message |= id == event::fid::kMessage;
-    has_timestamp |= id == event::fid::kTimestamp;
-    s.Scan(id, event.ValueAt(i));
-    if (id < s.c.has_presence_rules.size() && s.c.has_presence_rules[id]) {
+    uint8_t work = id < field_work.size() ? field_work[id] : 0;
+    if (work == 0) continue;
+    if (work & RuleSet::Compiled::kScanField) s.Scan(id, event.ValueAt(i));
+    if (work & RuleSet::Compiled::kPresenceField) {
       for (uint32_t rule : s.c.presence_rules[id]) s.MarkRule(rule);
     }
   }
-  if (!has_message && !event.raw().empty()) s.Scan(event::fid::kMessage, event.raw());
-  if (!has_timestamp && event::fid::kTimestamp < s.c.database_of_field.size() &&
-      s.c.database_of_field[event::fid::kTimestamp] >= 0) {
-    if (auto text = event.Get(event::fid::kTimestamp)) s.Scan(event::fid::kTimestamp, *text);
+  auto scans = [&](FieldId id) {
+    return id < field_work.size() && (field_work[id] & RuleSet::Compiled::kScanField);
+  };
+  // The raw line stands in for a missing message; @timestamp is scanned as rendered when no
+  // stored field holds it.
+  if (scans(event::fid::kMessage) && !event.Has(event::fid::kMessage) && !event.raw().empty()) {
+    s.Scan(event::fid::kMessage, event.raw());
+  }
+  if (scans(event::fid::kTimestamp)) {
+    bool stored = false;
+    for (size_t i = 0; i < event.size() && !stored; ++i) {
+      stored = event.IdAt(i) == event::fid::kTimestamp;
+    }
+    if (!stored) {
+      if (auto text = event.Get(event::fid::kTimestamp)) s.Scan(event::fid::kTimestamp, *text);
+    }
   }
   for (uint32_t rule : s.c.always) s.MarkRule(rule);
   std::sort(s.candidates.begin(), s.candidates.end());
+  s.evaluations += s.candidates.size();
   for (uint32_t rule : s.candidates) {
     if (s.Eval(s.c.roots[rule])) matched.push_back(rule);
     s.rule_mark[rule] = 0;

@@ -229,6 +229,32 @@ INSTANTIATE_TEST_SUITE_P(
              R"({"f":"go","g":"xAyB"})", true},
         Case{"  s: {f: go}\n  d: {g|contains: '*a*b'}\n  condition: s and d\n",
              R"({"f":"go","g":"bxa"})", false},
+        // Rules are evaluated only for the hits that can make them true (the rarest part of a
+        // conjunction, every part of a disjunction, through negations): each kind of condition
+        // still matches exactly when it should.
+        Case{"  s: {f: go}\n  n: {g: stop}\n  condition: s and not n\n", R"({"f":"go"})", true},
+        Case{"  s: {f: go}\n  n: {g: stop}\n  condition: s and not n\n", R"({"f":"go","g":"stop"})",
+             false},
+        Case{"  s: {f: go}\n  condition: not (not s)\n", R"({"f":"go"})", true},
+        Case{"  s: {f: go}\n  condition: not (not s)\n", R"({"f":"no"})", false},
+        Case{"  a: {f: go}\n  b: {g: on}\n  condition: not (a or not b)\n", R"({"g":"on"})", true},
+        Case{"  a: {f: go}\n  b: {g: on}\n  condition: not (a or not b)\n",
+             R"({"f":"go","g":"on"})", false},
+        Case{"  a: {f: go}\n  b: {g: on}\n  condition: not (a or not b)\n", R"({"f":"x"})", false},
+        Case{"  short: {f: '0'}\n  long: {g: a-long-and-rare-value}\n  condition: short and long\n",
+             R"({"f":"0","g":"a-long-and-rare-value"})", true},
+        Case{"  short: {f: '0'}\n  long: {g: a-long-and-rare-value}\n  condition: short and long\n",
+             R"({"f":"0"})", false},
+        Case{"  s: {f: go}\n  c: {ip|cidr: 10.0.0.0/8}\n  condition: s or c\n",
+             R"({"ip":"10.1.2.3"})", true},
+        Case{"  s: {f: go}\n  c: {ip|cidr: 10.0.0.0/8}\n  condition: s or c\n",
+             R"({"ip":"11.1.2.3"})", false},
+        Case{"  s: {f: go}\n  c: {ip|cidr: 10.0.0.0/8}\n  condition: s and not c\n",
+             R"({"f":"go","ip":"11.1.2.3"})", true},
+        Case{"  s: {f: go}\n  c: {ip|cidr: 10.0.0.0/8}\n  condition: s and not c\n",
+             R"({"f":"go","ip":"10.1.2.3"})", false},
+        Case{"  s: {f: go}\n  condition: s and not s\n", R"({"f":"go"})", false},
+        Case{"  s: {f: go}\n  condition: s or not s\n", R"({"f":"no"})", true},
         // A short literal that is a rule's only trigger stays in the databases.
         Case{"  k: [':']\n  condition: k\n", R"({"message":"a:b"})", true},
         Case{"  k: [':']\n  condition: k\n", R"({"message":"ab"})", false}),
@@ -260,6 +286,35 @@ TEST(RuleSet, RepeatedValuesMatchLikeFreshOnes) {
     matcher->Match(event, matched);
     ASSERT_EQ(!matched.empty(), i % 3 == 0) << "event " << i << ": " << line;
   }
+}
+
+// A hit that can only make a rule false (its filter's) does not get the rule evaluated; a hit
+// of the part that must hold does.
+TEST(RuleSet, FilterHitsDoNotEvaluateRules) {
+  CompileOptions options;
+  options.apply_routing = false;
+  auto compiled = CompileYaml(
+      "title: t\ndetection:\n  s: {f: go}\n  filter: {g: stop}\n  condition: s and not filter\n",
+      options);
+  ASSERT_TRUE(compiled.rejected.empty());
+  input::ParseOptions parse;
+  parse.format = input::Format::kJsonLines;
+  input::LineParser parser(parse);
+  auto matcher = compiled.rules->NewMatcher();
+  auto match = [&](const std::string& line) {
+    event::Event event;
+    input::Repairs repairs;
+    EXPECT_EQ(parser.Parse(line, event, repairs), input::Reject::kNone);
+    std::vector<uint32_t> matched;
+    matcher->Match(event, matched);
+    return !matched.empty();
+  };
+  EXPECT_FALSE(match(R"({"g":"stop"})"));
+  EXPECT_EQ(matcher->evaluations(), 0u);
+  EXPECT_TRUE(match(R"({"f":"go"})"));
+  EXPECT_EQ(matcher->evaluations(), 1u);
+  EXPECT_FALSE(match(R"({"f":"go","g":"stop"})"));
+  EXPECT_EQ(matcher->evaluations(), 2u);
 }
 
 TEST(RuleSet, RejectsBadRulesButKeepsOthers) {

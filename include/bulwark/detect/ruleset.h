@@ -112,6 +112,9 @@ class Matcher {
   // the literal patterns: the hits given stand in.
   void Match(const event::Event& event, std::vector<uint32_t>& matched,
              const Prescan* prescan = nullptr);
+  // How many rule conditions Match() has evaluated so far: rules whose condition could hold for
+  // the event given its hits and present fields (the others are skipped unevaluated).
+  uint64_t evaluations() const;
 
  private:
   struct State;
