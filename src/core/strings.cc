@@ -92,13 +92,27 @@ std::optional<double> ParseDouble(std::string_view text) {
 }
 
 bool IsValidUtf8(std::string_view text) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  const char* data = text.data();
   size_t ascii = 0;
-  // Skip plain ASCII eight bytes at a time.
+  // Skip plain ASCII 32, then 8 bytes at a time; a text of at least 8 bytes ends with one
+  // (overlapping) word instead of a byte loop.
+  while (ascii + 32 <= text.size()) {
+    uint64_t words[4];
+    std::memcpy(words, data + ascii, sizeof words);
+    if ((words[0] | words[1] | words[2] | words[3]) & kHighBits) break;
+    ascii += 32;
+  }
   while (ascii + 8 <= text.size()) {
     uint64_t word;
-    std::memcpy(&word, text.data() + ascii, 8);
-    if (word & 0x8080808080808080ull) break;
+    std::memcpy(&word, data + ascii, 8);
+    if (word & kHighBits) break;
     ascii += 8;
+  }
+  if (ascii < text.size() && ascii + 8 > text.size() && text.size() >= 8) {
+    uint64_t word;
+    std::memcpy(&word, data + text.size() - 8, 8);
+    if (!(word & kHighBits)) return true;
   }
   while (ascii < text.size() && static_cast<unsigned char>(text[ascii]) < 0x80) ++ascii;
   for (size_t i = ascii; i < text.size();) {

@@ -66,6 +66,25 @@ TEST(Strings, Utf8Repair) {
             "b");
 }
 
+// The ASCII fast path reads 32 and 8 bytes at a time and the last 8 bytes as one word: a bad
+// or a multi-byte character is found at every position of every length around those sizes.
+TEST(Strings, Utf8AtEveryPosition) {
+  for (size_t length = 1; length <= 80; ++length) {
+    std::string ascii(length, 'a');
+    EXPECT_TRUE(IsValidUtf8(ascii)) << length;
+    for (size_t at = 0; at < length; ++at) {
+      std::string bad = ascii;
+      bad[at] = '\xff';
+      EXPECT_FALSE(IsValidUtf8(bad)) << length << " " << at;
+      std::string truncated = ascii;
+      truncated[at] = '\xc3';  // a two-byte sequence cut short by an ASCII byte or the end
+      EXPECT_FALSE(IsValidUtf8(truncated)) << length << " " << at;
+      std::string good = ascii.substr(0, at) + "\xc3\xa9" + ascii.substr(at + 1);
+      EXPECT_TRUE(IsValidUtf8(good)) << length << " " << at;
+    }
+  }
+}
+
 TEST(Strings, Numbers) {
   EXPECT_EQ(ParseInt("-42"), -42);
   EXPECT_EQ(ParseInt("+7"), 7);
