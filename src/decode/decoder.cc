@@ -170,6 +170,9 @@ struct CachedDecode {
   std::vector<Assignment> assignments;
   int matched = 0;
   uint8_t credit = 0;  // hits not yet spent: misses in this slot spend one before replacing it
+  // The last missed pair's hash: a pair replaces the slot's content when it misses a second
+  // time, so that one-off messages (most sshd lines) are decoded without being recorded.
+  uint64_t missed_hash = 0;
 };
 
 }  // namespace
@@ -182,10 +185,11 @@ struct DecodeScratch::Impl {
 
   // Direct-mapped cache of decodings by (process.name, message). Messages repeat in many logs
   // (cron, systemd, session lines), while sshd failures carry ports and PIDs and rarely do: a
-  // slot that had hits survives that many misses (one-off messages do not push out the repeated
-  // ones), and each trial window of kTrialLookups lookups with fewer than a quarter hits turns
-  // the cache off for the next kBypassLines lines and frees its memory, so logs without repeats
-  // pay little for it. Small enough to stay in the processor's cache.
+  // pair is recorded when it misses for the second time in a row in its slot (a one-off message
+  // costs no recording), a slot that had hits survives that many misses (one-off messages do not
+  // push out the repeated ones), and each trial window of kTrialLookups lookups with fewer than a
+  // quarter hits turns the cache off for the next kBypassLines lines and frees its memory, so logs
+  // without repeats pay little for it. Small enough to stay in the processor's cache.
   static constexpr size_t kCacheSlots = 1024;
   static constexpr uint8_t kMaxCredit = 3;
   static constexpr size_t kMaxCachedMessage = 512;
@@ -419,8 +423,9 @@ int DecoderSet::Decode(event::Event& event, DecodeScratch& holder,
     }
     return slot.matched;
   }
-  if (slot.credit > 0) {
-    --slot.credit;
+  if (slot.credit > 0 || slot.missed_hash != hash) {
+    if (slot.credit > 0) --slot.credit;
+    slot.missed_hash = hash;
     return impl_->DecodeUncached(event, scratch);
   }
   slot.hash = hash;
