@@ -1058,7 +1058,8 @@ struct Matcher::State {
   const DatabasePart* prescan_part = nullptr;  // the literal part `prescan` stands in for
 
   // Scan results by (field, value): host names, program names, actions and user names repeat
-  // from line to line, so what a value hits is remembered instead of scanning it again. Only the
+  // from line to line, so what a value hits is remembered (from its second miss in a row in its
+  // slot on) instead of scanning it again. Only the
   // value-dependent checks are cached (anchors, RE2 confirmation, globs); checks that depend on
   // the rest of the event (candidate rank) run on every event. Direct-mapped, per matcher.
   struct CachedScan {
@@ -1067,6 +1068,9 @@ struct Matcher::State {
     std::string value;
     std::vector<const PatternRef*> refs;
     uint8_t credit = 0;  // hits not yet spent: misses in this slot spend one before replacing it
+    // The last missed value's hash: a value replaces the slot's content when it misses a second
+    // time, so that one-off values (most messages) are scanned without being recorded.
+    uint64_t missed_hash = 0;
   };
   // Per field: lookups and hits of the current trial window; fields whose values rarely repeat
   // (ports, PIDs, messages) stop using the cache for a while.
@@ -1195,8 +1199,9 @@ struct Matcher::State {
       for (const PatternRef* ref : slot.refs) Apply(*ref);
       return;
     }
-    if (slot.credit > 0) {
-      --slot.credit;
+    if (slot.credit > 0 || slot.missed_hash != hash) {
+      if (slot.credit > 0) --slot.credit;
+      slot.missed_hash = hash;
       ScanDatabases(database, text);
       return;
     }
