@@ -186,10 +186,11 @@ struct DecodeScratch::Impl {
   // Direct-mapped cache of decodings by (process.name, message). Messages repeat in many logs
   // (cron, systemd, session lines), while sshd failures carry ports and PIDs and rarely do: a
   // pair is recorded when it misses for the second time in a row in its slot (a one-off message
-  // costs no recording), a slot that had hits survives that many misses (one-off messages do not
-  // push out the repeated ones), and each trial window of kTrialLookups lookups with fewer than a
-  // quarter hits turns the cache off for the next kBypassLines lines and frees its memory, so logs
-  // without repeats pay little for it. Small enough to stay in the processor's cache.
+  // costs no recording); a slot survives as many misses as it had hits, up to kMaxCredit
+  // (one-off messages do not push out the repeated ones); and each trial window of kTrialLookups
+  // lookups with fewer than a quarter hits turns the cache off for the next kBypassLines lines
+  // and frees its memory, so logs without repeats pay little for it. Small enough to stay in the
+  // processor's cache.
   static constexpr size_t kCacheSlots = 1024;
   static constexpr uint8_t kMaxCredit = 3;
   static constexpr size_t kMaxCachedMessage = 512;

@@ -18,11 +18,9 @@ SessionTracker::SessionTracker(std::vector<std::string> programs, size_t slots)
       addresses_(slots_.size()) {}
 
 std::optional<uint64_t> SessionTracker::KeyOf(std::optional<std::string_view> host,
-                                              std::optional<std::string_view> program,
+                                              size_t program_index,
                                               std::optional<std::string_view> pid) {
-  if (!pid || !program) return std::nullopt;
-  auto joined = std::find(programs_.begin(), programs_.end(), *program);
-  if (joined == programs_.end()) return std::nullopt;
+  if (!pid) return std::nullopt;
   // The host's hash is kept while the host repeats, as it does in one log.
   std::string_view host_name = host.value_or("");
   if (host_name != last_host_) {
@@ -32,7 +30,7 @@ std::optional<uint64_t> SessionTracker::KeyOf(std::optional<std::string_view> ho
   uint64_t pid_number = 0;
   for (char c : *pid) pid_number = pid_number * 10 + static_cast<uint64_t>(c - '0');
   return (pid_number * 0x9E3779B97F4A7C15ull) ^ (last_host_hash_ * 31) ^
-         static_cast<uint64_t>(joined - programs_.begin());
+         static_cast<uint64_t>(program_index);
 }
 
 SessionTracker::Session* SessionTracker::Find(uint64_t key) {
@@ -53,17 +51,19 @@ SessionTracker::Session& SessionTracker::Claim(uint64_t key) {
 }
 
 void SessionTracker::Apply(event::Event& event) {
+  // Most lines of other programs (cron, systemd) leave at once.
+  auto program = event.Get(fid::kProcessName);
+  if (!program) return;
+  auto joined = std::find(programs_.begin(), programs_.end(), *program);
+  if (joined == programs_.end()) return;
   // One pass over the event's fields (Get() would scan them once per field); the first value of
   // a field counts, as for Get().
-  std::optional<std::string_view> pid, program, host, ip, port, outcome;
+  std::optional<std::string_view> pid, host, ip, port, outcome;
   bool has_address = false;
   for (size_t i = 0; i < event.size(); ++i) {
     switch (event.IdAt(i)) {
       case fid::kProcessPid:
         if (!pid) pid = event.ValueAt(i);
-        break;
-      case fid::kProcessName:
-        if (!program) program = event.ValueAt(i);
         break;
       case fid::kHostName:
         if (!host) host = event.ValueAt(i);
@@ -84,7 +84,7 @@ void SessionTracker::Apply(event::Event& event) {
         break;
     }
   }
-  auto process_key = KeyOf(host, program, pid);
+  auto process_key = KeyOf(host, static_cast<size_t>(joined - programs_.begin()), pid);
   if (!process_key) return;
   uint64_t key = *process_key;
   bool failure = outcome.value_or("") == "failure";

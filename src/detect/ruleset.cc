@@ -1059,9 +1059,9 @@ struct Matcher::State {
 
   // Scan results by (field, value): host names, program names, actions and user names repeat
   // from line to line, so what a value hits is remembered (from its second miss in a row in its
-  // slot on) instead of scanning it again. Only the
-  // value-dependent checks are cached (anchors, RE2 confirmation, globs); checks that depend on
-  // the rest of the event (candidate rank) run on every event. Direct-mapped, per matcher.
+  // slot on) instead of scanning it again. Only the value-dependent checks are cached (anchors,
+  // RE2 confirmation, globs); checks that depend on the rest of the event (candidate rank) run
+  // on every event. Direct-mapped, per matcher.
   struct CachedScan {
     uint64_t hash = 0;
     FieldId field = event::kInvalidField;

@@ -49,9 +49,8 @@ class SessionTracker {
     char ip[39];  // the longest canonical text of an address (IPv6, as Event stores it)
     char port[5];
   };
-  // The process key of host, program and pid; nullopt for events of programs not joined.
-  std::optional<uint64_t> KeyOf(std::optional<std::string_view> host,
-                                std::optional<std::string_view> program,
+  // The process key of host, program (its index in programs_) and pid; nullopt without a pid.
+  std::optional<uint64_t> KeyOf(std::optional<std::string_view> host, size_t program_index,
                                 std::optional<std::string_view> pid);
   size_t SlotOf(uint64_t key) const { return key & (slots_.size() - 1); }
   // The process's slot when it holds this process; nullptr otherwise.
