@@ -438,13 +438,14 @@ Reject LineParser::Parse(std::string_view line, Event& event, Repairs& repairs) 
     state_->sanitized = SanitizeUtf8(line);
     line = state_->sanitized;
   }
-  if (Trim(line).empty()) return Reject::kEmpty;
+  std::string_view trimmed = Trim(line);
+  if (trimmed.empty()) return Reject::kEmpty;
+  const bool starts_like_json = trimmed.front() == '{';
   event.SetRaw(line);
   line = event.raw();  // fields set from parts of it are stored without a copy
   Format format = state_->options.format;
   if (format == Format::kAuto) {
-    std::string_view trimmed = Trim(line);
-    format = trimmed.front() == '{' ? Format::kJsonLines : Format::kSyslog;
+    format = starts_like_json ? Format::kJsonLines : Format::kSyslog;
     if (format == Format::kSyslog && !state_->Syslog(line, event)) {
       event.ClearFields();
       event.Set(fid::kMessage, line);
