@@ -108,8 +108,6 @@ struct FieldDatabase {
   DatabasePart regex;    // wildcards, windash, re
 };
 
-enum class Tri : uint8_t { kFalse, kTrue, kUnknown };
-
 }  // namespace
 
 struct RuleSet::Compiled {
@@ -585,14 +583,18 @@ class Compiler {
     }
     // A rule must keep a database trigger: deferring must not turn it into one that is
     // evaluated for every event.
+    std::vector<uint32_t> pred_cost = PatternCosts();
+    auto needs_trigger = [&](uint32_t rule) {
+      return TriggersOf(out_.roots[rule], true, pred_cost).kind != Trigger::Kind::kFree;
+    };
     std::vector<bool> triggered(out_.roots.size());
     for (uint32_t r = 0; r < out_.roots.size(); ++r) {
-      triggered[r] = out_.enabled[r] && Analyze(out_.roots[r]) == Tri::kFalse;
+      triggered[r] = out_.enabled[r] && needs_trigger(r);
     }
     deferring_.assign(out_.preds.size(), false);
     for (size_t pred = 0; pred < verdict.size(); ++pred) deferring_[pred] = verdict[pred] == 1;
     for (uint32_t r = 0; r < out_.roots.size(); ++r) {
-      if (!triggered[r] || Analyze(out_.roots[r]) == Tri::kFalse) continue;
+      if (!triggered[r] || needs_trigger(r)) continue;
       std::vector<uint32_t> preds;
       CollectPreds(out_.roots[r], preds);
       for (uint32_t pred : preds) {
@@ -670,46 +672,6 @@ class Compiler {
     Reject(out_.infos[rule].where, out_.infos[rule].id, reason);
   }
 
-  // Three-valued evaluation with every pattern predicate false and all others unknown: a rule
-  // that is definitely false this way can only match after a vectorscan hit.
-  Tri Analyze(uint32_t index) const {
-    const Node& node = out_.nodes[index];
-    switch (node.op) {
-      case Node::Op::kTrue:
-        return Tri::kTrue;
-      case Node::Op::kFalse:
-        return Tri::kFalse;
-      case Node::Op::kPred:
-        if (NeedsPresentValue(out_.preds[node.a])) return Tri::kFalse;  // unless a field is present
-        if (out_.preds[node.a].kind != PredKind::kPattern) return Tri::kUnknown;
-        if (!out_.preds[node.a].deferred.empty()) return Tri::kUnknown;
-        return node.a < deferring_.size() && deferring_[node.a] ? Tri::kUnknown : Tri::kFalse;
-      case Node::Op::kNot: {
-        Tri inner = Analyze(node.a);
-        return inner == Tri::kUnknown ? inner : (inner == Tri::kTrue ? Tri::kFalse : Tri::kTrue);
-      }
-      case Node::Op::kAnd: {
-        Tri result = Tri::kTrue;
-        for (uint32_t i = 0; i < node.b; ++i) {
-          Tri t = Analyze(out_.children[node.a + i]);
-          if (t == Tri::kFalse) return Tri::kFalse;
-          if (t == Tri::kUnknown) result = Tri::kUnknown;
-        }
-        return result;
-      }
-      case Node::Op::kOr: {
-        Tri result = Tri::kFalse;
-        for (uint32_t i = 0; i < node.b; ++i) {
-          Tri t = Analyze(out_.children[node.a + i]);
-          if (t == Tri::kTrue) return Tri::kTrue;
-          if (t == Tri::kUnknown) result = Tri::kUnknown;
-        }
-        return result;
-      }
-    }
-    return Tri::kUnknown;
-  }
-
   void CollectPreds(uint32_t index, std::vector<uint32_t>& preds) const {
     const Node& node = out_.nodes[index];
     switch (node.op) {
@@ -778,9 +740,9 @@ class Compiler {
                          pred.fields,
                          kPresenceCost * static_cast<uint32_t>(pred.fields.size())};
         }
-        if (pred.kind != PredKind::kPattern || !pred.deferred.empty()) {
-          return Trigger{Trigger::Kind::kFree};
-        }
+        bool deferred =
+            !pred.deferred.empty() || (node.a < deferring_.size() && deferring_[node.a]);
+        if (pred.kind != PredKind::kPattern || deferred) return Trigger{Trigger::Kind::kFree};
         return Trigger{Trigger::Kind::kSome, {node.a}, {}, pred_cost[node.a]};
       }
       case Node::Op::kNot:
