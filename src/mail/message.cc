@@ -215,9 +215,12 @@ class Walker {
     return part;
   }
 
-  // A multipart whose closing boundary never comes was cut off.
+  // A multipart whose closing boundary never comes was cut off. The boundary is read as a
+  // parameter: g_mime_multipart_get_boundary() makes one up when it is missing, re-encoding the
+  // header, which for some malformed headers asks gmime for gigabytes (found by fuzz_mail).
   void CheckClosed(GMimeMultipart* multipart) {
-    const char* boundary = g_mime_multipart_get_boundary(multipart);
+    const char* boundary =
+        g_mime_object_get_content_type_parameter(GMIME_OBJECT(multipart), "boundary");
     if (!boundary) {
       message_.problems.push_back("multipart without boundary parameter");
       return;
