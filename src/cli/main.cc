@@ -14,6 +14,7 @@
 #include "bulwark/core/env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/field_map.h"
+#include "bulwark/match/database.h"
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rule_tests.h"
 #include "bulwark/pipeline/rules_loader.h"
@@ -146,6 +147,7 @@ int RunReplay(const CommonOptions& common, bulwark::pipeline::ReplayOptions opti
     fmt::print(stderr, "rules            {} compiled, {} rejected; {} decoders\n",
                loaded->rules.rules->rule_count(), loaded->rules.rejected.size(),
                loaded->decoders->size());
+    fmt::print(stderr, "scan engine      {}\n", bulwark::match::Engine().name);
     bulwark::pipeline::PrintSummary(*summary, *loaded->rules.rules, stderr);
   }
   return summary->input_errors.empty() ? 0 : kExitFindings;
@@ -164,9 +166,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", BULWARK_VERSION);
 
-  app.add_subcommand("version", "Print the version")->callback([] {
-    fmt::print("bulwark {}\n", BULWARK_VERSION);
-  });
+  auto* version_cmd = app.add_subcommand(
+      "version", "Print the version and the vectorscan scan path this processor gets");
 
   CommonOptions common;
   bulwark::pipeline::ReplayOptions replay;
@@ -257,6 +258,25 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // The matcher's library is tested on this processor before anything is detected: a build
+  // that misses matches here is worked around, or the program refuses to run.
+  if (const char* engine = std::getenv("BULWARK_SCAN_ENGINE"); engine && *engine) {
+    if (auto selected = bulwark::match::SelectEngine(engine); !selected) {
+      fmt::print(stderr, "bulwark: BULWARK_SCAN_ENGINE: {}\n", selected.error().ToString());
+      return kExitUsage;
+    }
+  }
+  try {
+    const bulwark::match::ScanEngine& engine = bulwark::match::Engine();
+    if (!engine.safe) fmt::print(stderr, "bulwark: warning: scan engine {}\n", engine.reason);
+    if (*version_cmd) {
+      fmt::print("bulwark {}\nscan engine {}: {}\n", BULWARK_VERSION, engine.name, engine.reason);
+      return 0;
+    }
+  } catch (const std::runtime_error& e) {
+    fmt::print(stderr, "bulwark: {}\n", e.what());
+    return kExitFindings;
+  }
   for (const auto& group : groups) {
     if (auto code = group()) return *code;
   }
