@@ -24,8 +24,8 @@ struct CountState {
   Seconds Last(Seconds width) const { return (base + kBuckets) * width; }
 };
 
-// value_count: distinct value hashes with their last time; the first inline, more on the heap.
-// 16 bytes.
+// value_count: distinct value hashes with the latest time each was seen; the first inline, more
+// on the heap. 16 bytes. A time of 0 marks the inline slot empty.
 struct ValueState {
   uint32_t first_value = 0;
   Seconds first_seen = 0;
@@ -151,26 +151,36 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
       if (!table.Find(key))
         s.Bound(table, now, span, key, [](const ValueState& v) { return v.Last(); });
       ValueState& state = table.FindOrInsert(key, inserted);
+      // The window ends at the group's newest event; an event older than it does not count.
+      Seconds newest = std::max(state.Last(), now);
+      if (now + span < newest) return 0;
+      auto fresh = [&](Seconds seen) { return seen != 0 && seen + span >= newest; };
+      if (!fresh(state.first_seen)) state.first_seen = 0;
+      if (state.more) {
+        std::erase_if(*state.more, [&](const auto& e) { return !fresh(e.second); });
+      }
       auto v = static_cast<uint32_t>(value ^ (value >> 32));
-      if (v == 0) v = 1;
-      if (inserted || (state.first_seen + span < now && !state.more)) {
-        state.first_value = v;
-        state.first_seen = now;
-      } else if (state.first_value == v) {
-        state.first_seen = now;
-      } else {
-        if (!state.more) state.more = new std::vector<std::pair<uint32_t, Seconds>>();
-        auto& more = *state.more;
-        std::erase_if(more, [&](const auto& e) { return e.second + span < now; });
-        auto it =
-            std::find_if(more.begin(), more.end(), [&](const auto& e) { return e.first == v; });
-        if (it != more.end()) {
-          it->second = now;
-        } else {
-          more.emplace_back(v, now);
+      bool found = false;
+      if (state.first_seen != 0 && state.first_value == v) {
+        state.first_seen = std::max(state.first_seen, now);
+        found = true;
+      }
+      if (!found && state.more) {
+        for (auto& [seen_value, seen] : *state.more) {
+          if (seen_value != v) continue;
+          seen = std::max(seen, now);
+          found = true;
+          break;
         }
       }
-      int64_t distinct = (state.first_seen + span >= now ? 1 : 0) +
+      if (!found && state.first_seen == 0) {
+        state.first_value = v;
+        state.first_seen = now;
+      } else if (!found) {
+        if (!state.more) state.more = new std::vector<std::pair<uint32_t, Seconds>>();
+        state.more->emplace_back(v, now);
+      }
+      int64_t distinct = (state.first_seen != 0 ? 1 : 0) +
                          (state.more ? static_cast<int64_t>(state.more->size()) : 0);
       if (spec.condition.Holds(distinct)) {
         delete state.more;
@@ -190,15 +200,16 @@ int64_t CorrelationEngine::Feed(uint32_t correlation, uint32_t position, TimeNs 
       TemporalState& state = table.FindOrInsert(key, inserted);
       size_t inputs = std::min<size_t>(corr.inputs.size(), state.seen.size());
       if (position >= inputs) return 0;
-      if (ordered && position > 0) {
-        Seconds previous = state.seen[position - 1];
-        if (previous == 0 || previous + span < now) return 0;  // earlier step missing or stale
+      // The window ends at the group's newest event; an event older than it does not count.
+      Seconds newest = std::max(state.Last(), now);
+      if (now + span < newest) return 0;
+      auto fresh = [&](Seconds seen) { return seen != 0 && seen + span >= newest; };
+      if (ordered && position > 0 && !fresh(state.seen[position - 1])) {
+        return 0;  // the step before is missing or stale
       }
-      state.seen[position] = now;
+      state.seen[position] = std::max(state.seen[position], now);
       int64_t present = 0;
-      for (size_t i = 0; i < inputs; ++i) {
-        if (state.seen[i] != 0 && state.seen[i] + span >= now) ++present;
-      }
+      for (size_t i = 0; i < inputs; ++i) present += fresh(state.seen[i]) ? 1 : 0;
       bool complete = ordered ? position + 1 == inputs : true;
       if (complete && spec.condition.Holds(present)) {
         table.Erase(key);

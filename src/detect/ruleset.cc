@@ -996,8 +996,8 @@ std::vector<match::Pattern> RuleSet::ScanLiterals(FieldId field) const {
   return patterns ? *patterns : std::vector<match::Pattern>();
 }
 
-std::unique_ptr<Matcher> RuleSet::NewMatcher() const {
-  return std::make_unique<Matcher>(*this);
+std::unique_ptr<Matcher> RuleSet::NewMatcher(MatcherOptions options) const {
+  return std::make_unique<Matcher>(*this, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1050,6 +1050,7 @@ struct Matcher::State {
   static constexpr uint32_t kTrialLookups = 1024;
   static constexpr uint32_t kBypassScans = 65536;
   std::vector<CachedScan> cache = std::vector<CachedScan>(kCacheSlots);
+  bool value_cache = true;  // MatcherOptions::value_cache
   std::vector<FieldCacheUse> cache_use;
   std::vector<const PatternRef*>* recording = nullptr;  // set while a missed value is scanned
   std::vector<const PatternRef*> recorded;
@@ -1143,7 +1144,7 @@ struct Matcher::State {
   void Scan(FieldId field, std::string_view text) {
     const FieldDatabase& database = c.databases[c.database_of_field[field]];
     FieldCacheUse& use = cache_use[field];
-    if (text.size() > kMaxCachedValue || use.bypass > 0) {
+    if (!value_cache || text.size() > kMaxCachedValue || use.bypass > 0) {
       if (use.bypass > 0) --use.bypass;
       ScanDatabases(database, text);
       return;
@@ -1420,7 +1421,10 @@ struct Matcher::State {
   }
 };
 
-Matcher::Matcher(const RuleSet& rules) : state_(std::make_unique<State>(*rules.compiled_)) {}
+Matcher::Matcher(const RuleSet& rules, MatcherOptions options)
+    : state_(std::make_unique<State>(*rules.compiled_)) {
+  state_->value_cache = options.value_cache;
+}
 Matcher::~Matcher() = default;
 
 uint64_t Matcher::evaluations() const {

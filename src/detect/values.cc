@@ -89,6 +89,13 @@ std::string Utf16(std::string_view utf8, bool big_endian, bool bom) {
   return out;
 }
 
+// Sigma's `?`: one character. Event text is valid UTF-8 (readers repair invalid bytes), so a
+// character is an ASCII byte or a lead byte with its continuation bytes; a stray continuation
+// byte counts as one.
+constexpr std::string_view kOneCharacter =
+    "(?:[\\x00-\\xbf]|[\\xc0-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}|"
+    "[\\xf0-\\xff][\\x80-\\xbf]{3})";
+
 constexpr std::string_view kDashes[] = {"-", "/", "\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x80\x95"};
 
 // Regex for literal text; with windash every dash-like character matches any of them.
@@ -279,6 +286,9 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
     encoded = true;
   }
   if (Has(modifiers, Modifier::kBase64Offset) && !contains && !starts && !ends) contains = true;
+  // startswith adds a trailing wildcard and endswith a leading one (as pySigma applies them):
+  // both together mean contains.
+  if (starts && ends) contains = true;
   Anchor anchor = (!contains && !ends && !starts) ? Anchor::kWhole
                   : (starts && !contains)         ? Anchor::kStart
                   : (ends && !contains)           ? Anchor::kEnd
@@ -327,7 +337,7 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
           body += ".*";
           break;
         case Piece::Kind::kQuestion:
-          body += ".";
+          body += kOneCharacter;
           break;
       }
     }

@@ -46,6 +46,12 @@ struct CompiledCorrelation {
 
 class Matcher;
 
+struct MatcherOptions {
+  // Remember what repeated values hit (see Matcher); off only for tests that compare the matcher
+  // with and without it.
+  bool value_cache = true;
+};
+
 class RuleSet {
  public:
   struct Compiled;
@@ -62,7 +68,7 @@ class RuleSet {
   const std::vector<CompiledCorrelation>& correlations() const;
   // Correlations that consume rule `index` (directly).
   const std::vector<uint32_t>& consumers(uint32_t index) const;
-  std::unique_ptr<Matcher> NewMatcher() const;
+  std::unique_ptr<Matcher> NewMatcher(MatcherOptions options = {}) const;
   // The literal patterns the matcher scans values of `message` for, with the ids it numbers
   // them by (empty when it scans none, and for other fields: their patterns are not kept). For a
   // caller that scans the same text anyway, e.g. for decoder prefilters, with one database holding
@@ -105,7 +111,7 @@ struct Prescan {
 // Per-thread matching state. Not thread-safe.
 class Matcher {
  public:
-  explicit Matcher(const RuleSet& rules);
+  explicit Matcher(const RuleSet& rules, MatcherOptions options = {});
   ~Matcher();
   // Appends the indices of detection rules that match `event` (in rule order) to `matched`.
   // With `prescan`, a value of prescan->field equal to prescan->text is not scanned again for
