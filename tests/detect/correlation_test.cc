@@ -81,6 +81,27 @@ correlation: {type: value_count, rules: [fail], group-by: [source.ip], timespan:
   EXPECT_EQ(engine.Feed(0, 0, kStart + 2000 * kSecond, other, HashValue("c")), 0);
 }
 
+// Found by the differential test: a value seen long ago was still counted once another value had
+// been seen since, and an event older than its group's window counted against newer ones.
+TEST(Correlation, ValueCountForgetsExpiredValuesAndOldEvents) {
+  auto rules = Compile(std::string(kBase) + R"(---
+title: spray
+id: spray
+correlation: {type: value_count, rules: [fail], group-by: [source.ip], timespan: 60s,
+              condition: {gte: 3, field: user.name}}
+)");
+  CorrelationEngine engine(rules, 1000);
+  uint64_t key = Key("1.2.3.4");
+  EXPECT_EQ(engine.Feed(0, 0, kStart, key, HashValue("a")), 0);
+  EXPECT_EQ(engine.Feed(0, 0, kStart + 1 * kSecond, key, HashValue("b")), 0);
+  // Ten minutes later: a and b have expired; a again and c make two, not three.
+  EXPECT_EQ(engine.Feed(0, 0, kStart + 600 * kSecond, key, HashValue("a")), 0);
+  EXPECT_EQ(engine.Feed(0, 0, kStart + 601 * kSecond, key, HashValue("c")), 0);
+  // An event from before the window (a second input file) does not count.
+  EXPECT_EQ(engine.Feed(0, 0, kStart + 2 * kSecond, key, HashValue("d")), 0);
+  EXPECT_EQ(engine.Feed(0, 0, kStart + 602 * kSecond, key, HashValue("e")), 3);
+}
+
 TEST(Correlation, TemporalOrderedNeedsTheOrder) {
   auto rules = Compile(std::string(kBase) + R"(---
 title: fail then ok

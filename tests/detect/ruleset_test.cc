@@ -257,7 +257,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"  s: {f: go}\n  condition: s or not s\n", R"({"f":"no"})", true},
         // A short literal that is a rule's only trigger stays in the databases.
         Case{"  k: [':']\n  condition: k\n", R"({"message":"a:b"})", true},
-        Case{"  k: [':']\n  condition: k\n", R"({"message":"ab"})", false}),
+        Case{"  k: [':']\n  condition: k\n", R"({"message":"ab"})", false},
+        // Found by the differential test (tests/detect/differential_test.cc): `?` is one
+        // character, also a UTF-8 one; startswith and endswith together mean contains.
+        Case{"  s: {f: 'a?c'}\n  condition: s\n", R"({"f":"a\u00e9c"})", true},
+        Case{"  s: {f: 'a??c'}\n  condition: s\n", R"({"f":"a\u00e9c"})", false},
+        Case{"  s: {f: 'a?c'}\n  condition: s\n", R"({"f":"a\u65e5c"})", true},
+        Case{"  s: {f|startswith|endswith: 'mid'}\n  condition: s\n", R"({"f":"a mid b"})", true},
+        Case{"  s: {f|startswith|endswith: 'mid'}\n  condition: s\n", R"({"f":"a mi d"})", false}),
     [](const ::testing::TestParamInfo<Case>& info) { return "case" + std::to_string(info.index); });
 
 // One matcher over many events: what a repeated value hits is remembered, but the candidate order

@@ -10,6 +10,15 @@
 namespace bulwark::oracle {
 
 uint64_t Random::Next() {
+  if (left_ > 0) {
+    // Two bytes per draw: enough for every choice the generator makes.
+    uint64_t drawn = data_[0];
+    if (left_ > 1) drawn |= uint64_t{data_[1]} << 8;
+    size_t used = left_ > 1 ? 2 : 1;
+    data_ += used;
+    left_ -= used;
+    return drawn;
+  }
   uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;

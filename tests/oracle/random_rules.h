@@ -12,10 +12,12 @@
 
 namespace bulwark::oracle {
 
-// splitmix64: small, fast, and the same everywhere.
+// splitmix64: small, fast, and the same everywhere. Given bytes (a fuzzer's input), it draws from
+// them first, so that the fuzzer steers every choice; then it goes on with splitmix64.
 class Random {
  public:
   explicit Random(uint64_t seed) : state_(seed) {}
+  Random(const uint8_t* data, size_t size) : state_(size), data_(data), left_(size) {}
   uint64_t Next();
   size_t Below(size_t bound) { return bound == 0 ? 0 : static_cast<size_t>(Next() % bound); }
   bool Chance(unsigned percent) { return Below(100) < percent; }
@@ -26,6 +28,8 @@ class Random {
 
  private:
   uint64_t state_;
+  const uint8_t* data_ = nullptr;
+  size_t left_ = 0;
 };
 
 // Field names, values and the field map the generated rules and events share.
@@ -49,6 +53,7 @@ struct GeneratedEvent {
 class CaseGenerator {
  public:
   explicit CaseGenerator(uint64_t seed) : random_(seed) {}
+  explicit CaseGenerator(Random random) : random_(random) {}
   // `count` rules (YAML documents, ids r0001...), with a filter now and then. Remembers their
   // values, so that events can be built to hit them.
   std::string Rules(size_t count);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "bulwark/core/time.h"
 #include "bulwark/event/ip.h"
@@ -151,13 +152,11 @@ struct FieldValues {
   std::vector<std::string_view> values;
 };
 
-FieldValues Lookup(const event::Event& event, const std::vector<std::string>& candidates,
+FieldValues Lookup(const event::Event& event, const std::vector<event::FieldId>& candidates,
                    bool raw_for_message) {
   FieldValues out;
   bool message_candidate = false;
-  for (const std::string& name : candidates) {
-    event::FieldId id = event::InternField(name);
-    if (id == event::kInvalidField) continue;
+  for (event::FieldId id : candidates) {
     message_candidate |= id == event::fid::kMessage;
     if (!event.Has(id)) continue;
     out.present = true;
@@ -257,10 +256,26 @@ struct Invalid {
   std::string reason;
 };
 
+}  // namespace
+
+// What the oracle derived from rule values, by the value's address (documents do not move).
+struct SigmaOracle::Memo {
+  std::unordered_map<std::string, std::vector<event::FieldId>> candidates;
+  struct Globs {
+    std::vector<std::vector<Element>> forms;
+    bool caseless = true;
+  };
+  std::unordered_map<const sigma::Value*, Globs> globs;
+  std::unordered_map<const sigma::Value*, std::unique_ptr<RE2>> regexes;
+};
+
+namespace {
+
 class Evaluator {
  public:
-  Evaluator(const detect::CompileOptions& options, const event::Event& event)
-      : options_(options), event_(event) {}
+  Evaluator(const detect::CompileOptions& options, SigmaOracle::Memo& memo,
+            const event::Event& event)
+      : options_(options), memo_(memo), event_(event) {}
 
   // Throws Invalid for a value that cannot be evaluated.
   bool Condition(const sigma::ConditionNode& node,
@@ -293,7 +308,9 @@ class Evaluator {
                  const std::vector<std::unique_ptr<sigma::ConditionNode>>& conditions,
                  bool check_all = false) {
     if (check_all) {
+      validating_ = true;
       for (const auto& [name, search] : detection) (void)Search(search);
+      validating_ = false;
     }
     for (const auto& condition : conditions) {
       if (Condition(*condition, detection)) return true;
@@ -321,15 +338,23 @@ class Evaluator {
     return Has(item.modifiers, Modifier::kNeq) ? !result : result;
   }
 
-  std::vector<std::string> Candidates(const std::string& name) const {
-    return options_.field_map.Resolve(name);
+  // The event fields a rule's field name stands for, in the order they are tried.
+  const std::vector<event::FieldId>& Candidates(const std::string& name) {
+    auto found = memo_.candidates.find(name);
+    if (found != memo_.candidates.end()) return found->second;
+    std::vector<event::FieldId> ids;
+    for (const std::string& candidate : options_.field_map.Resolve(name)) {
+      event::FieldId id = event::InternField(candidate);
+      if (id != event::kInvalidField) ids.push_back(id);
+    }
+    return memo_.candidates.emplace(name, std::move(ids)).first->second;
   }
 
   bool Value(const sigma::DetectionItem& item, const sigma::Value& value) {
     const auto& mods = item.modifiers;
     bool keyword = item.field.empty();
-    std::vector<std::string> candidates =
-        keyword ? std::vector<std::string>{"message"} : Candidates(item.field);
+    static const std::vector<event::FieldId> kMessage{event::fid::kMessage};
+    const std::vector<event::FieldId>& candidates = keyword ? kMessage : Candidates(item.field);
     auto any = [](const FieldValues& field, auto&& test) {
       for (std::string_view v : field.values) {
         if (test(v)) return true;
@@ -435,24 +460,34 @@ class Evaluator {
       return !field.present || any(field, [](std::string_view v) { return v.empty(); });
     }
     FieldValues field = Lookup(event_, candidates, true);
+    if (!field.present && !validating_) return false;  // no value can match
     if (Has(mods, Modifier::kRe)) {
-      RE2::Options re_options;
-      re_options.set_log_errors(false);
-      re_options.set_case_sensitive(!Has(mods, Modifier::kReI));
-      re_options.set_dot_nl(Has(mods, Modifier::kReS));
-      std::string pattern = value.text;
-      if (Has(mods, Modifier::kReM)) pattern = "(?m)" + pattern;
-      RE2 re(pattern, re_options);
-      if (!re.ok()) throw Invalid{"regex: " + re.error()};
+      std::unique_ptr<RE2>& re = memo_.regexes[&value];
+      if (!re) {
+        RE2::Options re_options;
+        re_options.set_log_errors(false);
+        re_options.set_case_sensitive(!Has(mods, Modifier::kReI));
+        re_options.set_dot_nl(Has(mods, Modifier::kReS));
+        std::string pattern = value.text;
+        if (Has(mods, Modifier::kReM)) pattern = "(?m)" + pattern;
+        auto compiled = std::make_unique<RE2>(pattern, re_options);
+        if (!compiled->ok()) throw Invalid{"regex: " + compiled->error()};
+        re = std::move(compiled);
+      }
       return any(field, [&](std::string_view v) {
-        return RE2::PartialMatch(re2::StringPiece(v.data(), v.size()), re);
+        return RE2::PartialMatch(re2::StringPiece(v.data(), v.size()), *re);
       });
     }
-    bool caseless = true;
-    std::vector<std::vector<Element>> forms = Forms(item, value, keyword, caseless);
+    auto found = memo_.globs.find(&value);
+    if (found == memo_.globs.end()) {
+      SigmaOracle::Memo::Globs globs;
+      globs.forms = Forms(item, value, keyword, globs.caseless);
+      found = memo_.globs.emplace(&value, std::move(globs)).first;
+    }
+    const SigmaOracle::Memo::Globs& globs = found->second;
     return any(field, [&](std::string_view v) {
-      for (const std::vector<Element>& form : forms) {
-        if (Matches(form, v, caseless)) return true;
+      for (const std::vector<Element>& form : globs.forms) {
+        if (Matches(form, v, globs.caseless)) return true;
       }
       return false;
     });
@@ -554,7 +589,7 @@ class Evaluator {
   // A logsource route's `when` condition: the event field (named as written) equals one of the
   // values, as a plain Sigma value would.
   bool RouteHolds(const std::string& field, const std::vector<std::string>& values) {
-    FieldValues found = Lookup(event_, {field}, false);
+    FieldValues found = Lookup(event_, {event::InternField(field)}, false);
     for (std::string_view v : found.values) {
       for (const std::string& value : values) {
         if (Matches(SigmaGlob(value, false), v, true)) return true;
@@ -565,7 +600,9 @@ class Evaluator {
 
  private:
   const detect::CompileOptions& options_;
+  SigmaOracle::Memo& memo_;
   const event::Event& event_;
+  bool validating_ = false;  // every value is derived, even for absent fields, to find invalid ones
 };
 
 bool SameSource(const sigma::LogSource& want, const sigma::LogSource& have) {
@@ -582,7 +619,7 @@ bool GlobMatches(std::string_view value, std::string_view text, bool caseless, b
 
 SigmaOracle::SigmaOracle(const std::vector<sigma::Document>& documents,
                          const detect::CompileOptions& options)
-    : options_(options) {
+    : options_(options), memo_(std::make_unique<Memo>()) {
   std::set<std::string> ids, names;
   event::Event empty;
   for (const auto& document : documents) {
@@ -594,7 +631,7 @@ SigmaOracle::SigmaOracle(const std::vector<sigma::Document>& documents,
     }
     // A rule is invalid when any of its values is, whatever the event: evaluate it once.
     try {
-      Evaluator(options_, empty).Detection(rule->detection, rule->conditions, true);
+      Evaluator(options_, *memo_, empty).Detection(rule->detection, rule->conditions, true);
     } catch (const Invalid& invalid) {
       invalid_[rule->id] = invalid.reason;
       continue;
@@ -607,7 +644,7 @@ SigmaOracle::SigmaOracle(const std::vector<sigma::Document>& documents,
     const auto* filter = std::get_if<sigma::Filter>(&document);
     if (!filter) continue;
     try {
-      Evaluator(options_, empty).Detection(filter->detection, filter->conditions, true);
+      Evaluator(options_, *memo_, empty).Detection(filter->detection, filter->conditions, true);
     } catch (const Invalid&) {
       continue;  // the compiler drops a filter it cannot build
     }
@@ -623,9 +660,11 @@ SigmaOracle::SigmaOracle(const std::vector<sigma::Document>& documents,
   }
 }
 
+SigmaOracle::~SigmaOracle() = default;
+
 bool SigmaOracle::DetectionHolds(const sigma::Rule& rule, const event::Event& event) const {
   try {
-    return Evaluator(options_, event).Detection(rule.detection, rule.conditions);
+    return Evaluator(options_, *memo_, event).Detection(rule.detection, rule.conditions);
   } catch (const Invalid&) {
     return false;
   }
@@ -635,7 +674,7 @@ std::vector<std::string> SigmaOracle::Match(const event::Event& event) const {
   std::vector<std::string> out;
   for (const RuleEntry& entry : rules_) {
     const sigma::Rule& rule = *entry.rule;
-    Evaluator evaluator(options_, event);
+    Evaluator evaluator(options_, *memo_, event);
     if (options_.apply_routing) {
       bool routed = true;
       for (const detect::LogSourceRoute& route : options_.routing.routes) {

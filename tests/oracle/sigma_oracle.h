@@ -14,6 +14,7 @@
 // RE2; logsource routes and filters are applied as documented.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,14 @@
 
 namespace bulwark::oracle {
 
+// Not thread-safe: it remembers, per rule value, what it derived from it (field candidates,
+// globs, compiled regexes), which is no part of the semantics.
 class SigmaOracle {
  public:
   // Keeps pointers to `documents`, which must outlive the oracle. Rules with a duplicate id or
   // name are ignored after the first, as the compiler does.
   SigmaOracle(const std::vector<sigma::Document>& documents, const detect::CompileOptions& options);
+  ~SigmaOracle();
 
   // Ids of the detection rules (routing and filters applied) whose condition holds for `event`,
   // in document order. A rule the oracle finds invalid (invalid()) is never reported.
@@ -48,6 +52,12 @@ class SigmaOracle {
   std::vector<RuleEntry> rules_;
   detect::CompileOptions options_;
   std::map<std::string, std::string> invalid_;
+
+ public:
+  struct Memo;  // defined in the .cc; public for its evaluator
+
+ private:
+  std::unique_ptr<Memo> memo_;
 };
 
 // Whether `text` matches the Sigma value `value` (escapes and wildcards as above) as a whole;
