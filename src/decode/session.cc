@@ -43,7 +43,7 @@ SessionTracker::Session& SessionTracker::Claim(uint64_t key) {
   if (slot.generation != generation_ || slot.key != key) {
     slot.key = key;
     slot.generation = generation_;
-    slot.pending_failure = false;
+    slot.flags = 0;
     slot.ip_length = 0;
     slot.port_length = 0;
   }
@@ -58,7 +58,7 @@ void SessionTracker::Apply(event::Event& event) {
   if (joined == programs_.end()) return;
   // One pass over the event's fields (Get() would scan them once per field); the first value of
   // a field counts, as for Get().
-  std::optional<std::string_view> pid, host, ip, port, outcome;
+  std::optional<std::string_view> pid, host, ip, port, outcome, action, method;
   bool has_address = false;
   for (size_t i = 0; i < event.size(); ++i) {
     switch (event.IdAt(i)) {
@@ -80,7 +80,11 @@ void SessionTracker::Apply(event::Event& event) {
       case fid::kSourceAddress:
         has_address = true;
         break;
+      case fid::kEventAction:
+        if (!action) action = event.ValueAt(i);
+        break;
       default:
+        if (event.IdAt(i) == auth_method_ && !method) method = event.ValueAt(i);
         break;
     }
   }
@@ -90,12 +94,26 @@ void SessionTracker::Apply(event::Event& event) {
   bool failure = outcome.value_or("") == "failure";
   if (ip) {
     Session& session = Claim(key);
-    if (session.pending_failure && !failure) {
+    if ((session.flags & kPendingFailure) && !failure) {
       // The failure an earlier line of this process could not attribute.
       event.Set(fid::kEventOutcome, "failure");
     }
-    session.pending_failure = false;
+    session.flags &= static_cast<uint8_t>(~kPendingFailure);
+    std::string_view action_text = action.value_or("");
+    if (failure && action_text == "pam_auth_failure") {
+      session.flags |= kPamTry;
+    } else if (failure && action_text == "ssh_login" && method.value_or("") != "none" &&
+               (session.flags & kPamTry)) {
+      session.flags &= static_cast<uint8_t>(~kPamTry);
+      event.Set(fid::kEventOutcome, "unknown");
+      event.Set("event.reason", "the same try as the PAM authentication failure before it");
+    }
     Address& address = addresses_[SlotOf(key)];
+    std::string_view known_ip(address.ip, session.ip_length);
+    if (!port && session.port_length > 0 && known_ip == *ip) {
+      event.Set(fid::kSourcePort, std::string_view(address.port, session.port_length));
+      return;
+    }
     session.ip_length = static_cast<uint8_t>(std::min(ip->size(), sizeof address.ip));
     std::memcpy(address.ip, ip->data(), session.ip_length);
     std::string_view port_text = port.value_or("");
@@ -113,7 +131,7 @@ void SessionTracker::Apply(event::Event& event) {
     }
     return;
   }
-  Claim(key).pending_failure = true;
+  Claim(key).flags |= kPendingFailure;
   event.Set(fid::kEventOutcome, "unknown");
 }
 

@@ -186,8 +186,17 @@ struct LineParser::State {
     }
     ++p;
     if (p < line.size() && line[p] == ' ') ++p;
-    event.Set(fid::kProcessName, tag);
-    event.AddSameAs(fid::kLogSyslogAppname, fid::kProcessName);
+    // Old Linux-PAM put the module in the tag: "sshd(pam_unix)[30530]: authentication failure".
+    // The program is the part before the parenthesis, the module the event's provider.
+    size_t open = tag.back() == ')' ? tag.find('(') : std::string_view::npos;
+    if (open != std::string_view::npos && open > 0) {
+      event.Set(fid::kProcessName, tag.substr(0, open));
+      event.Set(fid::kLogSyslogAppname, tag);
+      event.Set("event.provider", tag.substr(open + 1, tag.size() - open - 2));
+    } else {
+      event.Set(fid::kProcessName, tag);
+      event.AddSameAs(fid::kLogSyslogAppname, fid::kProcessName);
+    }
     if (!pid.empty()) event.Set(fid::kProcessPid, pid);
     pos = p;
     return true;

@@ -51,6 +51,20 @@ constexpr Service kServices[] = {
     {"dovecot", 87.2},
 };
 
+// Lines where Bulwark decides differently from fail2ban on purpose: what Bulwark must do instead.
+struct Deviation {
+  const char* file;
+  int line;
+  bool match;
+  const char* host;
+  const char* why;
+};
+constexpr Deviation kDeviations[] = {
+    {"pam-generic", 12, true, "192.168.10.3",
+     "Linux-PAM before 0.99.2 (module in the syslog tag): fail2ban no longer reads it, but real "
+     "logs of that age show brute force only in this form"},
+};
+
 struct Case {
   int line;
   bool match;
@@ -116,7 +130,13 @@ TEST(Fail2banCorpus, PassRatePerService) {
     int passed = 0;
     std::string failures;
     SessionTracker sessions;  // the file's lines in order, as one batch
-    for (const Case& c : cases) {
+    for (Case c : cases) {
+      for (const Deviation& deviation : kDeviations) {
+        if (service.file == std::string_view(deviation.file) && c.line == deviation.line) {
+          c.match = deviation.match;
+          c.host = deviation.host;
+        }
+      }
       event::Event event;
       input::Repairs repairs;
       parser.Parse(c.text, event, repairs);

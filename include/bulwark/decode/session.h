@@ -7,6 +7,14 @@
 // that process that names an address becomes the failure instead, as fail2ban's sshd filter
 // does in its multi-line modes.
 //
+// Two more joins make one credential try count once and one connection count once:
+// - PAM's "authentication failure" of a try (pam_auth_failure) comes before sshd's "Failed
+//   password" line of the same try; that next Failed line of the process is the same try told
+//   twice: its event.outcome becomes "unknown" and event.reason says why. Logs with PAM lines only
+//   (old Linux-PAM) count each PAM failure; logs without PAM count each Failed line.
+// - A line that names the process's client address without a port (PAM's rhost=) gets the port
+//   of the connection, so that connections can be counted by their (address, port).
+//
 // Only the programs given are joined (sshd by default): other programs' failures without an
 // address (sudo, su) are failures of a local user and stay as they are. Memory is fixed: a
 // direct-mapped table of `slots` (rounded up to a power of two) processes, where a newer process
@@ -40,10 +48,12 @@ class SessionTracker {
   struct Session {
     uint64_t key = 0;
     uint32_t generation = 0;  // valid when equal to the tracker's
-    bool pending_failure = false;
+    uint8_t flags = 0;        // kPendingFailure, kPamTry
     uint8_t ip_length = 0;
     uint8_t port_length = 0;
   };
+  static constexpr uint8_t kPendingFailure = 1;  // a failure without address was held back
+  static constexpr uint8_t kPamTry = 2;          // a PAM failure awaits sshd's line of that try
   static_assert(sizeof(Session) == 16);
   struct Address {
     char ip[39];  // the longest canonical text of an address (IPv6, as Event stores it)
@@ -63,6 +73,7 @@ class SessionTracker {
   uint32_t generation_ = 1;
   std::string last_host_;
   uint64_t last_host_hash_ = 0;
+  event::FieldId auth_method_ = event::InternField("auth.method");
 };
 
 }  // namespace bulwark::decode
