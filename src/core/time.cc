@@ -143,6 +143,33 @@ std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
     }
     return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
   }
+  // Www Mmm dd hh:mm:ss[.ffffff] yyyy (Apache httpd's error log, ctime), in the server's zone,
+  // taken as UTC.
+  if (text.size() >= 24 && text[3] == ' ' && text[7] == ' ' && text[13] == ':' && text[16] == ':' &&
+      Digits(text, 11, 2, c.hour) && Digits(text, 14, 2, c.minute) &&
+      Digits(text, 17, 2, c.second)) {
+    c.month = MonthFromAbbrev(text.substr(4, 3));
+    std::string_view day = Trim(text.substr(8, 2));
+    auto day_number = ParseInt(day);
+    size_t at = 19;
+    int64_t nanos = 0;
+    if (at < text.size() && text[at] == '.') {
+      int64_t scale = 100'000'000;
+      for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at) {
+        nanos += (text[at] - '0') * scale;
+        scale /= 10;
+      }
+    }
+    if (at + 5 != text.size() || text[at] != ' ' || !Digits(text, at + 1, 4, c.year) ||
+        !day_number || c.month == 0) {
+      return std::nullopt;
+    }
+    c.day = static_cast<int>(*day_number);
+    if (c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 || c.second > 60) {
+      return std::nullopt;
+    }
+    return ToUnixNs(c) + nanos;
+  }
   return ParseTimestamp(text);
 }
 
