@@ -19,6 +19,7 @@
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
+#include "bulwark/decode/audit.h"
 #include "bulwark/decode/session.h"
 #include "bulwark/detect/correlation.h"
 #include "bulwark/input/line_reader.h"
@@ -214,7 +215,10 @@ class Worker {
   void Process(const Batch& batch, BatchResult& result, bool keep_sessions = false) {
     result.Reset(batch.seq);
     parser_.SetYearResolver(batch.years);
-    if (!keep_sessions) sessions_.Reset();
+    if (!keep_sessions) {
+      sessions_.Reset();
+      audit_.Reset();
+    }
     for (const LineRef& line : batch.lines) {
       ++result.lines;
       if (line.too_long) ++result.too_long;
@@ -233,6 +237,7 @@ class Worker {
         ++result.decoded;
       }
       sessions_.Apply(event_);
+      audit_.Apply(event_);
       matched_.clear();
       matcher_->Match(event_, matched_, scanner_ ? scanner_->prescan() : nullptr);
       if (matched_.empty()) continue;
@@ -284,6 +289,7 @@ class Worker {
   std::unique_ptr<MessageScan::Scanner> scanner_;
   decode::DecoderSet::PrefilterScan prefilter_scan_;
   decode::SessionTracker sessions_;
+  decode::AuditJoiner audit_;  // joins the records of Linux audit events, like sessions_
   event::Event event_;
   std::vector<uint32_t> matched_;
   std::vector<std::string_view> group_;  // group-by values of the event being recorded
