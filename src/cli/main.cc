@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "bulwark/core/env.h"
+#include "bulwark/data/embedded.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/field_map.h"
 #include "bulwark/match/database.h"
@@ -62,9 +63,21 @@ void AddCommon(CLI::App& app, CommonOptions& common) {
 
 // Reads and parses a configuration file with `parse` (FieldMap::Parse, LogSourceRouting::Parse);
 // prints the error under `what` and returns nullopt when it is unusable.
+// "builtin:PATH" names a file shipped in the binary (data/PATH), e.g.
+// builtin:field-maps/winlogbeat.yml.
 template <typename T, typename ParseFn>
 std::optional<T> LoadConfig(const std::string& path, std::string_view what, ParseFn&& parse) {
-  auto text = bulwark::Env::Default().ReadFile(path);
+  bulwark::Result<std::string> text;
+  if (path.starts_with("builtin:")) {
+    std::string_view content = bulwark::data::EmbeddedFileContent(path.substr(8));
+    if (content.empty()) {
+      text = bulwark::Fail("no such built-in file", path);
+    } else {
+      text = std::string(content);
+    }
+  } else {
+    text = bulwark::Env::Default().ReadFile(path);
+  }
   if (!text) {
     fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
     return std::nullopt;

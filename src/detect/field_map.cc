@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "bulwark/data/embedded.h"
 
 namespace bulwark::detect {
@@ -47,11 +49,14 @@ Result<FieldMap> FieldMap::Parse(std::string_view yaml, const std::string& name)
     if (key == "fields") {
       if (!value.IsMap()) return Fail("'fields' must map Sigma field names to event fields", at);
       for (const auto& field : value) {
-        if (!field.second.IsScalar() || field.second.Scalar().empty()) {
+        std::vector<std::string> targets = ScalarList(field.second);
+        bool empty = targets.empty() || std::any_of(targets.begin(), targets.end(),
+                                                    [](const std::string& t) { return t.empty(); });
+        if (empty) {
           return Fail(fmt::format("field '{}' maps to nothing", field.first.Scalar()),
                       Where(name, field.first.Mark()));
         }
-        map.fields[field.first.Scalar()] = field.second.Scalar();
+        map.fields[field.first.Scalar()] = std::move(targets);
       }
     } else if (key == "prefixes") {
       if (!value.IsSequence()) return Fail("'prefixes' must be a list", at);
@@ -83,7 +88,7 @@ const FieldMap& FieldMap::Builtin() {
 
 std::vector<std::string> FieldMap::Resolve(const std::string& sigma_name) const {
   std::vector<std::string> out;
-  if (auto it = fields.find(sigma_name); it != fields.end()) out.push_back(it->second);
+  if (auto it = fields.find(sigma_name); it != fields.end()) out = it->second;
   out.push_back(sigma_name);
   for (const std::string& prefix : prefixes) out.push_back(prefix + sigma_name);
   return out;
@@ -110,9 +115,25 @@ Result<LogSourceRouting> LogSourceRouting::Parse(std::string_view yaml, const st
       else
         return Fail(fmt::format("unknown logsource key '{}'", key), Where(name, kv.first.Mark()));
     }
-    if (!item["when"] || !item["when"].IsMap()) return Fail("a route needs a 'when' map", at);
-    for (const auto& kv : item["when"]) {
-      route.when.emplace_back(kv.first.Scalar(), ScalarList(kv.second));
+    auto condition = [&](const YAML::Node& map) {
+      LogSourceRoute::Condition out;
+      for (const auto& kv : map) out.emplace_back(kv.first.Scalar(), ScalarList(kv.second));
+      return out;
+    };
+    const YAML::Node& when = item["when"];
+    const YAML::Node& when_any = item["when_any"];
+    if (when && when.IsMap()) {
+      route.alternatives.push_back(condition(when));
+    } else if (when_any && when_any.IsSequence() && when_any.size() > 0) {
+      for (const auto& alternative : when_any) {
+        if (!alternative.IsMap()) {
+          return Fail("'when_any' must list maps of field: values",
+                      Where(name, alternative.Mark()));
+        }
+        route.alternatives.push_back(condition(alternative));
+      }
+    } else {
+      return Fail("a route needs a 'when' map or a 'when_any' list of maps", at);
     }
     routing.routes.push_back(std::move(route));
   }

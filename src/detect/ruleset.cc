@@ -409,18 +409,25 @@ class Compiler {
       if (!route.category.empty() && route.category != source.category) continue;
       if (!route.service.empty() && route.service != source.service) continue;
       if (route.product.empty() && route.category.empty() && route.service.empty()) continue;
-      for (const auto& [field, values] : route.when) {
-        sigma::DetectionItem item;
-        item.field = field;
-        for (const auto& v : values)
-          item.values.push_back(sigma::Value{sigma::Value::Kind::kString, v});
-        std::vector<FieldId> ids{event::InternField(field)};
-        std::vector<uint32_t> kids;
-        for (const auto& value : item.values) {
-          if (auto node = CompileValue(item, value, ids)) kids.push_back(*node);
+      std::vector<uint32_t> alternatives;
+      for (const LogSourceRoute::Condition& condition : route.alternatives) {
+        std::vector<uint32_t> parts;
+        for (const auto& [field, values] : condition) {
+          sigma::DetectionItem item;
+          item.field = field;
+          for (const auto& v : values)
+            item.values.push_back(sigma::Value{sigma::Value::Kind::kString, v});
+          std::vector<FieldId> ids = FieldCandidates(field);
+          std::vector<uint32_t> kids;
+          for (const auto& value : item.values) {
+            if (auto node = CompileValue(item, value, ids)) kids.push_back(*node);
+          }
+          parts.push_back(kids.empty() ? AddNode(Node{Node::Op::kFalse, 0, 0})
+                                       : AddGroup(Node::Op::kOr, kids));
         }
-        if (!kids.empty()) nodes.push_back(AddGroup(Node::Op::kOr, kids));
+        if (!parts.empty()) alternatives.push_back(AddGroup(Node::Op::kAnd, parts));
       }
+      if (!alternatives.empty()) nodes.push_back(AddGroup(Node::Op::kOr, alternatives));
     }
     return nodes;
   }

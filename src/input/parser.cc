@@ -369,7 +369,10 @@ struct LineParser::State {
         return true;
       }
     }
-    for (std::string_view name : {"@timestamp", "timestamp", "time"}) {
+    // The event's own time: ECS and most shippers, then Windows event log exports (EVTX as JSON,
+    // NXLog).
+    for (std::string_view name : {"@timestamp", "timestamp", "time",
+                                  "Event.System.TimeCreated.#attributes.SystemTime", "EventTime"}) {
       auto id = event::FindField(name);
       if (!id) continue;
       if (auto text = event.Get(*id)) {

@@ -360,7 +360,7 @@ detection:
 TEST(RuleSet, LogsourceRoutingRestrictsRules) {
   CompileOptions options;
   options.routing.routes.push_back(
-      LogSourceRoute{"linux", "", "sshd", {{"process.name", {"sshd"}}}});
+      LogSourceRoute{"linux", "", "sshd", {{{"process.name", {"sshd"}}}}});
   auto compiled = CompileYaml(
       "title: t\nlogsource: {product: linux, service: sshd}\ndetection:\n  s: {f: x}\n  condition: "
       "s\n",

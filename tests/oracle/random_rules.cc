@@ -212,8 +212,9 @@ void AppendJsonString(std::string& out, std::string_view text) {
 detect::CompileOptions Vocabulary::Options() {
   detect::CompileOptions options;
   options.apply_routing = false;
-  options.field_map.fields = {
-      {"CommandLine", "process.command_line"}, {"User", "user.name"}, {"src_ip", "source.ip"}};
+  options.field_map.fields = {{"CommandLine", {"process.command_line"}},
+                              {"User", {"user.name"}},
+                              {"src_ip", {"source.ip"}}};
   options.field_map.prefixes = {"Event.EventData."};
   options.field_map.placeholders = {{"admins", {"root", "Administrator"}},
                                     {"tmp", {"/tmp/", "C:\\Temp\\"}}};

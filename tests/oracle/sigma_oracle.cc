@@ -589,7 +589,7 @@ class Evaluator {
   // A logsource route's `when` condition: the event field (named as written) equals one of the
   // values, as a plain Sigma value would.
   bool RouteHolds(const std::string& field, const std::vector<std::string>& values) {
-    FieldValues found = Lookup(event_, {event::InternField(field)}, false);
+    FieldValues found = Lookup(event_, Candidates(field), false);
     for (std::string_view v : found.values) {
       for (const std::string& value : values) {
         if (Matches(SigmaGlob(value, false), v, true)) return true;
@@ -681,9 +681,15 @@ std::vector<std::string> SigmaOracle::Match(const event::Event& event) const {
         if (route.product.empty() && route.category.empty() && route.service.empty()) continue;
         sigma::LogSource want{route.product, route.category, route.service};
         if (!SameSource(want, rule.logsource)) continue;
-        for (const auto& [field, values] : route.when) {
-          routed = routed && evaluator.RouteHolds(field, values);
+        bool any = false;
+        for (const detect::LogSourceRoute::Condition& condition : route.alternatives) {
+          bool all = true;
+          for (const auto& [field, values] : condition) {
+            all = all && evaluator.RouteHolds(field, values);
+          }
+          any = any || all;
         }
+        routed = routed && any;
       }
       if (!routed) continue;
     }

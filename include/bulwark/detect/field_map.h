@@ -12,8 +12,10 @@
 namespace bulwark::detect {
 
 struct FieldMap {
-  std::map<std::string, std::string> fields;  // Sigma name -> event field path
-  std::vector<std::string> prefixes;          // tried for names neither mapped nor present
+  // Sigma name -> event field paths, tried in order (one per event shape, e.g. Winlogbeat's
+  // winlog.channel and an EVTX export's Event.System.Channel).
+  std::map<std::string, std::vector<std::string>> fields;
+  std::vector<std::string> prefixes;  // tried for names neither mapped nor present
   // Values for the `expand` modifier's %placeholders%.
   std::map<std::string, std::vector<std::string>> placeholders;
 
@@ -23,16 +25,19 @@ struct FieldMap {
   // The built-in map.
   static const FieldMap& Builtin();
   // Event field candidates for a Sigma field name, in the order they are tried: the mapped
-  // field, the name as written, then each prefix + name. The first one present in an event is
+  // fields, the name as written, then each prefix + name. The first one present in an event is
   // the one matched.
   std::vector<std::string> Resolve(const std::string& sigma_name) const;
 };
 
 // Which events a rule with a given logsource applies to: every route whose `match` keys all equal
-// the rule's logsource adds its `when` conditions (field equals one of the values).
+// the rule's logsource adds its condition: one of its alternatives holds, an alternative being a
+// list of fields each equal to one of its values (as Sigma values: case-insensitive, wildcards).
+// Field names are resolved through the field map, as the rules' are.
 struct LogSourceRoute {
+  using Condition = std::vector<std::pair<std::string, std::vector<std::string>>>;
   std::string product, category, service;  // empty = any
-  std::vector<std::pair<std::string, std::vector<std::string>>> when;
+  std::vector<Condition> alternatives;     // `when` (one) or `when_any` (several)
 };
 
 struct LogSourceRouting {
