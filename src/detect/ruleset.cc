@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "bulwark/core/hash.h"
@@ -132,7 +133,11 @@ struct RuleSet::Compiled {
   static constexpr uint8_t kScanField = 1;
   static constexpr uint8_t kPresenceField = 2;
   std::vector<FieldDatabase> databases;
+  // Roots [0, detection_count) are detection rules; roots from detection_count on are the
+  // route watches (one per entry of `routes`), evaluated like rules but never reported as
+  // matches.
   size_t detection_count = 0;
+  std::vector<RouteWatch> routes;
   std::vector<CompiledCorrelation> correlations;
   std::vector<std::vector<uint32_t>> consumers;
   std::vector<uint32_t> no_consumers;
@@ -676,7 +681,61 @@ class Compiler {
   void DisableRule(uint32_t rule, const std::string& reason) {
     if (!out_.enabled[rule]) return;
     out_.enabled[rule] = false;
+    if (rule >= out_.detection_count) return;  // a route watch: its rules are disabled too
     Reject(out_.infos[rule].where, out_.infos[rule].id, reason);
+  }
+
+  // What the routes for `source` ask of an event, in words; empty when no route applies.
+  std::string RouteNeeds(const sigma::LogSource& source) const {
+    std::string needs;
+    for (const LogSourceRoute& route : options_.routing.routes) {
+      if (!route.product.empty() && route.product != source.product) continue;
+      if (!route.category.empty() && route.category != source.category) continue;
+      if (!route.service.empty() && route.service != source.service) continue;
+      if (route.product.empty() && route.category.empty() && route.service.empty()) continue;
+      std::string alternatives;
+      for (const LogSourceRoute::Condition& condition : route.alternatives) {
+        std::string parts;
+        for (const auto& [field, values] : condition) {
+          bool any = values.size() == 1 && values[0] == "*";
+          std::string joined;
+          for (const std::string& value : values) joined += (joined.empty() ? "" : "|") + value;
+          parts += (parts.empty() ? "" : ", ") +
+                   (any ? field + " present" : fmt::format("{} = {}", field, joined));
+        }
+        alternatives += (alternatives.empty() ? "" : " or ") + parts;
+      }
+      needs += (needs.empty() ? "" : "; ") + alternatives;
+    }
+    return needs;
+  }
+
+  // Adds one route watch per distinct routed logsource of the enabled detection rules: a hidden
+  // rule whose condition is the route alone. Also fixes detection_count.
+  void AddRouteWatches() {
+    out_.detection_count = out_.roots.size();
+    if (!options_.apply_routing) return;
+    std::map<std::tuple<std::string, std::string, std::string>, size_t> index;
+    for (uint32_t r = 0; r < out_.detection_count; ++r) {
+      if (!out_.enabled[r]) continue;
+      const sigma::LogSource& source = logsources_[r];
+      auto key = std::make_tuple(source.product, source.category, source.service);
+      if (auto found = index.find(key); found != index.end()) {
+        ++out_.routes[found->second].rules;
+        continue;
+      }
+      std::string needs = RouteNeeds(source);
+      if (needs.empty()) continue;
+      current_rule_ = static_cast<uint32_t>(out_.roots.size());
+      std::vector<uint32_t> nodes = RouteNodes(source);
+      if (nodes.empty()) continue;
+      out_.roots.push_back(AddGroup(Node::Op::kAnd, nodes));
+      out_.enabled.push_back(true);
+      index.emplace(key, out_.routes.size());
+      out_.routes.push_back(
+          RouteWatch{source, 1, std::move(needs), RouteNeeds({source.product, "", ""})});
+    }
+    current_rule_ = kNoRule;
   }
 
   void CollectPreds(uint32_t index, std::vector<uint32_t>& preds) const {
@@ -825,7 +884,6 @@ class Compiler {
   }
 
   void AddCorrelations(const std::vector<const sigma::Correlation*>& correlations) {
-    out_.detection_count = out_.roots.size();
     // Name/id lookup over detection rules first, then correlations as they are added.
     std::unordered_map<std::string, uint32_t> by_ref;
     for (uint32_t r = 0; r < out_.infos.size(); ++r) {
@@ -975,6 +1033,7 @@ std::shared_ptr<const RuleSet> RuleSet::Compile(std::vector<sigma::Document> doc
     }
   }
   for (const sigma::Filter* filter : filters) compiler.ApplyFilter(*filter);
+  compiler.AddRouteWatches();
   compiler.DeferShortLiterals();
   compiler.BuildDatabases();
   compiler.Index();
@@ -1001,6 +1060,10 @@ std::vector<match::Pattern> RuleSet::ScanLiterals(FieldId field) const {
   if (index < 0) return {};
   const auto& patterns = compiled_->databases[index].literal.patterns;
   return patterns ? *patterns : std::vector<match::Pattern>();
+}
+
+const std::vector<RouteWatch>& RuleSet::routes() const {
+  return compiled_->routes;
 }
 
 std::unique_ptr<Matcher> RuleSet::NewMatcher(MatcherOptions options) const {
@@ -1057,7 +1120,8 @@ struct Matcher::State {
   static constexpr uint32_t kTrialLookups = 1024;
   static constexpr uint32_t kBypassScans = 65536;
   std::vector<CachedScan> cache = std::vector<CachedScan>(kCacheSlots);
-  bool value_cache = true;  // MatcherOptions::value_cache
+  bool value_cache = true;           // MatcherOptions::value_cache
+  std::vector<uint8_t> routes_seen;  // Matcher::routes_seen
   std::vector<FieldCacheUse> cache_use;
   std::vector<const PatternRef*>* recording = nullptr;  // set while a missed value is scanned
   std::vector<const PatternRef*> recorded;
@@ -1071,6 +1135,7 @@ struct Matcher::State {
     }
     pred_state.assign(c.preds.size(), 0);
     rule_mark.assign(c.roots.size(), 0);
+    routes_seen.assign(c.routes.size(), 0);
     cache_use.resize(c.database_of_field.size());
   }
 
@@ -1438,6 +1503,10 @@ uint64_t Matcher::evaluations() const {
   return state_->evaluations;
 }
 
+const std::vector<uint8_t>& Matcher::routes_seen() const {
+  return state_->routes_seen;
+}
+
 void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched,
                     const Prescan* prescan) {
   State& s = *state_;
@@ -1480,7 +1549,13 @@ void Matcher::Match(const event::Event& event, std::vector<uint32_t>& matched,
   std::sort(s.candidates.begin(), s.candidates.end());
   s.evaluations += s.candidates.size();
   for (uint32_t rule : s.candidates) {
-    if (s.Eval(s.c.roots[rule])) matched.push_back(rule);
+    if (s.Eval(s.c.roots[rule])) {
+      if (rule < s.c.detection_count) {
+        matched.push_back(rule);
+      } else {
+        s.routes_seen[rule - s.c.detection_count] = 1;
+      }
+    }
     s.rule_mark[rule] = 0;
   }
   s.candidates.clear();

@@ -208,6 +208,9 @@ class Worker {
     }
   }
 
+  // Which logsource routes the events this worker matched satisfied (RuleSet::routes()).
+  const std::vector<uint8_t>& routes_seen() const { return matcher_->routes_seen(); }
+
   // `keep_sessions`: join sshd lines across batches (one worker that sees every batch in order,
   // as a followed file's); otherwise within the batch only, so that the alerts do not depend on
   // which worker got which batch.
@@ -573,6 +576,10 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
         done.emplace(seq, std::move(result));
         if (seq == next_to_consume) next_ready_cv.notify_one();
       }
+      std::lock_guard lock(done_mutex);
+      const std::vector<uint8_t>& seen = worker.routes_seen();
+      summary.routes_seen.resize(seen.size(), 0);
+      for (size_t i = 0; i < seen.size(); ++i) summary.routes_seen[i] |= seen[i];
     });
   }
   bool show_progress = options.progress && isatty(STDERR_FILENO);
@@ -734,6 +741,60 @@ const ReplaySummary& StreamDetector::summary() const {
   return impl_->summary;
 }
 
+namespace {
+
+// "silent rules" lines: rules whose logsource route no event satisfied, by product when every
+// route of a product was silent, else by logsource (the first few).
+void PrintSilentRules(const ReplaySummary& s, const detect::RuleSet& rules, std::string& text) {
+  const std::vector<detect::RouteWatch>& routes = rules.routes();
+  if (routes.empty() || s.events == 0) return;
+  auto seen = [&](size_t i) { return i < s.routes_seen.size() && s.routes_seen[i]; };
+  std::map<std::string, std::pair<size_t, bool>> products;  // rules, any route seen
+  for (size_t i = 0; i < routes.size(); ++i) {
+    auto& [count, any] = products[routes[i].logsource.product];
+    count += routes[i].rules;
+    any = any || seen(i);
+  }
+  auto it = std::back_inserter(text);
+  constexpr size_t kMostListed = 5;
+  size_t listed = 0, unlisted = 0;
+  for (const auto& [product, entry] : products) {
+    if (product.empty() || entry.second) continue;
+    std::string needs;
+    for (const detect::RouteWatch& route : routes) {
+      if (route.logsource.product == product) needs = route.product_needs;
+    }
+    fmt::format_to(it, "silent rules     {} {} for product {} saw no event{}\n", entry.first,
+                   entry.first == 1 ? "rule" : "rules", product,
+                   needs.empty() ? "" : ": their route needs " + needs);
+  }
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const detect::RouteWatch& route = routes[i];
+    bool product_silent =
+        !route.logsource.product.empty() && !products[route.logsource.product].second;
+    if (seen(i) || product_silent) continue;
+    if (listed == kMostListed) {
+      ++unlisted;
+      continue;
+    }
+    ++listed;
+    std::string source;
+    for (const auto& [key, value] : {std::pair{"product", route.logsource.product},
+                                     {"category", route.logsource.category},
+                                     {"service", route.logsource.service}}) {
+      if (!value.empty()) source += (source.empty() ? "" : ", ") + std::string(key) + " " + value;
+    }
+    fmt::format_to(it, "silent rules     {} {} for {} saw no event: their route needs {}\n",
+                   route.rules, route.rules == 1 ? "rule" : "rules", source, route.needs);
+  }
+  if (unlisted > 0) {
+    fmt::format_to(it, "silent rules     ... and {} more logsources whose rules saw no event\n",
+                   unlisted);
+  }
+}
+
+}  // namespace
+
 void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FILE* out) {
   std::string text;
   auto it = std::back_inserter(text);
@@ -761,6 +822,7 @@ void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FIL
       fmt::format_to(it, "  {:>8}  {} ({}), {} suppressed\n", 0, rules.rule(rule).title,
                      rules.rule(rule).id, count);
   }
+  PrintSilentRules(s, rules, text);
   fmt::format_to(it, "correlation keys {} held ({:.1f} MB), {} evicted\n", s.correlation_keys,
                  s.correlation_bytes / 1e6, s.correlation_evictions);
   double rate = s.seconds > 0 ? s.lines / s.seconds : 0;

@@ -46,6 +46,15 @@ struct CompiledCorrelation {
 
 class Matcher;
 
+// A logsource route and the detection rules it restricts, so that a run can say which rules saw
+// no event at all and what their route asks of an event.
+struct RouteWatch {
+  sigma::LogSource logsource;
+  size_t rules = 0;           // enabled detection rules with this logsource
+  std::string needs;          // the route's condition, e.g. "Channel = Security"
+  std::string product_needs;  // what the routes of the product alone need, e.g. "Channel present"
+};
+
 struct MatcherOptions {
   // Remember what repeated values hit (see Matcher); off only for tests that compare the matcher
   // with and without it.
@@ -74,6 +83,9 @@ class RuleSet {
   // caller that scans the same text anyway, e.g. for decoder prefilters, with one database holding
   // both sets: it hands the hits to Matcher::Match as a Prescan.
   std::vector<match::Pattern> ScanLiterals(event::FieldId field) const;
+  // One entry per distinct routed logsource of the compiled rules (empty without routing); the
+  // matcher tells which of them an event satisfied (Matcher::routes_seen).
+  const std::vector<RouteWatch>& routes() const;
 
  private:
   RuleSet();
@@ -121,6 +133,8 @@ class Matcher {
   // How many rule conditions Match() has evaluated so far: rules whose condition could hold for
   // the event given its hits and present fields (the others are skipped unevaluated).
   uint64_t evaluations() const;
+  // Per entry of RuleSet::routes(): 1 once an event given to Match() satisfied that route.
+  const std::vector<uint8_t>& routes_seen() const;
 
  private:
   struct State;

@@ -49,7 +49,9 @@ struct ReplaySummary {
   uint64_t correlation_keys = 0;
   uint64_t correlation_evictions = 0;
   uint64_t correlation_bytes = 0;  // memory of the correlation tables at the end
-  double seconds = 0;              // processing time (after rules and decoders are loaded)
+  // Per entry of RuleSet::routes(): 1 when some event satisfied that logsource route.
+  std::vector<uint8_t> routes_seen;
+  double seconds = 0;  // processing time (after rules and decoders are loaded)
   unsigned threads = 1;
 };
 
