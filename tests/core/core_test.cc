@@ -43,6 +43,16 @@ TEST(Time, CommonLogFormat) {
   EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2026-11-26T10:00:00Z")),
             "2026-11-26T10:00:00.000Z");
   EXPECT_FALSE(ParseLogTimestamp("26/Foo/2026:10:00:00 +0100"));
+  // Apache httpd's and nginx's error logs (the server's zone, taken as UTC).
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("Thu Nov 26 10:00:00.123456 2026")),
+            "2026-11-26T10:00:00.123Z");
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("Sat Jun  1 02:17:42 2013")),
+            "2013-06-01T02:17:42.000Z");
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2012/04/09 11:53:29")),
+            "2012-04-09T11:53:29.000Z");
+  EXPECT_FALSE(ParseLogTimestamp("Thu Nov 26 25:00:00 2026"));
+  EXPECT_FALSE(ParseLogTimestamp("Thu Xyz 26 10:00:00 2026"));
+  EXPECT_FALSE(ParseLogTimestamp("2012/13/09 11:53:29"));
 }
 
 TEST(Time, ZoneAndTimespan) {

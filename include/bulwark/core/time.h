@@ -27,8 +27,8 @@ std::string FormatTimestamp(TimeNs ns);
 // of T, no zone = UTC). Returns nullopt on anything else.
 std::optional<TimeNs> ParseTimestamp(std::string_view text);
 // Parses the Common Log Format time of web servers, "26/Nov/2026:10:00:00 +0000", Apache httpd's
-// error log time "Thu Nov 26 10:00:00.123456 2026" (taken as UTC), or falls back to
-// ParseTimestamp. nullopt on anything else.
+// error log time "Thu Nov 26 10:00:00.123456 2026" and nginx's "2026/11/26 10:00:00" (both taken
+// as UTC), or falls back to ParseTimestamp. nullopt on anything else.
 std::optional<TimeNs> ParseLogTimestamp(std::string_view text);
 // Parses a zone offset "Z", "UTC", "+01:00", "-0530"; returns the offset in seconds east of UTC.
 std::optional<int> ParseZoneOffset(std::string_view text);
