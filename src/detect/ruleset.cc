@@ -310,8 +310,9 @@ class Compiler {
     re2_options.set_max_mem(4 << 20);
     re2_options.set_case_sensitive(!(regex.flags & match::kCaseless));
     re2_options.set_dot_nl(regex.flags & match::kDotAll);
-    std::string expression = regex.expression;
-    if (regex.flags & match::kMultiline) expression = "(?m)" + expression;
+    bool multiline = (regex.flags & match::kMultiline) != 0;
+    std::string expression = PcreForRe2(regex.expression, multiline);
+    if (multiline) expression = "(?m)" + expression;
     auto re2 = std::make_shared<RE2>(expression, re2_options);
     if (!re2->ok()) return Fail(fmt::format("regex does not compile: {}", re2->error()));
     if (re2->ProgramSize() > kMaxProgramSize) {

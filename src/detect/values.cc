@@ -152,6 +152,39 @@ Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
 
 }  // namespace
 
+std::string PcreForRe2(std::string_view pattern, bool multiline) {
+  std::string out;
+  out.reserve(pattern.size() + 8);
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      out.push_back(c);
+      out.push_back(pattern[++i]);
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out.push_back(c);
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out.push_back(c);
+      // A ']' right after '[' or '[^' is a literal member.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out.push_back(pattern[++i]);
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out.push_back(pattern[++i]);
+      continue;
+    }
+    if (c == '$' && !multiline) {
+      out += "(?:\\n?\\z)";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
 bool GlobContains(std::string_view text, const std::vector<std::string>& pieces, bool caseless) {
   auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
   size_t from = 0;
@@ -296,7 +329,11 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
   unsigned case_flag = (!encoded && !Has(modifiers, Modifier::kCased)) ? match::kCaseless : 0;
   for (const std::string& text : texts) {
     std::vector<Piece> pieces = SplitWildcards(text);
-    bool plain = !windash && pieces.size() == 1 && pieces[0].kind == Piece::Kind::kText;
+    // vectorscan's literal API refuses a literal that starts with a NUL byte (a UTF-16BE
+    // encoding of ASCII text) as "empty": such text goes the regex way, with the byte escaped.
+    auto literal_ok = [](const std::string& text) { return !text.empty() && text[0] != '\0'; };
+    bool plain = !windash && pieces.size() == 1 && pieces[0].kind == Piece::Kind::kText &&
+                 literal_ok(pieces[0].text);
     if (plain) {
       RegexSpec spec;
       spec.literal = true;
@@ -321,7 +358,7 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
         spec.glob.push_back(piece.text);
         if (piece.text.size() > spec.expression.size()) spec.expression = piece.text;
       }
-      if (!spec.expression.empty()) {
+      if (literal_ok(spec.expression)) {
         out.push_back(std::move(spec));
         continue;
       }

@@ -35,6 +35,11 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
                                             const std::vector<sigma::Modifier>& modifiers,
                                             const FieldMap& field_map, bool keyword);
 
+// A Sigma `re` pattern (PCRE syntax) for RE2, with PCRE's meaning of `$` outside multi-line mode
+// kept: the end of the text or just before a newline that ends it (RE2's `$` is the end only).
+// Other syntax is passed through; RE2 reports what it does not take.
+std::string PcreForRe2(std::string_view pattern, bool multiline);
+
 // Base64 helpers, exposed for tests.
 std::string Base64Encode(std::string_view bytes);
 std::vector<std::string> Base64OffsetVariants(std::string_view bytes);

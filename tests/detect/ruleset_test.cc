@@ -264,7 +264,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"  s: {f: 'a??c'}\n  condition: s\n", R"({"f":"a\u00e9c"})", false},
         Case{"  s: {f: 'a?c'}\n  condition: s\n", R"({"f":"a\u65e5c"})", true},
         Case{"  s: {f|startswith|endswith: 'mid'}\n  condition: s\n", R"({"f":"a mid b"})", true},
-        Case{"  s: {f|startswith|endswith: 'mid'}\n  condition: s\n", R"({"f":"a mi d"})", false}),
+        Case{"  s: {f|startswith|endswith: 'mid'}\n  condition: s\n", R"({"f":"a mi d"})", false},
+        // Sigma's `re` is PCRE: `$` also matches before a newline that ends the value, whether
+        // vectorscan matches the pattern alone or RE2 confirms it.
+        Case{"  s: {f|re: 'php$'}\n  condition: s\n", R"({"f":"/wp-login.php\n"})", true},
+        Case{"  s: {f|re: 'php$'}\n  condition: s\n", R"({"f":"/wp-login.php\nx"})", false},
+        Case{"  s: {f|re: '[$]php$'}\n  condition: s\n", R"({"f":"$php\n"})", true}),
     [](const ::testing::TestParamInfo<Case>& info) { return "case" + std::to_string(info.index); });
 
 // One matcher over many events: what a repeated value hits is remembered, but the candidate order
@@ -417,6 +422,25 @@ TEST(FieldMap, ParseErrors) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->Resolve("a"), (std::vector<std::string>{"b", "a", "x.a"}));
   EXPECT_EQ(ok->Resolve("c"), (std::vector<std::string>{"c", "x.c"}));
+}
+
+// Found by the differential test: a UTF-16BE literal starts with a NUL byte, which vectorscan's
+// literal API refused as "empty"; the rule was rejected. (JSON cannot carry NUL bytes: the event
+// is built directly.)
+TEST(Encodings, Utf16BigEndianValues) {
+  auto compiled = CompileYaml(
+      "title: t\nid: r1\nlogsource: {product: test}\ndetection:\n  s: {f|utf16be|contains: "
+      "'ab'}\n  condition: s\n");
+  ASSERT_TRUE(compiled.rejected.empty()) << compiled.rejected[0].ToString();
+  event::Event event;
+  event.Set("f", std::string("x\0a\0by", 6));
+  std::vector<uint32_t> matched;
+  compiled.rules->NewMatcher()->Match(event, matched);
+  EXPECT_EQ(matched.size(), 1u);
+  event.Set("f", std::string("x\0a\0cy", 6));
+  matched.clear();
+  compiled.rules->NewMatcher()->Match(event, matched);
+  EXPECT_TRUE(matched.empty());
 }
 
 }  // namespace

@@ -214,10 +214,27 @@ detect::CompileOptions Vocabulary::Options() {
   options.apply_routing = false;
   options.field_map.fields = {{"CommandLine", {"process.command_line"}},
                               {"User", {"user.name"}},
-                              {"src_ip", {"source.ip"}}};
+                              {"src_ip", {"source.ip"}},
+                              {"Channel", {"winlog.channel", "Event.System.Channel"}}};
   options.field_map.prefixes = {"Event.EventData."};
   options.field_map.placeholders = {{"admins", {"root", "Administrator"}},
                                     {"tmp", {"/tmp/", "C:\\Temp\\"}}};
+  return options;
+}
+
+detect::CompileOptions Vocabulary::RoutedOptions() {
+  detect::CompileOptions options = Options();
+  options.apply_routing = true;
+  using Route = detect::LogSourceRoute;
+  options.routing.routes = {
+      Route{"linux", "", "sshd", {{{"process.name", {"sshd", "sshd-session"}}}}},
+      Route{"windows", "", "", {{{"Channel", {"*"}}}}},
+      Route{"windows",
+            "process_creation",
+            "",
+            {{{"Channel", {"Microsoft-Windows-Sysmon/Operational"}}, {"EventID", {"1"}}},
+             {{"Channel", {"Security"}}, {"EventID", {"4688"}}}}},
+  };
   return options;
 }
 
@@ -312,6 +329,9 @@ std::string CaseGenerator::Item(std::string& field) {
       {"|hour", 'h'},
       {"|month|gte", 'm'},
       {"|startswith|endswith", 's'},
+      {"|utf16be|contains", 's'},
+      {"|utf16|contains", 's'},
+      {"|re|m", 'r'},
       {"", 'z'},  // null or ''
   };
   const Kind& kind = random_.Pick(kKinds);
@@ -388,7 +408,11 @@ std::string CaseGenerator::Rules(size_t count) {
   std::string yaml;
   for (size_t r = 0; r < count; ++r) {
     std::string id = fmt::format("r{:04}", next_rule_++);
-    yaml += fmt::format("title: {}\nid: {}\nlogsource: {{product: test}}\ndetection:\n", id, id);
+    static const std::vector<std::string> kSources = {
+        "{product: test}", "{product: linux, service: sshd}", "{product: windows}",
+        "{product: windows, category: process_creation}"};
+    yaml += fmt::format("title: {}\nid: {}\nlogsource: {}\ndetection:\n", id, id,
+                        random_.Pick(kSources));
     size_t selections = 1 + random_.Below(3);
     for (size_t s = 1; s <= selections; ++s) {
       if (random_.Chance(10)) {
@@ -485,6 +509,20 @@ GeneratedEvent CaseGenerator::Event(bool json_safe) {
         value = Filler(before) + core + Filler(after);
       }
       event.fields.push_back(EventField{name, value});
+    }
+  }
+  // Now and then the fields the routes of RoutedOptions() look at.
+  if (random_.Chance(20)) {
+    event.fields.push_back(EventField{"process.name", random_.Chance(70) ? "sshd" : "cron"});
+  }
+  if (random_.Chance(25)) {
+    static const std::vector<std::string> kChannels = {"Microsoft-Windows-Sysmon/Operational",
+                                                       "Security", "Application", "security"};
+    event.fields.push_back(EventField{
+        random_.Chance(50) ? "winlog.channel" : "Event.System.Channel", random_.Pick(kChannels)});
+    if (random_.Chance(80)) {
+      static const std::vector<std::string> kIds = {"1", "4688", "11", "4625"};
+      event.fields.push_back(EventField{"EventID", random_.Pick(kIds)});
     }
   }
   event.raw = ToJson(event);

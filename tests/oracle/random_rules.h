@@ -34,8 +34,12 @@ class Random {
 
 // Field names, values and the field map the generated rules and events share.
 struct Vocabulary {
-  // The field map rules are compiled with: a few mapped names, a prefix, placeholders.
+  // The field map rules are compiled with: a few mapped names (one with two targets), a prefix,
+  // placeholders; logsource routing off.
   static detect::CompileOptions Options();
+  // The same with routing on: routes for the generated rules' logsources (one with
+  // alternatives, field names resolved through the field map).
+  static detect::CompileOptions RoutedOptions();
 };
 
 // One field of a generated event; several entries of one name make a multi-valued field.

@@ -468,7 +468,30 @@ class Evaluator {
         re_options.set_log_errors(false);
         re_options.set_case_sensitive(!Has(mods, Modifier::kReI));
         re_options.set_dot_nl(Has(mods, Modifier::kReS));
-        std::string pattern = value.text;
+        // Sigma's regular expressions are PCRE: outside multi-line mode `$` also matches before
+        // a newline that ends the text, which RE2's `$` does not. Each `$` outside a class
+        // becomes "an optional newline, then the end".
+        std::string pattern;
+        bool escaped = false, in_class = false;
+        size_t class_start = 0;
+        for (size_t i = 0; i < value.text.size(); ++i) {
+          char c = value.text[i];
+          if (escaped) {
+            escaped = false;
+          } else if (c == '\\') {
+            escaped = true;
+          } else if (in_class) {
+            if (c == ']' && i > class_start) in_class = false;
+          } else if (c == '[') {
+            in_class = true;
+            class_start = i + 1;
+            if (i + 1 < value.text.size() && value.text[i + 1] == '^') ++class_start;
+          } else if (c == '$' && !Has(mods, Modifier::kReM)) {
+            pattern += "(?:\\n?\\z)";
+            continue;
+          }
+          pattern.push_back(c);
+        }
         if (Has(mods, Modifier::kReM)) pattern = "(?m)" + pattern;
         auto compiled = std::make_unique<RE2>(pattern, re_options);
         if (!compiled->ok()) throw Invalid{"regex: " + compiled->error()};
