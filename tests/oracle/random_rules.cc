@@ -6,6 +6,7 @@
 #include <map>
 
 #include "bulwark/core/time.h"
+#include "encoding.h"
 
 namespace bulwark::oracle {
 
@@ -161,34 +162,6 @@ std::string ChangeCase(Random& random, std::string text) {
       break;
   }
   return text;
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
-  while (out.size() % 4 != 0) out.push_back('=');
-  return out;
-}
-
-std::string Utf16Le(std::string_view ascii) {
-  std::string out;
-  for (char c : ascii) {
-    out.push_back(c);
-    out.push_back('\0');
-  }
-  return out;
 }
 
 void AppendJsonString(std::string& out, std::string_view text) {
@@ -492,7 +465,7 @@ GeneratedEvent CaseGenerator::Event(bool json_safe) {
         bool ascii = std::all_of(core.begin(), core.end(),
                                  [](char c) { return static_cast<unsigned char>(c) < 0x80; });
         // Text stays valid UTF-8, as readers guarantee: only ASCII becomes UTF-16.
-        if (!json_safe && ascii && random_.Chance(5)) core = Utf16Le(core);
+        if (!json_safe && ascii && random_.Chance(5)) core = Utf16(core, false, false);
         if (random_.Chance(7)) core = Base64(random_.Pick(kAtoms) + core);
         core = ChangeCase(random_, core);
         if (random_.Chance(15) && core.size() > 1) {  // a near miss: one character less

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "bulwark/core/time.h"
+#include "encoding.h"
 
 namespace bulwark::oracle {
 
@@ -197,7 +198,7 @@ class RegexExampler {
                                     : (b == ' ' || (b >= 9 && b <= 13));
             if (in) set.set(b);
           }
-          if (first.empty()) first = kind == 'd' ? "1" : kind == 'w' ? "a" : " ";
+          if (first.empty()) first.assign(1, kind == 'd' ? '1' : kind == 'w' ? 'a' : ' ');
           continue;
         }
         item = Escape(true);
@@ -268,53 +269,6 @@ std::string GlobExample(std::string_view value) {
     } else if (c != '*') {
       out.push_back(c);
     }
-  }
-  return out;
-}
-
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(buffer >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(buffer << (6 - bits)) & 63]);
-  while (out.size() % 4 != 0) out.push_back('=');
-  return out;
-}
-
-std::string Utf16(std::string_view text, bool big_endian, bool bom) {
-  std::string out;
-  if (bom) out += big_endian ? std::string("\xFE\xFF", 2) : std::string("\xFF\xFE", 2);
-  for (size_t i = 0; i < text.size();) {
-    auto lead = static_cast<unsigned char>(text[i]);
-    size_t length = std::min<size_t>(lead < 0xC0   ? 1
-                                     : lead < 0xE0 ? 2
-                                     : lead < 0xF0 ? 3
-                                                   : 4,
-                                     text.size() - i);
-    uint32_t cp = length == 1 ? lead : lead & (0xFF >> (length + 1));
-    for (size_t k = 1; k < length; ++k) cp = (cp << 6) | (text[i + k] & 0x3F);
-    auto put = [&](uint16_t unit) {
-      out.push_back(static_cast<char>(big_endian ? unit >> 8 : unit & 0xFF));
-      out.push_back(static_cast<char>(big_endian ? unit & 0xFF : unit >> 8));
-    };
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      put(static_cast<uint16_t>(0xD800 + (cp >> 10)));
-      put(static_cast<uint16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      put(static_cast<uint16_t>(cp));
-    }
-    i += length;
   }
   return out;
 }
