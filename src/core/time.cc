@@ -144,10 +144,10 @@ std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
     return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
   }
   // yyyy/mm/dd hh:mm:ss (nginx's error log), in the server's zone, taken as UTC.
-  if (text.size() == 19 && text[4] == '/' && text[7] == '/' && text[10] == ' ' &&
-      text[13] == ':' && text[16] == ':' && Digits(text, 0, 4, c.year) &&
-      Digits(text, 5, 2, c.month) && Digits(text, 8, 2, c.day) && Digits(text, 11, 2, c.hour) &&
-      Digits(text, 14, 2, c.minute) && Digits(text, 17, 2, c.second)) {
+  if (text.size() == 19 && text[4] == '/' && text[7] == '/' && text[10] == ' ' && text[13] == ':' &&
+      text[16] == ':' && Digits(text, 0, 4, c.year) && Digits(text, 5, 2, c.month) &&
+      Digits(text, 8, 2, c.day) && Digits(text, 11, 2, c.hour) && Digits(text, 14, 2, c.minute) &&
+      Digits(text, 17, 2, c.second)) {
     if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 ||
         c.second > 60) {
       return std::nullopt;

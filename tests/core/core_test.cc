@@ -48,8 +48,7 @@ TEST(Time, CommonLogFormat) {
             "2026-11-26T10:00:00.123Z");
   EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("Sat Jun  1 02:17:42 2013")),
             "2013-06-01T02:17:42.000Z");
-  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2012/04/09 11:53:29")),
-            "2012-04-09T11:53:29.000Z");
+  EXPECT_EQ(FormatTimestamp(*ParseLogTimestamp("2012/04/09 11:53:29")), "2012-04-09T11:53:29.000Z");
   EXPECT_FALSE(ParseLogTimestamp("Thu Nov 26 25:00:00 2026"));
   EXPECT_FALSE(ParseLogTimestamp("Thu Xyz 26 10:00:00 2026"));
   EXPECT_FALSE(ParseLogTimestamp("2012/13/09 11:53:29"));
