@@ -307,7 +307,9 @@ class Builder {
     const auto& mods = item.modifiers;
     bool keyword = item.field.empty();
     if (Has(mods, Modifier::kExists)) {
-      Add(field, value.text == "true" ? Want{Want::Kind::kWhole, "present"}
+      // A field typed as an address takes only an address.
+      bool address = event::TypeOf(event::InternField(field)) == event::FieldType::kIp;
+      Add(field, value.text == "true" ? Want{Want::Kind::kWhole, address ? "192.0.2.1" : "present"}
                                       : Want{Want::Kind::kAbsent, ""});
       return true;
     }
