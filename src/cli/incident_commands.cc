@@ -10,6 +10,7 @@
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/incident/audit.h"
 #include "bulwark/incident/incidents.h"
@@ -100,7 +101,7 @@ std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool wit
     context.policy = std::move(*policy);
   }
   if (!context.config.kev.empty()) {
-    auto text = Env::Default().ReadFile(context.config.kev);
+    auto text = data::BuiltinEnv::Default().ReadFile(context.config.kev);
     if (!text) {
       fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
       return nullptr;
@@ -243,7 +244,7 @@ int RunReports(const IncidentCliOptions& options) {
     files.mappings.insert(files.mappings.begin(), configured.mappings.begin(),
                           configured.mappings.end());
   }
-  auto reader_config = abuse::LoadReaderConfig(files, Env::Default());
+  auto reader_config = abuse::LoadReaderConfig(files, data::BuiltinEnv::Default());
   if (!reader_config) {
     fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
     return kExitFindings;
@@ -344,8 +345,8 @@ int RunFetch(const IncidentCliOptions& options) {
   }
   auto context = OpenContext(options, true);
   if (!context) return kExitFindings;
-  auto reader_config =
-      abuse::LoadReaderConfig(abuse::ReaderFilesOf(context->config.reports), Env::Default());
+  auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(context->config.reports),
+                                               data::BuiltinEnv::Default());
   if (!reader_config) {
     fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
     return kExitFindings;

@@ -10,7 +10,7 @@
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
-#include "bulwark/data/embedded.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/incident/json.h"
 #include "bulwark/inventory/attribution.h"
 #include "bulwark/inventory/import.h"
@@ -164,12 +164,7 @@ int RunWho(const InventoryOptions& options) {
 }  // namespace
 
 Result<std::string> ReadTextFile(const std::string& path) {
-  if (path.starts_with("builtin:")) {
-    std::string_view content = data::EmbeddedFileContent(path.substr(8));
-    if (content.empty()) return Fail("no such bundled file", path);
-    return std::string(content);
-  }
-  return Env::Default().ReadFile(path);
+  return data::BuiltinEnv::Default().ReadFile(path);
 }
 
 std::optional<config::Config> LoadConfig(const std::string& config_path,

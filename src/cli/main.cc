@@ -12,7 +12,7 @@
 #include <iostream>
 
 #include "bulwark/core/env.h"
-#include "bulwark/data/embedded.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/field_map.h"
 #include "bulwark/match/database.h"
@@ -67,17 +67,7 @@ void AddCommon(CLI::App& app, CommonOptions& common) {
 // builtin:field-maps/winlogbeat.yml.
 template <typename T, typename ParseFn>
 std::optional<T> LoadConfig(const std::string& path, std::string_view what, ParseFn&& parse) {
-  bulwark::Result<std::string> text;
-  if (path.starts_with("builtin:")) {
-    std::string_view content = bulwark::data::EmbeddedFileContent(path.substr(8));
-    if (content.empty()) {
-      text = bulwark::Fail("no such built-in file", path);
-    } else {
-      text = std::string(content);
-    }
-  } else {
-    text = bulwark::Env::Default().ReadFile(path);
-  }
+  auto text = bulwark::data::BuiltinEnv::Default().ReadFile(path);
   if (!text) {
     fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
     return std::nullopt;

@@ -6,6 +6,7 @@
 
 #include "bulwark/config/config.h"
 #include "bulwark/core/json_writer.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/server/service.h"
 #include "bulwark/server/tokens.h"
 #include "commands.h"
@@ -30,7 +31,7 @@ int RunServe(const ServeOptions& options, bool data_dir_given) {
   config::Config config = std::move(*loaded);
   if (!options.listen.empty()) config.listen = options.listen;
   server::Service::BlockSignals();
-  auto service = server::Service::Start(config, options.config, Env::Default());
+  auto service = server::Service::Start(config, options.config, data::BuiltinEnv::Default());
   if (!service) {
     fmt::print(stderr, "bulwark: cannot start: {}\n", service.error().ToString());
     return kExitFindings;

@@ -438,6 +438,9 @@ void LineParser::SetYearResolver(const YearResolver& resolver) {
   state_->years = resolver;
   state_->repeat_valid = false;
 }
+void LineParser::SetFormat(Format format) {
+  state_->options.format = format;
+}
 LineParser::~LineParser() = default;
 LineParser::LineParser(LineParser&&) noexcept = default;
 

@@ -43,10 +43,11 @@ struct LineRef {
 struct Batch {
   uint64_t seq = 0;
   size_t input = 0;
+  input::Format format = input::Format::kAuto;  // of the input's lines
   std::vector<LineRef> lines;
   std::vector<std::shared_ptr<const char[]>> storage;  // the reader's chunks the lines lie in
   input::YearResolver years;
-  explicit Batch(const input::ParseOptions& options) : years(options) {}
+  explicit Batch(const input::ParseOptions& options) : format(options.format), years(options) {}
 };
 
 // One correlation input derived from an event. Items with a parent feed only when the parent
@@ -218,6 +219,7 @@ class Worker {
   void Process(const Batch& batch, BatchResult& result, bool keep_sessions = false) {
     result.Reset(batch.seq);
     parser_.SetYearResolver(batch.years);
+    parser_.SetFormat(batch.format);
     if (!keep_sessions) {
       sessions_.Reset();
       audit_.Reset();
@@ -541,6 +543,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     if (!batch) batch = std::make_shared<Batch>(options.parse);
     batch->seq = 0;
     batch->input = input;
+    batch->format =
+        input < options.input_formats.size() ? options.input_formats[input] : options.parse.format;
     batch->storage.clear();
     batch->lines.clear();
     batch->lines.reserve(options.batch_lines);
@@ -724,6 +728,7 @@ void StreamDetector::Process(size_t input, const std::vector<std::string>& lines
   Batch batch(s.options.parse);
   batch.seq = s.seq++;
   batch.input = input;
+  if (input < s.options.input_formats.size()) batch.format = s.options.input_formats[input];
   batch.years = s.years[input];
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string_view line(lines[i]);

@@ -209,6 +209,8 @@ struct Service::Impl {
     std::vector<std::unique_ptr<input::FileFollower>> new_followers;
     for (const auto& in : c.inputs) {
       names.push_back(in.path);
+      // config.cc has checked the name.
+      options.input_formats.push_back(input::ParseFormat(in.format).value_or(input::Format::kAuto));
       new_followers.push_back(std::make_unique<input::FileFollower>(in.path));
     }
     auto sink = [this](std::string_view text) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "../support/sample_inventory.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/input/follower.h"
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
@@ -118,6 +119,49 @@ TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   std::filesystem::rename(log_, log_ + ".1");
   Append(BruteForce("192.0.2.10", 12));
   EXPECT_EQ(incidents_of("c-initech"), 1u);
+  (*service)->Stop();
+}
+
+// Each input is read in its own format (config inputs[].format): the same sshd lines in a file
+// declared `plain` are messages without a syslog header, so no sshd decoder reads them. And a
+// `builtin:` policy path works in the service as on the command line (both read files through
+// the builtin: overlay).
+TEST_F(FollowTest, EachInputInItsFormatAndBuiltinPolicy) {
+  std::string plain = (dir_ / "plain.log").string();
+  Append("");
+  std::ofstream(plain, std::ios::app) << "";
+  std::string data = (dir_ / "data").string();
+  {
+    auto store = store::OpenSqliteStore(data);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
+  }
+  config::Config config;
+  config.data_dir = data;
+  config.listen = "127.0.0.1:0";
+  config.mail.print = (dir_ / "mails.txt").string();
+  config.policy = "builtin:samples/policy.yml";
+  config.inputs = {{log_, "auto"}, {plain, "plain"}};
+  auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  auto store = store::OpenSqliteStore(data);
+  ASSERT_TRUE(store);
+  auto incidents_of = [&](const std::string& customer, int polls) {
+    store::IncidentFilter filter;
+    filter.customer_id = customer;
+    for (int i = 0; i < polls; ++i) {
+      auto list = (*store)->ListIncidents(filter);
+      if (list && !list->empty()) return list->size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return size_t{0};
+  };
+  // The same attack in both files: Globex's shop in the syslog file, Initech's system in the
+  // plain one.
+  std::ofstream(plain, std::ios::app) << BruteForce("192.0.2.10", 12);
+  Append(BruteForce("198.51.100.23", 12));
+  EXPECT_EQ(incidents_of("c-globex", 50), 1u);
+  EXPECT_EQ(incidents_of("c-initech", 10), 0u);  // both files were read in the same round
   (*service)->Stop();
 }
 

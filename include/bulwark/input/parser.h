@@ -96,6 +96,8 @@ class LineParser {
   Reject Parse(std::string_view line, event::Event& event, Repairs& repairs);
   // Replaces the year state (batches parsed out of order by workers).
   void SetYearResolver(const YearResolver& resolver);
+  // The format of the lines parsed from now on (inputs of different formats share a parser).
+  void SetFormat(Format format);
 
  private:
   struct State;

@@ -23,6 +23,8 @@ struct ReplayOptions {
   // Inputs held in memory (name, content), read before `inputs`.
   std::vector<std::pair<std::string, std::string>> memory_inputs;
   input::ParseOptions parse;
+  // Per input (by index), its format; inputs without an entry use parse.format.
+  std::vector<input::Format> input_formats;
   unsigned threads = 0;  // workers; 0 = one per core
   size_t batch_lines = 1024;
   TimeNs suppress_window = 600 * kNsPerSecond;  // 0 = every alert is written
