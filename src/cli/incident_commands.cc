@@ -18,6 +18,7 @@
 #include "bulwark/input/line_reader.h"
 #include "bulwark/notify/notifier.h"
 #include "bulwark/server/report_sources.h"
+#include "bulwark/spine/settings.h"
 #include "commands.h"
 
 namespace bulwark::cli {
@@ -87,55 +88,17 @@ std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool wit
     }
     context.index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
   }
-  if (!context.config.policy.empty()) {
-    auto text = ReadTextFile(context.config.policy);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return nullptr;
-    }
-    auto policy = incident::Policy::Parse(*text, context.config.policy);
-    if (!policy) {
-      fmt::print(stderr, "bulwark: policy: {}\n", policy.error().ToString());
-      return nullptr;
-    }
-    context.policy = std::move(*policy);
-  }
-  if (!context.config.kev.empty()) {
-    auto text = data::BuiltinEnv::Default().ReadFile(context.config.kev);
-    if (!text) {
-      fmt::print(stderr, "bulwark: {}\n", text.error().ToString());
-      return nullptr;
-    }
-    auto loaded = context.policy.LoadKnownExploited(*text);
-    if (!loaded) {
-      fmt::print(stderr, "bulwark: {}: {}\n", context.config.kev, loaded.error().message);
-      return nullptr;
-    }
-  }
-  auto templates = notify::Templates::Load(context.config.mail.templates);
-  if (!templates) {
-    fmt::print(stderr, "bulwark: {}\n", templates.error().ToString());
+  auto settings = spine::LoadSettings(context.config, data::BuiltinEnv::Default());
+  if (!settings) {
+    fmt::print(stderr, "bulwark: {}\n", settings.error().ToString());
     return nullptr;
   }
-  context.templates = std::move(*templates);
+  context.policy = std::move(settings->policy);
+  context.templates = std::move(settings->templates);
   if (context.index) {
-    const auto& mail = context.config.mail;
-    notify::NotifierSettings settings;
-    settings.from = mail.from;
-    settings.domain = mail.domain;
-    settings.signature = mail.signature;
-    settings.digest_hour = mail.digest_hour;
-    for (const auto& hook : context.config.webhooks) {
-      auto secret = Env::Default().ReadSecretFile(hook.secret_file);
-      if (!secret) {
-        fmt::print(stderr, "bulwark: {}\n", secret.error().ToString());
-        return nullptr;
-      }
-      settings.webhooks.push_back({hook.customer, hook.url, *secret});
-    }
     context.notifier =
         std::make_unique<notify::Notifier>(*context.store, *context.index, context.policy,
-                                           context.templates, Env::Default(), settings);
+                                           context.templates, Env::Default(), settings->notifier);
   }
   return holder;
 }
@@ -505,30 +468,15 @@ int RunTick(const IncidentCliOptions& options) {
 int RunSend(const IncidentCliOptions& options) {
   auto context = OpenContext(options, true);
   if (!context) return kExitFindings;
-  const auto& mail = context->config.mail;
-  std::unique_ptr<notify::Mailer> mailer;
-  std::string smtp = options.smtp.empty() ? mail.smtp_url : options.smtp;
-  if (!smtp.empty()) {
-    notify::SmtpSettings settings;
-    settings.url = smtp;
-    settings.starttls = mail.starttls;
-    settings.username = mail.username;
-    settings.verify_peer = mail.verify_peer;
-    if (!mail.password_file.empty()) {
-      auto password = Env::Default().ReadSecretFile(mail.password_file);
-      if (!password) {
-        fmt::print(stderr, "bulwark: {}\n", password.error().ToString());
-        return kExitFindings;
-      }
-      settings.password = *password;
-    }
-    mailer = notify::NewSmtpMailer(settings);
-  } else {
-    mailer = notify::NewPrintingMailer(options.print.empty() ? mail.print : options.print);
+  auto mailer = spine::NewMailer(context->config.mail, data::BuiltinEnv::Default(), options.smtp,
+                                 options.print);
+  if (!mailer) {
+    fmt::print(stderr, "bulwark: {}\n", mailer.error().ToString());
+    return kExitFindings;
   }
   incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
   incidents.SetNotificationSink(context->notifier.get());
-  auto stats = context->notifier->Deliver(*mailer, incidents);
+  auto stats = context->notifier->Deliver(**mailer, incidents);
   if (!stats) {
     fmt::print(stderr, "bulwark: {}\n", stats.error().ToString());
     return kExitFindings;

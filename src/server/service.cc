@@ -23,6 +23,7 @@
 #include "bulwark/server/http.h"
 #include "bulwark/server/report_sources.h"
 #include "bulwark/server/tokens.h"
+#include "bulwark/spine/settings.h"
 
 namespace bulwark::server {
 
@@ -121,66 +122,27 @@ struct Service::Impl {
   // Loads policy, templates, inventory index, notifier, incidents and mailer for `c`; replaces
   // the running ones only when everything loaded. Caller holds `mutex` (or is starting up).
   Result<void> Load(const config::Config& c) {
-    incident::Policy new_policy = incident::Policy::Default();
-    if (!c.policy.empty()) {
-      auto text = env.ReadFile(c.policy);
-      if (!text) return tl::unexpected(text.error());
-      auto parsed = incident::Policy::Parse(*text, c.policy);
-      if (!parsed) return tl::unexpected(parsed.error());
-      new_policy = std::move(*parsed);
-    }
-    if (!c.kev.empty()) {
-      auto text = env.ReadFile(c.kev);
-      if (!text) return tl::unexpected(text.error());
-      auto loaded = new_policy.LoadKnownExploited(*text);
-      if (!loaded) return Fail(loaded.error().message, c.kev);
-    }
-    auto new_templates = notify::Templates::Load(c.mail.templates);
-    if (!new_templates) return tl::unexpected(new_templates.error());
+    auto settings = spine::LoadSettings(c, env);
+    if (!settings) return tl::unexpected(settings.error());
     auto inventory = store->ReadInventory();
     if (!inventory) return tl::unexpected(inventory.error());
-    std::unique_ptr<notify::Mailer> new_mailer;
-    if (!c.mail.smtp_url.empty()) {
-      notify::SmtpSettings smtp;
-      smtp.url = c.mail.smtp_url;
-      smtp.starttls = c.mail.starttls;
-      smtp.username = c.mail.username;
-      smtp.verify_peer = c.mail.verify_peer;
-      if (!c.mail.password_file.empty()) {
-        auto password = env.ReadSecretFile(c.mail.password_file);
-        if (!password) return tl::unexpected(password.error());
-        smtp.password = *password;
-      }
-      new_mailer = notify::NewSmtpMailer(smtp);
-    } else {
-      new_mailer = notify::NewPrintingMailer(c.mail.print);
-    }
+    auto new_mailer = spine::NewMailer(c.mail, env);
+    if (!new_mailer) return tl::unexpected(new_mailer.error());
     auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(c.reports), env);
     if (!reader_config) return tl::unexpected(reader_config.error());
     auto new_sources = ReportSources::Create(c.reports, env);
     if (!new_sources) return tl::unexpected(new_sources.error());
-    std::vector<notify::Webhook> hooks;
-    for (const auto& hook : c.webhooks) {
-      auto secret = env.ReadSecretFile(hook.secret_file);
-      if (!secret) return tl::unexpected(secret.error());
-      hooks.push_back({hook.customer, hook.url, *secret});
-    }
     // Everything loaded: swap in (the notifier and incidents refer to policy, templates, index).
     incidents.reset();
     notifier.reset();
-    policy = std::move(new_policy);
-    templates = std::move(*new_templates);
+    policy = std::move(settings->policy);
+    templates = std::move(settings->templates);
     index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
-    mailer = std::move(new_mailer);
+    mailer = std::move(*new_mailer);
     report_reader = std::make_shared<const abuse::ReportReader>(std::move(*reader_config));
     sources = std::move(*new_sources);
-    notify::NotifierSettings settings;
-    settings.from = c.mail.from;
-    settings.domain = c.mail.domain;
-    settings.signature = c.mail.signature;
-    settings.digest_hour = c.mail.digest_hour;
-    settings.webhooks = std::move(hooks);
-    notifier = std::make_unique<notify::Notifier>(*store, *index, policy, templates, env, settings);
+    notifier = std::make_unique<notify::Notifier>(*store, *index, policy, templates, env,
+                                                  settings->notifier);
     incidents = std::make_unique<incident::Incidents>(*store, *index, policy, env,
                                                       incident::IncidentOptions{c.dedup_window});
     incidents->SetNotificationSink(notifier.get());

@@ -4,27 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
+#include "../support/memory_env.h"
 
 namespace bulwark::data {
 namespace {
 
-// An Env with files in memory and a fixed clock, to see what reaches it.
-class MemoryEnv final : public Env {
- public:
-  std::map<std::string, std::string> files;
-  TimeNs Now() const override { return 42; }
-  Result<std::string> ReadFile(const std::string& path) const override {
-    auto found = files.find(path);
-    if (found == files.end()) return Fail("no such file", path);
-    return found->second;
-  }
-  Result<std::vector<std::string>> ListFiles(const std::string& path,
-                                             const std::vector<std::string>&) const override {
-    if (!files.count(path)) return Fail("no such file", path);
-    return std::vector<std::string>{path};
-  }
-};
+using testing_support::MemoryEnv;
 
 TEST(BuiltinEnv, EmbeddedFilesByBuiltinPaths) {
   MemoryEnv base;
@@ -52,7 +37,7 @@ TEST(BuiltinEnv, OtherPathsAndTheClockGoToTheEnvBelow) {
   BuiltinEnv env(base);
   EXPECT_EQ(env.ReadFile("/etc/bulwark/policy.yml").value_or(""), "x");
   EXPECT_FALSE(env.ReadFile("/etc/other.yml").has_value());
-  EXPECT_EQ(env.Now(), 42);
+  EXPECT_EQ(env.Now(), base.now);
   EXPECT_TRUE(env.ListFiles("/etc/bulwark/policy.yml", {}).has_value());
 }
 
