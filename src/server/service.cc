@@ -119,44 +119,65 @@ struct Service::Impl {
 
   explicit Impl(Env& e) : env(e) {}
 
-  // Loads policy, templates, inventory index, notifier, incidents and mailer for `c`; replaces
-  // the running ones only when everything loaded. Caller holds `mutex` (or is starting up).
-  Result<void> Load(const config::Config& c) {
+  // What Load() builds before anything running is replaced, so that a reload
+  // takes all of a new configuration or none of it.
+  struct StagedSettings {
+    spine::Settings settings;
+    model::Inventory inventory;
+    std::unique_ptr<notify::Mailer> mailer;
+    std::unique_ptr<abuse::ReaderConfig> reader_config;
+    std::unique_ptr<ReportSources> sources;
+  };
+  struct StagedInputs {
+    std::vector<std::unique_ptr<input::FileFollower>> followers;
+    std::unique_ptr<pipeline::StreamDetector> detector;  // null: no inputs
+  };
+
+  // Loads policy, templates, inventory, mailer, report reader and sources for `c`; changes
+  // nothing running.
+  Result<StagedSettings> PrepareSettings(const config::Config& c) {
+    StagedSettings staged;
     auto settings = spine::LoadSettings(c, env);
     if (!settings) return tl::unexpected(settings.error());
+    staged.settings = std::move(*settings);
     auto inventory = store->ReadInventory();
     if (!inventory) return tl::unexpected(inventory.error());
-    auto new_mailer = spine::NewMailer(c.mail, env);
-    if (!new_mailer) return tl::unexpected(new_mailer.error());
+    staged.inventory = std::move(*inventory);
+    auto mailer = spine::NewMailer(c.mail, env);
+    if (!mailer) return tl::unexpected(mailer.error());
+    staged.mailer = std::move(*mailer);
     auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(c.reports), env);
     if (!reader_config) return tl::unexpected(reader_config.error());
-    auto new_sources = ReportSources::Create(c.reports, env);
-    if (!new_sources) return tl::unexpected(new_sources.error());
-    // Everything loaded: swap in (the notifier and incidents refer to policy, templates, index).
+    staged.reader_config = std::make_unique<abuse::ReaderConfig>(std::move(*reader_config));
+    auto sources = ReportSources::Create(c.reports, env);
+    if (!sources) return tl::unexpected(sources.error());
+    staged.sources = std::move(*sources);
+    return staged;
+  }
+
+  // Replaces the running policy, templates, index, notifier, incidents and mailer. Caller holds
+  // `mutex` (or is starting up).
+  void CommitSettings(StagedSettings staged, const config::Config& c) {
+    // The notifier and incidents refer to policy, templates and index: they go first.
     incidents.reset();
     notifier.reset();
-    policy = std::move(settings->policy);
-    templates = std::move(settings->templates);
-    index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
-    mailer = std::move(*new_mailer);
-    report_reader = std::make_shared<const abuse::ReportReader>(std::move(*reader_config));
-    sources = std::move(*new_sources);
+    policy = std::move(staged.settings.policy);
+    templates = std::move(staged.settings.templates);
+    index = std::make_unique<inventory::AttributionIndex>(std::move(staged.inventory));
+    mailer = std::move(staged.mailer);
+    report_reader = std::make_shared<const abuse::ReportReader>(std::move(*staged.reader_config));
+    sources = std::move(staged.sources);
     notifier = std::make_unique<notify::Notifier>(*store, *index, policy, templates, env,
-                                                  settings->notifier);
+                                                  staged.settings.notifier);
     incidents = std::make_unique<incident::Incidents>(*store, *index, policy, env,
                                                       incident::IncidentOptions{c.dedup_window});
     incidents->SetNotificationSink(notifier.get());
-    return {};
   }
 
-  // Rules, decoders and followers for `c.inputs`; replaces the running ones when they load.
-  Result<void> LoadInputs(const config::Config& c) {
-    if (c.inputs.empty()) {
-      std::lock_guard lock(input_mutex);
-      followers.clear();
-      detector.reset();
-      return {};
-    }
+  // Rules, decoders, followers and the detector for `c.inputs`; changes nothing running.
+  Result<StagedInputs> PrepareInputs(const config::Config& c) {
+    StagedInputs staged;
+    if (c.inputs.empty()) return staged;
     detect::CompileOptions compile;
     auto rules = pipeline::LoadRules(c.rules, compile);
     if (!rules.rejected.empty()) {
@@ -168,30 +189,43 @@ struct Service::Impl {
     pipeline::ReplayOptions options;
     options.parse.reference_time = env.Now();
     std::vector<std::string> names;
-    std::vector<std::unique_ptr<input::FileFollower>> new_followers;
     for (const auto& in : c.inputs) {
       names.push_back(in.path);
       // config.cc has checked the name.
       options.input_formats.push_back(input::ParseFormat(in.format).value_or(input::Format::kAuto));
-      new_followers.push_back(std::make_unique<input::FileFollower>(in.path));
+      staged.followers.push_back(std::make_unique<input::FileFollower>(in.path));
     }
     auto sink = [this](std::string_view text) {
       for (std::string_view line : Split(text, '\n')) {
         if (!line.empty()) alerts.emplace_back(line);
       }
     };
-    auto new_detector =
+    staged.detector =
         std::make_unique<pipeline::StreamDetector>(options, rules.rules, *decoders, names, sink);
+    return staged;
+  }
+
+  // Replaces the running followers and detector; files followed before keep their position.
+  void CommitInputs(StagedInputs staged) {
     std::lock_guard lock(input_mutex);
-    // Files followed before keep their position.
-    for (auto& follower : new_followers) {
+    for (auto& follower : staged.followers) {
       for (auto& old : followers) {
         if (old && old->path() == follower->path()) follower = std::move(old);
       }
     }
-    followers = std::move(new_followers);
+    followers = std::move(staged.followers);
     lines_read.assign(followers.size(), 0);
-    detector = std::move(new_detector);
+    detector = std::move(staged.detector);
+  }
+
+  // Loads everything `c` configures and swaps it in, or changes nothing and says why.
+  Result<void> Load(const config::Config& c) {
+    auto settings = PrepareSettings(c);
+    if (!settings) return tl::unexpected(settings.error());
+    auto inputs = PrepareInputs(c);
+    if (!inputs) return tl::unexpected(inputs.error());
+    CommitSettings(std::move(*settings), c);
+    CommitInputs(std::move(*inputs));
     return {};
   }
 
@@ -806,9 +840,6 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   if (!store) return tl::unexpected(store.error());
   impl->store = std::move(*store);
   if (auto loaded = impl->Load(impl->config); !loaded) return tl::unexpected(loaded.error());
-  if (auto inputs = impl->LoadInputs(impl->config); !inputs) {
-    return tl::unexpected(inputs.error());
-  }
   Impl* raw = impl.get();
   auto http = HttpServer::Start(
       impl->config.listen, [raw](const HttpRequest& r) { return raw->Handle(r); },
@@ -839,7 +870,6 @@ Result<void> Service::Reload() {
     parsed->listen = impl_->config.listen;
   }
   if (auto loaded = impl_->Load(*parsed); !loaded) return loaded;
-  if (auto inputs = impl_->LoadInputs(*parsed); !inputs) return inputs;
   impl_->config = std::move(*parsed);
   return {};
 }

@@ -276,6 +276,23 @@ TEST_F(ApiTest, BodiesHaveALimit) {
   EXPECT_NE(unknown.body.find("unknown field 'sate'"), std::string::npos);
 }
 
+// A reload is all or nothing: when its rules are rejected, its new mail settings (and policy,
+// templates, inventory) do not go live either.
+TEST_F(ApiTest, AReloadWithRejectedRulesChangesNothing) {
+  std::string other = (dir_ / "other-mails.txt").string();
+  std::string rules = (dir_ / "bad.yml").string();
+  std::ofstream(rules) << "title: t\nid: bad\ndetection:\n  s: {f|nope: x}\n  condition: s\n";
+  std::ofstream(config_path_) << "data_dir: " << dir_.string() << "\nlisten: 127.0.0.1:0\n"
+                              << "mail: {print: " << other << "}\nrules: [" << rules << "]\n"
+                              << "inputs: [{path: " << (dir_ / "auth.log").string() << "}]\n";
+  auto reloaded = service_->Reload();
+  ASSERT_FALSE(reloaded);
+  EXPECT_NE(reloaded.error().ToString().find("rules rejected"), std::string::npos);
+  service_->Tick();  // delivers the mails of SetUp's incidents
+  EXPECT_TRUE(std::filesystem::exists(config_.mail.print));
+  EXPECT_FALSE(std::filesystem::exists(other));
+}
+
 TEST_F(ApiTest, ABrokenReloadKeepsTheRunningConfiguration) {
   std::ofstream(config_path_) << "mail: {digest_hour: 25}\n";
   auto broken = service_->Reload();
