@@ -143,6 +143,13 @@ std::string SanitizeUtf8(std::string_view text) {
 }
 
 void AppendJsonString(std::string& out, std::string_view text) {
+  // JSON is UTF-8: text that is not (a third party's bytes, stored as received) is written with
+  // its invalid sequences replaced by U+FFFD.
+  if (!IsValidUtf8(text)) {
+    std::string repaired = SanitizeUtf8(text);
+    AppendJsonString(out, repaired);
+    return;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (char c : text) {

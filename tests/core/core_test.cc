@@ -198,4 +198,15 @@ TEST(FlatTable, KeepsEveryEntryAcrossGrowthAndErasure) {
 }
 
 }  // namespace
+// Every JSON written is valid: bytes that are not UTF-8 come out as U+FFFD.
+TEST(Json, InvalidUtf8IsWrittenRepaired) {
+  std::string out;
+  AppendJsonString(out, std::string("ok \xff\xfe \xc3 end \xc3\xa9", 14));
+  EXPECT_TRUE(IsValidUtf8(out));
+  EXPECT_EQ(out, "\"ok \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD end \xC3\xA9\"");
+  std::string valid;
+  AppendJsonString(valid, "caf\xC3\xA9 \"q\"\n");
+  EXPECT_EQ(valid, "\"caf\xC3\xA9 \\\"q\\\"\\n\"");
+}
+
 }  // namespace bulwark

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "../support/sample_inventory.h"
+#include "bulwark/core/strings.h"
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
 #include "bulwark/server/tokens.h"
@@ -274,6 +275,14 @@ TEST_F(ApiTest, BodiesHaveALimit) {
                       R"({"state": "notified", "reason": "x", "sate": "typo"})");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.body.find("unknown field 'sate'"), std::string::npos);
+}
+
+// Every response is valid JSON, also when it repeats bytes that are not UTF-8.
+TEST_F(ApiTest, ResponsesAreValidJsonWhateverTheBytes) {
+  auto reply = Call("GET", "/api/v1/no%FFsuch%C3thing", analyst_);
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_TRUE(IsValidUtf8(reply.body)) << reply.body;
+  EXPECT_NE(reply.body.find("no resource at"), std::string::npos);
 }
 
 // A reload is all or nothing: when its rules are rejected, its new mail settings (and policy,

@@ -29,7 +29,8 @@ std::string SanitizeUtf8(std::string_view text);
 // Base64 (RFC 4648): the standard alphabet with '=' padding, or with `url` the URL-safe alphabet
 // without padding (as JWTs use it).
 std::string Base64Encode(std::string_view data, bool url = false);
-// Appends `text` as a JSON string literal (with quotes) to `out`. Expects valid UTF-8.
+// Appends `text` as a JSON string literal (with quotes) to `out`. Invalid UTF-8 in `text` (bytes
+// stored as a third party sent them) is written as U+FFFD, so the output is always valid JSON.
 void AppendJsonString(std::string& out, std::string_view text);
 
 }  // namespace bulwark
