@@ -20,9 +20,38 @@ struct Pending {
 };
 
 MHD_Result CollectPair(void* target, MHD_ValueKind, const char* key, const char* value) {
-  (*static_cast<std::map<std::string, std::string>*>(target))[AsciiLower(key ? key : "")] =
-      value ? value : "";
+  auto* request = static_cast<HttpRequest*>(target);
+  std::string name = AsciiLower(key ? key : "");
+  auto [it, inserted] = request->headers.insert_or_assign(name, value ? value : "");
+  if (!inserted) request->repeated.insert(it->first);
   return MHD_YES;
+}
+
+// Percent-decodes `uri` in place (the path and the query arguments), except "%00": a NUL byte
+// would cut the C string the server hands on, so the request would reach another resource than
+// the one named. It stays "%00", which names no resource; the service refuses it. Returns the
+// new length.
+size_t UnescapeKeepingNul(void*, MHD_Connection*, char* uri) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  size_t in = 0, out = 0;
+  while (uri[in] != '\0') {
+    if (uri[in] == '%' && uri[in + 1] != '\0' && uri[in + 2] != '\0') {
+      int high = hex(uri[in + 1]), low = hex(uri[in + 2]);
+      if (high >= 0 && low >= 0 && (high | low) != 0) {
+        uri[out++] = static_cast<char>(high * 16 + low);
+        in += 3;
+        continue;
+      }
+    }
+    uri[out++] = uri[in++];
+  }
+  uri[out] = '\0';
+  return out;
 }
 
 MHD_Result CollectQuery(void* target, MHD_ValueKind, const char* key, const char* value) {
@@ -46,8 +75,7 @@ struct HttpServer::Impl {
       pending = new Pending();
       pending->request.method = method;
       pending->request.path = url;
-      MHD_get_connection_values(connection, MHD_HEADER_KIND, CollectPair,
-                                &pending->request.headers);
+      MHD_get_connection_values(connection, MHD_HEADER_KIND, CollectPair, &pending->request);
       MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, CollectQuery,
                                 &pending->request.query);
       *state = pending;
@@ -109,11 +137,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
   server->impl_ = std::make_unique<Impl>();
   server->impl_->handler = std::move(handler);
   server->impl_->max_body = max_body_bytes;
-  server->impl_->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
-      &Impl::Answer, server->impl_.get(), MHD_OPTION_SOCK_ADDR, &address,
-      MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, nullptr,
-      MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+  server->impl_->daemon =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+                       nullptr, nullptr, &Impl::Answer, server->impl_.get(), MHD_OPTION_SOCK_ADDR,
+                       &address, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
+                       &Impl::Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                       MHD_OPTION_UNESCAPE_CALLBACK, &UnescapeKeepingNul, nullptr, MHD_OPTION_END);
   if (!server->impl_->daemon) {
     return Fail(fmt::format("cannot listen: {}", std::strerror(errno)), listen);
   }

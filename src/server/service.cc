@@ -52,6 +52,14 @@ HttpResponse Problem(int status, std::string_view title, std::string_view detail
   return response;
 }
 
+// 405 with the methods the resource takes (RFC 9110 requires Allow).
+HttpResponse NotAllowed(std::string_view allow) {
+  HttpResponse response =
+      Problem(405, "Method Not Allowed", fmt::format("this resource takes {}", allow));
+  response.headers["Allow"] = std::string(allow);
+  return response;
+}
+
 HttpResponse Json(std::string body, int status = 200) {
   HttpResponse response;
   response.status = status;
@@ -388,7 +396,26 @@ struct Service::Impl {
     return response;
   }
 
-  HttpResponse Route(const HttpRequest& r) {
+  HttpResponse Route(const HttpRequest& request) {
+    // A NUL byte in a path is no name of anything; two Authorization headers leave it open which
+    // one counts.
+    if (request.path.find('\0') != std::string::npos ||
+        request.path.find("%00") != std::string::npos) {
+      return Problem(400, "Bad Request", "the path holds a NUL byte");
+    }
+    if (request.repeated.count("authorization")) {
+      return Problem(400, "Bad Request", "more than one Authorization header");
+    }
+    // HEAD is GET without the body (the HTTP server leaves the body out).
+    HttpRequest as_get;
+    if (request.method == "HEAD") {
+      as_get = request;
+      as_get.method = "GET";
+    }
+    const HttpRequest& r = request.method == "HEAD" ? as_get : request;
+    bool fixed_resource =
+        r.path == "/healthz" || r.path == "/metrics" || r.path == "/api/v1/openapi.json";
+    if (fixed_resource && r.method != "GET") return NotAllowed("GET, HEAD");
     if (r.path == "/healthz") {
       HttpResponse ok;
       ok.content_type = "text/plain";
@@ -488,7 +515,7 @@ struct Service::Impl {
       json.EndObject();
       return Json(out);
     }
-    return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+    return NotAllowed(rest.size() == 1 ? "POST" : "GET, HEAD");
   }
 
   // Takes one report in; caller holds `mutex`. `source` names the intake path in metrics.
@@ -574,7 +601,7 @@ struct Service::Impl {
       response.body = std::move((*report)->content);
       return response;
     }
-    return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+    return NotAllowed(rest.size() == 1 ? "POST" : "GET, HEAD");
   }
 
   static size_t Limit(const HttpRequest& r) {
@@ -633,7 +660,7 @@ struct Service::Impl {
       json.EndObject();
       return Json(out);
     }
-    if (rest.size() < 2) return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+    if (rest.size() < 2) return NotAllowed("GET, HEAD");
     auto incident = Visible(rest[1], who);
     if (!incident) return Problem(500, "Internal Server Error", incident.error().ToString());
     if (!*incident) return Problem(404, "Not Found", fmt::format("no incident {}", rest[1]));
@@ -684,12 +711,12 @@ struct Service::Impl {
       json.EndObject();
       return Json(out);
     }
-    return Problem(405, "Method Not Allowed", "see /api/v1/openapi.json");
+    return NotAllowed(rest.size() == 2 ? "GET, HEAD" : "POST");
   }
 
   HttpResponse Attribution(const HttpRequest& r, const model::Token& who) {
     if (!Staff(who)) return Problem(403, "Forbidden", "customer tokens cannot look up addresses");
-    if (r.method != "GET") return Problem(405, "Method Not Allowed", "GET only");
+    if (r.method != "GET") return NotAllowed("GET, HEAD");
     auto ip_param = r.query.find("ip");
     auto ip = ip_param == r.query.end() ? std::nullopt : event::IpAddress::Parse(ip_param->second);
     if (!ip) return Problem(400, "Bad Request", "'ip' must be an IP address");
@@ -708,7 +735,7 @@ struct Service::Impl {
 
   HttpResponse Inventory(const HttpRequest& r, const model::Token& who,
                          const std::vector<std::string_view>& rest) {
-    if (r.method != "GET") return Problem(405, "Method Not Allowed", "GET only");
+    if (r.method != "GET") return NotAllowed("GET, HEAD");
     const auto& inv = index->inventory();
     std::string out;
     JsonWriter json(out);

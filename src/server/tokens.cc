@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include "bulwark/core/digest.h"
+#include "bulwark/core/strings.h"
 
 namespace bulwark::server {
 
@@ -48,8 +49,12 @@ Result<std::string> CreateToken(store::Store& store, model::Role role,
 
 Result<std::optional<model::Token>> Authenticate(store::Store& store,
                                                  const std::string& authorization) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!authorization.starts_with(kBearer)) return std::optional<model::Token>();
+  // The scheme is case-insensitive (RFC 9110, 11.1): "Bearer", "bearer", "BEARER".
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization.size() < kBearer.size() ||
+      AsciiLower(std::string_view(authorization).substr(0, kBearer.size())) != kBearer) {
+    return std::optional<model::Token>();
+  }
   std::string_view value = std::string_view(authorization).substr(kBearer.size());
   if (!value.starts_with("bwk_")) return std::optional<model::Token>();
   value.remove_prefix(4);

@@ -20,6 +20,7 @@ struct Reply {
   long status = 0;
   std::string body;
   std::string content_type;
+  std::string headers;  // the response's header lines
 };
 
 size_t Collect(char* data, size_t size, size_t items, void* out) {
@@ -68,14 +69,17 @@ class ApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // `extra`: more request header lines ("Name: value"); a token's Authorization goes first.
   Reply Call(const std::string& method, const std::string& path, const std::string& token,
-             const std::string& body = "") {
+             const std::string& body = "", const std::vector<std::string>& extra = {},
+             const std::string& scheme = "Bearer") {
     Reply reply;
     CURL* curl = curl_easy_init();
     std::string url = "http://127.0.0.1:" + std::to_string(service_->port()) + path;
     curl_slist* headers = nullptr;
     if (!token.empty())
-      headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+      headers = curl_slist_append(headers, ("Authorization: " + scheme + " " + token).c_str());
+    for (const std::string& line : extra) headers = curl_slist_append(headers, line.c_str());
     headers = curl_slist_append(headers, "Content-Type: application/json");
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -84,8 +88,11 @@ class ApiTest : public ::testing::Test {
       curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
       curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     }
+    if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Collect);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
     EXPECT_EQ(curl_easy_perform(curl), CURLE_OK) << url;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
     char* type = nullptr;
@@ -275,6 +282,33 @@ TEST_F(ApiTest, BodiesHaveALimit) {
                       R"({"state": "notified", "reason": "x", "sate": "typo"})");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_NE(unknown.body.find("unknown field 'sate'"), std::string::npos);
+}
+
+// HTTP as clients expect it (RFC 9110): 405 names the methods a resource takes, HEAD works where
+// GET does, the auth scheme is case-insensitive, and requests that leave it open what they mean
+// are refused.
+TEST_F(ApiTest, HttpAsClientsExpectIt) {
+  auto post_health = Call("POST", "/healthz", "");
+  EXPECT_EQ(post_health.status, 405);
+  EXPECT_NE(post_health.headers.find("Allow: GET, HEAD"), std::string::npos) << post_health.headers;
+  EXPECT_EQ(Call("DELETE", "/metrics", "").status, 405);
+  EXPECT_EQ(Call("PUT", "/api/v1/openapi.json", "").status, 405);
+  auto put_incident = Call("PUT", "/api/v1/incidents/1", analyst_);
+  EXPECT_EQ(put_incident.status, 405);
+  EXPECT_NE(put_incident.headers.find("Allow: GET, HEAD"), std::string::npos);
+  auto get_findings = Call("GET", "/api/v1/findings", analyst_);
+  EXPECT_EQ(get_findings.status, 405);
+  EXPECT_NE(get_findings.headers.find("Allow: POST"), std::string::npos);
+  auto head = Call("HEAD", "/api/v1/incidents", analyst_);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(Call("HEAD", "/healthz", "").status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents", analyst_, "", {}, "bearer").status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents", analyst_, "", {}, "BEARER").status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents", analyst_, "", {}, "Basic").status, 401);
+  auto twice = Call("GET", "/api/v1/incidents", analyst_, "", {"Authorization: Bearer " + globex_});
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_EQ(Call("GET", "/api/v1/incidents%00x", analyst_).status, 400);
 }
 
 // Every response is valid JSON, also when it repeats bytes that are not UTF-8.

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "bulwark/core/result.h"
@@ -15,7 +16,8 @@ struct HttpRequest {
   std::string method;
   std::string path;                            // without the query string
   std::map<std::string, std::string> query;    // decoded
-  std::map<std::string, std::string> headers;  // names lower-case
+  std::map<std::string, std::string> headers;  // names lower-case; the last of repeated ones
+  std::set<std::string> repeated;              // header names (lower-case) sent more than once
   std::string body;
 };
 
