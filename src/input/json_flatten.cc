@@ -90,7 +90,11 @@ bool JsonFlattener::Flatten(std::string_view text, Visitor& visitor) {
     return false;
   }
   s.path.clear();
-  return s.Walk(root, visitor, 0);
+  if (!s.Walk(root, visitor, 0)) return false;
+  // One object and nothing after it but white space ("{...} garbage" is not JSON): past the
+  // object the document has no location left.
+  const char* after = nullptr;
+  return doc.current_location().get(after) != simdjson::SUCCESS;
 }
 
 }  // namespace bulwark::input

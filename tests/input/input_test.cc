@@ -163,6 +163,10 @@ TEST(Json, InvalidJsonIsRejected) {
   LineParser parser(Options());
   EXPECT_EQ(Parse(parser, "{\"a\": ").reject, Reject::kInvalidJson);
   EXPECT_EQ(Parse(parser, "{not json}").reject, Reject::kInvalidJson);
+  // One object per line, nothing after it but blanks.
+  EXPECT_EQ(Parse(parser, "{\"a\": 1} {\"b\": 2}").reject, Reject::kInvalidJson);
+  EXPECT_EQ(Parse(parser, "{\"a\": 1} x").reject, Reject::kInvalidJson);
+  EXPECT_EQ(Parse(parser, "{\"a\": 1}  ").reject, Reject::kNone);
 }
 
 TEST(Repairs, InvalidUtf8AndNul) {

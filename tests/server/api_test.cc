@@ -309,6 +309,12 @@ TEST_F(ApiTest, HttpAsClientsExpectIt) {
   auto twice = Call("GET", "/api/v1/incidents", analyst_, "", {"Authorization: Bearer " + globex_});
   EXPECT_EQ(twice.status, 400);
   EXPECT_EQ(Call("GET", "/api/v1/incidents%00x", analyst_).status, 400);
+  // One JSON object and nothing after it.
+  auto garbage = Call("POST", "/api/v1/incidents/1/comments", analyst_,
+                      R"({"text": "checked"} {"text": "smuggled"})");
+  EXPECT_EQ(garbage.status, 400) << garbage.body;
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/1/comments", analyst_, "{\"text\": \"ok\"} \n").status,
+            201);
 }
 
 // Every response is valid JSON, also when it repeats bytes that are not UTF-8.

@@ -21,7 +21,8 @@ class JsonFlattener {
   ~JsonFlattener();
 
   // Visits every scalar of the object in `text`. False when `text` is not one JSON object
-  // (malformed, too deep, or another JSON type); fields visited before the error stay visited.
+  // (malformed, too deep, another JSON type, or anything but white space after it); fields
+  // visited before the error stay visited.
   bool Flatten(std::string_view text, Visitor& visitor);
 
  private:
