@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "bulwark/abuse/arf.h"
+#include "bulwark/core/csv.h"
 #include "bulwark/core/digest.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/data/embedded.h"
@@ -65,6 +68,20 @@ std::string_view InlineCsv(std::string_view text, const std::vector<CsvMapping>&
     pos = end + 1;
   }
   return {};
+}
+
+// The data rows of a CSV text (its lines but the header), exactly when there may be more than
+// `limit` (quoted cells can span lines), else an upper bound.
+size_t CountRows(std::string_view text, char delimiter, size_t limit) {
+  size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  if (!text.empty() && text.back() != '\n') ++lines;
+  size_t rows = lines > 0 ? lines - 1 : 0;
+  if (rows <= limit) return rows;
+  CsvReader reader(text, delimiter);
+  std::vector<std::string> cells;
+  size_t records = 0;
+  while (records <= limit + 1 && reader.Next(cells)) ++records;
+  return records > 0 ? records - 1 : 0;
 }
 
 // Adds one part's outcome to the mail's summary.
@@ -149,16 +166,17 @@ Result<ReportSummary> ReportReader::Read(std::string_view bytes, const ReportInp
   std::string_view text = WithoutBom(bytes);
   std::string_view start = Trim(text.substr(0, 64));
   const std::string& type = input.type;
+  Budget budget{config_.limits.max_unpacked_bytes, config_.limits.max_rows};
   Result<ReportSummary> summary;
   if (type == "mail" || type == "cert-bund" || type == "arf" ||
       (type.empty() && mail::LooksLikeMail(text))) {
-    summary = ReadMail(text, input, counted);
+    summary = ReadMail(text, input, counted, budget);
   } else if (type == "xarf" || (type.empty() && start.starts_with('{'))) {
     summary = ReadSingle(ReadXarfJson(text, config_.xarf.get()), "xarf-json", input, counted);
   } else if (type == "x-arf" || (type.empty() && LooksLikeXarfYaml(text))) {
     summary = ReadSingle(ReadXarfYaml(text), "x-arf", input, counted);
   } else {
-    summary = ReadCsv(text, input.name, type, input, counted);
+    summary = ReadCsv(text, input.name, type, input, counted, budget);
   }
   if (!summary) return summary;
   summary->sha256 = sha256;
@@ -186,7 +204,7 @@ Result<ReportSummary> ReportReader::ReadSingle(Result<ReportFields> fields, std:
 
 Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::string& name,
                                             std::string_view type, const ReportInput& input,
-                                            const ReportSink& sink) const {
+                                            const ReportSink& sink, Budget& budget) const {
   const CsvMapping* mapping = type.empty() ? nullptr : MappingNamed(config_.mappings, type);
   const ReportType* report_type = nullptr;
   if (!mapping && !type.empty()) {
@@ -206,6 +224,16 @@ Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::st
   if (!mapping && !report_type) {
     if (config_.shadowserver) report_type = config_.shadowserver->ForPath(name);
     if (!report_type) mapping = MappingFor(config_.mappings, text);
+  }
+  if (mapping || report_type) {
+    auto rows = CountRows(text, mapping ? mapping->delimiter : ',', budget.rows);
+    if (rows > budget.rows) {
+      return Fail(fmt::format("more than {} rows (reports.limits.max_rows): nothing of the report "
+                              "was taken",
+                              config_.limits.max_rows),
+                  name);
+    }
+    budget.rows -= rows;
   }
   ReportSummary summary;
   if (mapping) {
@@ -237,7 +265,7 @@ Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::st
 }
 
 Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const ReportInput& input,
-                                             const ReportSink& sink) const {
+                                             const ReportSink& sink, Budget& budget) const {
   auto message = mail::Parse(bytes, {config_.gnupg_home});
   if (!message) return Fail(message.error().message, input.name);
   ReportSummary summary;
@@ -269,9 +297,13 @@ Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const Repor
   }
   std::vector<std::string> skipped;
   bool read_any = false;
+  std::optional<Error> limit_error;  // a part beyond the limits rejects the whole mail
   auto read_csv = [&](std::string_view text, const std::string& part_name) {
-    auto part = ReadCsv(text, part_name, "", input, signed_sink);
+    auto part = ReadCsv(text, part_name, "", input, signed_sink, budget);
     if (!part) {
+      if (!limit_error && part.error().message.find("reports.limits.") != std::string::npos) {
+        limit_error = part.error();
+      }
       skipped.push_back(part.error().ToString());
       return;
     }
@@ -280,17 +312,29 @@ Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const Repor
     read_any = true;
   };
   for (const mail::Part& part : message->parts) {
+    if (limit_error) return tl::unexpected(*limit_error);
     if (part.in_attached_message) continue;
     std::string part_name =
         where + ":" + (part.filename.empty() ? part.content_type : part.filename);
     bool zip = EndsWithIgnoreCase(part.filename, ".zip") || part.content_type == "application/zip";
     if (zip) {
-      auto entries = mail::Unzip(part.data);
+      auto entries = mail::Unzip(part.data, budget.unpacked_bytes, config_.limits.max_ratio);
       if (!entries) {
+        if (entries.error().message.find("unpacks to more") != std::string::npos) {
+          return Fail(fmt::format("{} (reports.limits.max_unpacked_bytes {}, max_ratio {}): "
+                                  "nothing of the report was taken",
+                                  entries.error().message, config_.limits.max_unpacked_bytes,
+                                  config_.limits.max_ratio),
+                      part_name);
+        }
         skipped.push_back(part_name + ": " + entries.error().message);
         continue;
       }
-      for (const auto& entry : *entries) read_csv(entry.data, entry.name);
+      for (const auto& entry : *entries) budget.unpacked_bytes -= entry.data.size();
+      for (const auto& entry : *entries) {
+        read_csv(entry.data, entry.name);
+        if (limit_error) return tl::unexpected(*limit_error);
+      }
     } else if (EndsWithIgnoreCase(part.filename, ".csv") || part.content_type == "text/csv") {
       read_csv(part.text.empty() ? part.data : part.text,
                part.filename.empty() ? part_name : part.filename);
@@ -317,6 +361,7 @@ Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const Repor
       if (!block.empty()) read_csv(block, part_name + " (inline CSV)");
     }
   }
+  if (limit_error) return tl::unexpected(*limit_error);
   if (!cb_id.empty() && read_any) {
     summary.format = "cert-bund";
     summary.detail = "CB-Report#" + cb_id;

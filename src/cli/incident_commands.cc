@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "bulwark/abuse/intake.h"
+#include "bulwark/abuse/report.h"
 #include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
@@ -16,9 +16,10 @@
 #include "bulwark/incident/incidents.h"
 #include "bulwark/incident/json.h"
 #include "bulwark/input/line_reader.h"
+#include "bulwark/intake/intake.h"
+#include "bulwark/intake/report_sources.h"
 #include "bulwark/notify/notifier.h"
-#include "bulwark/server/report_sources.h"
-#include "bulwark/spine/settings.h"
+#include "bulwark/spine/spine.h"
 #include "commands.h"
 
 namespace bulwark::cli {
@@ -41,6 +42,7 @@ struct IncidentCliOptions {
   std::string policy;
   std::string kev;
   std::string dedup_window = "7d";
+  bool dedup_window_given = false;
   std::string state;
   std::string customer;
   int64_t after = 0;
@@ -51,83 +53,83 @@ struct IncidentCliOptions {
   std::string actor;
 };
 
-// The configuration, store, inventory index, policy, templates and notifier a command works
-// with.
-struct Context {
-  Context() = default;
-  Context(const Context&) = delete;
-  Context& operator=(const Context&) = delete;
-  config::Config config;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<inventory::AttributionIndex> index;
-  incident::Policy policy = incident::Policy::Default();
-  notify::Templates templates;
-  std::unique_ptr<notify::Notifier> notifier;
-};
-
-// Heap-allocated: the notifier keeps references to the members.
-std::unique_ptr<Context> OpenContext(const IncidentCliOptions& options, bool with_index) {
-  auto holder = std::make_unique<Context>();
-  Context& context = *holder;
+// The spine of the configuration with the command line's overrides on top; prints the error
+// and returns null when it cannot be opened.
+std::unique_ptr<spine::Spine> OpenSpine(const IncidentCliOptions& options,
+                                        config::Config* opened = nullptr) {
   auto loaded = LoadConfig(options.config, options.data_dir, options.data_dir_given);
   if (!loaded) return nullptr;
-  context.config = std::move(*loaded);
-  if (!options.policy.empty()) context.config.policy = options.policy;
-  if (!options.kev.empty()) context.config.kev = options.kev;
-  auto store = store::OpenSqliteStore(context.config.data_dir);
-  if (!store) {
-    fmt::print(stderr, "bulwark: {}\n", store.error().ToString());
-    return nullptr;
-  }
-  context.store = std::move(*store);
-  if (with_index) {
-    auto inventory = context.store->ReadInventory();
-    if (!inventory) {
-      fmt::print(stderr, "bulwark: {}\n", inventory.error().ToString());
+  config::Config config = std::move(*loaded);
+  if (!options.policy.empty()) config.policy = options.policy;
+  if (!options.kev.empty()) config.kev = options.kev;
+  if (!options.min_level.empty()) config.min_alert_level = options.min_level;
+  if (options.dedup_window_given) {
+    auto window = ParseTimespan(options.dedup_window);
+    if (!window) {
+      fmt::print(stderr, "bulwark: --dedup-window: '{}' is not like 12h or 7d\n",
+                 options.dedup_window);
       return nullptr;
     }
-    context.index = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
+    config.dedup_window = *window;
   }
-  auto settings = spine::LoadSettings(context.config, data::BuiltinEnv::Default());
-  if (!settings) {
-    fmt::print(stderr, "bulwark: {}\n", settings.error().ToString());
+  // Reader files named on the command line come on top of the configured ones.
+  const abuse::ReaderFiles& given = options.reader_files;
+  auto& reports = config.reports;
+  if (!given.shadowserver_schema.empty()) reports.shadowserver_schema = given.shadowserver_schema;
+  if (!given.shadowserver_severity.empty()) {
+    reports.shadowserver_severity = given.shadowserver_severity;
+  }
+  if (!given.gnupg_home.empty()) reports.gnupg_home = given.gnupg_home;
+  reports.xarf_schemas.insert(reports.xarf_schemas.end(), given.xarf_schemas.begin(),
+                              given.xarf_schemas.end());
+  reports.mappings.insert(reports.mappings.end(), given.mappings.begin(), given.mappings.end());
+  auto spine =
+      spine::Spine::Open(config, data::BuiltinEnv::Default(), {options.smtp, options.print});
+  if (!spine) {
+    fmt::print(stderr, "bulwark: {}\n", spine.error().ToString());
     return nullptr;
   }
-  context.policy = std::move(settings->policy);
-  context.templates = std::move(settings->templates);
-  if (context.index) {
-    context.notifier =
-        std::make_unique<notify::Notifier>(*context.store, *context.index, context.policy,
-                                           context.templates, Env::Default(), settings->notifier);
+  if (opened) *opened = std::move(config);
+  return std::move(*spine);
+}
+
+// Prints "bulwark: <error>" and returns kExitFindings.
+int Failed(const Error& error) {
+  fmt::print(stderr, "bulwark: {}\n", error.ToString());
+  return kExitFindings;
+}
+
+// "opened 2, sighting 1" (empty when nothing was counted).
+std::string OutcomeSummary(const std::map<std::string, uint64_t>& outcomes) {
+  std::string summary;
+  for (const auto& [outcome, count] : outcomes) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
   }
-  return holder;
+  return summary;
 }
 
 int RunImport(const IncidentCliOptions& options) {
-  auto window = ParseTimespan(options.dedup_window);
-  if (!window) {
-    fmt::print(stderr, "bulwark: --dedup-window: '{}' is not like 12h or 7d\n",
-               options.dedup_window);
-    return kExitUsage;
-  }
-  auto context = OpenContext(options, true);
-  if (!context) return kExitFindings;
-  if (!options.min_level.empty()) context->config.min_alert_level = options.min_level;
-  static const std::map<std::string, int> kLevels = {
-      {"info", 0}, {"informational", 0}, {"low", 1}, {"medium", 2}, {"high", 3}, {"critical", 4}};
-  int min_level = kLevels.count(context->config.min_alert_level)
-                      ? kLevels.at(context->config.min_alert_level)
-                      : 2;
-  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default(),
-                                {*window});
-  incidents.SetNotificationSink(context->notifier.get());
+  auto spine = OpenSpine(options);
+  if (!spine) return kExitFindings;
+  intake::Intake intake(*spine);
+  std::shared_ptr<const config::Config> config = spine->config();
+  int min_rank = intake::LevelRank(config->min_alert_level).value_or(2);
   bool alerts = options.from == "alerts";
   size_t below_level = 0;
   size_t no_address = 0;  // alerts about no address (local users)
   input::JsonFlattener flattener;
-  std::map<std::string, size_t> outcomes;
+  std::map<std::string, uint64_t> outcomes;
   size_t rejected = 0;
   bool failed = false;
+  // Findings are taken a few batches at a time, so that a large file needs little memory.
+  std::vector<model::Finding> pending;
+  auto take_pending = [&]() -> Result<void> {
+    auto taken = intake.TakeFindings(pending);
+    pending.clear();
+    if (!taken) return tl::unexpected(taken.error());
+    for (const auto& result : *taken) ++outcomes[incident::OutcomeName(result.outcome)];
+    return {};
+  };
   for (const std::string& file : options.files) {
     auto reader = input::LineReader::Open(file);
     if (!reader) {
@@ -138,44 +140,49 @@ int RunImport(const IncidentCliOptions& options) {
     input::Line line;
     while ((*reader)->Next(line)) {
       if (line.text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-      Result<std::optional<model::Finding>> finding =
-          alerts ? finding::FromAlert(line.text, Env::Default().Now(), flattener)
-                 : finding::ParseHarmonized(line.text, Env::Default().Now(), flattener);
-      if (!finding) {
-        fmt::print(stderr, "{}:{}: {}\n", file, line.number, finding.error().message);
-        ++rejected;
-        continue;
-      }
-      if (!*finding) {
-        ++no_address;
-        continue;
-      }
+      TimeNs now = spine->env().Now();
       if (alerts) {
-        auto level = kLevels.find((*finding)->fields["extra.severity"]);
-        if (level != kLevels.end() && level->second < min_level) {
+        auto finding = intake::FindingOfAlertJson(line.text, now, flattener);
+        if (!finding) {
+          fmt::print(stderr, "{}:{}: {}\n", file, line.number, finding.error().message);
+          ++rejected;
+          continue;
+        }
+        if (!*finding) {
+          ++no_address;
+          continue;
+        }
+        auto level = (*finding)->fields.find("extra.severity");
+        auto rank =
+            level == (*finding)->fields.end() ? std::nullopt : intake::LevelRank(level->second);
+        if (rank && *rank < min_rank) {
           ++below_level;
           continue;
         }
+        pending.push_back(std::move(**finding));
+      } else {
+        auto finding = finding::ParseHarmonized(line.text, now, flattener);
+        if (!finding) {
+          fmt::print(stderr, "{}:{}: {}\n", file, line.number, finding.error().message);
+          ++rejected;
+          continue;
+        }
+        pending.push_back(std::move(*finding));
       }
-      auto taken = incidents.Take(**finding);
-      if (!taken) {
-        fmt::print(stderr, "bulwark: {}\n", taken.error().ToString());
-        return kExitFindings;
+      if (pending.size() >= 4 * intake::Intake::kBatch) {
+        if (auto taken = take_pending(); !taken) return Failed(taken.error());
       }
-      ++outcomes[incident::OutcomeName(taken->outcome)];
     }
     if (!(*reader)->error().empty()) {
       fmt::print(stderr, "bulwark: {}: {}\n", file, (*reader)->error());
       failed = true;
     }
   }
-  std::string summary;
-  for (const auto& [outcome, count] : outcomes) {
-    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
-  }
-  fmt::print(
-      "findings: {}{}rejected {}{}\n", summary, summary.empty() ? "" : "; ", rejected,
-      alerts ? fmt::format(", below {} {}", context->config.min_alert_level, below_level) : "");
+  if (auto taken = take_pending(); !taken) return Failed(taken.error());
+  std::string summary = OutcomeSummary(outcomes);
+  fmt::print("findings: {}{}rejected {}{}\n", summary, summary.empty() ? "" : "; ", rejected,
+             alerts ? fmt::format(", below {} {}", config->min_alert_level, below_level) : "");
+  (void)no_address;
   return failed || rejected > 0 ? kExitFindings : kExitOk;
 }
 
@@ -189,57 +196,49 @@ Result<std::string> ReadReportFile(const std::string& file) {
   return text;
 }
 
-int RunReports(const IncidentCliOptions& options) {
-  // The configuration's reports section, with what the command line gives on top.
-  abuse::ReaderFiles files = options.reader_files;
+void PrintReportSummary(const std::string& name, const abuse::ReportSummary& summary) {
+  fmt::print(stderr, "{}: {}{}, items {}, findings {}, rejected {}{}\n", name, summary.format,
+             summary.detail.empty() ? "" : " (" + summary.detail + ")", summary.items,
+             summary.findings, summary.rejected,
+             summary.signature.verdict == mail::SignatureCheck::Verdict::kUnsigned
+                 ? ""
+                 : fmt::format(", signature {} {}", mail::VerdictName(summary.signature.verdict),
+                               summary.signature.fingerprint));
+  for (const std::string& note : summary.notes) fmt::print(stderr, "  note: {}\n", note);
+}
+
+// --dry-run: the findings of each report as IntelMQ JSON lines, nothing stored.
+int RunReportsDryRun(const IncidentCliOptions& options) {
+  config::Config config;
   if (!options.config.empty()) {
     auto loaded = LoadConfig(options.config, options.data_dir, options.data_dir_given);
     if (!loaded) return kExitUsage;
-    abuse::ReaderFiles configured = abuse::ReaderFilesOf(loaded->reports);
-    for (auto [given, fallback] :
-         {std::pair{&files.shadowserver_schema, &configured.shadowserver_schema},
-          std::pair{&files.shadowserver_severity, &configured.shadowserver_severity},
-          std::pair{&files.gnupg_home, &configured.gnupg_home}}) {
-      if (given->empty()) *given = *fallback;
-    }
-    files.xarf_schemas.insert(files.xarf_schemas.begin(), configured.xarf_schemas.begin(),
-                              configured.xarf_schemas.end());
-    files.mappings.insert(files.mappings.begin(), configured.mappings.begin(),
-                          configured.mappings.end());
+    config = std::move(*loaded);
   }
+  abuse::ReaderFiles files = abuse::ReaderFilesOf(config.reports);
+  const abuse::ReaderFiles& given = options.reader_files;
+  for (auto [target, value] :
+       {std::pair{&files.shadowserver_schema, &given.shadowserver_schema},
+        std::pair{&files.shadowserver_severity, &given.shadowserver_severity},
+        std::pair{&files.gnupg_home, &given.gnupg_home}}) {
+    if (!value->empty()) *target = *value;
+  }
+  files.xarf_schemas.insert(files.xarf_schemas.end(), given.xarf_schemas.begin(),
+                            given.xarf_schemas.end());
+  files.mappings.insert(files.mappings.end(), given.mappings.begin(), given.mappings.end());
   auto reader_config = abuse::LoadReaderConfig(files, data::BuiltinEnv::Default());
-  if (!reader_config) {
-    fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
-    return kExitFindings;
-  }
+  if (!reader_config) return Failed(reader_config.error());
+  reader_config->limits = config.reports.limits;
   abuse::ReportReader reader(std::move(*reader_config));
-  std::unique_ptr<Context> context;
-  std::unique_ptr<incident::Incidents> incidents;
   std::FILE* out = stdout;
-  if (options.dry_run) {
-    if (!options.output.empty() && options.output != "-") {
-      out = std::fopen(options.output.c_str(), "w");
-      if (!out) {
-        fmt::print(stderr, "bulwark: cannot write {}\n", options.output);
-        return kExitFindings;
-      }
+  if (!options.output.empty() && options.output != "-") {
+    out = std::fopen(options.output.c_str(), "w");
+    if (!out) {
+      fmt::print(stderr, "bulwark: cannot write {}\n", options.output);
+      return kExitFindings;
     }
-  } else {
-    auto window = ParseTimespan(options.dedup_window);
-    if (!window) {
-      fmt::print(stderr, "bulwark: --dedup-window: '{}' is not like 12h or 7d\n",
-                 options.dedup_window);
-      return kExitUsage;
-    }
-    context = OpenContext(options, true);
-    if (!context) return kExitFindings;
-    incidents =
-        std::make_unique<incident::Incidents>(*context->store, *context->index, context->policy,
-                                              Env::Default(), incident::IncidentOptions{*window});
-    incidents->SetNotificationSink(context->notifier.get());
   }
   bool clean = true;
-  std::map<std::string, size_t> outcomes;
   for (const std::string& file : options.files) {
     auto bytes = ReadReportFile(file);
     if (!bytes) {
@@ -247,54 +246,61 @@ int RunReports(const IncidentCliOptions& options) {
       clean = false;
       continue;
     }
-    TimeNs received = Env::Default().Now();
     std::string name = file == "-" ? "stdin" : file;
-    abuse::ReportInput input{name, options.report_type, received};
-    auto print_rejected = [](const Error& error) { fmt::print(stderr, "{}\n", error.ToString()); };
-    Result<abuse::ReportSummary> summary;
-    if (options.dry_run) {
-      summary = reader.Read(*bytes, input,
-                            {[&](model::Finding finding) {
-                               fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
-                             },
-                             print_rejected});
-    } else {
-      auto taken = abuse::TakeReport(reader, *incidents, *context->store, *bytes, input);
-      if (taken) {
-        if (taken->duplicate) {
-          fmt::print(stderr, "{}: {}\n", name, taken->summary.notes.front());
-          continue;
-        }
-        for (const Error& error : taken->rejected_rows) print_rejected(error);
-        for (const auto& [outcome, count] : taken->outcomes) outcomes[outcome] += count;
-        summary = std::move(taken->summary);
-      } else {
-        summary = tl::unexpected(taken.error());
-      }
-    }
+    auto summary =
+        reader.Read(*bytes, {name, options.report_type, Env::Default().Now()},
+                    {[&](model::Finding finding) {
+                       fmt::print(out, "{}\n", finding::ToHarmonizedJson(finding));
+                     },
+                     [](const Error& error) { fmt::print(stderr, "{}\n", error.ToString()); }});
     if (!summary) {
       fmt::print(stderr, "bulwark: rejected: {}\n", summary.error().ToString());
       clean = false;
       continue;
     }
     clean = clean && summary->rejected == 0;
-    fmt::print(stderr, "{}: {}{}, items {}, findings {}, rejected {}{}\n", name, summary->format,
-               summary->detail.empty() ? "" : " (" + summary->detail + ")", summary->items,
-               summary->findings, summary->rejected,
-               summary->signature.verdict == mail::SignatureCheck::Verdict::kUnsigned
-                   ? ""
-                   : fmt::format(", signature {} {}", mail::VerdictName(summary->signature.verdict),
-                                 summary->signature.fingerprint));
-    for (const std::string& note : summary->notes) fmt::print(stderr, "  note: {}\n", note);
+    PrintReportSummary(name, *summary);
   }
   if (out != stdout) std::fclose(out);
-  if (!options.dry_run) {
-    std::string summary;
-    for (const auto& [outcome, count] : outcomes) {
-      summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", outcome, count);
+  return clean ? kExitOk : kExitFindings;
+}
+
+int RunReports(const IncidentCliOptions& options) {
+  if (options.dry_run) return RunReportsDryRun(options);
+  auto spine = OpenSpine(options);
+  if (!spine) return kExitFindings;
+  intake::Intake intake(*spine);
+  bool clean = true;
+  std::map<std::string, uint64_t> outcomes;
+  for (const std::string& file : options.files) {
+    auto bytes = ReadReportFile(file);
+    if (!bytes) {
+      fmt::print(stderr, "bulwark: {}\n", bytes.error().ToString());
+      clean = false;
+      continue;
     }
-    fmt::print("findings: {}\n", summary.empty() ? "none" : summary);
+    std::string name = file == "-" ? "stdin" : file;
+    auto taken = intake.TakeReport(*bytes, {name, options.report_type, spine->env().Now()}, "cli");
+    if (!taken) {
+      fmt::print(stderr, "bulwark: rejected: {}\n", taken.error().ToString());
+      clean = false;
+      continue;
+    }
+    if (taken->duplicate) {
+      fmt::print(stderr, "{}: {}\n", name, taken->summary.notes.front());
+      continue;
+    }
+    for (const Error& error : taken->rejected_rows) fmt::print(stderr, "{}\n", error.ToString());
+    if (taken->summary.rejected > taken->rejected_rows.size()) {
+      fmt::print(stderr, "{}: and {} more rejected rows\n", name,
+                 taken->summary.rejected - taken->rejected_rows.size());
+    }
+    for (const auto& [outcome, count] : taken->outcomes) outcomes[outcome] += count;
+    clean = clean && taken->summary.rejected == 0;
+    PrintReportSummary(name, taken->summary);
   }
+  std::string summary = OutcomeSummary(outcomes);
+  fmt::print("findings: {}\n", summary.empty() ? "none" : summary);
   return clean ? kExitOk : kExitFindings;
 }
 
@@ -306,20 +312,11 @@ int RunFetch(const IncidentCliOptions& options) {
                "reports.shadowserver_api)\n");
     return kExitUsage;
   }
-  auto context = OpenContext(options, true);
-  if (!context) return kExitFindings;
-  auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(context->config.reports),
-                                               data::BuiltinEnv::Default());
-  if (!reader_config) {
-    fmt::print(stderr, "bulwark: {}\n", reader_config.error().ToString());
-    return kExitFindings;
-  }
-  abuse::ReportReader reader(std::move(*reader_config));
-  auto sources = server::ReportSources::Create(context->config.reports, Env::Default());
-  if (!sources) {
-    fmt::print(stderr, "bulwark: {}\n", sources.error().ToString());
-    return kExitFindings;
-  }
+  config::Config config;
+  auto spine = OpenSpine(options, &config);
+  if (!spine) return kExitFindings;
+  auto sources = intake::ReportSources::Create(config.reports, Env::Default());
+  if (!sources) return Failed(sources.error());
   if (!(*sources)->has_imap() && !(*sources)->has_shadowserver_api()) {
     fmt::print(stderr,
                "bulwark: {} configures no report source (reports.imap.url, "
@@ -327,17 +324,15 @@ int RunFetch(const IncidentCliOptions& options) {
                options.config);
     return kExitUsage;
   }
-  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default(),
-                                incident::IncidentOptions{context->config.dedup_window});
-  incidents.SetNotificationSink(context->notifier.get());
-  server::ReportSources::Take take = [&](std::string_view bytes, const abuse::ReportInput& input,
-                                         const std::string&) {
-    auto taken = abuse::TakeReport(reader, incidents, *context->store, bytes, input);
+  intake::Intake intake(*spine);
+  intake::ReportSources::Take take = [&](std::string_view bytes, const abuse::ReportInput& input,
+                                         const std::string& source) {
+    auto taken = intake.TakeReport(bytes, input, source);
     if (!taken) fmt::print(stderr, "bulwark: rejected: {}\n", taken.error().ToString());
     return taken;
   };
   bool clean = true;
-  auto report = [&](const char* what, const server::SourceRound& round) {
+  auto report = [&](const char* what, const intake::SourceRound& round) {
     for (const auto& error : round.errors) fmt::print(stderr, "bulwark: {}\n", error.ToString());
     fmt::print("{}: read {}, rejected {}, seen before {}\n", what, round.read, round.rejected,
                round.duplicates);
@@ -350,22 +345,28 @@ int RunFetch(const IncidentCliOptions& options) {
   return clean ? kExitOk : kExitFindings;
 }
 
-int RunUnattributed(const IncidentCliOptions& options) {
-  auto context = OpenContext(options, false);
-  if (!context) return kExitFindings;
-  auto findings = context->store->Unattributed(options.limit);
-  if (!findings) {
-    fmt::print(stderr, "bulwark: {}\n", findings.error().ToString());
-    return kExitFindings;
-  }
-  std::string out;
-  for (const auto& finding : *findings) {
-    JsonWriter json(out);
-    incident::WriteStoredFinding(json, finding);
-    out.push_back('\n');
-  }
-  fmt::print("{}", out);
+// Runs `body` on a read connection of the spine; prints the error.
+int ReadWith(const IncidentCliOptions& options,
+             const std::function<Result<void>(store::Store&)>& body) {
+  auto spine = OpenSpine(options);
+  if (!spine) return kExitFindings;
+  if (auto read = spine->Read(body); !read) return Failed(read.error());
   return kExitOk;
+}
+
+int RunUnattributed(const IncidentCliOptions& options) {
+  return ReadWith(options, [&](store::Store& store) -> Result<void> {
+    auto findings = store.Unattributed({options.after, options.limit});
+    if (!findings) return tl::unexpected(findings.error());
+    std::string out;
+    for (const auto& finding : *findings) {
+      JsonWriter json(out);
+      incident::WriteStoredFinding(json, finding);
+      out.push_back('\n');
+    }
+    fmt::print("{}", out);
+    return {};
+  });
 }
 
 int RunList(const IncidentCliOptions& options) {
@@ -380,47 +381,37 @@ int RunList(const IncidentCliOptions& options) {
   filter.customer_id = options.customer;
   filter.after_id = options.after;
   filter.limit = options.limit;
-  auto context = OpenContext(options, false);
-  if (!context) return kExitFindings;
-  auto incidents = context->store->ListIncidents(filter);
-  if (!incidents) {
-    fmt::print(stderr, "bulwark: {}\n", incidents.error().ToString());
-    return kExitFindings;
-  }
-  std::string out;
-  for (const auto& incident : *incidents) {
-    JsonWriter json(out);
-    json.BeginObject();
-    incident::WriteIncident(json, incident);
-    json.EndObject();
-    out.push_back('\n');
-  }
-  fmt::print("{}", out);
-  return kExitOk;
+  return ReadWith(options, [&](store::Store& store) -> Result<void> {
+    auto incidents = store.ListIncidents(filter);
+    if (!incidents) return tl::unexpected(incidents.error());
+    std::string out;
+    for (const auto& incident : *incidents) {
+      JsonWriter json(out);
+      json.BeginObject();
+      incident::WriteIncident(json, incident);
+      json.EndObject();
+      out.push_back('\n');
+    }
+    fmt::print("{}", out);
+    return {};
+  });
 }
 
 int RunShow(const IncidentCliOptions& options) {
-  auto context = OpenContext(options, false);
-  if (!context) return kExitFindings;
-  auto incident = context->store->GetIncident(options.incident);
-  if (!incident || !*incident) {
-    fmt::print(
-        stderr, "bulwark: {}\n",
-        incident ? fmt::format("no incident {}", options.incident) : incident.error().ToString());
-    return kExitFindings;
-  }
-  auto findings = context->store->FindingsOfIncident(options.incident);
-  auto history = context->store->ReadAudit(options.incident);
-  if (!findings || !history) {
-    fmt::print(stderr, "bulwark: {}\n",
-               (!findings ? findings.error() : history.error()).ToString());
-    return kExitFindings;
-  }
-  std::string out;
-  JsonWriter json(out);
-  incident::WriteIncidentDetail(json, **incident, *findings, *history);
-  fmt::print("{}\n", out);
-  return kExitOk;
+  return ReadWith(options, [&](store::Store& store) -> Result<void> {
+    auto incident = store.GetIncident(options.incident);
+    if (!incident) return tl::unexpected(incident.error());
+    if (!*incident) return Fail(fmt::format("no incident {}", options.incident));
+    auto findings = store.FindingsOfIncident(options.incident);
+    if (!findings) return tl::unexpected(findings.error());
+    auto history = store.ReadAudit(options.incident);
+    if (!history) return tl::unexpected(history.error());
+    std::string out;
+    JsonWriter json(out);
+    incident::WriteIncidentDetail(json, **incident, *findings, *history);
+    fmt::print("{}\n", out);
+    return {};
+  });
 }
 
 int RunTransition(const IncidentCliOptions& options) {
@@ -429,14 +420,16 @@ int RunTransition(const IncidentCliOptions& options) {
     fmt::print(stderr, "bulwark: unknown state '{}'\n", options.to);
     return kExitUsage;
   }
-  auto context = OpenContext(options, true);
-  if (!context) return kExitFindings;
-  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
-  auto moved = incidents.Transition(options.incident, *to, options.actor, options.reason);
-  if (!moved) {
-    fmt::print(stderr, "bulwark: {}\n", moved.error().ToString());
-    return kExitFindings;
-  }
+  auto spine = OpenSpine(options);
+  if (!spine) return kExitFindings;
+  std::optional<model::Incident> moved;
+  auto done = spine->Write([&](spine::Spine::Writer& w) -> Result<void> {
+    auto result = w.incidents.Transition(options.incident, *to, options.actor, options.reason);
+    if (!result) return tl::unexpected(result.error());
+    moved = std::move(*result);
+    return {};
+  });
+  if (!done) return Failed(done.error());
   std::string out;
   JsonWriter json(out);
   json.BeginObject();
@@ -447,69 +440,45 @@ int RunTransition(const IncidentCliOptions& options) {
 }
 
 int RunTick(const IncidentCliOptions& options) {
-  auto context = OpenContext(options, true);
-  if (!context) return kExitFindings;
-  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
-  incidents.SetNotificationSink(context->notifier.get());
-  auto moved = incidents.AdvanceDeadlines();
-  if (!moved) {
-    fmt::print(stderr, "bulwark: {}\n", moved.error().ToString());
-    return kExitFindings;
-  }
-  auto reminders = context->notifier->QueueReminders();
-  if (!reminders) {
-    fmt::print(stderr, "bulwark: {}\n", reminders.error().ToString());
-    return kExitFindings;
-  }
-  fmt::print("deadlines passed: {}; reminders queued: {}\n", moved->size(), *reminders);
+  auto spine = OpenSpine(options);
+  if (!spine) return kExitFindings;
+  auto round = spine->AdvanceDeadlines();
+  if (!round) return Failed(round.error());
+  fmt::print("deadlines passed: {}; reminders queued: {}\n", round->deadlines_passed,
+             round->reminders_queued);
   return kExitOk;
 }
 
 int RunSend(const IncidentCliOptions& options) {
-  auto context = OpenContext(options, true);
-  if (!context) return kExitFindings;
-  auto mailer = spine::NewMailer(context->config.mail, data::BuiltinEnv::Default(), options.smtp,
-                                 options.print);
-  if (!mailer) {
-    fmt::print(stderr, "bulwark: {}\n", mailer.error().ToString());
-    return kExitFindings;
-  }
-  incident::Incidents incidents(*context->store, *context->index, context->policy, Env::Default());
-  incidents.SetNotificationSink(context->notifier.get());
-  auto stats = context->notifier->Deliver(**mailer, incidents);
-  if (!stats) {
-    fmt::print(stderr, "bulwark: {}\n", stats.error().ToString());
-    return kExitFindings;
-  }
-  auto sender = notify::NewWebhookSender();
-  auto posted = context->notifier->DeliverWebhooks(*sender);
-  if (!posted) {
-    fmt::print(stderr, "bulwark: {}\n", posted.error().ToString());
-    return kExitFindings;
-  }
+  auto spine = OpenSpine(options);
+  if (!spine) return kExitFindings;
+  auto round = spine->Deliver();
+  if (!round) return Failed(round.error());
+  const notify::DeliveryStats& mail = round->mail;
+  const notify::DeliveryStats& hooks = round->webhooks;
   fmt::print(
       stderr,
       "messages: sent {}, to retry {}, failed {}; webhooks: sent {}, to retry {}, failed {}\n",
-      stats->sent, stats->retried, stats->failed, posted->sent, posted->retried, posted->failed);
-  return stats->failed + posted->failed > 0 ? kExitFindings : kExitOk;
+      mail.sent, mail.retried, mail.failed, hooks.sent, hooks.retried, hooks.failed);
+  return mail.failed + hooks.failed > 0 ? kExitFindings : kExitOk;
 }
 
 int RunVerify(const IncidentCliOptions& options) {
-  auto context = OpenContext(options, false);
-  if (!context) return kExitFindings;
-  auto entries = context->store->ReadAudit(0);
-  if (!entries) {
-    fmt::print(stderr, "bulwark: {}\n", entries.error().ToString());
-    return kExitFindings;
-  }
-  auto verdict = incident::VerifyAudit(*entries);
-  if (!verdict.ok) {
-    fmt::print("audit log BROKEN at entry {}: {}\n", verdict.broken_at, verdict.reason);
-    return kExitFindings;
-  }
-  fmt::print("audit log intact: {} entries, head {}\n", verdict.entries,
-             verdict.head.empty() ? "(empty)" : verdict.head);
-  return kExitOk;
+  bool intact = true;
+  int code = ReadWith(options, [&](store::Store& store) -> Result<void> {
+    auto entries = store.ReadAudit(0);
+    if (!entries) return tl::unexpected(entries.error());
+    auto verdict = incident::VerifyAudit(*entries);
+    if (!verdict.ok) {
+      fmt::print("audit log BROKEN at entry {}: {}\n", verdict.broken_at, verdict.reason);
+      intact = false;
+      return {};
+    }
+    fmt::print("audit log intact: {} entries, head {}\n", verdict.entries,
+               verdict.head.empty() ? "(empty)" : verdict.head);
+    return {};
+  });
+  return code != kExitOk ? code : intact ? kExitOk : kExitFindings;
 }
 
 }  // namespace
@@ -592,6 +561,8 @@ Runner AddIncidentCommands(CLI::App& app) {
       "unattributed", "Print (JSON lines) findings about addresses nobody held at the time");
   add_common(unattributed);
   unattributed->add_option("--limit", o->limit, "At most this many")->capture_default_str();
+  unattributed->add_option("--after", o->after, "Paging: findings with a larger id")
+      ->type_name("ID");
 
   auto* incidents = app.add_subcommand("incidents", "Incidents: list, show, move, deadlines");
   incidents->require_subcommand(1);
@@ -683,7 +654,10 @@ Runner AddIncidentCommands(CLI::App& app) {
   return [=]() -> std::optional<int> {
     for (CLI::App* command : {import, unattributed, list, show, transition, tick, verify, send,
                               reports_import, reports_fetch}) {
-      if (*command) o->data_dir_given = command->count("--data-dir") > 0;
+      if (!*command) continue;
+      o->data_dir_given = command->count("--data-dir") > 0;
+      o->dedup_window_given = command->get_option_no_throw("--dedup-window") != nullptr &&
+                              command->count("--dedup-window") > 0;
     }
     if (*send) return RunSend(*o);
     if (*reports_import) return RunReports(*o);

@@ -86,6 +86,18 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       return {};
     };
   };
+  // A whole number from `min` up.
+  auto count = [&](size_t& target, int64_t min) -> Handler {
+    return [&, target_ptr = &target, min](const YAML::Node& n) -> Result<void> {
+      auto parsed = ParseInt(n.IsScalar() ? n.Scalar() : "");
+      if (!parsed || *parsed < min) {
+        return Fail(fmt::format("expected a whole number of at least {}", min),
+                    Where(name, n.Mark()));
+      }
+      *target_ptr = static_cast<size_t>(*parsed);
+      return {};
+    };
+  };
   auto list = [&](std::vector<std::string>& target) -> Handler {
     return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
       if (n.IsNull()) return {};
@@ -141,15 +153,14 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
        }},
       {"api",
        [&](const YAML::Node& n) {
-         return Walk(n, name, "api", {{"max_body_bytes", [&](const YAML::Node& v) -> Result<void> {
-                                         auto bytes = ParseInt(v.IsScalar() ? v.Scalar() : "");
-                                         if (!bytes || *bytes < 1024) {
-                                           return Fail("expected a byte count of at least 1024",
-                                                       Where(name, v.Mark()));
-                                         }
-                                         c.max_body_bytes = static_cast<size_t>(*bytes);
-                                         return {};
-                                       }}});
+         return Walk(n, name, "api",
+                     {{"max_body_bytes", count(c.max_body_bytes, 1024)},
+                      {"max_comment_bytes", count(c.api.max_comment_bytes, 1)},
+                      {"max_comments_per_incident", count(c.api.max_comments_per_incident, 1)},
+                      {"comments_per_minute", count(c.api.comments_per_minute, 1)},
+                      {"max_connections", count(c.api.max_connections, 4)},
+                      {"max_connections_per_client", count(c.api.max_connections_per_client, 1)},
+                      {"request_timeout", span(c.api.request_timeout)}});
        }},
       {"rules",
        [&](const YAML::Node& n) -> Result<void> {
@@ -206,6 +217,15 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                       {"xarf_schemas", list(r.xarf_schemas)},
                       {"mappings", list(r.mappings)},
                       {"gnupg_home", text(r.gnupg_home)},
+                      {"limits",
+                       [&](const YAML::Node& m) {
+                         return Walk(
+                             m, name, "reports.limits",
+                             {{"max_unpacked_bytes", count(r.limits.max_unpacked_bytes, 1024)},
+                              {"max_ratio", count(r.limits.max_ratio, 2)},
+                              {"max_rows", count(r.limits.max_rows, 1)},
+                              {"max_duration", span(r.limits.max_duration)}});
+                       }},
                       {"imap",
                        [&](const YAML::Node& m) {
                          return Walk(m, name, "reports.imap",

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
@@ -255,6 +256,27 @@ Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs re
   if (std::string host = get("host.name"); !host.empty()) out.fields["destination.fqdn"] = host;
   out.evidence = get("events.event.original");
   return std::optional<model::Finding>(std::move(out));
+}
+
+model::Finding CustomerView(model::Finding finding) {
+  if (finding.feed_name != "bulwark-detect") return finding;
+  static const std::set<std::string, std::less<>> kShared = {"extra.severity", "extra.rule_title",
+                                                             "extra.count"};
+  std::erase_if(finding.fields, [](const auto& field) { return !kShared.count(field.first); });
+  auto field = [&](const char* key) {
+    auto it = finding.fields.find(key);
+    return it == finding.fields.end() ? std::string() : it->second;
+  };
+  std::string count = field("extra.count");
+  std::string title = field("extra.rule_title");
+  finding.evidence = fmt::format(
+      "{} matching \"{}\" from {} (at {}); the log lines stay with us: they are another "
+      "party's",
+      count.empty() || count == "1" ? "an event" : count + " events",
+      title.empty() ? finding.identifier : title,
+      finding.source_ip ? finding.source_ip->ToString() : std::string("your system"),
+      FormatTimestamp(finding.time_source));
+  return finding;
 }
 
 std::string ToHarmonizedJson(const model::Finding& finding) {

@@ -216,14 +216,14 @@ Result<model::Incident> Incidents::Transition(int64_t incident_id, IncidentState
 }
 
 Result<void> Incidents::Comment(int64_t incident_id, const std::string& actor,
-                                const std::string& text) {
+                                const std::string& text, bool internal) {
   if (text.empty()) return Fail("a comment needs text");
   return store_.Transaction([&]() -> Result<void> {
     auto found = store_.GetIncident(incident_id);
     if (!found) return tl::unexpected(found.error());
     if (!*found) return Fail(fmt::format("no incident {}", incident_id));
     const char* state = model::StateName((*found)->state);
-    return Audit(incident_id, actor, "comment", state, state, text);
+    return Audit(incident_id, actor, internal ? "note" : "comment", state, state, text);
   });
 }
 

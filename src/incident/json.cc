@@ -1,5 +1,7 @@
 #include "bulwark/incident/json.h"
 
+#include "bulwark/finding/intelmq.h"
+
 namespace bulwark::incident {
 
 namespace {
@@ -138,18 +140,57 @@ void WriteWho(JsonWriter& json, std::string_view query, TimeNs at,
 
 void WriteIncidentDetail(JsonWriter& json, const model::Incident& incident,
                          const std::vector<store::StoredFinding>& findings,
-                         const std::vector<model::AuditEntry>& history) {
+                         const std::vector<model::AuditEntry>& history,
+                         const DetailPaging* paging) {
+  auto next = [&](const char* key, const std::optional<int64_t>& after) {
+    json.Key(key);
+    if (after) {
+      json.Int(*after);
+    } else {
+      json.Null();
+    }
+  };
   json.BeginObject();
   WriteIncident(json, incident);
   json.Key("finding_list");
   json.BeginArray();
   for (const auto& finding : findings) WriteStoredFinding(json, finding);
   json.EndArray();
+  if (paging) next("finding_list_next_after", paging->findings_next_after);
   json.Key("history");
   json.BeginArray();
   for (const auto& entry : history) WriteAuditEntry(json, entry);
   json.EndArray();
+  if (paging) next("history_next_after", paging->history_next_after);
   json.EndObject();
+}
+
+std::vector<model::AuditEntry> CustomerHistory(std::vector<model::AuditEntry> history) {
+  std::erase_if(history, [](const model::AuditEntry& e) { return e.action == "note"; });
+  for (model::AuditEntry& entry : history) {
+    std::string_view actor = entry.actor;
+    if (actor == "system" || (actor.starts_with("token:") && actor.ends_with("(customer)"))) {
+      continue;
+    }
+    size_t open = actor.rfind('(');
+    if (actor.starts_with("token:") && open != std::string_view::npos && actor.ends_with(")")) {
+      entry.actor = std::string(actor.substr(open + 1, actor.size() - open - 2));
+    } else {
+      entry.actor = "staff";
+    }
+  }
+  return history;
+}
+
+store::StoredFinding CustomerFinding(store::StoredFinding finding,
+                                     input::JsonFlattener& flattener) {
+  auto parsed = finding::ParseHarmonized(finding.document, finding.received_at, flattener);
+  if (!parsed) {
+    finding.document = "{}";  // unreadable: nothing of it is shown
+    return finding;
+  }
+  finding.document = finding::ToHarmonizedJson(finding::CustomerView(std::move(*parsed)));
+  return finding;
 }
 
 void WriteCustomer(JsonWriter& json, const model::Customer& customer) {

@@ -4,6 +4,7 @@
 #include <gpgme.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -379,7 +380,9 @@ std::optional<TimeNs> ParseDate(std::string_view text) {
   return ns;
 }
 
-Result<std::vector<ArchiveEntry>> Unzip(std::string_view bytes, size_t max_bytes) {
+Result<std::vector<ArchiveEntry>> Unzip(std::string_view bytes, size_t max_bytes,
+                                        size_t max_ratio) {
+  constexpr size_t kRatioFloor = size_t{1} << 20;  // small archives may pack tighter
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -415,6 +418,11 @@ Result<std::vector<ArchiveEntry>> Unzip(std::string_view bytes, size_t max_bytes
       if (total > max_bytes) {
         zip_fclose(file);
         return Fail("ZIP: unpacks to more than " + std::to_string(max_bytes) + " bytes");
+      }
+      if (total > kRatioFloor && total / std::max<size_t>(bytes.size(), 1) >= max_ratio) {
+        zip_fclose(file);
+        return Fail("ZIP: unpacks to more than " + std::to_string(max_ratio) +
+                    " times its size of " + std::to_string(bytes.size()) + " bytes");
       }
       data.append(buffer, static_cast<size_t>(got));
     }

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -84,6 +85,17 @@ std::string RfcDate(TimeNs ns) {
                      c.day, kMonths[c.month - 1], c.year, c.hour, c.minute, c.second);
 }
 
+// Makes `curl`'s transfer abort (CURLE_ABORTED_BY_CALLBACK) soon after `cancelled` is set.
+void WatchCancel(CURL* curl, const std::atomic<bool>& cancelled) {
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &cancelled);
+  curl_easy_setopt(
+      curl, CURLOPT_XFERINFOFUNCTION,
+      +[](void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+        return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+      });
+}
+
 class SmtpMailer final : public Mailer {
  public:
   explicit SmtpMailer(SmtpSettings settings) : settings_(std::move(settings)) {
@@ -92,7 +104,8 @@ class SmtpMailer final : public Mailer {
   }
 
   SendResult Send(const std::string& from, const std::vector<std::string>& recipients,
-                  const std::string& rendered) override {
+                  const std::string& rendered, const AcceptedFn& accepted) override {
+    if (cancelled_) return {false, "cancelled (shutting down)"};
     CURL* curl = curl_easy_init();
     if (!curl) return {false, "libcurl could not start"};
     struct Reader {
@@ -118,6 +131,7 @@ class SmtpMailer final : public Mailer {
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, settings_.timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    WatchCancel(curl, cancelled_);
     long tls = settings_.starttls == "require" ? CURLUSESSL_ALL
                : settings_.starttls == "try"   ? CURLUSESSL_TRY
                                                : CURLUSESSL_NONE;
@@ -131,22 +145,32 @@ class SmtpMailer final : public Mailer {
     CURLcode code = curl_easy_perform(curl);
     long response = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response);
+    SendResult result{code == CURLE_OK, ""};
+    if (result.ok) {
+      result.detail = fmt::format("accepted ({})", response);
+      // libcurl keeps the connection open until the handle is cleaned up: QUIT comes after this.
+      if (accepted) accepted(result);
+    } else {
+      result.detail =
+          fmt::format("{} (SMTP {})", error[0] ? error : curl_easy_strerror(code), response);
+    }
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(curl);
-    if (code == CURLE_OK) return {true, fmt::format("accepted ({})", response)};
-    return {false,
-            fmt::format("{} (SMTP {})", error[0] ? error : curl_easy_strerror(code), response)};
+    return result;
   }
+
+  void Cancel() override { cancelled_ = true; }
 
  private:
   SmtpSettings settings_;
+  std::atomic<bool> cancelled_{false};
 };
 
 class PrintingMailer final : public Mailer {
  public:
   explicit PrintingMailer(std::string path) : path_(std::move(path)) {}
   SendResult Send(const std::string& from, const std::vector<std::string>& recipients,
-                  const std::string& rendered) override {
+                  const std::string& rendered, const AcceptedFn& accepted) override {
     std::FILE* out = path_ == "-" ? stdout : std::fopen(path_.c_str(), "a");
     if (!out) return {false, fmt::format("cannot open {}", path_)};
     std::string to;
@@ -160,7 +184,9 @@ class PrintingMailer final : public Mailer {
     }
     fmt::print(out, "{}\n", unix_text);
     if (out != stdout) std::fclose(out);
-    return {true, "printed"};
+    SendResult result{true, "printed"};
+    if (accepted) accepted(result);
+    return result;
   }
 
  private:
@@ -172,6 +198,7 @@ class CurlWebhookSender final : public WebhookSender {
   explicit CurlWebhookSender(long timeout) : timeout_(timeout) {}
   SendResult Post(const std::string& url, const std::string& secret, const std::string& event,
                   const std::string& body) override {
+    if (cancelled_) return {false, "cancelled (shutting down)"};
     CURL* curl = curl_easy_init();
     if (!curl) return {false, "libcurl could not start"};
     curl_slist* headers = nullptr;
@@ -187,6 +214,7 @@ class CurlWebhookSender final : public WebhookSender {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    WatchCancel(curl, cancelled_);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(
         curl, CURLOPT_WRITEFUNCTION,
@@ -201,8 +229,11 @@ class CurlWebhookSender final : public WebhookSender {
     return {true, fmt::format("HTTP {}", status)};
   }
 
+  void Cancel() override { cancelled_ = true; }
+
  private:
   long timeout_;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace

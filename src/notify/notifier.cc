@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <optional>
+
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
 #include "bulwark/finding/intelmq.h"
@@ -65,8 +68,9 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
       : policy_.HandlingOf(incident.severity).deadline
           ? Day(env_.Now() + *policy_.HandlingOf(incident.severity).deadline, language)
           : (language == "de" ? "bald" : "soon");
-  std::string evidence =
-      finding.evidence.empty() ? finding::ToHarmonizedJson(finding) : finding.evidence;
+  // The customer sees what is theirs to see (no other party's log lines).
+  model::Finding shown = finding::CustomerView(finding);
+  std::string evidence = shown.evidence.empty() ? finding::ToHarmonizedJson(shown) : shown.evidence;
   if (evidence.size() > 4000) evidence = evidence.substr(0, 4000) + " ...";
   std::map<std::string, std::string> values = {
       {"reference", reference},
@@ -137,7 +141,7 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
     incident::WriteIncident(json, incident);
     json.EndObject();
     json.Key("finding");
-    json.Raw(finding::ToHarmonizedJson(finding));
+    json.Raw(finding::ToHarmonizedJson(shown));
     json.Key("subject");
     json.String(subject);
     json.Key("text");
@@ -175,7 +179,7 @@ Result<incident::Notice> Notifier::Opened(const model::Incident& incident,
 }
 
 Result<model::Finding> Notifier::FirstFinding(int64_t incident_id) {
-  auto findings = store_.FindingsOfIncident(incident_id);
+  auto findings = store_.FindingsOfIncident(incident_id, {0, 1});
   if (!findings) return tl::unexpected(findings.error());
   if (findings->empty()) return Fail(fmt::format("incident {} has no findings", incident_id));
   input::JsonFlattener flattener;
@@ -263,7 +267,8 @@ Result<void> Notifier::Told(const store::OutboxEntry& entry, incident::Incidents
 
 Result<std::vector<Delivery>> Notifier::PrepareDeliveries(std::string_view channel) {
   std::vector<Delivery> deliveries;
-  auto due = store_.DueOutbox(env_.Now(), 500);
+  TimeNs now = env_.Now();
+  auto due = store_.ClaimOutbox(now, now + settings_.lease, channel, 500);
   if (!due) return tl::unexpected(due.error());
   std::map<std::string, std::vector<store::OutboxEntry>> digests;  // by recipients
   for (store::OutboxEntry& entry : *due) {
@@ -329,15 +334,19 @@ Result<std::vector<Delivery>> Notifier::PrepareDeliveries(std::string_view chann
   return deliveries;
 }
 
-SendResult Notifier::Send(const Delivery& delivery, Mailer& mailer, WebhookSender& webhooks) {
+SendResult Notifier::Send(const Delivery& delivery, Mailer& mailer, WebhookSender& webhooks,
+                          const AcceptedFn& accepted) {
   if (delivery.channel == "webhook") {
-    return webhooks.Post(delivery.url, delivery.secret, delivery.event, delivery.payload);
+    SendResult posted =
+        webhooks.Post(delivery.url, delivery.secret, delivery.event, delivery.payload);
+    if (posted.ok && accepted) accepted(posted);
+    return posted;
   }
   // The envelope sender is the From of the rendered message.
   std::string_view payload = delivery.payload;
   std::string from;
   if (payload.starts_with("From: ")) from = std::string(payload.substr(6, payload.find('\r') - 6));
-  return mailer.Send(from, delivery.recipients, delivery.payload);
+  return mailer.Send(from, delivery.recipients, delivery.payload, accepted);
 }
 
 Result<void> Notifier::Complete(Delivery& delivery, const SendResult& sent,
@@ -363,8 +372,8 @@ class NoWebhooks final : public WebhookSender {
 // Sends nothing: DeliverWebhooks() prepares webhooks only.
 class NoMail final : public Mailer {
  public:
-  SendResult Send(const std::string&, const std::vector<std::string>&,
-                  const std::string&) override {
+  SendResult Send(const std::string&, const std::vector<std::string>&, const std::string&,
+                  const AcceptedFn&) override {
     return {false, "mail is not delivered here"};
   }
 };
@@ -376,10 +385,13 @@ Result<DeliveryStats> Notifier::Deliver(Mailer& mailer, incident::Incidents& inc
   if (!deliveries) return tl::unexpected(deliveries.error());
   NoWebhooks none;
   for (Delivery& delivery : *deliveries) {
-    SendResult sent = Send(delivery, mailer, none);
-    if (auto done = Complete(delivery, sent, incidents, stats); !done) {
-      return tl::unexpected(done.error());
-    }
+    // Recorded as soon as the server accepts, or with the failure after the attempt.
+    std::optional<Result<void>> done;
+    SendResult sent = Send(delivery, mailer, none, [&](const SendResult& accepted) {
+      done = Complete(delivery, accepted, incidents, stats);
+    });
+    if (!done) done = Complete(delivery, sent, incidents, stats);
+    if (!*done) return tl::unexpected(done->error());
   }
   return stats;
 }

@@ -137,50 +137,24 @@ class Queue {
   bool closed_ = false;
 };
 
-// Writes an event as a flat JSON object with dotted ECS names; repeated fields become arrays.
-void WriteEvent(const event::Event& event, const std::string& origin, uint64_t line,
-                std::string& out) {
-  JsonWriter json(out);
-  json.BeginObject();
-  json.Key("@timestamp");
-  json.String(FormatTimestamp(event.timestamp()));
-  std::vector<size_t> order(event.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return event.NameAt(a) < event.NameAt(b); });
-  for (size_t k = 0; k < order.size();) {
-    event::FieldId id = event.IdAt(order[k]);
-    size_t end = k;
-    while (end < order.size() && event.IdAt(order[end]) == id) ++end;
-    if (id == event::fid::kTimestamp) {  // written first, normalised
-      k = end;
-      continue;
-    }
-    json.Key(event.NameAt(order[k]));
-    if (end - k > 1) json.BeginArray();
-    for (size_t j = k; j < end; ++j) {
-      std::string_view value = event.ValueAt(order[j]);
-      std::optional<int64_t> number;
-      if (event::TypeOf(id) == event::FieldType::kInteger) number = ParseInt(value);
-      if (number) {
-        json.Int(*number);
-      } else {
-        json.String(value);
-      }
-    }
-    if (end - k > 1) json.EndArray();
-    k = end;
+// Alerts as JSON lines to a file, written once per batch.
+class JsonLinesWriter final : public AlertSink {
+ public:
+  explicit JsonLinesWriter(std::FILE* out) : out_(out) {}
+  void Take(const Alert& alert) override {
+    WriteAlertJson(alert, buffer_);
+    buffer_.push_back('\n');
   }
-  if (!event.raw().empty() && !event.Has(event::fid::kEventOriginal)) {
-    json.Key("event.original");
-    json.String(event.raw());
+  void Flush() override {
+    if (buffer_.empty()) return;
+    std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+    buffer_.clear();
   }
-  json.Key("log.file.path");
-  json.String(origin);
-  json.Key("log.file.line");
-  json.Int(static_cast<int64_t>(line));
-  json.EndObject();
-}
+
+ private:
+  std::FILE* out_;
+  std::string buffer_;
+};
 
 // The first value of the first present candidate field.
 std::optional<std::string_view> FirstValue(const event::Event& event,
@@ -303,13 +277,14 @@ class Worker {
 // Correlation, suppression and output, in input order.
 class Sequencer {
  public:
+  // `out` may be null (alerts are only counted); it must outlive the Sequencer.
   Sequencer(const ReplayOptions& options, std::shared_ptr<const detect::RuleSet> rules,
-            const std::vector<std::string>& input_names, AlertSink out, ReplaySummary& summary)
+            const std::vector<std::string>& input_names, AlertSink* out, ReplaySummary& summary)
       : options_(options),
         input_names_(input_names),
         rules_(*rules),
         engine_(rules, options.max_keys_per_correlation),
-        out_(std::move(out)),
+        out_(out),
         summary_(summary) {
     for (const std::string& name : options.suppress_by) {
       suppress_ids_.push_back(event::InternField(name));
@@ -331,10 +306,7 @@ class Sequencer {
       }
     }
     for (Record& record : result.records()) Handle(record);
-    if (!buffer_.empty()) {
-      if (out_) out_(buffer_);
-      buffer_.clear();
-    }
+    if (out_) out_->Flush();
   }
 
   void Finish() {
@@ -408,50 +380,26 @@ class Sequencer {
       }
       entry = Suppression{static_cast<int32_t>(std::clamp<int64_t>(now, INT32_MIN, INT32_MAX)), 0};
     }
-    const detect::RuleInfo& info = rules_.rule(rule);
-    JsonWriter json(buffer_);
-    json.BeginObject();
-    json.Key("@timestamp");
-    json.String(FormatTimestamp(record.timestamp));
-    json.Key("rule");
-    json.BeginObject();
-    json.Key("id");
-    json.String(info.id);
-    json.Key("title");
-    json.String(info.title);
-    json.Key("level");
-    json.String(info.level);
-    json.Key("tags");
-    json.BeginArray();
-    for (const auto& tag : info.tags) json.String(tag);
-    json.EndArray();
-    json.Key("type");
-    json.String(info.is_correlation ? "correlation" : "detection");
-    json.EndObject();
-    for (const auto& [name, value] : group) {
-      json.Key(name);
-      json.String(value);
-    }
-    if (info.is_correlation) {
-      json.Key("count");
-      json.Int(count);
-    }
-    if (suppressed_before > 0) {
-      json.Key("suppressed");
-      json.Int(static_cast<int64_t>(suppressed_before));
-    }
-    if (options_.include_events) {
-      json.Key("events");
-      json.BeginArray();
-      event_json_.clear();
-      WriteEvent(record.event, input_names_[record.input], record.line, event_json_);
-      json.Raw(event_json_);
-      json.EndArray();
-    }
-    json.EndObject();
-    buffer_.push_back('\n');
     ++summary_.alerts[rule];
     ++summary_.alerts_total;
+    if (!out_) return;
+    const detect::RuleInfo& info = rules_.rule(rule);
+    Alert alert;
+    alert.timestamp = record.timestamp;
+    alert.rule_id = info.id;
+    alert.rule_title = info.title;
+    alert.rule_level = info.level;
+    alert.rule_tags = info.tags;
+    alert.correlation = info.is_correlation;
+    alert.group = group;
+    alert.count = count;
+    alert.suppressed = suppressed_before;
+    if (options_.include_events) {
+      alert.event = &record.event;
+      alert.input = input_names_[record.input];
+      alert.line = record.line;
+    }
+    out_->Take(alert);
   }
 
   // Drops suppression entries whose window has passed; when none has, the oldest go.
@@ -475,13 +423,11 @@ class Sequencer {
   const std::vector<std::string>& input_names_;
   const detect::RuleSet& rules_;
   detect::CorrelationEngine engine_;
-  std::string event_json_;
   std::vector<event::FieldId> suppress_ids_;
   Group identity_;  // suppress_by values of the record being handled
   Group group_;     // group-by values of the correlation that fired
-  AlertSink out_;
+  AlertSink* out_;
   ReplaySummary& summary_;
-  std::string buffer_;
   FlatTable<Suppression> last_emit_;  // by hash of rule and group values
   bool have_epoch_ = false;
   int64_t epoch_seconds_ = 0;
@@ -516,11 +462,9 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
   // so memory stays bounded however slow output is. The batch the sequencer needs never waits.
   const uint64_t max_ahead = threads + 2;
 
-  AlertSink sink;
-  if (out) {
-    sink = [out](std::string_view text) { std::fwrite(text.data(), 1, text.size(), out); };
-  }
-  Sequencer sequencer(options, rules, names, std::move(sink), summary);
+  std::optional<JsonLinesWriter> writer;
+  if (out) writer.emplace(out);
+  Sequencer sequencer(options, rules, names, writer ? &*writer : nullptr, summary);
   std::shared_ptr<const MessageScan> message_scan = MessageScan::Build(*rules, *decoders);
   malloc_trim(0);  // give the compiler's temporary memory back before the long run
   auto start = Clock::now();
@@ -705,7 +649,7 @@ struct StreamDetector::Impl {
 
 StreamDetector::StreamDetector(ReplayOptions options, std::shared_ptr<const detect::RuleSet> rules,
                                std::shared_ptr<const decode::DecoderSet> decoders,
-                               std::vector<std::string> input_names, AlertSink sink)
+                               std::vector<std::string> input_names, AlertSink* sink)
     : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
   s.options = std::move(options);
@@ -715,8 +659,7 @@ StreamDetector::StreamDetector(ReplayOptions options, std::shared_ptr<const dete
   for (size_t i = 0; i < s.names.size(); ++i) s.years.emplace_back(s.options.parse);
   s.message_scan = MessageScan::Build(*s.rules, *s.decoders);
   s.worker = std::make_unique<Worker>(s.options, *s.rules, *s.decoders, s.message_scan.get());
-  s.sequencer =
-      std::make_unique<Sequencer>(s.options, s.rules, s.names, std::move(sink), s.summary);
+  s.sequencer = std::make_unique<Sequencer>(s.options, s.rules, s.names, sink, s.summary);
 }
 
 StreamDetector::~StreamDetector() = default;

@@ -4,8 +4,12 @@
 #include <fmt/format.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 
 #include "bulwark/core/strings.h"
 
@@ -17,14 +21,46 @@ namespace {
 struct Pending {
   HttpRequest request;
   bool too_large = false;
+  std::string framing_error;  // the request's framing is ambiguous: refused before its body
 };
 
 MHD_Result CollectPair(void* target, MHD_ValueKind, const char* key, const char* value) {
   auto* request = static_cast<HttpRequest*>(target);
   std::string name = AsciiLower(key ? key : "");
-  auto [it, inserted] = request->headers.insert_or_assign(name, value ? value : "");
-  if (!inserted) request->repeated.insert(it->first);
+  std::string text = value ? value : "";
+  request->header_bytes += name.size() + text.size() + 4;  // "name: value\r\n"
+  if (auto it = request->headers.find(name); it != request->headers.end()) {
+    request->repeated.insert(name);
+    if (name == "content-length" && it->second != text) request->repeated.insert("content-length!");
+  }
+  request->headers[name] = std::move(text);
   return MHD_YES;
+}
+
+// Why the body of `request` cannot be told apart from the next request (RFC 9112, 6.3), or
+// empty. A proxy in front and this server must agree where a request ends.
+std::string FramingError(const HttpRequest& request) {
+  bool has_length = request.headers.count("content-length") > 0;
+  auto te = request.headers.find("transfer-encoding");
+  if (te != request.headers.end()) {
+    if (has_length) return "Content-Length and Transfer-Encoding together";
+    if (AsciiLower(Trim(te->second)) != "chunked" || request.repeated.count("transfer-encoding")) {
+      return "a Transfer-Encoding other than chunked";
+    }
+  }
+  if (request.repeated.count("content-length!")) return "two different Content-Length values";
+  return {};
+}
+
+HttpResponse FramingProblem(const std::string& reason) {
+  HttpResponse response;
+  response.status = 400;
+  response.content_type = "application/problem+json";
+  response.body = fmt::format(
+      R"({{"type":"about:blank","title":"Bad Request","status":400,"detail":"ambiguous message framing: {}"}})",
+      reason);
+  response.headers["Connection"] = "close";
+  return response;
 }
 
 // Percent-decodes `uri` in place (the path and the query arguments), except "%00": a NUL byte
@@ -55,7 +91,11 @@ size_t UnescapeKeepingNul(void*, MHD_Connection*, char* uri) {
 }
 
 MHD_Result CollectQuery(void* target, MHD_ValueKind, const char* key, const char* value) {
-  (*static_cast<std::map<std::string, std::string>*>(target))[key ? key : ""] = value ? value : "";
+  auto* request = static_cast<HttpRequest*>(target);
+  std::string name = key ? key : "";
+  std::string text = value ? value : "";
+  request->target_bytes += name.size() + text.size() + 2;  // "?" or "&", "="
+  request->query[name] = std::move(text);
   return MHD_YES;
 }
 
@@ -63,43 +103,15 @@ MHD_Result CollectQuery(void* target, MHD_ValueKind, const char* key, const char
 
 struct HttpServer::Impl {
   HttpHandler handler;
-  size_t max_body = 0;
+  HttpLimits limits;
   MHD_Daemon* daemon = nullptr;
+  std::mutex mutex;
+  std::condition_variable idle;
+  size_t in_progress = 0;  // requests begun and not yet completed
+  bool draining = false;
 
-  static MHD_Result Answer(void* self, MHD_Connection* connection, const char* url,
-                           const char* method, const char*, const char* upload_data,
-                           size_t* upload_size, void** state) {
-    auto* impl = static_cast<Impl*>(self);
-    auto* pending = static_cast<Pending*>(*state);
-    if (!pending) {
-      pending = new Pending();
-      pending->request.method = method;
-      pending->request.path = url;
-      MHD_get_connection_values(connection, MHD_HEADER_KIND, CollectPair, &pending->request);
-      MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, CollectQuery,
-                                &pending->request.query);
-      *state = pending;
-      return MHD_YES;
-    }
-    if (*upload_size > 0) {
-      if (pending->request.body.size() + *upload_size > impl->max_body) {
-        pending->too_large = true;
-      } else {
-        pending->request.body.append(upload_data, *upload_size);
-      }
-      *upload_size = 0;
-      return MHD_YES;
-    }
-    HttpResponse response;
-    if (pending->too_large) {
-      response.status = 413;
-      response.content_type = "application/problem+json";
-      response.body = fmt::format(
-          R"({{"type":"about:blank","title":"Payload Too Large","status":413,"detail":"the body exceeds {} bytes"}})",
-          impl->max_body);
-    } else {
-      response = impl->handler(pending->request);
-    }
+  static MHD_Result Queue(MHD_Connection* connection, HttpResponse& response, bool close) {
+    if (close) response.headers["Connection"] = "close";
     MHD_Response* reply = MHD_create_response_from_buffer(
         response.body.size(), response.body.data(), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(reply, "Content-Type", response.content_type.c_str());
@@ -112,15 +124,70 @@ struct HttpServer::Impl {
     return queued;
   }
 
-  static void Completed(void*, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
+  static MHD_Result Answer(void* self, MHD_Connection* connection, const char* url,
+                           const char* method, const char*, const char* upload_data,
+                           size_t* upload_size, void** state) {
+    auto* impl = static_cast<Impl*>(self);
+    auto* pending = static_cast<Pending*>(*state);
+    if (!pending) {
+      pending = new Pending();
+      *state = pending;
+      {
+        std::lock_guard lock(impl->mutex);
+        ++impl->in_progress;
+      }
+      pending->request.method = method;
+      pending->request.path = url;
+      pending->request.target_bytes = pending->request.path.size();
+      MHD_get_connection_values(connection, MHD_HEADER_KIND, CollectPair, &pending->request);
+      MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, CollectQuery, &pending->request);
+      pending->framing_error = FramingError(pending->request);
+      if (!pending->framing_error.empty()) {
+        HttpResponse refused = FramingProblem(pending->framing_error);
+        return Queue(connection, refused, true);
+      }
+      return MHD_YES;
+    }
+    if (*upload_size > 0) {
+      if (pending->request.body.size() + *upload_size > impl->limits.max_body_bytes) {
+        pending->too_large = true;
+      } else {
+        pending->request.body.append(upload_data, *upload_size);
+      }
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    HttpResponse response;
+    if (pending->too_large) {
+      response.status = 413;
+      response.content_type = "application/problem+json";
+      response.body = fmt::format(
+          R"({{"type":"about:blank","title":"Content Too Large","status":413,"detail":"the body exceeds {} bytes"}})",
+          impl->limits.max_body_bytes);
+    } else {
+      response = impl->handler(pending->request);
+    }
+    bool draining;
+    {
+      std::lock_guard lock(impl->mutex);
+      draining = impl->draining;
+    }
+    return Queue(connection, response, draining);
+  }
+
+  static void Completed(void* self, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
+    auto* impl = static_cast<Impl*>(self);
+    if (!*state) return;
     delete static_cast<Pending*>(*state);
     *state = nullptr;
+    std::lock_guard lock(impl->mutex);
+    --impl->in_progress;
+    impl->idle.notify_all();
   }
 };
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
-                                                      HttpHandler handler, size_t max_body_bytes,
-                                                      unsigned threads) {
+                                                      HttpHandler handler, HttpLimits limits) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return Fail("expected HOST:PORT", listen);
   std::string host = listen.substr(0, colon);
@@ -135,21 +202,39 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
   }
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->impl_ = std::make_unique<Impl>();
-  server->impl_->handler = std::move(handler);
-  server->impl_->max_body = max_body_bytes;
-  server->impl_->daemon =
-      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                       nullptr, nullptr, &Impl::Answer, server->impl_.get(), MHD_OPTION_SOCK_ADDR,
-                       &address, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
-                       &Impl::Completed, nullptr, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                       MHD_OPTION_UNESCAPE_CALLBACK, &UnescapeKeepingNul, nullptr, MHD_OPTION_END);
-  if (!server->impl_->daemon) {
+  Impl& impl = *server->impl_;
+  impl.handler = std::move(handler);
+  impl.limits = limits;
+  // The connection's memory holds the request line and headers: room for the limits the
+  // handler checks (414, 431) so that it, not the library, answers those.
+  constexpr size_t kConnectionMemory = 64 * 1024;
+  impl.daemon = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr,
+      nullptr, &Impl::Answer, &impl, MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_THREAD_POOL_SIZE,
+      limits.threads, MHD_OPTION_NOTIFY_COMPLETED, &Impl::Completed, &impl,
+      MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_seconds, MHD_OPTION_CONNECTION_LIMIT,
+      limits.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.max_connections_per_client,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory, MHD_OPTION_UNESCAPE_CALLBACK,
+      &UnescapeKeepingNul, nullptr, MHD_OPTION_END);
+  if (!impl.daemon) {
     return Fail(fmt::format("cannot listen: {}", std::strerror(errno)), listen);
   }
-  const MHD_DaemonInfo* info =
-      MHD_get_daemon_info(server->impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(impl.daemon, MHD_DAEMON_INFO_BIND_PORT);
   server->port_ = info ? info->port : static_cast<int>(*port);
   return server;
+}
+
+bool HttpServer::Drain(TimeNs grace) {
+  std::unique_lock lock(impl_->mutex);
+  if (!impl_->draining) {
+    impl_->draining = true;
+    lock.unlock();
+    MHD_socket listener = MHD_quiesce_daemon(impl_->daemon);
+    if (listener != MHD_INVALID_SOCKET) close(listener);
+    lock.lock();
+  }
+  return impl_->idle.wait_for(lock, std::chrono::nanoseconds(grace),
+                              [&] { return impl_->in_progress == 0; });
 }
 
 HttpServer::~HttpServer() {

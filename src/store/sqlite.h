@@ -19,8 +19,9 @@ class Statement;
 
 class Database {
  public:
-  // Opens or creates `path`. Errors carry SQLite's message.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  // Opens or creates `path` (`read_only`: opens an existing file for reading). Errors carry
+  // SQLite's message.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, bool read_only = false);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -71,17 +72,21 @@ class Statement {
   sqlite3_stmt* statement_;
 };
 
-// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back when it returns an Error.
+// Runs `body` inside BEGIN IMMEDIATE ... COMMIT; rolls back when it returns an Error. Inside a
+// transaction already, `body` runs in a savepoint: its Error undoes its own changes only.
 template <typename F>
 auto Transaction(Database& db, F&& body) -> decltype(body()) {
-  if (auto begun = db.Exec("BEGIN IMMEDIATE"); !begun) return tl::unexpected(begun.error());
+  bool nested = sqlite3_get_autocommit(db.raw()) == 0;
+  if (auto begun = db.Exec(nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE"); !begun) {
+    return tl::unexpected(begun.error());
+  }
   auto result = body();
   if (!result) {
-    (void)db.Exec("ROLLBACK");
+    (void)db.Exec(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
     return result;
   }
-  if (auto committed = db.Exec("COMMIT"); !committed) {
-    (void)db.Exec("ROLLBACK");
+  if (auto committed = db.Exec(nested ? "RELEASE nested" : "COMMIT"); !committed) {
+    (void)db.Exec(nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
     return tl::unexpected(committed.error());
   }
   return result;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -176,6 +177,11 @@ CREATE TABLE reports (
   content BLOB NOT NULL
 );
 )sql",
+    // 7: outbox leases (one sender per message) and internal notes' lookup
+    R"sql(
+ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX audit_by_action ON audit_log(incident_id, action);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -187,9 +193,14 @@ class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
 
-  Result<void> Migrate(const std::string& path) {
+  // Brings the schema to this program's version (read-only: checks that it is there).
+  Result<void> Migrate(const std::string& path, OpenMode mode) {
+    bool read_only = mode == OpenMode::kReadOnly;
     for (const char* pragma :
          {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+      if (read_only && std::string_view(pragma).find("journal_mode") != std::string_view::npos) {
+        continue;  // the writer has set it (it is stored in the file)
+      }
       if (auto done = db_->Exec(pragma); !done) return Fail(done.error().message, path);
     }
     auto version = db_->Prepare("PRAGMA user_version");
@@ -200,6 +211,12 @@ class SqliteStore final : public Store {
     (*version)->Reset();
     if (version_ > kSchemaVersion) {
       return Fail(fmt::format("database schema version {} is newer than this program's ({})",
+                              version_, kSchemaVersion),
+                  path);
+    }
+    if (read_only && version_ != kSchemaVersion) {
+      return Fail(fmt::format("database schema version {} is not this program's ({}): open it for "
+                              "writing once to migrate it",
                               version_, kSchemaVersion),
                   path);
     }
@@ -278,14 +295,20 @@ class SqliteStore final : public Store {
     return db_->LastInsertId();
   }
 
-  Result<std::vector<StoredFinding>> Unattributed(size_t limit) override {
-    return Findings(std::string(kSelectFindings) + " WHERE system_id = '' ORDER BY id LIMIT ?1",
-                    [&](sqlite::Statement& s) { s.Bind(1, static_cast<int64_t>(limit)); });
+  Result<std::vector<StoredFinding>> Unattributed(const Page& page) override {
+    return Findings(
+        std::string(kSelectFindings) + " WHERE system_id = '' AND id > ?1 ORDER BY id LIMIT ?2",
+        [&](sqlite::Statement& s) { BindPage(s, 1, page); });
   }
 
-  Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id) override {
-    return Findings(std::string(kSelectFindings) + " WHERE incident_id = ?1 ORDER BY id",
-                    [&](sqlite::Statement& s) { s.Bind(1, incident_id); });
+  Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id,
+                                                        const Page& page) override {
+    return Findings(
+        std::string(kSelectFindings) + " WHERE incident_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        [&](sqlite::Statement& s) {
+          s.Bind(1, incident_id);
+          BindPage(s, 2, page);
+        });
   }
 
   Result<std::optional<StoredFinding>> GetFinding(int64_t id) override {
@@ -408,12 +431,27 @@ class SqliteStore final : public Store {
     return entry;
   }
 
-  Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id) override {
+  Result<int64_t> CountAudit(int64_t incident_id, const std::string& action) override {
+    int64_t count = 0;
+    auto statement =
+        db_->Prepare("SELECT COUNT(*) FROM audit_log WHERE incident_id = ?1 AND action = ?2");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, incident_id).Bind(2, action);
+    auto row = (*statement)->Step();
+    if (!row) return tl::unexpected(Failed("counting audit entries", row.error()));
+    if (*row) count = (*statement)->Int(0);
+    (*statement)->Reset();
+    return count;
+  }
+
+  Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id, const Page& page) override {
     auto statement = db_->Prepare(
         "SELECT seq, at, actor, incident_id, action, from_state, to_state, reason, prev_hash, "
-        "hash FROM audit_log WHERE ?1 = 0 OR incident_id = ?1 ORDER BY seq");
+        "hash FROM audit_log WHERE (?1 = 0 OR incident_id = ?1) AND seq > ?2 ORDER BY seq "
+        "LIMIT ?3");
     if (!statement) return tl::unexpected(statement.error());
     (*statement)->Bind(1, incident_id);
+    BindPage(**statement, 2, page);
     std::vector<model::AuditEntry> out;
     while (true) {
       auto row = (*statement)->Step();
@@ -440,12 +478,27 @@ class SqliteStore final : public Store {
     return sqlite3_changes(db_->raw()) > 0;
   }
 
-  Result<std::vector<OutboxEntry>> DueOutbox(TimeNs now, size_t limit) override {
-    return Outbox(
-        std::string(kSelectOutbox) +
-            " WHERE state = 'pending' AND next_attempt <= ?1 ORDER BY next_attempt, id "
-            "LIMIT ?2",
-        [&](sqlite::Statement& s) { s.Bind(1, now).Bind(2, static_cast<int64_t>(limit)); });
+  Result<std::vector<OutboxEntry>> ClaimOutbox(TimeNs now, TimeNs lease_until,
+                                               std::string_view channel, size_t limit) override {
+    return sqlite::Transaction(*db_, [&]() -> Result<std::vector<OutboxEntry>> {
+      auto due = Outbox(
+          std::string(kSelectOutbox) +
+              " WHERE state = 'pending' AND next_attempt <= ?1 AND lease_until <= ?1 AND (?2 = "
+              "'' OR channel = ?2 OR (?2 = 'mail' AND channel = 'digest')) ORDER BY "
+              "next_attempt, id LIMIT ?3",
+          [&](sqlite::Statement& s) {
+            s.Bind(1, now).Bind(2, channel).Bind(3, static_cast<int64_t>(limit));
+          });
+      if (!due) return due;
+      for (OutboxEntry& entry : *due) {
+        entry.lease_until = lease_until;
+        auto leased = Run(fmt::format("claiming message {}", entry.id),
+                          "UPDATE outbox SET lease_until = ?1 WHERE id = ?2",
+                          [&](sqlite::Statement& s) { s.Bind(1, lease_until).Bind(2, entry.id); });
+        if (!leased) return tl::unexpected(leased.error());
+      }
+      return due;
+    });
   }
 
   Result<std::vector<OutboxEntry>> OutboxOf(int64_t incident_id) override {
@@ -456,7 +509,7 @@ class SqliteStore final : public Store {
   Result<void> UpdateOutbox(const OutboxEntry& e) override {
     return Run(fmt::format("updating message {}", e.id),
                "UPDATE outbox SET state = ?1, attempts = ?2, next_attempt = ?3, last_error = ?4, "
-               "sent_at = ?5 WHERE id = ?6",
+               "sent_at = ?5, lease_until = 0 WHERE id = ?6",
                [&](sqlite::Statement& s) {
                  s.Bind(1, e.state).Bind(2, e.attempts).Bind(3, e.next_attempt);
                  s.Bind(4, e.last_error).Bind(5, e.sent_at).Bind(6, e.id);
@@ -518,8 +571,9 @@ class SqliteStore final : public Store {
     if (!row) return tl::unexpected(Failed("reading a report", row.error()));
     if (!*row) return std::optional<StoredReport>();
     sqlite::Statement& s = **statement;
-    return std::optional<StoredReport>(
-        StoredReport{s.Text(0), s.Text(1), s.Text(2), s.Int(3), std::string(s.Blob(4))});
+    StoredReport report{s.Text(0), s.Text(1), s.Text(2), s.Int(3), std::string(s.Blob(4))};
+    s.Reset();  // a statement left on a row would hold the connection's snapshot
+    return std::optional<StoredReport>(std::move(report));
   }
 
   Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) override {
@@ -542,6 +596,12 @@ class SqliteStore final : public Store {
   static constexpr const char* kSelectAssignments =
       "SELECT id, system_id, interface_key, network, prefix_length, valid_from, valid_until, "
       "origin FROM assignments";
+
+  // Binds `page` to the statement's parameters `first` (after) and `first` + 1 (limit).
+  static void BindPage(sqlite::Statement& s, int first, const Page& page) {
+    s.Bind(first, page.after);
+    s.Bind(first + 1, static_cast<int64_t>(std::min<size_t>(page.limit, INT64_MAX)));
+  }
 
   static constexpr const char* kSelectFindings =
       "SELECT id, document, fingerprint, time_source, system_id, customer_id, incident_id, "
@@ -573,7 +633,7 @@ class SqliteStore final : public Store {
 
   static constexpr const char* kSelectOutbox =
       "SELECT id, incident_id, kind, channel, recipients, payload, state, attempts, next_attempt, "
-      "last_error, created_at, sent_at FROM outbox";
+      "last_error, created_at, sent_at, lease_until FROM outbox";
 
   template <typename Bind>
   Result<std::vector<OutboxEntry>> Outbox(const std::string& sql, Bind&& bind) {
@@ -587,7 +647,8 @@ class SqliteStore final : public Store {
       if (!*row) return out;
       const sqlite::Statement& s = **statement;
       out.push_back(OutboxEntry{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
-                                s.Text(6), s.Int(7), s.Int(8), s.Text(9), s.Int(10), s.Int(11)});
+                                s.Text(6), s.Int(7), s.Int(8), s.Text(9), s.Int(10), s.Int(11),
+                                s.Int(12)});
     }
   }
 
@@ -868,16 +929,19 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir) {
-  std::error_code error;
-  std::filesystem::create_directories(data_dir, error);
-  if (error)
-    return Fail(fmt::format("cannot create data directory: {}", error.message()), data_dir);
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir, OpenMode mode) {
+  if (mode == OpenMode::kReadWrite) {
+    std::error_code error;
+    std::filesystem::create_directories(data_dir, error);
+    if (error) {
+      return Fail(fmt::format("cannot create data directory: {}", error.message()), data_dir);
+    }
+  }
   std::string path = (std::filesystem::path(data_dir) / "bulwark.db").string();
-  auto db = sqlite::Database::Open(path);
+  auto db = sqlite::Database::Open(path, mode == OpenMode::kReadOnly);
   if (!db) return tl::unexpected(db.error());
   auto store = std::make_unique<SqliteStore>(std::move(*db));
-  if (auto migrated = store->Migrate(path); !migrated) {
+  if (auto migrated = store->Migrate(path, mode); !migrated) {
     return tl::unexpected(migrated.error());
   }
   return std::unique_ptr<Store>(std::move(store));

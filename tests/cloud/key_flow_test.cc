@@ -81,7 +81,8 @@ class KeyFlowTest : public ::testing::Test {
     json.EndObject();
     json.EndObject();
     auto server = server::HttpServer::Start(
-        "127.0.0.1:0", [this](const server::HttpRequest& r) { return Token(r); }, 1 << 20);
+        "127.0.0.1:0", [this](const server::HttpRequest& r) { return Token(r); },
+        server::HttpLimits{});
     ASSERT_TRUE(server) << server.error().ToString();
     server_ = std::move(*server);
     url_ = "http://127.0.0.1:" + std::to_string(server_->port()) + "/token";

@@ -124,7 +124,7 @@ TEST_F(IncidentsTest, NobodyHeldItSoItWaitsForAnalysts) {
   auto taken = MustTake(f);
   EXPECT_EQ(taken.outcome, Outcome::kUnattributed);
   EXPECT_EQ(taken.incident_id, 0);
-  auto queue = store_->Unattributed(10);
+  auto queue = store_->Unattributed({0, 10});
   ASSERT_TRUE(queue);
   ASSERT_EQ(queue->size(), 1u);
   EXPECT_NE((*queue)[0].document.find("192.0.2.1"), std::string::npos);

@@ -35,10 +35,12 @@ class RecordingMailer final : public Mailer {
   bool down = false;
   std::vector<std::pair<std::vector<std::string>, std::string>> sent;
   SendResult Send(const std::string&, const std::vector<std::string>& to,
-                  const std::string& rendered) override {
+                  const std::string& rendered, const AcceptedFn& accepted) override {
     if (down) return {false, "connection refused"};
     sent.emplace_back(to, rendered);
-    return {true, "250 ok"};
+    SendResult ok{true, "250 ok"};
+    if (accepted) accepted(ok);
+    return ok;
   }
 };
 

@@ -132,7 +132,7 @@ class FakeShadowserver {
         csv_(std::move(csv)),
         list_(std::move(list)) {
     auto server = HttpServer::Start(
-        "127.0.0.1:0", [this](const HttpRequest& r) { return Handle(r); }, 1 << 20);
+        "127.0.0.1:0", [this](const HttpRequest& r) { return Handle(r); }, HttpLimits{});
     EXPECT_TRUE(server) << server.error().ToString();
     server_ = std::move(*server);
   }

@@ -25,7 +25,7 @@ class WebhookTest : public notify::testing_support::OutboxTest {
           response.status = refuse_ ? 503 : 204;
           return response;
         },
-        1 << 20);
+        HttpLimits{});
     ASSERT_TRUE(receiver) << receiver.error().ToString();
     receiver_ = std::move(*receiver);
     notify::NotifierSettings settings;

@@ -157,7 +157,7 @@ TEST_P(StoreConformance, FindingsAndIncidents) {
   ASSERT_TRUE(finding_id);
   StoredFinding orphan{0, R"({"feed.name":"g"})", "g|9.9.9.9|0|y", 6, {}, 0, 12};
   ASSERT_TRUE(store->AddFinding(orphan));
-  auto queue = store->Unattributed(10);
+  auto queue = store->Unattributed({0, 10});
   ASSERT_TRUE(queue);
   ASSERT_EQ(queue->size(), 1u);
   EXPECT_EQ((*queue)[0].fingerprint, "g|9.9.9.9|0|y");
@@ -244,15 +244,17 @@ TEST_P(StoreConformance, AuditOutboxAndTokens) {
   mail.next_attempt = 100;
   EXPECT_TRUE(*store->Enqueue(mail));
   EXPECT_FALSE(*store->Enqueue(mail));  // queued once
-  EXPECT_TRUE(store->DueOutbox(99, 10)->empty());
-  auto due = store->DueOutbox(100, 10);
+  EXPECT_TRUE(store->ClaimOutbox(99, 200, "", 10)->empty());
+  auto due = store->ClaimOutbox(100, 200, "mail", 10);
   ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].lease_until, 200);
+  EXPECT_TRUE(store->ClaimOutbox(150, 300, "", 10)->empty());  // leased
   OutboxEntry sent = (*due)[0];
   sent.state = "sent";
   sent.attempts = 1;
   sent.sent_at = 101;
   ASSERT_TRUE(store->UpdateOutbox(sent));
-  EXPECT_TRUE(store->DueOutbox(1000, 10)->empty());
+  EXPECT_TRUE(store->ClaimOutbox(1000, 2000, "", 10)->empty());
   EXPECT_EQ((*store->OutboxOf(7))[0].state, "sent");
 
   model::Token token{"abc123", "hash", model::Role::kCustomer, "c1", "d", 5, false};
@@ -267,8 +269,96 @@ TEST_P(StoreConformance, AuditOutboxAndTokens) {
   EXPECT_EQ(store->ListTokens()->size(), 1u);
 }
 
+// A message is claimed by one sender: another sees it again only when the lease has run out
+// (the first died) and not at all once it is settled; channels are claimed apart.
+TEST_P(StoreConformance, ClaimedMessagesGoToOneSender) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  OutboxEntry mail;
+  mail.incident_id = 1;
+  mail.kind = "opened";
+  mail.channel = "mail";
+  mail.recipients = "a@b.example";
+  mail.payload = "m";
+  OutboxEntry hook = mail;
+  hook.channel = "webhook";
+  hook.recipients = "https://hooks.example/x";
+  OutboxEntry digest = mail;
+  digest.kind = "reminder-1";
+  digest.channel = "digest";
+  for (const OutboxEntry* e : {&mail, &hook, &digest}) ASSERT_TRUE(*store->Enqueue(*e));
+  auto mails = store->ClaimOutbox(10, 100, "mail", 10);
+  ASSERT_TRUE(mails);
+  ASSERT_EQ(mails->size(), 2u);  // the mail and the digest section
+  auto hooks = store->ClaimOutbox(10, 100, "", 10);
+  ASSERT_EQ(hooks->size(), 1u);
+  EXPECT_EQ((*hooks)[0].channel, "webhook");
+  EXPECT_TRUE(store->ClaimOutbox(99, 200, "", 10)->empty());
+  auto again = store->ClaimOutbox(100, 200, "", 10);  // every lease ran out
+  EXPECT_EQ(again->size(), 3u);
+  OutboxEntry retry = (*again)[0];
+  retry.next_attempt = 500;
+  retry.attempts = 1;
+  ASSERT_TRUE(store->UpdateOutbox(retry));  // ends the lease; due again at 500
+  EXPECT_EQ(store->ClaimOutbox(300, 1000, "", 10)->size(), 2u);
+  EXPECT_EQ(store->ClaimOutbox(500, 600, "", 10)->size(), 1u);
+}
+
+// Nested transactions are savepoints: the inner failure undoes only the inner changes; the
+// outer failure undoes everything.
+TEST_P(StoreConformance, NestedTransactionsAreSavepoints) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  auto finding = [](const char* fingerprint) {
+    return StoredFinding{0, "{}", fingerprint, 1, {}, 0, 1};
+  };
+  auto outer = store->Transaction([&]() -> Result<void> {
+    if (auto added = store->AddFinding(finding("kept")); !added) return Fail("add");
+    auto inner = store->Transaction([&]() -> Result<void> {
+      if (auto added = store->AddFinding(finding("undone")); !added) return Fail("add");
+      return Fail("inner failure");
+    });
+    EXPECT_FALSE(inner);
+    return {};
+  });
+  ASSERT_TRUE(outer) << outer.error().ToString();
+  auto failed = store->Transaction([&]() -> Result<void> {
+    auto inner = store->Transaction([&]() -> Result<void> {
+      return store->AddFinding(finding("also undone")).map([](int64_t) {});
+    });
+    EXPECT_TRUE(inner);
+    return Fail("outer failure");
+  });
+  EXPECT_FALSE(failed);
+  auto all = store->Unattributed({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].fingerprint, "kept");
+}
+
+// Lists page by id: `after` and `limit`.
+TEST_P(StoreConformance, ListsPage) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(*store->AddFinding({0, "{}", "f" + std::to_string(i), 1, {}, 0, 1}));
+  }
+  auto first = store->Unattributed({0, 2});
+  ASSERT_EQ(first->size(), 2u);
+  auto second = store->Unattributed({first->back().id, 2});
+  ASSERT_EQ(second->size(), 2u);
+  EXPECT_EQ((*second)[0].id, ids[2]);
+  auto last = store->Unattributed({second->back().id, 2});
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ(last->back().id, ids[4]);
+  EXPECT_TRUE(store->Unattributed({ids[4], 2})->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
-                         ::testing::Values(Implementation{"sqlite", OpenSqliteStore}),
+                         ::testing::Values(Implementation{
+                             "sqlite",
+                             [](const std::string& dir) { return OpenSqliteStore(dir); }}),
                          [](const auto& info) { return info.param.name; });
 
 // SQLite specifics: WAL mode, and a database from a newer program is refused.
@@ -295,6 +385,32 @@ TEST(SqliteStore, RefusesNewerSchema) {
   auto refused = OpenSqliteStore(dir.string());
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("newer"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// A read-only connection reads what is committed while a writer holds its transaction open
+// (WAL), and cannot write.
+TEST(SqliteStore, ReadOnlyConnectionsReadBesideAWriter) {
+  auto dir = std::filesystem::temp_directory_path() / ("bulwark-ro-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  EXPECT_FALSE(OpenSqliteStore(dir.string(), OpenMode::kReadOnly));  // nothing there yet
+  auto writer = OpenSqliteStore(dir.string());
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->AddFinding({0, "{}", "committed", 1, {}, 0, 1}));
+  auto reader = OpenSqliteStore(dir.string(), OpenMode::kReadOnly);
+  ASSERT_TRUE(reader) << reader.error().ToString();
+  auto during = (*writer)->Transaction([&]() -> Result<void> {
+    EXPECT_TRUE((*writer)->AddFinding({0, "{}", "uncommitted", 1, {}, 0, 1}));
+    auto seen = (*reader)->Unattributed({});  // does not wait for the writer
+    EXPECT_TRUE(seen) << seen.error().ToString();
+    EXPECT_EQ(seen->size(), 1u);
+    return {};
+  });
+  ASSERT_TRUE(during);
+  EXPECT_EQ((*reader)->Unattributed({})->size(), 2u);
+  EXPECT_FALSE((*reader)->AddFinding({0, "{}", "refused", 1, {}, 0, 1}));
+  reader->reset();
+  writer->reset();
   std::filesystem::remove_all(dir);
 }
 

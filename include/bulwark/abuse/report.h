@@ -32,6 +32,8 @@ struct ReaderConfig {
   std::shared_ptr<const XarfSchemas> xarf;                 // null: XARF JSON not validated
   std::vector<CsvMapping> mappings;                        // built-in ones plus configured ones
   std::string gnupg_home;  // OpenPGP keys of signing senders (CERT-Bund); empty: not checked
+  // Bounds on one report (unpacked size, ratio, rows); max_duration is the caller's to keep.
+  config::ReportsConfig::Limits limits;
 };
 
 // Where the reader's data comes from (command-line options or the serve configuration).
@@ -80,18 +82,24 @@ class ReportReader {
   explicit ReportReader(ReaderConfig config);
 
   // Reads one report. Errors (the whole input is rejected): an unknown format, a mail with no
-  // report in it, a CSV without a header, an invalid XARF document (with the schema's reasons).
+  // report in it, a CSV without a header, an invalid XARF document (with the schema's reasons),
+  // a report beyond the limits (checked before any of its findings is handed on).
   Result<ReportSummary> Read(std::string_view bytes, const ReportInput& input,
                              const ReportSink& sink) const;
 
   const ReaderConfig& config() const { return config_; }
 
  private:
+  // What one Read may still unpack and read (config_.limits at its start).
+  struct Budget {
+    size_t unpacked_bytes;
+    size_t rows;
+  };
   Result<ReportSummary> ReadCsv(std::string_view text, const std::string& name,
                                 std::string_view type, const ReportInput& input,
-                                const ReportSink& sink) const;
+                                const ReportSink& sink, Budget& budget) const;
   Result<ReportSummary> ReadMail(std::string_view bytes, const ReportInput& input,
-                                 const ReportSink& sink) const;
+                                 const ReportSink& sink, Budget& budget) const;
   Result<ReportSummary> ReadSingle(Result<ReportFields> fields, std::string format,
                                    const ReportInput& input, const ReportSink& sink) const;
 

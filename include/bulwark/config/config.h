@@ -65,6 +65,14 @@ struct ReportsConfig {
     std::vector<std::string> reports;  // report (mailing list) names; empty: all
     int days = 2;                      // each poll lists the reports of this many days back
   } shadowserver_api;
+  // Bounds on one report: anyone can send the mailbox a mail. A report beyond the size bounds
+  // is rejected before anything of it is taken; one that takes longer stops there.
+  struct Limits {
+    size_t max_unpacked_bytes = size_t{256} << 20;  // what its archives unpack to, together
+    size_t max_ratio = 200;       // unpacked : packed size of an archive (over 1 MiB unpacked)
+    size_t max_rows = 1'000'000;  // CSV rows (and XARF/ARF reports) of one report
+    TimeNs max_duration = 600 * kNsPerSecond;
+  } limits;
 };
 
 struct Config {
@@ -78,6 +86,15 @@ struct Config {
   std::vector<Input> inputs;
   TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery
   size_t max_body_bytes = 1 << 20;  // REST request bodies
+  // Bounds on what API clients can do (docs/api.md).
+  struct Api {
+    size_t max_comment_bytes = 4096;
+    size_t max_comments_per_incident = 200;      // comments of customers and staff together
+    size_t comments_per_minute = 10;             // per token
+    size_t max_connections = 1024;               // open at once
+    size_t max_connections_per_client = 64;      // open at once from one address
+    TimeNs request_timeout = 30 * kNsPerSecond;  // idle time while a request is read
+  } api;
   std::vector<WebhookConfig> webhooks;
   StackitConfig stackit;
   ReportsConfig reports;

@@ -38,6 +38,13 @@ Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs rece
 Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs received,
                                                 input::JsonFlattener& flattener);
 
+// What a customer may see of a finding about their system. A detection on logs the provider
+// collected (feed "bulwark-detect") comes from the attacked party's logs, so its raw lines and
+// the attacked host, user and address stay out: the attack is told by its rule, time, count and
+// the customer's own address and port. Findings of other feeds (a third party's report about the
+// customer's system) are unchanged.
+model::Finding CustomerView(model::Finding finding);
+
 // The finding as one harmonized JSON object (keys sorted), as ParseHarmonized reads it back.
 std::string ToHarmonizedJson(const model::Finding& finding);
 

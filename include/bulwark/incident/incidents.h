@@ -76,8 +76,11 @@ class Incidents {
   Result<model::Incident> Transition(int64_t incident_id, model::IncidentState to,
                                      const std::string& actor, const std::string& reason);
 
-  // Records a comment on an incident in its audit trail. Errors: unknown incident, empty text.
-  Result<void> Comment(int64_t incident_id, const std::string& actor, const std::string& text);
+  // Records a comment on an incident in its audit trail (action "comment"; `internal`: a note of
+  // the provider's staff, action "note", which customers do not see). Errors: unknown incident,
+  // empty text.
+  Result<void> Comment(int64_t incident_id, const std::string& actor, const std::string& text,
+                       bool internal = false);
 
   // Incidents awaiting a fix whose deadline has passed move to verifying (a verification
   // request: the audit entry "verification_requested"). Returns the incidents moved.

@@ -75,11 +75,14 @@ Result<Message> Parse(std::string_view bytes, const ParseOptions& options = {});
 std::optional<TimeNs> ParseDate(std::string_view text);
 
 // The files in a ZIP archive (Shadowserver mails attach their CSV zipped): name and contents.
-// Errors: not a ZIP archive, an entry that cannot be read, more than `max_bytes` unpacked.
+// Unpacking stops as soon as the entries together exceed `max_bytes`, or `max_ratio` times the
+// archive's size once past 1 MiB (a ZIP bomb). Errors: not a ZIP archive, an entry that cannot
+// be read, "unpacks to more than ..." (a bound was reached; nothing is returned).
 struct ArchiveEntry {
   std::string name;
   std::string data;
 };
-Result<std::vector<ArchiveEntry>> Unzip(std::string_view bytes, size_t max_bytes = 512u << 20);
+Result<std::vector<ArchiveEntry>> Unzip(std::string_view bytes, size_t max_bytes = 512u << 20,
+                                        size_t max_ratio = 1000);
 
 }  // namespace bulwark::mail

@@ -2,6 +2,7 @@
 // Customer mail: templates (German and English, bundled or overridden from a folder), RFC 5322
 // messages with one thread per incident, and sending over SMTP (libcurl: STARTTLS, auth).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,12 +52,21 @@ struct SendResult {
   std::string detail;  // the server's answer or the transport error
 };
 
+// Called once the server has accepted a message, before the connection is closed: the caller
+// records the delivery then, so that a crash (or a server that hangs on QUIT) after the
+// acceptance sends the message again as rarely as can be.
+using AcceptedFn = std::function<void(const SendResult&)>;
+
 class Mailer {
  public:
   virtual ~Mailer() = default;
-  // Sends one rendered message to `recipients` (envelope), from `from`.
+  // Sends one rendered message to `recipients` (envelope), from `from`; calls `accepted` (when
+  // set) as soon as the server took it. Thread-safe.
   virtual SendResult Send(const std::string& from, const std::vector<std::string>& recipients,
-                          const std::string& rendered) = 0;
+                          const std::string& rendered, const AcceptedFn& accepted) = 0;
+  // Aborts sends in progress and fails later ones at once ("cancelled"): for a shutdown that
+  // must not wait for a hanging server. Thread-safe; irreversible.
+  virtual void Cancel() {}
 };
 
 struct SmtpSettings {
@@ -75,6 +85,8 @@ class WebhookSender {
   virtual ~WebhookSender() = default;
   virtual SendResult Post(const std::string& url, const std::string& secret,
                           const std::string& event, const std::string& body) = 0;
+  // As Mailer::Cancel.
+  virtual void Cancel() {}
 };
 std::unique_ptr<WebhookSender> NewWebhookSender(long timeout_seconds = 10);
 // Hex HMAC-SHA256 of `body` under `secret`: what the receiver recomputes to check a delivery.

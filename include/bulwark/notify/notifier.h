@@ -4,7 +4,10 @@
 // lost: a message is queued in the same transaction as the change it reports, and stays queued
 // until a server accepts it. Nothing is queued twice (one message per incident and kind).
 // Delivery is at least once: a crash between the server's acceptance and the store's update
-// sends that message again, with the same Message-ID. Not thread-safe.
+// sends that message again, with the same Message-ID; the update is written as soon as the server
+// accepts, before the connection is closed, to keep that window small. Messages are claimed with
+// a lease in the store, so that two senders (serve and `notify send`) never send the same one.
+// Not thread-safe.
 
 #include <string>
 #include <vector>
@@ -30,6 +33,9 @@ struct NotifierSettings {
   TimeNs first_retry = 60 * kNsPerSecond;
   TimeNs max_retry = 3600 * kNsPerSecond;
   TimeNs give_up_after = 3 * 86400 * kNsPerSecond;  // then the message is "failed"
+  // How long a sender holds the messages it claimed; then another may take them (the first one
+  // died). Longer than a round of sends can take.
+  TimeNs lease = 15 * 60 * kNsPerSecond;
   std::vector<Webhook> webhooks;
 };
 
@@ -63,11 +69,13 @@ class Notifier final : public incident::NotificationSink {
   Result<size_t> QueueReminders();
 
   // Delivery in three steps, so that a caller can send without holding the store: the due
-  // messages of `channel` ("mail" includes digests; "" = all), read from the store; one send (no
-  // store access; thread-safe); the outcome recorded in the store (and, for a first notice, the
-  // incident moved on through `incidents`).
+  // messages of `channel` ("mail" includes digests; "" = all), claimed in the store (leased to
+  // this caller, see NotifierSettings::lease); one send (no store access; thread-safe; calls
+  // `accepted` as soon as a mail server took the message); the outcome recorded in the store
+  // (and, for a first notice, the incident moved on through `incidents`).
   Result<std::vector<Delivery>> PrepareDeliveries(std::string_view channel = "");
-  static SendResult Send(const Delivery& delivery, Mailer& mailer, WebhookSender& webhooks);
+  static SendResult Send(const Delivery& delivery, Mailer& mailer, WebhookSender& webhooks,
+                         const AcceptedFn& accepted = {});
   Result<void> Complete(Delivery& delivery, const SendResult& sent, incident::Incidents& incidents,
                         DeliveryStats& stats);
 

@@ -15,6 +15,7 @@
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/ruleset.h"
 #include "bulwark/input/parser.h"
+#include "bulwark/pipeline/alert.h"
 
 namespace bulwark::pipeline {
 
@@ -57,17 +58,15 @@ struct ReplaySummary {
   unsigned threads = 1;
 };
 
-// Receives alerts as JSON lines (one or more complete lines per call).
-using AlertSink = std::function<void(std::string_view)>;
-
 // Detection over lines that arrive over time (followed log files): the same decoding, matching,
 // correlation and suppression as Replay, on the caller's thread, with state kept between calls.
 // Not thread-safe.
 class StreamDetector {
  public:
+  // `sink` (not owned; null: alerts are only counted) must outlive the detector.
   StreamDetector(ReplayOptions options, std::shared_ptr<const detect::RuleSet> rules,
                  std::shared_ptr<const decode::DecoderSet> decoders,
-                 std::vector<std::string> input_names, AlertSink sink);
+                 std::vector<std::string> input_names, AlertSink* sink);
   ~StreamDetector();
   // Runs `lines` of input `input` (an index into input_names), in order; their alerts go to the
   // sink before this returns.

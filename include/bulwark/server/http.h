@@ -1,6 +1,9 @@
 #pragma once
 // A small HTTP/1.1 server over libmicrohttpd: a pool of threads calls one handler per complete
-// request. Request bodies larger than the limit are refused with 413 before the handler runs.
+// request. Before the handler runs, the server refuses (as problem+json) bodies larger than the
+// limit (413) and requests whose framing is ambiguous: Content-Length beside Transfer-Encoding,
+// or a Transfer-Encoding other than chunked (400, and the connection is closed). Connections are
+// bounded in number, per client address and in idle time while a request is read.
 
 #include <functional>
 #include <map>
@@ -9,6 +12,7 @@
 #include <string>
 
 #include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
 
 namespace bulwark::server {
 
@@ -19,6 +23,8 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-case; the last of repeated ones
   std::set<std::string> repeated;              // header names (lower-case) sent more than once
   std::string body;
+  size_t target_bytes = 0;  // length of the request target (path and query)
+  size_t header_bytes = 0;  // length of the header fields
 };
 
 struct HttpResponse {
@@ -31,13 +37,25 @@ struct HttpResponse {
 // Called from the server's threads, concurrently: it must be thread-safe.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+struct HttpLimits {
+  size_t max_body_bytes = 1 << 20;
+  unsigned max_connections = 1024;
+  unsigned max_connections_per_client = 64;
+  unsigned idle_timeout_seconds = 30;
+  unsigned threads = 2;
+};
+
 class HttpServer {
  public:
-  // Starts listening on `listen` ("127.0.0.1:8080"; port 0 picks a free one) with `threads`
-  // threads. Errors: a bad address, a port in use.
+  // Starts listening on `listen` ("127.0.0.1:8080"; port 0 picks a free one). Errors: a bad
+  // address, a port in use.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, HttpHandler handler,
-                                                   size_t max_body_bytes, unsigned threads = 2);
-  ~HttpServer();  // stops: waits for requests in progress, refuses new ones
+                                                   HttpLimits limits);
+  // Drains: accepts no new connection, lets the requests in progress finish and sends their
+  // responses (each with "Connection: close"), waiting up to `grace` for them. True when none
+  // is left in progress.
+  bool Drain(TimeNs grace);
+  ~HttpServer();  // closes every connection, after the handlers running have returned
   int port() const { return port_; }
 
  private:

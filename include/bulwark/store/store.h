@@ -3,14 +3,17 @@
 // (OpenSqliteStore); a PostgreSQL implementation will satisfy the same interface and run the same
 // conformance tests (tests/store). Nothing SQLite-specific appears here.
 //
-// Thread safety: a Store may be used from one thread at a time; open one per thread when needed.
+// Thread safety: a Store may be used from one thread at a time; open one per thread when needed
+// (any number of read-only connections read beside one writer without waiting for it).
 // Every method returns an Error naming the operation and the database's reason on failure.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bulwark/core/result.h"
@@ -54,6 +57,14 @@ struct OutboxEntry {
   std::string last_error;
   TimeNs created_at = 0;
   TimeNs sent_at = 0;
+  // Claimed by a sender until then (ClaimOutbox); 0: not claimed. Another sender leaves it.
+  TimeNs lease_until = 0;
+};
+
+// A window of a list ordered by id: the entries after `after`, at most `limit`.
+struct Page {
+  int64_t after = 0;
+  size_t limit = static_cast<size_t>(INT64_MAX);
 };
 
 struct IncidentFilter {
@@ -94,15 +105,18 @@ class Store {
   virtual Result<std::vector<model::Assignment>> AssignmentsOf(const model::Prefix& prefix) = 0;
 
   // Runs `body` in one transaction: committed when it succeeds, rolled back when it returns an
-  // Error (which is returned). Not reentrant; WriteInventory has its own transaction.
+  // Error (which is returned). Nested inside another, it is a savepoint of that one: its failure
+  // undoes its own changes only, and nothing is durable before the outermost commits.
   virtual Result<void> Transaction(const std::function<Result<void>()>& body) = 0;
 
   // --- findings ---
   // Stores a finding (its id is assigned); returns the id.
   virtual Result<int64_t> AddFinding(const StoredFinding& finding) = 0;
-  // Unattributed findings, oldest first.
-  virtual Result<std::vector<StoredFinding>> Unattributed(size_t limit) = 0;
-  virtual Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id) = 0;
+  // Unattributed findings, oldest (lowest id) first.
+  virtual Result<std::vector<StoredFinding>> Unattributed(const Page& page) = 0;
+  // The findings of an incident, by id.
+  virtual Result<std::vector<StoredFinding>> FindingsOfIncident(int64_t incident_id,
+                                                                const Page& page = {}) = 0;
   virtual Result<std::optional<StoredFinding>> GetFinding(int64_t id) = 0;
   // The incident of the latest finding with `fingerprint` and time.source at or after `since`
   // that belongs to an open incident; nullopt when there is none.
@@ -131,16 +145,24 @@ class Store {
   virtual Result<model::AuditEntry> AppendAudit(
       model::AuditEntry entry,
       const std::function<std::string(const model::AuditEntry&)>& hash) = 0;
-  // Entries in order; of one incident when incident_id != 0.
-  virtual Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id) = 0;
+  // Entries in order (Page::after is a seq); of one incident when incident_id != 0.
+  virtual Result<std::vector<model::AuditEntry>> ReadAudit(int64_t incident_id,
+                                                           const Page& page = {}) = 0;
+  // Number of entries of an incident with `action` ("comment", ...).
+  virtual Result<int64_t> CountAudit(int64_t incident_id, const std::string& action) = 0;
 
   // --- outbox ---
   // Queues `entry`; false (nothing queued) when one of the same incident, kind and channel is
   // queued already: each message is queued once.
   virtual Result<bool> Enqueue(const OutboxEntry& entry) = 0;
-  // Pending entries whose next attempt is due at `now`, oldest first.
-  virtual Result<std::vector<OutboxEntry>> DueOutbox(TimeNs now, size_t limit) = 0;
-  // Writes back state, attempts, next_attempt, last_error and sent_at of `entry`.
+  // Claims pending entries of `channel` ("mail" takes digests too; "" = all) whose next attempt
+  // is due at `now` and that no other sender holds: each gets lease_until = `lease_until`, in one
+  // transaction, so that two senders (serve and `notify send`) never take the same message.
+  // Oldest first. A lease runs out by itself (a sender that died); UpdateOutbox ends it.
+  virtual Result<std::vector<OutboxEntry>> ClaimOutbox(TimeNs now, TimeNs lease_until,
+                                                       std::string_view channel, size_t limit) = 0;
+  // Writes back state, attempts, next_attempt, last_error and sent_at of `entry` and ends its
+  // lease.
   virtual Result<void> UpdateOutbox(const OutboxEntry& entry) = 0;
   virtual Result<std::vector<OutboxEntry>> OutboxOf(int64_t incident_id) = 0;
 
@@ -158,9 +180,15 @@ class Store {
   virtual Result<bool> RevokeToken(const std::string& id) = 0;
 };
 
-// Opens (creating when missing) the SQLite store in `data_dir`/bulwark.db, in WAL mode, and
-// applies pending schema migrations. Errors: the directory cannot be created, the file is not a
-// Bulwark database, or its schema is newer than this program knows.
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir);
+enum class OpenMode {
+  kReadWrite,  // creates what is missing and applies pending schema migrations
+  kReadOnly,   // an existing store at this program's schema; every write fails
+};
+
+// Opens the SQLite store in `data_dir`/bulwark.db, in WAL mode. Errors: the directory cannot be
+// created, the file is not a Bulwark database, or its schema is newer than this program knows
+// (read-only: or older, or missing).
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& data_dir,
+                                               OpenMode mode = OpenMode::kReadWrite);
 
 }  // namespace bulwark::store

@@ -1,10 +1,10 @@
-#include "bulwark/server/report_sources.h"
+#include "bulwark/intake/report_sources.h"
 
 #include <fmt/format.h>
 
 #include "bulwark/core/strings.h"
 
-namespace bulwark::server {
+namespace bulwark::intake {
 
 Result<std::unique_ptr<ReportSources>> ReportSources::Create(const config::ReportsConfig& reports,
                                                              Env& env) {
@@ -104,4 +104,4 @@ SourceRound ReportSources::PollShadowserverApi(const Take& take) {
   return round;
 }
 
-}  // namespace bulwark::server
+}  // namespace bulwark::intake

@@ -12,13 +12,13 @@
 #include <string_view>
 #include <vector>
 
-#include "bulwark/abuse/intake.h"
 #include "bulwark/cloud/shadowserver_api.h"
 #include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/imap/mailbox.h"
+#include "bulwark/intake/intake.h"
 
-namespace bulwark::server {
+namespace bulwark::intake {
 
 struct SourceRound {
   size_t read = 0;            // reports taken
@@ -30,7 +30,7 @@ struct SourceRound {
 class ReportSources {
  public:
   // Takes one report; `source` is "imap" or "shadowserver_api".
-  using Take = std::function<Result<abuse::IntakeResult>(
+  using Take = std::function<Result<ReportOutcome>(
       std::string_view bytes, const abuse::ReportInput& input, const std::string& source)>;
 
   // Reads the password, key and secret files. Errors: a file that cannot be read, a bad URL.
@@ -56,4 +56,4 @@ class ReportSources {
   std::set<std::string> downloaded_;  // API report ids taken since start
 };
 
-}  // namespace bulwark::server
+}  // namespace bulwark::intake

@@ -1,0 +1,63 @@
+#include "metrics.h"
+
+#include <fmt/format.h>
+
+#include "bulwark/model/finding.h"
+
+namespace bulwark::server {
+
+namespace {
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::string RenderMetrics(const MetricsSnapshot& s) {
+  std::string out;
+  Header(out, "bulwark_up", "gauge", "Whether the service is running.");
+  out += "bulwark_up 1\n";
+  Header(out, "bulwark_http_requests_total", "counter", "API requests by status code.");
+  for (const auto& [status, count] : s.requests_by_status) {
+    out += fmt::format("bulwark_http_requests_total{{code=\"{}\"}} {}\n", status, count);
+  }
+  Header(out, "bulwark_reports_total", "counter", "Third-party reports by intake path and result.");
+  for (const auto& [key, count] : s.intake.reports) {
+    out += fmt::format("bulwark_reports_total{{source=\"{}\",result=\"{}\"}} {}\n", key.first,
+                       key.second, count);
+  }
+  Header(out, "bulwark_findings_total", "counter", "Findings taken in, by outcome.");
+  for (const char* outcome : {"unattributed", "sighting", "added", "opened", "reopened", "late"}) {
+    auto it = s.intake.findings_by_outcome.find(outcome);
+    out += fmt::format("bulwark_findings_total{{outcome=\"{}\"}} {}\n", outcome,
+                       it == s.intake.findings_by_outcome.end() ? 0 : it->second);
+  }
+  Header(out, "bulwark_mails_total", "counter",
+         "Delivery attempts of mails and webhooks, by result.");
+  out += fmt::format("bulwark_mails_total{{result=\"sent\"}} {}\n", s.mails_sent);
+  out += fmt::format("bulwark_mails_total{{result=\"retry\"}} {}\n", s.mails_retried);
+  out += fmt::format("bulwark_mails_total{{result=\"failed\"}} {}\n", s.mails_failed);
+  Header(out, "bulwark_input_lines_total", "counter", "Lines read from followed log files.");
+  out += fmt::format("bulwark_input_lines_total {}\n", s.input_lines);
+  Header(out, "bulwark_alerts_total", "counter", "Detection alerts from followed log files.");
+  out += fmt::format("bulwark_alerts_total {}\n", s.intake.alerts.alerts);
+  Header(out, "bulwark_alerts_left_total", "counter", "Alerts that made no finding, by reason.");
+  out += fmt::format("bulwark_alerts_left_total{{reason=\"below_level\"}} {}\n",
+                     s.intake.alerts.below_level);
+  out += fmt::format("bulwark_alerts_left_total{{reason=\"no_address\"}} {}\n",
+                     s.intake.alerts.no_address);
+  out += fmt::format("bulwark_alerts_left_total{{reason=\"unreadable\"}} {}\n",
+                     s.intake.alerts.unreadable);
+  if (s.incidents) {
+    Header(out, "bulwark_incidents", "gauge", "Incidents by state.");
+    for (model::IncidentState state : model::kAllStates) {
+      auto it = s.incidents->find(model::StateName(state));
+      out += fmt::format("bulwark_incidents{{state=\"{}\"}} {}\n", model::StateName(state),
+                         it == s.incidents->end() ? 0 : it->second);
+    }
+  }
+  return out;
+}
+
+}  // namespace bulwark::server
