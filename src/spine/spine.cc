@@ -62,6 +62,7 @@ struct Spine::Impl {
     if (!mailer) return tl::unexpected(mailer.error());
     auto reader_config = abuse::LoadReaderConfig(abuse::ReaderFilesOf(config.reports), env);
     if (!reader_config) return tl::unexpected(reader_config.error());
+    reader_config->limits = config.reports.limits;
     auto built = std::make_shared<Runtime>();
     built->config = std::make_shared<const config::Config>(config);
     built->policy = std::move(settings->policy);
