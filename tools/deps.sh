@@ -17,10 +17,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm tools the tests run (tools/npm/package.json): Prism, the OpenAPI-validating mock server.
-if [ ! -x "$(dirname "$0")/npm/node_modules/.bin/prism" ]; then
+# npm tools the tests run (tools/npm/package.json): Prism, the OpenAPI-validating mock server,
+# and Redocly CLI, the OpenAPI linter.
+npm_bin="$(dirname "$0")/npm/node_modules/.bin"
+if [ ! -x "$npm_bin/prism" ] || [ ! -x "$npm_bin/redocly" ]; then
   command -v npm >/dev/null || {
     export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
     apt-get install -y -qq --no-install-recommends nodejs npm
   }
   (cd "$(dirname "$0")/npm" && npm install --no-audit --no-fund --loglevel=error)

@@ -11,6 +11,10 @@ fuzz_seconds=${BULWARK_FUZZ_SECONDS:-20}
 echo "== Formatting (.clang-format)"
 git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
+echo "== OpenAPI document (Redocly CLI, recommended rules as errors)"
+REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+  tools/npm/node_modules/.bin/redocly lint --config tools/redocly.yaml data/openapi.json
+
 echo "== Release build and tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build

@@ -261,6 +261,8 @@ class Checker {
     return scratch;
   }
 
+ public:
+  // The schema `ref` ("file#/pointer", "#/pointer", an $id) names, seen from `document`.
   Result<std::pair<element, size_t>> Resolve(std::string_view ref, size_t document) {
     std::string_view target = ref, fragment;
     if (size_t hash = ref.find('#'); hash != std::string_view::npos) {
@@ -301,6 +303,7 @@ class Checker {
     return std::pair{node, index};
   }
 
+ private:
   Result<bool> Keyword(std::string_view key, element arg, simdjson::dom::object schema,
                        element value, size_t document, const std::string& path, int depth) {
     auto type = value.type();
@@ -571,7 +574,12 @@ Result<SchemaSet> SchemaSet::LoadDirectory(const std::string& directory) {
 
 Result<std::vector<Violation>> SchemaSet::Validate(std::string_view document,
                                                    std::string_view schema) const {
-  std::string path = (fs::path(impl_->directory) / std::string(schema)).lexically_normal().string();
+  std::string_view file = schema, fragment;
+  if (size_t hash = schema.find('#'); hash != std::string_view::npos) {
+    file = schema.substr(0, hash);
+    fragment = schema.substr(hash);
+  }
+  std::string path = (fs::path(impl_->directory) / std::string(file)).lexically_normal().string();
   auto found = impl_->by_path.find(path);
   if (found == impl_->by_path.end()) return Fail("no schema " + std::string(schema));
   simdjson::dom::parser parser;
@@ -583,7 +591,13 @@ Result<std::vector<Violation>> SchemaSet::Validate(std::string_view document,
   std::vector<Violation> violations;
   Checker checker(*impl_, violations);
   try {
-    auto done = checker.Check(root, impl_->documents[found->second].root, found->second, "", 0);
+    element start = impl_->documents[found->second].root;
+    if (!fragment.empty()) {
+      auto target = checker.Resolve(fragment, found->second);
+      if (!target) return tl::unexpected(target.error());
+      start = target->first;
+    }
+    auto done = checker.Check(root, start, found->second, "", 0);
     if (!done) return tl::unexpected(done.error());
   } catch (const simdjson::simdjson_error& error) {
     // A keyword whose argument has the wrong JSON type: the schema, not the document, is bad.

@@ -107,6 +107,19 @@ bool SaneTime(TimeNs t, TimeNs now) {
   return t >= kEarliest && t <= now + 366 * 86400 * kNsPerSecond;
 }
 
+// The answer to a store that failed: 503 (try again) when it was busy with another writer past
+// its timeout, else 500.
+HttpResponse StoreFailure(const Error& error) {
+  std::string text = error.ToString();
+  if (text.find("database is locked") != std::string::npos ||
+      text.find("database is busy") != std::string::npos) {
+    HttpResponse busy = Problem(503, "Service Unavailable", "the store is busy: " + text);
+    busy.headers["Retry-After"] = "5";
+    return busy;
+  }
+  return Problem(500, "Internal Server Error", text);
+}
+
 // "next_after": the last id of a page that was cut, else null.
 void NextAfter(JsonWriter& json, const char* key, bool more, int64_t last) {
   json.Key(key);
@@ -190,7 +203,7 @@ HttpResponse Api::Route(const HttpRequest& request) {
     return {};
   });
   if (!authenticated) {
-    return Problem(500, "Internal Server Error", authenticated.error().ToString());
+    return StoreFailure(authenticated.error());
   }
   if (!token) return Problem(401, "Unauthorized", "a valid bearer token is required");
   const model::Token& who = *token;
@@ -240,7 +253,7 @@ HttpResponse Api::Findings(const HttpRequest& r, const model::Token& who, const 
       lines.push_back(std::move(line));
     }
     auto taken = intake_.TakeFindings(findings);
-    if (!taken) return Problem(500, "Internal Server Error", taken.error().ToString());
+    if (!taken) return StoreFailure(taken.error());
     std::string out;
     JsonWriter json(out);
     json.BeginObject();
@@ -280,7 +293,7 @@ HttpResponse Api::Findings(const HttpRequest& r, const model::Token& who, const 
       found = std::move(*got);
       return {};
     });
-    if (!read) return Problem(500, "Internal Server Error", read.error().ToString());
+    if (!read) return StoreFailure(read.error());
     if (!found) return Problem(404, "Not Found", fmt::format("no finding {}", rest[1]));
     std::string out;
     JsonWriter json(out);
@@ -298,7 +311,7 @@ HttpResponse Api::Findings(const HttpRequest& r, const model::Token& who, const 
       queue = std::move(*page);
       return {};
     });
-    if (!read) return Problem(500, "Internal Server Error", read.error().ToString());
+    if (!read) return StoreFailure(read.error());
     bool more = queue.size() > *limit;
     if (more) queue.resize(*limit);
     std::string out;
@@ -380,7 +393,7 @@ HttpResponse Api::Reports(const HttpRequest& r, const model::Token& who, const S
       report = std::move(*got);
       return {};
     });
-    if (!read) return Problem(500, "Internal Server Error", read.error().ToString());
+    if (!read) return StoreFailure(read.error());
     if (!report) return Problem(404, "Not Found", fmt::format("no report {}", rest[1]));
     HttpResponse response;
     response.content_type =
@@ -413,7 +426,7 @@ HttpResponse Api::Incidents(const HttpRequest& r, const model::Token& who, const
       list = std::move(*page);
       return {};
     });
-    if (!read) return Problem(500, "Internal Server Error", read.error().ToString());
+    if (!read) return StoreFailure(read.error());
     bool more = list.size() > *limit;
     if (more) list.resize(*limit);
     std::string out;
@@ -442,7 +455,7 @@ HttpResponse Api::Incidents(const HttpRequest& r, const model::Token& who, const
     incident = std::move(*got);
     return {};
   });
-  if (!read) return Problem(500, "Internal Server Error", read.error().ToString());
+  if (!read) return StoreFailure(read.error());
   if (incident && !Staff(who) && incident->customer_id != who.customer_id) incident.reset();
   if (!incident) return Problem(404, "Not Found", fmt::format("no incident {}", rest[1]));
   if (rest.size() == 2 && r.method == "GET") return IncidentDetail(r, who, *incident, "");
@@ -490,7 +503,7 @@ HttpResponse Api::IncidentDetail(const HttpRequest& r, const model::Token& who,
     }
     return {};
   });
-  if (!read) return Problem(500, "Internal Server Error", read.error().ToString());
+  if (!read) return StoreFailure(read.error());
   incident::DetailPaging paging;
   if (findings.size() > *limit) {
     findings.resize(*limit);
@@ -564,6 +577,7 @@ HttpResponse Api::Comment(const HttpRequest& r, const model::Token& who,
   if (internal == "true" && !Staff(who)) {
     return Problem(403, "Forbidden", "internal notes are the provider's staff's");
   }
+  if (text.empty()) return Problem(400, "Bad Request", "'text' is required");
   auto limits = spine_.config()->api;
   if (text.size() > limits.max_comment_bytes) {
     return Problem(413, "Content Too Large",
@@ -592,8 +606,8 @@ HttpResponse Api::Comment(const HttpRequest& r, const model::Token& who,
     }
     return w.incidents.Comment(incident.id, actor, text, internal == "true");
   });
+  if (!done) return StoreFailure(done.error());
   if (refused) return Problem(409, "Conflict", *refused);
-  if (!done) return Problem(400, "Bad Request", done.error().message);
   return Json(R"({"ok":true})", 201);
 }
 
@@ -635,7 +649,7 @@ HttpResponse Api::Transition(const HttpRequest& r, const model::Token& who,
     moved = std::move(*result);
     return {};
   });
-  if (!done) return Problem(500, "Internal Server Error", done.error().ToString());
+  if (!done) return StoreFailure(done.error());
   if (refused) return Problem(409, "Conflict", refused->message);
   std::string out;
   JsonWriter json(out);

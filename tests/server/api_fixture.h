@@ -13,6 +13,7 @@
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
 #include "bulwark/server/tokens.h"
+#include "openapi_check.h"
 
 namespace bulwark::server {
 
@@ -108,6 +109,7 @@ class ApiTest : public ::testing::Test {
     reply.content_type = type ? type : "";
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
+    openapi_.Check(method, path, reply.status, reply.content_type, reply.body);
     return reply;
   }
 
@@ -116,6 +118,7 @@ class ApiTest : public ::testing::Test {
   std::string config_path_;
   std::unique_ptr<Service> service_;
   std::string analyst_, globex_, revoked_;
+  testing_support::OpenApiCheck openapi_;  // every reply is held against the document
 };
 
 }  // namespace bulwark::server

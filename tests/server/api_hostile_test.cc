@@ -271,6 +271,20 @@ TEST_F(HostileTest, AStopAnswersTheRequestsInProgress) {
   EXPECT_NE(reply.body.find("\"outcome\":\"opened\""), std::string::npos) << reply.body;
 }
 
+// A store held by another writer past its timeout: 503 with Retry-After, not a 500.
+TEST_F(HostileTest, ABusyStoreIsAServiceUnavailable) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "bulwark.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto reply = Call("POST", "/api/v1/incidents/1/comments", analyst_, R"({"text": "x"})");
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(reply.status, 503) << reply.body;
+  EXPECT_NE(reply.headers.find("Retry-After: 5"), std::string::npos);
+  // Reads went on meanwhile (they do not wait for writers); now writes do too.
+  EXPECT_EQ(Call("POST", "/api/v1/incidents/1/comments", analyst_, R"({"text": "x"})").status, 201);
+}
+
 // About 1,000 connections (1,200) from one address that never finish their request do not starve
 // /healthz for everybody else. The slow clients are another process (started and stopped here
 // by PID); the service has the descriptors a default service unit gets (1,024).

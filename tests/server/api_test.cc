@@ -1,6 +1,8 @@
 // The REST API of `bulwark serve` over real sockets (libcurl as the client): every endpoint with
 // every kind of token, tenant isolation endpoint by endpoint, limits, and reloads.
 
+#include <gtest/gtest-spi.h>
+
 #include "api_fixture.h"
 
 namespace bulwark::server {
@@ -249,6 +251,21 @@ TEST_F(ApiTest, ABrokenReloadKeepsTheRunningConfiguration) {
   std::ofstream(config_path_) << "data_dir: " << dir_.string() << "\nmail: {from: x@y.example}\n";
   EXPECT_TRUE(service_->Reload());
   EXPECT_EQ(Call("GET", "/api/v1/incidents", analyst_).status, 200);
+}
+
+// The check every reply goes through can fail: a body that does not match its schema, a status
+// the document does not list, a media type it does not name.
+TEST(OpenApiCheck, CatchesWhatTheDocumentDoesNotSay) {
+  testing_support::OpenApiCheck check;
+  EXPECT_NONFATAL_FAILURE(check.Check("GET", "/api/v1/incidents", 200, "application/json",
+                                      R"({"incidents": 5, "next_after": null})"),
+                          "incidents");
+  EXPECT_NONFATAL_FAILURE(check.Check("GET", "/api/v1/incidents", 409, "application/json", "{}"),
+                          "the status is not in the document");
+  EXPECT_NONFATAL_FAILURE(check.Check("GET", "/api/v1/incidents/1", 404, "text/html", "<p>"),
+                          "media type");
+  check.Check("GET", "/api/v1/incidents?limit=1", 200, "application/json",
+              R"({"incidents": [], "next_after": null})");
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ class SchemaSet {
   size_t size() const;
 
   // Validates the JSON text `document` against the schema file `schema` (a path relative to the
-  // loaded folder, e.g. "schemas/3/xarf.schema.json"). Returns the violations; empty = valid.
+  // loaded folder, e.g. "schemas/3/xarf.schema.json"), or a schema inside it named by a JSON
+  // pointer ("openapi.json#/components/schemas/Incident"). Returns the violations; empty = valid.
   // Errors: `document` is not JSON (byte offset), the schema is not loaded, a $ref cannot be
   // resolved (with the reference).
   Result<std::vector<Violation>> Validate(std::string_view document, std::string_view schema) const;
