@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "bulwark/core/env.h"
+#include "bulwark/core/time.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/field_map.h"
@@ -189,7 +190,8 @@ int main(int argc, char** argv) {
     cmd->add_option("--output,-o", output, "Write alerts (JSON lines) here instead of stdout")
         ->type_name("FILE");
     cmd->add_option("--year", year,
-                    "Year of the first year-less syslog timestamp (default: inferred)");
+                    "Year of the first year-less syslog timestamp (default: inferred)")
+        ->check(CLI::Range(bulwark::kMinYear, bulwark::kMaxYear));
     cmd->add_option("--timezone", timezone, "Zone of zone-less timestamps: UTC or +HH:MM")
         ->capture_default_str();
     cmd->add_option("--threads", replay.threads, "Worker threads (0 = one per core)")

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "bulwark/core/strings.h"
 
 namespace bulwark {
@@ -17,6 +19,13 @@ bool Digits(std::string_view text, size_t pos, size_t count, int& value) {
   }
   return true;
 }
+// The instant of a civil time read in a zone offset_seconds east of UTC, or nullopt when its year
+// is outside kMinYear..kMaxYear.
+std::optional<TimeNs> InstantOf(const CivilTime& civil, int offset_seconds) {
+  auto utc = ToUnixNsChecked(civil);
+  if (!utc) return std::nullopt;
+  return *utc - static_cast<TimeNs>(offset_seconds) * kNsPerSecond;
+}
 }  // namespace
 
 int64_t DaysFromCivil(int year, int month, int day) {
@@ -30,9 +39,16 @@ int64_t DaysFromCivil(int year, int month, int day) {
 }
 
 TimeNs ToUnixNs(const CivilTime& c) {
+  if (c.year < kMinYear) return std::numeric_limits<TimeNs>::min();
+  if (c.year > kMaxYear) return std::numeric_limits<TimeNs>::max();
   int64_t days = DaysFromCivil(c.year, c.month, c.day);
   int64_t seconds = days * 86400 + c.hour * 3600 + c.minute * 60 + c.second;
   return seconds * kNsPerSecond + c.nanos;
+}
+
+std::optional<TimeNs> ToUnixNsChecked(const CivilTime& c) {
+  if (c.year < kMinYear || c.year > kMaxYear) return std::nullopt;
+  return ToUnixNs(c);
 }
 
 CivilTime FromUnixNs(TimeNs ns) {
@@ -120,7 +136,7 @@ std::optional<TimeNs> ParseTimestamp(std::string_view text) {
     if (!zone) return std::nullopt;
     offset = *zone;
   }
-  return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
+  return InstantOf(c, offset);
 }
 
 std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
@@ -141,7 +157,7 @@ std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
       if (!parsed) return std::nullopt;
       offset = *parsed;
     }
-    return ToUnixNs(c) - static_cast<TimeNs>(offset) * kNsPerSecond;
+    return InstantOf(c, offset);
   }
   // yyyy/mm/dd hh:mm:ss (nginx's error log), in the server's zone, taken as UTC.
   if (text.size() == 19 && text[4] == '/' && text[7] == '/' && text[10] == ' ' && text[13] == ':' &&
@@ -152,7 +168,7 @@ std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
         c.second > 60) {
       return std::nullopt;
     }
-    return ToUnixNs(c);
+    return InstantOf(c, 0);
   }
   // Www Mmm dd hh:mm:ss[.ffffff] yyyy (Apache httpd's error log, ctime), in the server's zone,
   // taken as UTC.
@@ -179,7 +195,8 @@ std::optional<TimeNs> ParseLogTimestamp(std::string_view text) {
     if (c.day < 1 || c.day > 31 || c.hour > 23 || c.minute > 59 || c.second > 60) {
       return std::nullopt;
     }
-    return ToUnixNs(c) + nanos;
+    c.nanos = nanos;
+    return InstantOf(c, 0);
   }
   return ParseTimestamp(text);
 }

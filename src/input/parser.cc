@@ -139,6 +139,9 @@ struct LineParser::State {
       for (int k = 1; k <= 4; ++k) explicit_year = explicit_year * 10 + (rest[p + k] - '0');
       p += 5;
     }
+    if (explicit_year != 0 && (explicit_year < kMinYear || explicit_year > kMaxYear)) {
+      return std::nullopt;
+    }
     if (p < rest.size() && rest[p] == ' ') ++p;
     pos += p;
     if (explicit_year != 0) {

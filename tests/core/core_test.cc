@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -35,6 +36,24 @@ TEST(Time, ParseTimestampWithZones) {
   EXPECT_FALSE(ParseTimestamp("2026-13-26T15:30:08Z"));
   EXPECT_FALSE(ParseTimestamp("yesterday"));
   EXPECT_EQ(*ParseTimestamp("2026-11-26 15:30:08"), *utc);
+}
+
+// Years whose instants do not fit in 64-bit nanoseconds are refused, not wrapped (a date in the
+// year 3000 in a finding used to overflow).
+TEST(Time, YearsOutsideTheRangeAreRefused) {
+  EXPECT_FALSE(ParseTimestamp("3000-01-01T00:00:00Z"));
+  EXPECT_FALSE(ParseTimestamp("9999-12-31T23:59:59-23:59"));
+  EXPECT_FALSE(ParseTimestamp("0001-01-01T00:00:00Z"));
+  EXPECT_FALSE(ParseLogTimestamp("01/Jan/9999:00:00:00 +0000"));
+  EXPECT_FALSE(ParseLogTimestamp("9999/01/01 00:00:00"));
+  EXPECT_FALSE(ParseLogTimestamp("Fri Jan 01 00:00:00.5 9999"));
+  auto last = ParseTimestamp("2261-12-31T23:59:59.999999999-23:59");
+  auto first = ParseTimestamp("1678-01-01T00:00:00+23:59");
+  ASSERT_TRUE(last && first);
+  EXPECT_EQ(FromUnixNs(*last).year, 2262);
+  EXPECT_EQ(FromUnixNs(*first).year, 1677);
+  EXPECT_EQ(ToUnixNs(CivilTime{9999, 1, 1, 0, 0, 0, 0}), std::numeric_limits<TimeNs>::max());
+  EXPECT_EQ(ToUnixNs(CivilTime{1, 1, 1, 0, 0, 0, 0}), std::numeric_limits<TimeNs>::min());
 }
 
 TEST(Time, CommonLogFormat) {
