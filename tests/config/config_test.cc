@@ -23,6 +23,16 @@ TEST(Config, TheExampleIsTheDefaults) {
   EXPECT_EQ(parsed->mail.from, defaults.mail.from);
   EXPECT_EQ(parsed->mail.starttls, defaults.mail.starttls);
   EXPECT_EQ(parsed->max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(parsed->api.max_comment_bytes, defaults.api.max_comment_bytes);
+  EXPECT_EQ(parsed->api.max_comments_per_incident, defaults.api.max_comments_per_incident);
+  EXPECT_EQ(parsed->api.comments_per_minute, defaults.api.comments_per_minute);
+  EXPECT_EQ(parsed->api.max_connections, defaults.api.max_connections);
+  EXPECT_EQ(parsed->api.max_connections_per_client, defaults.api.max_connections_per_client);
+  EXPECT_EQ(parsed->api.request_timeout, defaults.api.request_timeout);
+  EXPECT_EQ(parsed->reports.limits.max_unpacked_bytes, defaults.reports.limits.max_unpacked_bytes);
+  EXPECT_EQ(parsed->reports.limits.max_ratio, defaults.reports.limits.max_ratio);
+  EXPECT_EQ(parsed->reports.limits.max_rows, defaults.reports.limits.max_rows);
+  EXPECT_EQ(parsed->reports.limits.max_duration, defaults.reports.limits.max_duration);
   EXPECT_EQ(parsed->reports.imap.processed_folder, defaults.reports.imap.processed_folder);
   EXPECT_EQ(parsed->reports.imap.failed_folder, defaults.reports.imap.failed_folder);
   EXPECT_EQ(parsed->reports.imap.poll, defaults.reports.imap.poll);

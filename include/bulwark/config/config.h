@@ -89,7 +89,7 @@ struct Config {
   // Bounds on what API clients can do (docs/api.md).
   struct Api {
     size_t max_comment_bytes = 4096;
-    size_t max_comments_per_incident = 200;      // comments of customers and staff together
+    size_t max_comments_per_incident = 200;      // comments; staff's internal notes do not count
     size_t comments_per_minute = 10;             // per token
     size_t max_connections = 1024;               // open at once
     size_t max_connections_per_client = 64;      // open at once from one address

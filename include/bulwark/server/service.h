@@ -3,8 +3,10 @@
 // the incident spine and the notifier; serves the REST API (docs/api.md, OpenAPI document at
 // /api/v1/openapi.json), /metrics and /healthz; and runs the timers (deadlines, reminders,
 // outbox delivery) every `tick`. Reload() re-reads the configuration file and everything that
-// follows from it; a broken file keeps the running configuration. Stop() drains: no new
-// requests, requests in progress finish, one last delivery round, then the store closes.
+// follows from it, all or nothing; a broken file keeps the running configuration. Stop() drains:
+// no new connections, requests in progress get their answers (a report import still running after
+// the grace of 10 s stops at its next batch), sends to hanging servers are cut (their messages
+// stay queued), what the followed files still hold is read, then the store closes.
 
 #include <memory>
 #include <string>
