@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "../support/files.h"
+#include "../support/golden.h"
 #include "bulwark/abuse/report.h"
 #include "bulwark/core/digest.h"
 #include "bulwark/core/strings.h"
@@ -80,7 +81,6 @@ std::vector<fs::path> Samples() {
 
 TEST_F(ReportsTest, EverySampleMatchesItsGoldenOutcome) {
   const fs::path golden_dir = std::string(BULWARK_SOURCE_DIR) + "/tests/abuse/golden/reports";
-  bool update = std::getenv("BULWARK_UPDATE_GOLDEN") != nullptr;
   auto samples = Samples();
   ASSERT_GE(samples.size(), 90u);
   for (const fs::path& sample : samples) {
@@ -105,14 +105,7 @@ TEST_F(ReportsTest, EverySampleMatchesItsGoldenOutcome) {
     }
     std::string name = relative;
     std::replace(name.begin(), name.end(), '/', '_');
-    fs::path golden = golden_dir / (name + ".txt");
-    if (update) {
-      fs::create_directories(golden_dir);
-      std::ofstream(golden, std::ios::binary) << produced;
-      continue;
-    }
-    ASSERT_TRUE(fs::exists(golden)) << golden << " (BULWARK_UPDATE_GOLDEN=1 makes it)";
-    EXPECT_EQ(produced, testing_support::ReadAll(golden)) << relative;
+    testing_support::ExpectGolden(golden_dir / (name + ".txt"), produced);
   }
 }
 
@@ -125,7 +118,6 @@ TEST(ReportsWithTestSchema, TheHeadTestDataMatchesItsGoldenOutcome) {
   ASSERT_TRUE(config) << config.error().ToString();
   ReportReader reader(std::move(*config));
   const fs::path golden_dir = std::string(BULWARK_SOURCE_DIR) + "/tests/abuse/golden/reports";
-  bool update = std::getenv("BULWARK_UPDATE_GOLDEN") != nullptr;
   for (const char* name : {"test_smb.csv", "test_telnet.csv"}) {
     std::string produced;
     auto summary =
@@ -137,13 +129,9 @@ TEST(ReportsWithTestSchema, TheHeadTestDataMatchesItsGoldenOutcome) {
     EXPECT_GT(summary->findings, 0u);
     produced = "# " + summary->format + " " + summary->detail + ": items " +
                std::to_string(summary->items) + "\n" + produced;
-    fs::path golden =
-        golden_dir / (std::string("intelmq_shadowserver-testdata-head_") + name + ".txt");
-    if (update) {
-      std::ofstream(golden, std::ios::binary) << produced;
-      continue;
-    }
-    EXPECT_EQ(produced, testing_support::ReadAll(golden)) << name;
+    testing_support::ExpectGolden(
+        golden_dir / (std::string("intelmq_shadowserver-testdata-head_") + name + ".txt"),
+        produced);
   }
 }
 

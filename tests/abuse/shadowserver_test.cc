@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "../support/files.h"
+#include "../support/golden.h"
 #include "bulwark/finding/intelmq.h"
 
 namespace bulwark::abuse {
@@ -76,7 +77,6 @@ TEST_F(ShadowserverTest, EverySampleReportIsRead) {
 // in tests/abuse/golden/<report>.jsonl. BULWARK_UPDATE_GOLDEN=1 writes them anew.
 TEST_F(ShadowserverTest, EverySampleMatchesItsGoldenFindings) {
   const std::filesystem::path golden_dir = std::string(BULWARK_SOURCE_DIR) + "/tests/abuse/golden";
-  bool update = std::getenv("BULWARK_UPDATE_GOLDEN") != nullptr;
   size_t compared = 0;
   for (const auto& entry :
        std::filesystem::directory_iterator(kShared + "/intelmq/shadowserver-testdata-2023")) {
@@ -92,19 +92,10 @@ TEST_F(ShadowserverTest, EverySampleMatchesItsGoldenFindings) {
     }
     for (const auto& rejected : report->rejected)
       produced += "# rejected " + rejected.ToString() + "\n";
-    auto golden = golden_dir / (entry.path().stem().string() + ".jsonl");
-    if (update) {
-      std::filesystem::create_directories(golden_dir);
-      std::ofstream(golden) << produced;
-      continue;
-    }
-    ASSERT_TRUE(std::filesystem::exists(golden)) << golden << " (BULWARK_UPDATE_GOLDEN=1 makes it)";
-    EXPECT_EQ(produced, testing_support::ReadAll(golden)) << golden;
+    testing_support::ExpectGolden(golden_dir / (entry.path().stem().string() + ".jsonl"), produced);
     ++compared;
   }
-  if (!update) {
-    EXPECT_GE(compared, 40u);
-  }
+  EXPECT_GE(compared, 40u);
 }
 
 TEST_F(ShadowserverTest, ColumnsByHeaderAndBadRowsByReason) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "../support/memory_env.h"
 #include "bulwark/incident/audit.h"
 
 namespace bulwark::incident {
@@ -18,20 +19,6 @@ using model::IncidentState;
 TimeNs T(const char* text) {
   return *ParseTimestamp(text);
 }
-
-// A clock the test moves; files are not used.
-class FakeEnv final : public Env {
- public:
-  TimeNs now = T("2026-11-26T12:00:00Z");
-  TimeNs Now() const override { return now; }
-  Result<std::string> ReadFile(const std::string& path) const override {
-    return Fail("no files here", path);
-  }
-  Result<std::vector<std::string>> ListFiles(const std::string& path,
-                                             const std::vector<std::string>&) const override {
-    return Fail("no files here", path);
-  }
-};
 
 model::Inventory Sample() {
   model::Inventory inv;
@@ -99,7 +86,7 @@ class IncidentsTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  FakeEnv env_;
+  testing_support::MemoryEnv env_{T("2026-11-26T12:00:00Z")};  // a clock the test moves
   Policy policy_ = Policy::Default();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inventory::AttributionIndex> index_;

@@ -12,7 +12,6 @@ namespace bulwark::notify {
 namespace {
 
 using model::IncidentState;
-using testing_support::FakeEnv;
 using testing_support::OutboxTest;
 using testing_support::RecordingMailer;
 using testing_support::T;

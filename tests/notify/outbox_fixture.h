@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "../support/memory_env.h"
 #include "bulwark/notify/notifier.h"
 
 namespace bulwark::notify::testing_support {
@@ -15,19 +16,6 @@ using model::IncidentState;
 inline TimeNs T(const char* text) {
   return *ParseTimestamp(text);
 }
-
-class FakeEnv final : public Env {
- public:
-  TimeNs now = T("2026-11-26T12:00:00Z");
-  TimeNs Now() const override { return now; }
-  Result<std::string> ReadFile(const std::string& path) const override {
-    return Env::Default().ReadFile(path);
-  }
-  Result<std::vector<std::string>> ListFiles(const std::string& path,
-                                             const std::vector<std::string>& e) const override {
-    return Env::Default().ListFiles(path, e);
-  }
-};
 
 // Records what it is asked to send; refuses while `down`.
 class RecordingMailer final : public Mailer {
@@ -116,7 +104,8 @@ class OutboxTest : public ::testing::Test {
   model::Incident Incident(int64_t id) { return **store_->GetIncident(id); }
 
   std::filesystem::path dir_;
-  FakeEnv env_;
+  bulwark::testing_support::MemoryEnv env_{T("2026-11-26T12:00:00Z"),
+                                           bulwark::testing_support::MemoryEnv::kRealFiles};
   incident::Policy policy_ = incident::Policy::Default();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inventory::AttributionIndex> index_;

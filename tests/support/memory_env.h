@@ -1,6 +1,7 @@
 #pragma once
-// An Env for tests: files in memory, a clock that stands still until moved. Thread-safe for
-// reads; set files and time before handing it out.
+// The one fake Env of the tests: files in memory (or, with kRealFiles, those not in memory read
+// from the disk), a clock that stands still until moved. Thread-safe for reads; set files and
+// time before handing it out.
 
 #include <map>
 #include <string>
@@ -12,17 +13,23 @@ namespace bulwark::testing_support {
 
 class MemoryEnv final : public Env {
  public:
+  enum Disk { kNoFiles, kRealFiles };
+  explicit MemoryEnv(TimeNs start = 1'800'000'000 * kNsPerSecond, Disk disk = kNoFiles)
+      : now(start), disk_(disk) {}
+
   std::map<std::string, std::string> files;
-  TimeNs now = 1'800'000'000 * kNsPerSecond;
+  TimeNs now;
 
   TimeNs Now() const override { return now; }
   Result<std::string> ReadFile(const std::string& path) const override {
     auto found = files.find(path);
-    if (found == files.end()) return Fail("no such file", path);
-    return found->second;
+    if (found != files.end()) return found->second;
+    if (disk_ == kRealFiles) return Env::Default().ReadFile(path);
+    return Fail("no such file", path);
   }
   Result<std::vector<std::string>> ListFiles(
       const std::string& path, const std::vector<std::string>& extensions) const override {
+    if (disk_ == kRealFiles && files.empty()) return Env::Default().ListFiles(path, extensions);
     std::vector<std::string> out;
     for (const auto& [name, content] : files) {
       if (name != path && !name.starts_with(path + "/")) continue;
@@ -36,6 +43,9 @@ class MemoryEnv final : public Env {
     if (out.empty() && !files.count(path)) return Fail("no such file or folder", path);
     return out;
   }
+
+ private:
+  Disk disk_;
 };
 
 }  // namespace bulwark::testing_support
