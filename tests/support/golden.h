@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,8 +23,9 @@ inline bool UpdatingGolden() {
   return update != nullptr && std::string(update) == "1";
 }
 
-// The lines where `expected` and `actual` first differ, a few either side, marked with - and +;
-// for a failure message.
+// Where `expected` and `actual` first differ: the line number, the lines before it, and the first
+// differing lines of each marked - and +; a long line is cut to the part around the first
+// differing column. For a failure message.
 inline std::string FirstDifference(const std::string& expected, const std::string& actual) {
   auto lines = [](const std::string& text) {
     std::vector<std::string> out;
@@ -35,11 +37,23 @@ inline std::string FirstDifference(const std::string& expected, const std::strin
   std::vector<std::string> got = lines(actual);
   size_t first = 0;
   while (first < want.size() && first < got.size() && want[first] == got[first]) ++first;
-  std::string out = "first difference at line " + std::to_string(first + 1) + ":\n";
-  size_t from = first >= 2 ? first - 2 : 0;
-  for (size_t i = from; i < first; ++i) out += "  " + want[i] + "\n";
-  for (size_t i = first; i < want.size() && i < first + 5; ++i) out += "- " + want[i] + "\n";
-  for (size_t i = first; i < got.size() && i < first + 5; ++i) out += "+ " + got[i] + "\n";
+  size_t column = 0;
+  if (first < want.size() && first < got.size()) {
+    const std::string& a = want[first];
+    const std::string& b = got[first];
+    while (column < a.size() && column < b.size() && a[column] == b[column]) ++column;
+  }
+  auto cut = [&](const std::string& line) {
+    if (line.size() <= 160) return line;
+    size_t from = std::min(column > 60 ? column - 60 : 0, line.size() - 160);
+    return (from > 0 ? "..." : "") + line.substr(from, 160) +
+           (from + 160 < line.size() ? "..." : "");
+  };
+  std::string out = "first difference at line " + std::to_string(first + 1) + ", column " +
+                    std::to_string(column + 1) + ":\n";
+  for (size_t i = first >= 2 ? first - 2 : 0; i < first; ++i) out += "  " + cut(want[i]) + "\n";
+  for (size_t i = first; i < want.size() && i < first + 3; ++i) out += "- " + cut(want[i]) + "\n";
+  for (size_t i = first; i < got.size() && i < first + 3; ++i) out += "+ " + cut(got[i]) + "\n";
   return out;
 }
 
