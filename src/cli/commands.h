@@ -1,51 +1,135 @@
 #pragma once
-// Subcommand groups of the bulwark binary, each registered on the CLI11 app. A group's handlers
-// run after parsing, through the returned function (or not at all when none of its commands was
-// given), and return the process exit code.
+// The commands of the bulwark binary (set up in table.cc) and what they share: the store and
+// configuration options, the spine opened with the command line's overrides, and the Env of the
+// program (the real clock and files with the built-in data under builtin:).
 
 #include <CLI/CLI.hpp>
-#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "bulwark/abuse/report.h"
 #include "bulwark/config/config.h"
-#include "bulwark/core/result.h"
+#include "bulwark/core/env.h"
+#include "command.h"
+
+namespace bulwark::spine {
+class Spine;
+}
 
 namespace bulwark::cli {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFindings = 1;  // rejected records, failed tests, or a runtime failure
-inline constexpr int kExitUsage = 2;
+// The Env of the command line: real clock and files, "builtin:PATH" for the bundled data. The one
+// place the binary takes the process's Env; everything below receives it.
+Env& ProgramEnv();
 
-// Returns the exit code of the command that was given, or nullopt when it was none of this group.
-using Runner = std::function<std::optional<int>()>;
+// --data-dir (default $BULWARK_DATA_DIR, else /var/lib/bulwark) and, with_config, --config.
+struct StoreOptions {
+  std::string config;
+  std::string data_dir;
+  const CLI::App* command = nullptr;  // tells whether --data-dir was given
+};
+void AddStoreOptions(CLI::App& command, StoreOptions& options, bool with_config = true);
 
-// A file's text; "builtin:PATH" names a file bundled with the program (data/PATH).
-Result<std::string> ReadTextFile(const std::string& path);
+// What the command line puts on top of the configuration file.
+struct SpineOverrides {
+  std::string policy;
+  std::string kev;
+  std::string min_level;
+  std::string dedup_window = "7d";
+  const CLI::App* command = nullptr;  // tells whether --dedup-window was given
+  abuse::ReaderFiles reader_files;
+  std::string smtp;
+  std::string print;
+};
+// --policy and --kev.
+void AddPolicyOptions(CLI::App& command, SpineOverrides& overrides);
 
-// The configuration in `config_path` (defaults when empty), with --data-dir applied when it was
-// given on the command line or there is no file. Prints the error and returns nullopt when the
-// file cannot be read or parsed.
-std::optional<config::Config> LoadConfig(const std::string& config_path,
-                                         const std::string& data_dir, bool data_dir_given);
+// The configuration named by --config (defaults without one), with --data-dir applied when it was
+// given or there is no file. A file that cannot be read or parsed is a usage failure.
+tl::expected<config::Config, Failure> LoadConfig(const StoreOptions& options);
+// The configuration with the overrides on top.
+tl::expected<config::Config, Failure> LoadConfig(const StoreOptions& options,
+                                                 const SpineOverrides& overrides);
+// The spine of that configuration.
+tl::expected<std::unique_ptr<spine::Spine>, Failure> OpenSpine(const StoreOptions& options,
+                                                               const SpineOverrides& overrides);
 
-// --data-dir: where the store lives. Default: $BULWARK_DATA_DIR, else /var/lib/bulwark.
-void AddDataDirOption(CLI::App& command, std::string& data_dir);
+// "opened 2, sighting 1" (empty when nothing was counted).
+std::string OutcomeSummary(const std::map<std::string, uint64_t>& outcomes);
 
-// inventory import, inventory who.
-Runner AddInventoryCommands(CLI::App& app);
-// findings import/unattributed, incidents list/show/transition/tick, audit verify, notify send.
-Runner AddIncidentCommands(CLI::App& app);
+// Commands the demo runs in turn (see the setups below for their options).
+struct FindingsImportOptions {
+  StoreOptions store;
+  SpineOverrides overrides;
+  std::string from = "intelmq";
+  std::vector<std::string> files;
+};
+Outcome RunFindingsImport(const FindingsImportOptions& options);
 
-// serve, tokens create/list/revoke.
-Runner AddServeCommands(CLI::App& app);
+struct ReportsImportOptions {
+  StoreOptions store;
+  SpineOverrides overrides;
+  std::string type;
+  bool dry_run = false;
+  std::string output;
+  std::vector<std::string> files;
+};
+Outcome RunReportsImport(const ReportsImportOptions& options);
 
-// The rest of `bulwark demo` after its replay wrote `alerts_path`: imports the bundled example
-// inventory into `data_dir`, turns the alerts into findings and incidents, delivers the mails
-// (over `smtp_url`, or printed on stdout when empty) and prints the incidents and how to query
-// them.
-int RunDemoLoop(const std::string& data_dir, const std::string& alerts_path,
-                const std::string& smtp_url);
-int RunInventoryImport(const std::string& data_dir, const std::vector<std::string>& files);
+struct IncidentsListOptions {
+  StoreOptions store;
+  std::string state;
+  std::string customer;
+  int64_t after = 0;
+  size_t limit = 100;
+};
+Outcome RunIncidentsList(const IncidentsListOptions& options);
+
+struct NotifySendOptions {
+  StoreOptions store;
+  SpineOverrides overrides;
+};
+Outcome RunNotifySend(const NotifySendOptions& options);
+
+struct InventoryImportOptions {
+  StoreOptions store;
+  std::string format = "auto";
+  std::vector<std::string> files;
+};
+Outcome RunInventoryImport(const InventoryImportOptions& options);
+
+// The setups of the command table, by file.
+// detect_commands.cc
+Handler SetupVersion(CLI::App& command);
+Handler SetupReplay(CLI::App& command);
+Handler SetupDemo(CLI::App& command);
+Handler SetupRulesCheck(CLI::App& command);
+Handler SetupRulesTest(CLI::App& command);
+// inventory_commands.cc
+Handler SetupInventoryImport(CLI::App& command);
+Handler SetupInventoryWho(CLI::App& command);
+Handler SetupInventorySyncStackit(CLI::App& command);
+// findings_commands.cc
+Handler SetupFindingsImport(CLI::App& command);
+Handler SetupFindingsUnattributed(CLI::App& command);
+// incidents_commands.cc
+Handler SetupIncidentsList(CLI::App& command);
+Handler SetupIncidentsShow(CLI::App& command);
+Handler SetupIncidentsTransition(CLI::App& command);
+Handler SetupIncidentsTick(CLI::App& command);
+Handler SetupAuditVerify(CLI::App& command);
+// reports_commands.cc
+Handler SetupReportsImport(CLI::App& command);
+Handler SetupReportsFetch(CLI::App& command);
+// notify_commands.cc
+Handler SetupNotifySend(CLI::App& command);
+// serve_commands.cc
+Handler SetupServe(CLI::App& command);
+Handler SetupTokensCreate(CLI::App& command);
+Handler SetupTokensList(CLI::App& command);
+Handler SetupTokensRevoke(CLI::App& command);
 
 }  // namespace bulwark::cli

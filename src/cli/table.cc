@@ -1,0 +1,72 @@
+// The one table of the bulwark binary's commands.
+
+#include "command.h"
+#include "commands.h"
+
+namespace bulwark::cli {
+
+const std::vector<GroupSpec>& Groups() {
+  static const std::vector<GroupSpec> groups = {
+      {"rules", "Check and test Sigma rules"},
+      {"inventory", "Customers, systems and their addresses over time"},
+      {"inventory sync", "Read the inventory from a cloud's API"},
+      {"findings", "Findings: import, the unattributed queue"},
+      {"incidents", "Incidents: list, show, move, deadlines"},
+      {"audit", "The audit log"},
+      {"reports", "Third-party abuse reports"},
+      {"notify", "Customer notifications"},
+      {"tokens", "API bearer tokens"},
+  };
+  return groups;
+}
+
+const std::vector<CommandSpec>& Commands() {
+  static const std::vector<CommandSpec> commands = {
+      {"", "version", "Print the version and the vectorscan scan path this processor gets",
+       SetupVersion},
+      {"", "replay", "Run log files through decoders and rules; print alerts", SetupReplay},
+      {"", "demo",
+       "The whole loop on bundled examples: logs -> alerts -> findings -> incidents -> mails",
+       SetupDemo},
+      {"rules", "check", "Compile rules; print each rejection", SetupRulesCheck},
+      {"rules", "test", "Run the *.tests.yml cases beside rules", SetupRulesTest},
+      {"inventory", "import",
+       "Import customers, projects, systems, interfaces and addresses (YAML, JSON, CSV)",
+       SetupInventoryImport},
+      {"inventory", "who", "Print (JSON) who held an address or MAC address at an instant",
+       SetupInventoryWho},
+      {"inventory sync", "stackit",
+       "Projects, servers, NICs and public IPs from STACKIT (config section stackit)",
+       SetupInventorySyncStackit},
+      {"findings", "import",
+       "Take in findings (IntelMQ harmonized JSON lines): attribute, group, assess",
+       SetupFindingsImport},
+      {"findings", "unattributed",
+       "Print (JSON lines) findings about addresses nobody held at the time",
+       SetupFindingsUnattributed},
+      {"incidents", "list", "Print incidents as JSON lines", SetupIncidentsList},
+      {"incidents", "show", "Print one incident with findings and history", SetupIncidentsShow},
+      {"incidents", "transition", "Move an incident to a new state", SetupIncidentsTransition},
+      {"incidents", "tick",
+       "Move incidents whose patch deadline passed to verifying (serve does this itself)",
+       SetupIncidentsTick},
+      {"audit", "verify", "Check the audit log's hash chain", SetupAuditVerify},
+      {"reports", "import",
+       "Take in abuse reports: Shadowserver CSV, CERT-Bund, X-ARF, XARF JSON, ARF mails, mapped "
+       "CSV",
+       SetupReportsImport},
+      {"reports", "fetch",
+       "One round over the configured report sources (IMAP mailbox, Shadowserver API)",
+       SetupReportsFetch},
+      {"notify", "send", "Deliver the due messages of the outbox (serve does this itself)",
+       SetupNotifySend},
+      {"", "serve", "Run the service: REST API, timers, mail (SIGHUP reloads, SIGTERM drains)",
+       SetupServe},
+      {"tokens", "create", "Create a token and print it (once)", SetupTokensCreate},
+      {"tokens", "list", "Print the tokens (JSON lines, no secrets)", SetupTokensList},
+      {"tokens", "revoke", "Revoke a token by its id", SetupTokensRevoke},
+  };
+  return commands;
+}
+
+}  // namespace bulwark::cli
