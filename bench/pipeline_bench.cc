@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/pipeline/rules_loader.h"
@@ -36,10 +37,11 @@ void BM_Parse(benchmark::State& state) {
 BENCHMARK(BM_Parse);
 
 void BM_ParseDecodeMatch(benchmark::State& state) {
-  auto decoders = bulwark::decode::DecoderSet::Load({});
+  auto decoders = bulwark::decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   if (!decoders) std::abort();
   auto scratch = (*decoders)->NewScratch();
-  auto rules = bulwark::pipeline::LoadRules({"builtin"}, bulwark::detect::CompileOptions{});
+  auto rules = bulwark::pipeline::LoadRules({"builtin"}, bulwark::detect::CompileOptions{},
+                                            bulwark::data::BuiltinEnv::Default());
   auto matcher = rules.rules->NewMatcher();
   bulwark::input::ParseOptions options;
   options.year = 2026;

@@ -7,12 +7,13 @@
 #include <string_view>
 
 #include "../tests/support/event_text.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/input/parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto decoders = [] {
-    auto set = bulwark::decode::DecoderSet::Load({});
+    auto set = bulwark::decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
     if (!set) std::abort();
     return *set;
   }();

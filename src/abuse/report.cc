@@ -109,14 +109,17 @@ Result<ReaderConfig> LoadReaderConfig(const ReaderFiles& files, const Env& env) 
     auto schema = ShadowserverSchema::Parse(*text);
     if (!schema) return Fail(schema.error().message, files.shadowserver_schema);
     std::string severity = files.shadowserver_severity;
-    if (severity.empty()) {
-      std::filesystem::path beside =
-          std::filesystem::path(files.shadowserver_schema).parent_path() / "severity.md";
-      if (std::filesystem::exists(beside)) severity = beside.string();
-    }
+    Result<std::string> table = Fail("none");
     if (!severity.empty()) {
-      auto table = env.ReadFile(severity);
+      table = env.ReadFile(severity);
       if (!table) return tl::unexpected(table.error());
+    } else {
+      // The one beside the schema, when it is there.
+      severity =
+          (std::filesystem::path(files.shadowserver_schema).parent_path() / "severity.md").string();
+      table = env.ReadFile(severity);
+    }
+    if (table) {
       auto loaded = schema->LoadSeverities(*table);
       if (!loaded) return Fail(loaded.error().message, severity);
     }

@@ -101,13 +101,13 @@ tl::expected<Loaded, Failure> LoadDetection(const DetectionOptions& options,
   Loaded loaded;
   std::vector<std::string> paths = options.rules;
   if (paths.empty()) paths.push_back("builtin");
-  loaded.rules = pipeline::LoadRules(paths, *compile);
+  loaded.rules = pipeline::LoadRules(paths, *compile, ProgramEnv());
   if (report_rejections) {
     for (const auto& rejection : loaded.rules.rejected) {
       fmt::print(stderr, "bulwark: rule rejected: {}\n", rejection.ToString());
     }
   }
-  auto decoders = decode::DecoderSet::Load(options.decoders);
+  auto decoders = decode::DecoderSet::Load(options.decoders, ProgramEnv());
   if (!decoders) return UsageError("decoders: " + decoders.error().ToString());
   loaded.decoders = *decoders;
   malloc_trim(0);  // give the parser's temporary memory back before the long run
@@ -166,6 +166,7 @@ tl::expected<pipeline::ReplayOptions, Failure> ResolveReplay(const ReplayCliOpti
   replay.parse.zone_offset_seconds = *zone;
   replay.parse.year = o.year;
   replay.parse.reference_time = ProgramEnv().Now();
+  replay.env = &ProgramEnv();
   replay.suppress_window = *window;
   replay.progress = !o.quiet;
   return replay;
@@ -327,7 +328,7 @@ Handler SetupRulesCheck(CLI::App& command) {
   return [o]() -> Outcome {
     auto compile = MakeCompileOptions(o->detection);
     if (!compile) return tl::unexpected(compile.error());
-    auto loaded = pipeline::LoadRules(o->paths, *compile);
+    auto loaded = pipeline::LoadRules(o->paths, *compile, ProgramEnv());
     for (const auto& rejection : loaded.rejected) fmt::print("{}\n", rejection.ToString());
     fmt::print("compiled {}, rejected {}\n", loaded.rules->rule_count(), loaded.rejected.size());
     return loaded.rejected.empty() ? kExitOk : kExitFindings;
@@ -347,7 +348,8 @@ Handler SetupRulesTest(CLI::App& command) {
     detection.rules = o->paths;
     auto loaded = LoadDetection(detection, true);
     if (!loaded) return tl::unexpected(loaded.error());
-    auto outcomes = pipeline::RunRuleTests(o->paths, loaded->rules.rules, loaded->decoders);
+    auto outcomes =
+        pipeline::RunRuleTests(o->paths, loaded->rules.rules, loaded->decoders, ProgramEnv());
     size_t failed = 0;
     for (const auto& outcome : outcomes) {
       if (outcome.passed) continue;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "bulwark/cloud/stackit.h"
@@ -148,6 +149,25 @@ Handler SetupInventorySyncStackit(CLI::App& command) {
       auto text = ProgramEnv().ReadSecretFile(*path);
       if (!text) return RuntimeError(text.error());
       *target = std::move(*text);
+    }
+    // As the STACKIT SDKs do: credentials the file does not name come from the environment.
+    auto from_environment = [](const char* variable, std::string& target) -> Result<void> {
+      const char* value = std::getenv(variable);
+      if (!target.empty() || value == nullptr || *value == '\0') return {};
+      if (std::string_view(variable).ends_with("_PATH")) {
+        auto text = ProgramEnv().ReadSecretFile(value);
+        if (!text) return Fail(fmt::format("{} ({})", text.error().ToString(), variable));
+        target = std::move(*text);
+      } else {
+        target = value;
+      }
+      return {};
+    };
+    for (auto [variable, target] :
+         {std::pair{"STACKIT_SERVICE_ACCOUNT_KEY_PATH", &settings.service_account_key},
+          std::pair{"STACKIT_PRIVATE_KEY_PATH", &settings.private_key},
+          std::pair{"STACKIT_SERVICE_ACCOUNT_TOKEN", &settings.token}}) {
+      if (auto set = from_environment(variable, *target); !set) return RuntimeError(set.error());
     }
     auto store = OpenStore(config->data_dir);
     if (!store) return tl::unexpected(store.error());

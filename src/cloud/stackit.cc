@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -54,42 +52,19 @@ Result<simdjson::dom::array> Items(simdjson::dom::parser& parser, const std::str
   return items;
 }
 
-// The key flow's token when a key is configured (or named by the environment), else the token
-// flow's token.
+// The key flow's token when a key is configured, else the configured token. (The command line
+// resolves the STACKIT_* environment variables into the settings.)
 Result<std::string> AccessToken(const StackitSettings& settings, TimeNs now) {
-  auto from_env_file = [](const char* variable) -> Result<std::string> {
-    const char* path = std::getenv(variable);
-    if (!path || !*path) return std::string();
-    std::ifstream in(path);
-    if (!in) return Fail(fmt::format("cannot read {} ({})", path, variable));
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  std::string key = settings.service_account_key;
-  std::string private_key = settings.private_key;
-  if (key.empty()) {
-    auto read = from_env_file("STACKIT_SERVICE_ACCOUNT_KEY_PATH");
-    if (!read) return tl::unexpected(read.error());
-    key = *read;
-  }
-  if (!key.empty()) {
-    if (private_key.empty()) {
-      auto read = from_env_file("STACKIT_PRIVATE_KEY_PATH");
-      if (!read) return tl::unexpected(read.error());
-      private_key = *read;
-    }
-    auto token = KeyFlowAccessToken(key, private_key, settings.token_url, now);
+  if (!settings.service_account_key.empty()) {
+    auto token = KeyFlowAccessToken(settings.service_account_key, settings.private_key,
+                                    settings.token_url, now);
     if (!token) return Fail("stackit key flow: " + token.error().message);
     return token;
   }
-  std::string token = settings.token;
-  if (token.empty()) {
-    const char* env = std::getenv("STACKIT_SERVICE_ACCOUNT_TOKEN");
-    if (env) token = env;
-  }
-  if (token.empty()) {
+  if (settings.token.empty()) {
     return Fail("stackit: no credentials (a service-account key for the key flow, or a token)");
   }
-  return token;
+  return settings.token;
 }
 
 }  // namespace

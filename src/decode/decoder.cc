@@ -10,7 +10,6 @@
 #include "bulwark/core/env.h"
 #include "bulwark/core/hash.h"
 #include "bulwark/core/strings.h"
-#include "bulwark/data/embedded.h"
 #include "bulwark/match/database.h"
 
 namespace bulwark::decode {
@@ -312,18 +311,15 @@ Result<std::shared_ptr<const DecoderSet>> DecoderSet::Build(std::vector<DecoderS
 }
 
 Result<std::shared_ptr<const DecoderSet>> DecoderSet::Load(
-    const std::vector<std::string>& extra_paths) {
+    const std::vector<std::string>& extra_paths, const Env& env) {
   std::vector<DecoderSpec> specs;
-  for (const auto& file : data::EmbeddedUnder("decoders/")) {
-    auto parsed = ParseDecoderFile(file.content, "builtin:" + std::string(file.path));
-    if (!parsed) return tl::unexpected(parsed.error());
-    for (auto& spec : *parsed) specs.push_back(std::move(spec));
-  }
-  for (const std::string& path : extra_paths) {
-    auto files = Env::Default().ListFiles(path, {".yml", ".yaml"});
+  std::vector<std::string> paths = {"builtin:decoders"};
+  paths.insert(paths.end(), extra_paths.begin(), extra_paths.end());
+  for (const std::string& path : paths) {
+    auto files = env.ListFiles(path, {".yml", ".yaml"});
     if (!files) return tl::unexpected(files.error());
     for (const std::string& file : *files) {
-      auto text = Env::Default().ReadFile(file);
+      auto text = env.ReadFile(file);
       if (!text) return tl::unexpected(text.error());
       auto parsed = ParseDecoderFile(*text, file);
       if (!parsed) return tl::unexpected(parsed.error());

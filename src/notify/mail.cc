@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "bulwark/core/digest.h"
 #include "bulwark/core/env.h"
@@ -248,22 +249,26 @@ std::unique_ptr<WebhookSender> NewWebhookSender(long timeout_seconds) {
   return std::make_unique<CurlWebhookSender>(timeout_seconds);
 }
 
-Result<Templates> Templates::Load(const std::string& dir) {
+Result<Templates> Templates::Load(const std::string& dir, const Env& env) {
   Templates t;
+  // The files of `dir` that override bundled templates: "de/opened.txt", ...
+  std::set<std::string> overrides;
+  if (!dir.empty()) {
+    auto listed = env.ListFiles(dir, {".txt"});
+    if (!listed) return tl::unexpected(listed.error());
+    overrides.insert(listed->begin(), listed->end());
+  }
   for (const char* language : kLanguages) {
     for (const char* kind : kKinds) {
       std::string key = fmt::format("{}/{}", language, kind);
-      std::string_view bundled = data::EmbeddedFileContent("templates/" + key + ".txt");
-      std::string text(bundled);
+      std::string text(data::EmbeddedFileContent("templates/" + key + ".txt"));
       std::string where = "builtin:templates/" + key + ".txt";
-      if (!dir.empty()) {
-        std::string path = (std::filesystem::path(dir) / (key + ".txt")).string();
-        if (std::filesystem::exists(path)) {
-          auto read = Env::Default().ReadFile(path);
-          if (!read) return tl::unexpected(read.error());
-          text = *read;
-          where = path;
-        }
+      std::string path = (std::filesystem::path(dir) / (key + ".txt")).string();
+      if (!dir.empty() && overrides.count(path)) {
+        auto read = env.ReadFile(path);
+        if (!read) return tl::unexpected(read.error());
+        text = *read;
+        where = path;
       }
       if (text.empty()) continue;
       auto split = SplitTemplate(text, where);

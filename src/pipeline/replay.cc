@@ -18,7 +18,6 @@
 #include "bulwark/core/flat_table.h"
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
-#include "bulwark/data/embedded.h"
 #include "bulwark/decode/audit.h"
 #include "bulwark/decode/session.h"
 #include "bulwark/detect/correlation.h"
@@ -571,11 +570,12 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     if (i < options.memory_inputs.size()) {
       reader = input::LineReader::FromString(options.memory_inputs[i].second);
     } else if (names[i].starts_with("builtin:")) {
-      std::string_view content = data::EmbeddedFileContent(names[i].substr(8));
-      if (content.empty()) {
-        reader = Fail("no such built-in file", names[i]);
+      auto content = options.env ? options.env->ReadFile(names[i])
+                                 : Fail("no Env for built-in files", names[i]);
+      if (!content) {
+        reader = tl::unexpected(content.error());
       } else {
-        reader = input::LineReader::FromString(std::string(content));
+        reader = input::LineReader::FromString(std::move(*content));
       }
     } else {
       reader = input::LineReader::Open(names[i]);

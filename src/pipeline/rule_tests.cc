@@ -7,7 +7,6 @@
 
 #include "bulwark/core/env.h"
 #include "bulwark/core/json_writer.h"
-#include "bulwark/data/embedded.h"
 #include "bulwark/pipeline/replay.h"
 
 namespace bulwark::pipeline {
@@ -112,23 +111,18 @@ void RunFile(const std::string& name, std::string_view text,
 
 std::vector<RuleTestOutcome> RunRuleTests(const std::vector<std::string>& paths,
                                           std::shared_ptr<const detect::RuleSet> rules,
-                                          std::shared_ptr<const decode::DecoderSet> decoders) {
+                                          std::shared_ptr<const decode::DecoderSet> decoders,
+                                          const Env& env) {
   std::vector<RuleTestOutcome> outcomes;
-  for (const std::string& path : paths) {
-    if (path == "builtin") {
-      for (const auto& file : data::EmbeddedUnder("rules/")) {
-        if (!file.path.ends_with(".tests.yml")) continue;
-        RunFile("builtin:" + std::string(file.path), file.content, rules, decoders, outcomes);
-      }
-      continue;
-    }
-    auto files = Env::Default().ListFiles(path, {".tests.yml"});
+  for (const std::string& given : paths) {
+    const std::string path = given == "builtin" ? "builtin:rules" : given;
+    auto files = env.ListFiles(path, {".tests.yml"});
     if (!files) {
-      outcomes.push_back({path, path, false, files.error().message});
+      outcomes.push_back({given, given, false, files.error().message});
       continue;
     }
     for (const std::string& file : *files) {
-      auto text = Env::Default().ReadFile(file);
+      auto text = env.ReadFile(file);
       if (!text) {
         outcomes.push_back({file, file, false, text.error().message});
         continue;

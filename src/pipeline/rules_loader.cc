@@ -1,7 +1,6 @@
 #include "bulwark/pipeline/rules_loader.h"
 
 #include "bulwark/core/env.h"
-#include "bulwark/data/embedded.h"
 
 namespace bulwark::pipeline {
 
@@ -13,27 +12,20 @@ void AddParsed(sigma::ParsedFile parsed, std::vector<sigma::Document>& documents
 }
 }  // namespace
 
-void ParseRulePaths(const std::vector<std::string>& paths, std::vector<sigma::Document>& documents,
+void ParseRulePaths(const std::vector<std::string>& paths, const Env& env,
+                    std::vector<sigma::Document>& documents,
                     std::vector<sigma::Rejection>& rejected, size_t& files) {
-  for (const std::string& path : paths) {
-    if (path == "builtin") {
-      for (const auto& file : data::EmbeddedUnder("rules/")) {
-        if (file.path.ends_with(".tests.yml")) continue;
-        ++files;
-        AddParsed(sigma::ParseRuleFile(file.content, "builtin:" + std::string(file.path)),
-                  documents, rejected);
-      }
-      continue;
-    }
-    auto list = Env::Default().ListFiles(path, {".yml", ".yaml"});
+  for (const std::string& given : paths) {
+    const std::string path = given == "builtin" ? "builtin:rules" : given;
+    auto list = env.ListFiles(path, {".yml", ".yaml"});
     if (!list) {
-      rejected.push_back(sigma::Rejection{path, "", list.error().message});
+      rejected.push_back(sigma::Rejection{given, "", list.error().message});
       continue;
     }
     for (const std::string& file : *list) {
       if (file.ends_with(".tests.yml")) continue;
       ++files;
-      auto text = Env::Default().ReadFile(file);
+      auto text = env.ReadFile(file);
       if (!text) {
         rejected.push_back(sigma::Rejection{file, "", text.error().message});
         continue;
@@ -43,11 +35,11 @@ void ParseRulePaths(const std::vector<std::string>& paths, std::vector<sigma::Do
   }
 }
 
-LoadedRules LoadRules(const std::vector<std::string>& paths,
-                      const detect::CompileOptions& options) {
+LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::CompileOptions& options,
+                      const Env& env) {
   LoadedRules loaded;
   std::vector<sigma::Document> documents;
-  ParseRulePaths(paths, documents, loaded.rejected, loaded.files);
+  ParseRulePaths(paths, env, documents, loaded.rejected, loaded.files);
   loaded.documents = documents.size();
   loaded.rules = detect::RuleSet::Compile(std::move(documents), options, loaded.rejected);
   return loaded;

@@ -22,10 +22,6 @@ namespace bulwark::server {
 
 namespace {
 
-void Log(const std::string& message) {
-  fmt::print(stderr, "{} bulwark serve: {}\n", FormatTimestamp(Env::Default().Now()), message);
-}
-
 // How long a stop waits for requests in progress before it cuts them off.
 constexpr TimeNs kDrainGrace = 10 * kNsPerSecond;
 
@@ -33,6 +29,11 @@ constexpr TimeNs kDrainGrace = 10 * kNsPerSecond;
 
 struct Service::Impl {
   explicit Impl(Env& e) : env(e) {}
+
+  // One line on stderr with the time of the Env.
+  void Log(const std::string& message) const {
+    fmt::print(stderr, "{} bulwark serve: {}\n", FormatTimestamp(env.Now()), message);
+  }
 
   Env& env;
   std::string config_path;
@@ -80,15 +81,16 @@ struct Service::Impl {
     StagedInputs staged;
     if (c.inputs.empty()) return staged;
     detect::CompileOptions compile;
-    auto rules = pipeline::LoadRules(c.rules, compile);
+    auto rules = pipeline::LoadRules(c.rules, compile, env);
     if (!rules.rejected.empty()) {
       return Fail(fmt::format("{} rules rejected, the first: {}", rules.rejected.size(),
                               rules.rejected.front().ToString()));
     }
-    auto decoders = decode::DecoderSet::Load({});
+    auto decoders = decode::DecoderSet::Load({}, env);
     if (!decoders) return tl::unexpected(decoders.error());
     pipeline::ReplayOptions options;
     options.parse.reference_time = env.Now();
+    options.env = &env;
     std::vector<std::string> names;
     for (const auto& in : c.inputs) {
       names.push_back(in.path);
@@ -176,7 +178,7 @@ struct Service::Impl {
           return taken;
         };
     TimeNs now = env.Now();
-    auto log_round = [](const char* what, const intake::SourceRound& round) {
+    auto log_round = [this](const char* what, const intake::SourceRound& round) {
       for (const auto& error : round.errors) Log(fmt::format("{}: {}", what, error.ToString()));
       if (round.read + round.rejected > 0) {
         Log(fmt::format("{}: {} reports read, {} rejected", what, round.read, round.rejected));
@@ -261,7 +263,8 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
       [raw] { raw->Loop([] { return 250 * kNsPerSecond / 1000; }, [raw] { raw->ReadInputs(); }); });
   impl->sources_thread = std::thread(
       [raw] { raw->Loop([] { return kNsPerSecond; }, [raw] { raw->PollReports(false); }); });
-  Log(fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
+  impl->Log(
+      fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 
@@ -277,7 +280,7 @@ Result<void> Service::Reload() {
   if (!parsed) return tl::unexpected(parsed.error());
   config::Config running = impl_->Config();
   if (parsed->data_dir != running.data_dir || parsed->listen != running.listen) {
-    Log("data_dir and listen change only with a restart");
+    impl_->Log("data_dir and listen change only with a restart");
     parsed->data_dir = running.data_dir;
     parsed->listen = running.listen;
   }
@@ -323,7 +326,7 @@ void Service::Stop() {
   if (impl_->sources_thread.joinable()) impl_->sources_thread.join();
   impl_->http.reset();
   impl_->ReadInputs();  // what the files still hold
-  Log("stopped");
+  impl_->Log("stopped");
 }
 
 void Service::BlockSignals() {
@@ -346,12 +349,12 @@ void Service::RunUntilSignalled() {
     if (sigwait(&set, &signal) != 0) continue;
     if (signal == SIGHUP) {
       auto reloaded = Reload();
-      Log(reloaded
-              ? "configuration reloaded"
-              : "reload failed, the running configuration stays: " + reloaded.error().ToString());
+      impl_->Log(reloaded ? "configuration reloaded"
+                          : "reload failed, the running configuration stays: " +
+                                reloaded.error().ToString());
       continue;
     }
-    Log(fmt::format("signal {}: draining", signal));
+    impl_->Log(fmt::format("signal {}: draining", signal));
     Stop();
     return;
   }

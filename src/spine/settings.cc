@@ -19,7 +19,7 @@ Result<Settings> LoadSettings(const config::Config& config, const Env& env) {
     auto loaded = settings.policy.LoadKnownExploited(*text);
     if (!loaded) return Fail(loaded.error().message, config.kev);
   }
-  auto templates = notify::Templates::Load(config.mail.templates);
+  auto templates = notify::Templates::Load(config.mail.templates, env);
   if (!templates) return tl::unexpected(templates.error());
   settings.templates = std::move(*templates);
   const auto& mail = config.mail;

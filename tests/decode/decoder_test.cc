@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/input/parser.h"
 
 namespace bulwark::decode {
@@ -66,7 +67,7 @@ TEST(DecoderSet, LaterDecoderOverridesById) {
 }
 
 TEST(Builtin, SshdFailureIPv6AndHostnames) {
-  auto set = DecoderSet::Load({});
+  auto set = DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(set) << set.error().ToString();
   auto e = Decode(**set,
                   "Nov 26 10:00:01 h sshd[1]: Failed password for invalid user ROOT from "

@@ -12,6 +12,7 @@
 
 #include "../support/event_text.h"
 #include "bulwark/core/strings.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/decode/session.h"
 #include "bulwark/input/parser.h"
@@ -117,7 +118,7 @@ std::string Normalize(std::string_view address) {
 }
 
 TEST(Fail2banCorpus, PassRatePerService) {
-  auto set = DecoderSet::Load({});
+  auto set = DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(set) << set.error().ToString();
   auto scratch = (*set)->NewScratch();
   for (const Service& service : kServices) {
@@ -165,7 +166,7 @@ TEST(Fail2banCorpus, PassRatePerService) {
 // replays it from then on. Every sample line of every service, decoded a third time from the
 // cache, must give exactly the fields and time of a decoding with a fresh scratch.
 TEST(Fail2banCorpus, RepeatedMessagesDecodeAsFreshOnes) {
-  auto set = DecoderSet::Load({});
+  auto set = DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(set) << set.error().ToString();
   auto cached = (*set)->NewScratch();
   input::ParseOptions options;

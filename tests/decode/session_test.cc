@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/input/parser.h"
 
@@ -16,7 +17,7 @@ namespace fid = event::fid;
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto set = DecoderSet::Load({});
+    auto set = DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
     ASSERT_TRUE(set) << set.error().ToString();
     set_ = std::move(*set);
     scratch_ = set_->NewScratch();

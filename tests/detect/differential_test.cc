@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/detect/correlation.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/pipeline/replay.h"
@@ -174,7 +175,7 @@ TEST(Differential, MatcherAgreesWithTheOracle) {
 // The whole replay pipeline (JSON reader, decoders, the message scan shared by decoders and
 // rules, batches, workers, the in-order sequencer) at 1 and 2 threads, on JSON lines.
 TEST(Differential, ReplayAgreesWithTheOracleAtOneAndTwoThreads) {
-  auto decoders = decode::DecoderSet::Load({});
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(decoders.has_value());
   Disagreements disagreements;
   size_t lines_total = 0;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/pipeline/rules_loader.h"
 
 namespace bulwark::pipeline {
@@ -10,7 +11,7 @@ namespace {
 
 TEST(SigmaCorpus, EveryRuleCompilesOrIsRejectedWithAReason) {
   std::string path = std::string(BULWARK_SHARED_DIR) + "/sigma/rules";
-  auto loaded = LoadRules({path}, detect::CompileOptions{});
+  auto loaded = LoadRules({path}, detect::CompileOptions{}, bulwark::data::BuiltinEnv::Default());
   size_t compiled = loaded.rules->rule_count();
   size_t rejected = loaded.rejected.size();
   std::printf("SigmaHQ: %zu files, compiled %zu, rejected %zu\n", loaded.files, compiled, rejected);

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/detect/ruleset.h"
 #include "bulwark/pipeline/rules_loader.h"
 #include "sigma_oracle.h"
@@ -37,8 +38,10 @@ Outcome CheckWitnesses(const std::vector<std::string>& paths) {
   std::vector<sigma::Document> for_oracle, for_engine;
   std::vector<sigma::Rejection> rejected;
   size_t files = 0;
-  pipeline::ParseRulePaths(paths, for_oracle, rejected, files);
-  pipeline::ParseRulePaths(paths, for_engine, rejected, files);
+  pipeline::ParseRulePaths(paths, bulwark::data::BuiltinEnv::Default(), for_oracle, rejected,
+                           files);
+  pipeline::ParseRulePaths(paths, bulwark::data::BuiltinEnv::Default(), for_engine, rejected,
+                           files);
   rejected.clear();
   auto rules = detect::RuleSet::Compile(std::move(for_engine), options, rejected);
   SigmaOracle oracle(for_oracle, options);

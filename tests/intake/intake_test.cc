@@ -14,6 +14,7 @@
 #include "../support/sample_inventory.h"
 #include "bulwark/core/digest.h"
 #include "bulwark/core/strings.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
@@ -49,9 +50,9 @@ class BothWays final : public pipeline::AlertSink {
 // on every alert.
 TEST(AlertFindings, TypedAlertsMakeTheFindingsTheirJsonMakes) {
   detect::CompileOptions compile;
-  auto rules = pipeline::LoadRules({"builtin"}, compile);
+  auto rules = pipeline::LoadRules({"builtin"}, compile, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(rules.rejected.empty());
-  auto decoders = decode::DecoderSet::Load({});
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(decoders);
   pipeline::ReplayOptions options;
   options.parse.year = 2026;

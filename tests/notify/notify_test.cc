@@ -17,7 +17,7 @@ using testing_support::RecordingMailer;
 using testing_support::T;
 
 TEST(Templates, EveryPlaceholderIsFilled) {
-  auto templates = Templates::Load("");
+  auto templates = Templates::Load("", Env::Default());
   ASSERT_TRUE(templates) << templates.error().ToString();
   std::map<std::string, std::string> values;
   for (const char* key : {"reference",  "customer.name",    "project.name", "system.name",
@@ -49,7 +49,7 @@ TEST(Templates, FilesOverrideTheBundledOnes) {
     std::fputs("Subject: Custom {{reference}}\n\nBody for {{customer.name}}\n", f);
     std::fclose(f);
   }
-  auto templates = Templates::Load(dir.string());
+  auto templates = Templates::Load(dir.string(), Env::Default());
   ASSERT_TRUE(templates);
   auto [subject, body] =
       templates->Render("en", "opened", {{"reference", "R"}, {"customer.name", "C"}});
@@ -62,10 +62,24 @@ TEST(Templates, FilesOverrideTheBundledOnes) {
     std::fputs("no subject line\n", f);
     std::fclose(f);
   }
-  auto broken = Templates::Load(dir.string());
+  auto broken = Templates::Load(dir.string(), Env::Default());
   ASSERT_FALSE(broken);
   EXPECT_NE(broken.error().where.find("reminder.txt"), std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+// Templates are read through the Env they are given (here files in memory), and a folder that is
+// not there is an error rather than silently the bundled templates.
+TEST(Templates, AreReadThroughTheEnv) {
+  bulwark::testing_support::MemoryEnv env;
+  env.files["tpl/de/opened.txt"] = "Subject: Aus dem Speicher {{reference}}\n\nText\n";
+  auto templates = Templates::Load("tpl", env);
+  ASSERT_TRUE(templates) << templates.error().ToString();
+  EXPECT_EQ(templates->Render("de", "opened", {{"reference", "R"}}).first, "Aus dem Speicher R");
+  EXPECT_NE(templates->Render("en", "opened", {}).first.find("Security issue"), std::string::npos);
+  auto missing = Templates::Load("no-such-folder", env);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().ToString().find("no-such-folder"), std::string::npos);
 }
 
 TEST(Message, RendersHeadersAndBody) {

@@ -70,7 +70,7 @@ class OutboxTest : public ::testing::Test {
     auto inventory = store_->ReadInventory();
     ASSERT_TRUE(inventory);
     index_ = std::make_unique<inventory::AttributionIndex>(std::move(*inventory));
-    auto templates = Templates::Load("");
+    auto templates = Templates::Load("", Env::Default());
     ASSERT_TRUE(templates);
     templates_ = std::move(*templates);
     incidents_ = std::make_unique<incident::Incidents>(*store_, *index_, policy_, env_);
@@ -109,7 +109,7 @@ class OutboxTest : public ::testing::Test {
   incident::Policy policy_ = incident::Policy::Default();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<inventory::AttributionIndex> index_;
-  Templates templates_ = *Templates::Load("");
+  Templates templates_ = *Templates::Load("", Env::Default());
   std::unique_ptr<incident::Incidents> incidents_;
   std::unique_ptr<Notifier> notifier_;
 };

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "../support/event_text.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/data/embedded.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/pipeline/rules_loader.h"
@@ -49,12 +50,12 @@ std::vector<std::string> SampleLines() {
 }
 
 TEST(DecodeDifferential, BuiltinDecodersAgreeWithRe2Alone) {
-  auto decoders = decode::DecoderSet::Load({});
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(decoders.has_value());
   DecoderOracle oracle = DecoderOracle::Builtin();
   auto loaded =
       pipeline::LoadRules({"builtin", std::string(BULWARK_SHARED_DIR) + "/sigma/rules/rules/linux"},
-                          detect::CompileOptions{});
+                          detect::CompileOptions{}, bulwark::data::BuiltinEnv::Default());
   auto message_scan = pipeline::MessageScan::Build(*loaded.rules, **decoders);
   ASSERT_TRUE(message_scan);
   pipeline::MessageScan::Scanner scanner(*message_scan);

@@ -10,6 +10,7 @@
 
 #include "../support/event_text.h"
 #include "../support/files.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/pipeline/rules_loader.h"
 
@@ -25,9 +26,9 @@ std::string Render(const event::Event& event, const std::vector<uint32_t>& match
 TEST(MessageScan, DecodesAndMatchesAsSeparateScans) {
   // The built-in pack and SigmaHQ's Linux rules: many keyword rules that read `message`.
   auto loaded = LoadRules({"builtin", std::string(BULWARK_SHARED_DIR) + "/sigma/rules/rules/linux"},
-                          detect::CompileOptions{});
+                          detect::CompileOptions{}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(loaded.rules);
-  auto decoders = decode::DecoderSet::Load({});
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ASSERT_TRUE(decoders) << decoders.error().ToString();
   auto scan = MessageScan::Build(*loaded.rules, **decoders);
   ASSERT_TRUE(scan) << "the rules and decoders both scan messages";

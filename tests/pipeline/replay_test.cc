@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/pipeline/rules_loader.h"
 
 namespace bulwark::pipeline {
@@ -16,8 +17,9 @@ struct ReplayRun {
 };
 
 ReplayRun ReplayText(const std::string& text, unsigned threads, size_t batch_lines = 64) {
-  auto loaded = LoadRules({"builtin"}, detect::CompileOptions{});
-  auto decoders = decode::DecoderSet::Load({});
+  auto loaded =
+      LoadRules({"builtin"}, detect::CompileOptions{}, bulwark::data::BuiltinEnv::Default());
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   EXPECT_TRUE(decoders);
   ReplayOptions options;
   options.memory_inputs.emplace_back("mem", text);
@@ -74,8 +76,9 @@ TEST(Replay, BadLinesAreCountedAndTheRestGoesOn) {
 }
 
 TEST(Replay, UnreadableInputIsReportedNotFatal) {
-  auto loaded = LoadRules({"builtin"}, detect::CompileOptions{});
-  auto decoders = decode::DecoderSet::Load({});
+  auto loaded =
+      LoadRules({"builtin"}, detect::CompileOptions{}, bulwark::data::BuiltinEnv::Default());
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ReplayOptions options;
   options.inputs = {"/nonexistent/a.log"};
   options.memory_inputs.emplace_back("mem", AttackLog());

@@ -98,7 +98,7 @@ TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   config.listen = "127.0.0.1:0";
   config.mail.print = (dir_ / "mails.txt").string();
   config.inputs = {{log_, "auto"}};
-  auto service = server::Service::Start(config, "", Env::Default());
+  auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
   auto store = store::OpenSqliteStore(data);
   ASSERT_TRUE(store);

@@ -25,8 +25,8 @@ struct StackitSettings {
   // JSON the portal issues, with credentials.iss/sub/aud/kid and usually credentials.privateKey)
   // and, when the key has none, a PEM private key; the flow signs a JWT (RS512) and exchanges it
   // at `token_url` for an access token. Token flow: a service-account access token as is.
-  // Fallbacks from the environment: STACKIT_SERVICE_ACCOUNT_KEY_PATH, STACKIT_PRIVATE_KEY_PATH,
-  // STACKIT_SERVICE_ACCOUNT_TOKEN.
+  // The command line fills what the configuration leaves empty from the environment, as the SDKs
+  // do: STACKIT_SERVICE_ACCOUNT_KEY_PATH, STACKIT_PRIVATE_KEY_PATH, STACKIT_SERVICE_ACCOUNT_TOKEN.
   std::string service_account_key;  // the key's JSON text
   std::string private_key;          // PEM
   std::string token_url = "https://service-account.api.stackit.cloud/token";

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 #include "bulwark/event/event.h"
 #include "bulwark/match/database.h"
@@ -54,10 +55,11 @@ class DecoderSet {
   // Compiles specs in order; a spec whose id repeats an earlier one replaces it in place.
   // An Error names the decoder and why its pattern or prefilter does not compile.
   static Result<std::shared_ptr<const DecoderSet>> Build(std::vector<DecoderSpec> specs);
-  // The built-in decoders shipped in the binary, plus the files below `extra_paths` (files or
-  // folders of *.yml), which may override built-ins by id.
-  static Result<std::shared_ptr<const DecoderSet>> Load(
-      const std::vector<std::string>& extra_paths);
+  // The built-in decoders (builtin:decoders, so `env` is a data::BuiltinEnv), plus the files
+  // below `extra_paths` (files or folders of *.yml), which may override built-ins by id; all
+  // read through `env`.
+  static Result<std::shared_ptr<const DecoderSet>> Load(const std::vector<std::string>& extra_paths,
+                                                        const Env& env);
   ~DecoderSet();
 
   // Finds the decoders whose `message` prefilter literals (MessagePrefilter()) occur in

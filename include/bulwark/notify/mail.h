@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
 
@@ -18,8 +19,9 @@ namespace bulwark::notify {
 // "Subject: ...", then a blank line, then the body; {{name}} is replaced by the value of name.
 class Templates {
  public:
-  // Errors: an override file that cannot be read or has no Subject line.
-  static Result<Templates> Load(const std::string& dir);
+  // Files are read through `env`. Errors: a `dir` that does not exist, an override file that
+  // cannot be read or has no Subject line.
+  static Result<Templates> Load(const std::string& dir, const Env& env);
   // Renders `kind` in `language` (falling back to English); {{name}} without a value stays
   // visible. Returns subject and body.
   std::pair<std::string, std::string> Render(

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/ruleset.h"
@@ -20,7 +21,10 @@
 namespace bulwark::pipeline {
 
 struct ReplayOptions {
-  std::vector<std::string> inputs;  // paths; "-" is standard input; "builtin:PATH" an embedded file
+  // Paths, streamed from the disk; "-" is standard input; "builtin:PATH" (a bundled file) is read
+  // whole through `env`, which must then be a data::BuiltinEnv.
+  std::vector<std::string> inputs;
+  const Env* env = nullptr;
   // Inputs held in memory (name, content), read before `inputs`.
   std::vector<std::pair<std::string, std::string>> memory_inputs;
   input::ParseOptions parse;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/core/env.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/ruleset.h"
 
@@ -26,10 +27,12 @@ struct RuleTestOutcome {
   std::string detail;  // what differed
 };
 
-// Finds *.tests.yml below `paths` ("builtin" = the built-in pack's tests) and runs every case
-// against `rules` with `decoders`, each case in a fresh pipeline, suppression off.
+// Finds *.tests.yml below `paths` through `env` ("builtin" = the built-in pack's tests, which
+// needs a data::BuiltinEnv) and runs every case against `rules` with `decoders`, each case in a
+// fresh pipeline, suppression off.
 std::vector<RuleTestOutcome> RunRuleTests(const std::vector<std::string>& paths,
                                           std::shared_ptr<const detect::RuleSet> rules,
-                                          std::shared_ptr<const decode::DecoderSet> decoders);
+                                          std::shared_ptr<const decode::DecoderSet> decoders,
+                                          const Env& env);
 
 }  // namespace bulwark::pipeline

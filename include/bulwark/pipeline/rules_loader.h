@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/core/env.h"
 #include "bulwark/detect/ruleset.h"
 #include "bulwark/sigma/rule.h"
 
@@ -17,12 +18,15 @@ struct LoadedRules {
   size_t documents = 0;
 };
 
-// Reads every *.yml/*.yaml below each path ("builtin" = the pack in the binary), parses and
-// compiles them. Unreadable paths and bad rules end up in `rejected`; never fails.
-LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::CompileOptions& options);
+// Reads every *.yml/*.yaml below each path through `env` ("builtin" = the pack in the binary,
+// builtin:rules, which needs a data::BuiltinEnv), parses and compiles them. Unreadable paths and
+// bad rules end up in `rejected`; never fails.
+LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::CompileOptions& options,
+                      const Env& env);
 
 // Parses only (no compilation), for `rules check` and tests.
-void ParseRulePaths(const std::vector<std::string>& paths, std::vector<sigma::Document>& documents,
+void ParseRulePaths(const std::vector<std::string>& paths, const Env& env,
+                    std::vector<sigma::Document>& documents,
                     std::vector<sigma::Rejection>& rejected, size_t& files);
 
 }  // namespace bulwark::pipeline
