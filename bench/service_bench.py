@@ -111,6 +111,7 @@ class Load:
             self.reads = []
             self.writes = []
             self.errors = 0
+            self.error_kinds = {}  # status code or exception name -> count
             self.since = time.monotonic()
 
     def call(self, method, path, body=None, timeout=2.0, content_type=None):
@@ -124,6 +125,15 @@ class Load:
         r.read()
         c.close()
         return r.status, time.monotonic() - start
+
+    def note(self, status, seconds, good):
+        """Counts a read's or write's answer: its latency when 200, else its status or error."""
+        with self.lock:
+            if status == 200:
+                good.append(seconds)
+            else:
+                self.errors += 1
+                self.error_kinds[str(status)] = self.error_kinds.get(str(status), 0) + 1
 
     def healthz(self):
         while not self.stop.is_set():
@@ -143,12 +153,9 @@ class Load:
         while not self.stop.is_set():
             try:
                 status, seconds = self.call("GET", "/api/v1/incidents?limit=10", timeout=10)
-                with self.lock:
-                    (self.reads.append(seconds) if status == 200 else None)
-                    self.errors += status != 200
-            except OSError:
-                with self.lock:
-                    self.errors += 1
+                self.note(status, seconds, self.reads)
+            except OSError as e:
+                self.note(type(e).__name__, 0, None)
 
     def writer(self):
         i = 0
@@ -160,12 +167,9 @@ class Load:
             try:
                 status, seconds = self.call("POST", "/api/v1/findings", body, timeout=10,
                                             content_type="application/json")
-                with self.lock:
-                    (self.writes.append(seconds) if status == 200 else None)
-                    self.errors += status != 200
-            except OSError:
-                with self.lock:
-                    self.errors += 1
+                self.note(status, seconds, self.writes)
+            except OSError as e:
+                self.note(type(e).__name__, 0, None)
 
     def figures(self):
         with self.lock:
@@ -181,7 +185,7 @@ class Load:
                 "healthz_p50_ms": pct(self.health, 0.5), "healthz_max_ms": pct(self.health, 1.0),
                 "reads_per_s": len(self.reads) / seconds, "read_p99_ms": pct(self.reads, 0.99),
                 "writes_per_s": len(self.writes) / seconds, "write_p99_ms": pct(self.writes, 0.99),
-                "errors": self.errors,
+                "errors": self.errors, "error_kinds": dict(self.error_kinds),
             }
 
 
@@ -202,7 +206,7 @@ def show(name, f):
           f"p50 {f['healthz_p50_ms']:.1f} ms, max {f['healthz_max_ms']:.0f} ms; "
           f"reads {f['reads_per_s']:.0f}/s (p99 {f['read_p99_ms']:.0f} ms); "
           f"writes {f['writes_per_s']:.0f}/s (p99 {f['write_p99_ms']:.0f} ms); "
-          f"other errors {f['errors']}", flush=True)
+          f"other errors {f['errors']} {f['error_kinds'] or ''}", flush=True)
 
 
 def main():

@@ -176,6 +176,13 @@ Result<size_t> ForEachMappedRow(std::string_view text, const CsvMapping& mapping
                                 const std::function<void(model::Finding)>& finding,
                                 const std::function<void(Error)>& rejected) {
   CsvReader reader(text, mapping.delimiter);
+  return ForEachMappedRow(reader, mapping, name, received, finding, rejected);
+}
+
+Result<size_t> ForEachMappedRow(CsvReader& reader, const CsvMapping& mapping,
+                                const std::string& name, TimeNs received,
+                                const std::function<void(model::Finding)>& finding,
+                                const std::function<void(Error)>& rejected) {
   std::vector<std::string> header;
   if (!reader.Next(header)) return Fail("no header line", name);
   for (auto& column : header) column = std::string(Trim(column));
@@ -231,6 +238,7 @@ Result<size_t> ForEachMappedRow(std::string_view text, const CsvMapping& mapping
     }
     EmitRow(std::move(keys), header, cells, received, where, finding, rejected);
   }
+  if (!reader.error().empty()) return Fail(reader.error(), name);
   return rows;
 }
 

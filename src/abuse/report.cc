@@ -71,16 +71,33 @@ std::string_view InlineCsv(std::string_view text, const std::vector<CsvMapping>&
 }
 
 // The data rows of a CSV text (its lines but the header), exactly when there may be more than
-// `limit` (quoted cells can span lines), else an upper bound.
-size_t CountRows(std::string_view text, char delimiter, size_t limit) {
-  size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-  if (!text.empty() && text.back() != '\n') ++lines;
+// `limit` (quoted cells can span lines), else an upper bound. A streamed text is read once more
+// for it (twice when it may hold more than `limit`); an Error when its source fails.
+Result<size_t> CountRows(const CsvText& text, char delimiter, size_t limit) {
+  size_t lines = 0;
+  if (!text.open) {
+    lines = static_cast<size_t>(std::count(text.text.begin(), text.text.end(), '\n'));
+    if (!text.text.empty() && text.text.back() != '\n') ++lines;
+  } else {
+    ChunkSource source = text.open();
+    std::string chunk(65536, '\0');
+    char last = '\n';
+    while (true) {
+      auto got = source(chunk.data(), chunk.size());
+      if (!got) return tl::unexpected(got.error());
+      if (*got == 0) break;
+      lines += static_cast<size_t>(std::count(chunk.data(), chunk.data() + *got, '\n'));
+      last = chunk[*got - 1];
+    }
+    if (last != '\n') ++lines;
+  }
   size_t rows = lines > 0 ? lines - 1 : 0;
   if (rows <= limit) return rows;
-  CsvReader reader(text, delimiter);
+  CsvReader reader = text.Reader(delimiter);
   std::vector<std::string> cells;
   size_t records = 0;
   while (records <= limit + 1 && reader.Next(cells)) ++records;
+  if (!reader.error().empty()) return Fail(reader.error());
   return records > 0 ? records - 1 : 0;
 }
 
@@ -179,7 +196,7 @@ Result<ReportSummary> ReportReader::Read(std::string_view bytes, const ReportInp
   } else if (type == "x-arf" || (type.empty() && LooksLikeXarfYaml(text))) {
     summary = ReadSingle(ReadXarfYaml(text), "x-arf", input, counted);
   } else {
-    summary = ReadCsv(text, input.name, type, input, counted, budget);
+    summary = ReadCsv(CsvText{text, {}}, input.name, type, input, counted, budget);
   }
   if (!summary) return summary;
   summary->sha256 = sha256;
@@ -205,7 +222,7 @@ Result<ReportSummary> ReportReader::ReadSingle(Result<ReportFields> fields, std:
   return summary;
 }
 
-Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::string& name,
+Result<ReportSummary> ReportReader::ReadCsv(const CsvText& text, const std::string& name,
                                             std::string_view type, const ReportInput& input,
                                             const ReportSink& sink, Budget& budget) const {
   const CsvMapping* mapping = type.empty() ? nullptr : MappingNamed(config_.mappings, type);
@@ -226,21 +243,24 @@ Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::st
   }
   if (!mapping && !report_type) {
     if (config_.shadowserver) report_type = config_.shadowserver->ForPath(name);
-    if (!report_type) mapping = MappingFor(config_.mappings, text);
+    if (!report_type) mapping = MappingFor(config_.mappings, text.Head());
   }
   if (mapping || report_type) {
     auto rows = CountRows(text, mapping ? mapping->delimiter : ',', budget.rows);
-    if (rows > budget.rows) {
+    if (!rows) return Fail(rows.error().message, name);
+    if (*rows > budget.rows) {
       return Fail(fmt::format("more than {} rows (reports.limits.max_rows): nothing of the report "
                               "was taken",
                               config_.limits.max_rows),
                   name);
     }
-    budget.rows -= rows;
+    budget.rows -= *rows;
   }
   ReportSummary summary;
   if (mapping) {
-    auto rows = ForEachMappedRow(text, *mapping, name, input.received, sink.finding, sink.rejected);
+    CsvReader reader = text.Reader(mapping->delimiter);
+    auto rows =
+        ForEachMappedRow(reader, *mapping, name, input.received, sink.finding, sink.rejected);
     if (!rows) return tl::unexpected(rows.error());
     summary.format = "mapping:" + mapping->name;
     summary.detail = mapping->feed;
@@ -248,7 +268,8 @@ Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::st
     return summary;
   }
   if (report_type) {
-    auto rows = ForEachShadowserverRow(text, *report_type, name, input.received, sink.finding,
+    CsvReader reader = text.Reader();
+    auto rows = ForEachShadowserverRow(reader, *report_type, name, input.received, sink.finding,
                                        sink.rejected);
     if (!rows) return tl::unexpected(rows.error());
     summary.format = "shadowserver";
@@ -256,7 +277,7 @@ Result<ReportSummary> ReportReader::ReadCsv(std::string_view text, const std::st
     summary.items = *rows;
     return summary;
   }
-  std::vector<std::string> header = CsvHeader(text);
+  std::vector<std::string> header = CsvHeader(text.Head());
   std::string columns;
   for (size_t i = 0; i < header.size() && i < 8; ++i) columns += (i ? "," : "") + header[i];
   return Fail(fmt::format("unknown report: {}no mapping recognises the columns ({}{}); give "
@@ -301,7 +322,7 @@ Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const Repor
   std::vector<std::string> skipped;
   bool read_any = false;
   std::optional<Error> limit_error;  // a part beyond the limits rejects the whole mail
-  auto read_csv = [&](std::string_view text, const std::string& part_name) {
+  auto read_csv = [&](const CsvText& text, const std::string& part_name) {
     auto part = ReadCsv(text, part_name, "", input, signed_sink, budget);
     if (!part) {
       if (!limit_error && part.error().message.find("reports.limits.") != std::string::npos) {
@@ -321,25 +342,30 @@ Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const Repor
         where + ":" + (part.filename.empty() ? part.content_type : part.filename);
     bool zip = EndsWithIgnoreCase(part.filename, ".zip") || part.content_type == "application/zip";
     if (zip) {
-      auto entries = mail::Unzip(part.data, budget.unpacked_bytes, config_.limits.max_ratio);
-      if (!entries) {
-        if (entries.error().message.find("unpacks to more") != std::string::npos) {
+      // Entries are read as streams: measured once for the bounds, then counted and read,
+      // never held whole.
+      auto archive =
+          mail::ZipArchive::Open(part.data, budget.unpacked_bytes, config_.limits.max_ratio);
+      if (!archive) {
+        if (archive.error().message.find("unpacks to more") != std::string::npos) {
           return Fail(fmt::format("{} (reports.limits.max_unpacked_bytes {}, max_ratio {}): "
                                   "nothing of the report was taken",
-                                  entries.error().message, config_.limits.max_unpacked_bytes,
+                                  archive.error().message, config_.limits.max_unpacked_bytes,
                                   config_.limits.max_ratio),
                       part_name);
         }
-        skipped.push_back(part_name + ": " + entries.error().message);
+        skipped.push_back(part_name + ": " + archive.error().message);
         continue;
       }
-      for (const auto& entry : *entries) budget.unpacked_bytes -= entry.data.size();
-      for (const auto& entry : *entries) {
-        read_csv(entry.data, entry.name);
+      const auto& entries = (*archive)->entries();
+      for (const auto& entry : entries) budget.unpacked_bytes -= entry.size;
+      for (size_t i = 0; i < entries.size(); ++i) {
+        const mail::ZipArchive& zip = **archive;
+        read_csv(CsvText{{}, [&zip, i] { return zip.Read(i); }}, entries[i].name);
         if (limit_error) return tl::unexpected(*limit_error);
       }
     } else if (EndsWithIgnoreCase(part.filename, ".csv") || part.content_type == "text/csv") {
-      read_csv(part.text.empty() ? part.data : part.text,
+      read_csv(CsvText{part.text.empty() ? part.data : part.text, {}},
                part.filename.empty() ? part_name : part.filename);
     } else if (part.content_type == "application/json" ||
                EndsWithIgnoreCase(part.filename, ".json")) {
@@ -361,7 +387,7 @@ Result<ReportSummary> ReportReader::ReadMail(std::string_view bytes, const Repor
       read_any = true;
     } else if (!cb_id.empty() && part.content_type == "text/plain") {
       std::string_view block = InlineCsv(part.text, config_.mappings);
-      if (!block.empty()) read_csv(block, part_name + " (inline CSV)");
+      if (!block.empty()) read_csv(CsvText{block, {}}, part_name + " (inline CSV)");
     }
   }
   if (limit_error) return tl::unexpected(*limit_error);

@@ -270,6 +270,13 @@ Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& t
                                       const std::function<void(model::Finding)>& finding,
                                       const std::function<void(Error)>& rejected) {
   CsvReader reader(text);
+  return ForEachShadowserverRow(reader, type, name, received, finding, rejected);
+}
+
+Result<size_t> ForEachShadowserverRow(CsvReader& reader, const ReportType& type,
+                                      const std::string& name, TimeNs received,
+                                      const std::function<void(model::Finding)>& finding,
+                                      const std::function<void(Error)>& rejected) {
   std::vector<std::string> header;
   if (!reader.Next(header)) return Fail("no header line", name);
   for (auto& column : header) column = std::string(Trim(column));
@@ -325,6 +332,7 @@ Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& t
     }
     EmitRow(std::move(keys), header, cells, received, where, finding, rejected);
   }
+  if (!reader.error().empty()) return Fail(reader.error(), name);
   return rows;
 }
 

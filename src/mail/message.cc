@@ -2,7 +2,6 @@
 
 #include <gmime/gmime.h>
 #include <gpgme.h>
-#include <zip.h>
 
 #include <algorithm>
 #include <memory>
@@ -378,59 +377,6 @@ std::optional<TimeNs> ParseDate(std::string_view text) {
   TimeNs ns = static_cast<TimeNs>(g_date_time_to_unix(date)) * 1'000'000'000;
   g_date_time_unref(date);
   return ns;
-}
-
-Result<std::vector<ArchiveEntry>> Unzip(std::string_view bytes, size_t max_bytes,
-                                        size_t max_ratio) {
-  constexpr size_t kRatioFloor = size_t{1} << 20;  // small archives may pack tighter
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
-  if (!source) {
-    std::string reason = zip_error_strerror(&error);
-    zip_error_fini(&error);
-    return Fail("ZIP: " + reason);
-  }
-  zip_t* archive = zip_open_from_source(source, ZIP_RDONLY, &error);
-  if (!archive) {
-    zip_source_free(source);
-    std::string reason = zip_error_strerror(&error);
-    zip_error_fini(&error);
-    return Fail("not a ZIP archive: " + reason);
-  }
-  zip_error_fini(&error);
-  std::unique_ptr<zip_t, void (*)(zip_t*)> owner(archive, [](zip_t* z) { zip_discard(z); });
-  std::vector<ArchiveEntry> entries;
-  size_t total = 0;
-  zip_int64_t count = zip_get_num_entries(archive, 0);
-  for (zip_int64_t i = 0; i < count; ++i) {
-    zip_stat_t stat;
-    if (zip_stat_index(archive, i, 0, &stat) != 0) return Fail("ZIP: entry " + std::to_string(i));
-    std::string name = stat.valid & ZIP_STAT_NAME ? Str(stat.name) : std::string();
-    if (name.ends_with('/')) continue;
-    zip_file_t* file = zip_fopen_index(archive, i, 0);
-    if (!file) return Fail("ZIP: cannot open entry '" + name + "': " + zip_strerror(archive));
-    std::string data;
-    char buffer[65536];
-    zip_int64_t got;
-    while ((got = zip_fread(file, buffer, sizeof buffer)) > 0) {
-      total += static_cast<size_t>(got);
-      if (total > max_bytes) {
-        zip_fclose(file);
-        return Fail("ZIP: unpacks to more than " + std::to_string(max_bytes) + " bytes");
-      }
-      if (total > kRatioFloor && total / std::max<size_t>(bytes.size(), 1) >= max_ratio) {
-        zip_fclose(file);
-        return Fail("ZIP: unpacks to more than " + std::to_string(max_ratio) +
-                    " times its size of " + std::to_string(bytes.size()) + " bytes");
-      }
-      data.append(buffer, static_cast<size_t>(got));
-    }
-    zip_fclose(file);
-    if (got < 0) return Fail("ZIP: entry '" + name + "' is damaged");
-    entries.push_back({std::move(name), std::move(data)});
-  }
-  return entries;
 }
 
 }  // namespace bulwark::mail

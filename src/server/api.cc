@@ -135,16 +135,8 @@ void NextAfter(JsonWriter& json, const char* key, bool more, int64_t last) {
 Api::Api(spine::Spine& spine, intake::Intake& intake, std::function<std::string()> metrics)
     : spine_(spine), intake_(intake), metrics_(std::move(metrics)) {}
 
-std::map<int, uint64_t> Api::requests_by_status() const {
-  std::lock_guard lock(status_mutex_);
-  return requests_by_status_;
-}
-
 HttpResponse Api::Handle(const HttpRequest& request) {
-  HttpResponse response = Route(request);
-  std::lock_guard lock(status_mutex_);
-  ++requests_by_status_[response.status];
-  return response;
+  return Route(request);
 }
 
 HttpResponse Api::Route(const HttpRequest& request) {

@@ -27,9 +27,6 @@ class Api {
   // Answers one request. Thread-safe.
   HttpResponse Handle(const HttpRequest& request);
 
-  // Responses so far, by status code. Thread-safe.
-  std::map<int, uint64_t> requests_by_status() const;
-
  private:
   using Segments = std::vector<std::string_view>;
   HttpResponse Route(const HttpRequest& r);
@@ -51,9 +48,6 @@ class Api {
   spine::Spine& spine_;
   intake::Intake& intake_;
   std::function<std::string()> metrics_;
-
-  mutable std::mutex status_mutex_;
-  std::map<int, uint64_t> requests_by_status_;
 
   std::mutex rate_mutex_;
   std::map<std::string, std::vector<TimeNs>> comment_times_;  // by token id, the last minute's

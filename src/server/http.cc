@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "bulwark/core/strings.h"
@@ -109,8 +110,13 @@ struct HttpServer::Impl {
   std::condition_variable idle;
   size_t in_progress = 0;  // requests begun and not yet completed
   bool draining = false;
+  std::map<int, uint64_t> status_counts;  // every response sent, by status
 
-  static MHD_Result Queue(MHD_Connection* connection, HttpResponse& response, bool close) {
+  MHD_Result Queue(MHD_Connection* connection, HttpResponse& response, bool close) {
+    {
+      std::lock_guard lock(mutex);
+      ++status_counts[response.status];
+    }
     if (close) response.headers["Connection"] = "close";
     MHD_Response* reply = MHD_create_response_from_buffer(
         response.body.size(), response.body.data(), MHD_RESPMEM_MUST_COPY);
@@ -144,7 +150,7 @@ struct HttpServer::Impl {
       pending->framing_error = FramingError(pending->request);
       if (!pending->framing_error.empty()) {
         HttpResponse refused = FramingProblem(pending->framing_error);
-        return Queue(connection, refused, true);
+        return impl->Queue(connection, refused, true);
       }
       return MHD_YES;
     }
@@ -172,7 +178,7 @@ struct HttpServer::Impl {
       std::lock_guard lock(impl->mutex);
       draining = impl->draining;
     }
-    return Queue(connection, response, draining);
+    return impl->Queue(connection, response, draining);
   }
 
   static void Completed(void* self, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
@@ -222,6 +228,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl.daemon, MHD_DAEMON_INFO_BIND_PORT);
   server->port_ = info ? info->port : static_cast<int>(*port);
   return server;
+}
+
+std::map<int, uint64_t> HttpServer::requests_by_status() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->status_counts;
 }
 
 bool HttpServer::Drain(TimeNs grace) {

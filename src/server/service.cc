@@ -208,7 +208,7 @@ struct Service::Impl {
 
   std::string Metrics() {
     MetricsSnapshot snapshot;
-    snapshot.requests_by_status = api->requests_by_status();
+    if (http) snapshot.requests_by_status = http->requests_by_status();
     snapshot.intake = intake->counts();
     snapshot.mails_sent = mails_sent;
     snapshot.mails_retried = mails_retried;

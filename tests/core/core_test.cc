@@ -1,12 +1,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <unordered_map>
 
+#include "bulwark/core/csv.h"
 #include "bulwark/core/digest.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/flat_table.h"
@@ -226,6 +229,60 @@ TEST(Json, InvalidUtf8IsWrittenRepaired) {
   std::string valid;
   AppendJsonString(valid, "caf\xC3\xA9 \"q\"\n");
   EXPECT_EQ(valid, "\"caf\xC3\xA9 \\\"q\\\"\\n\"");
+}
+
+// A text read in chunks reads as the same text in memory, wherever the chunks end: inside quoted
+// fields, between \r and \n, inside doubled quotes, inside the byte order mark.
+TEST(Csv, ChunksReadAsTheWholeText) {
+  const std::vector<std::string> texts = {
+      "\xEF\xBB\xBF"
+      "a,b,c\r\n1,\"x, y\",3\r\n\r\n4,\"say \"\"hi\"\"\",6\n",
+      "h1;h2\n\"multi\nline\";2\n\"open quote;3",
+      "\n\n\nonly,one\rrow,two\r\n",
+      "",
+      "x\"y,\"\",z\n",
+  };
+  for (const std::string& text : texts) {
+    char separator = text.find(';') != std::string::npos ? ';' : ',';
+    for (size_t piece = 1; piece <= 8; ++piece) {
+      size_t at = 0;
+      CsvReader chunked(
+          [&](char* buffer, size_t capacity) -> Result<size_t> {
+            size_t n = std::min({piece, capacity, text.size() - at});
+            std::memcpy(buffer, text.data() + at, n);
+            at += n;
+            return n;
+          },
+          separator);
+      CsvReader whole(text, separator);
+      std::vector<std::string> a, b;
+      while (true) {
+        bool more = whole.Next(a);
+        ASSERT_EQ(chunked.Next(b), more) << text << " in pieces of " << piece;
+        if (!more) break;
+        EXPECT_EQ(a, b) << text << " in pieces of " << piece;
+        EXPECT_EQ(whole.line(), chunked.line());
+        EXPECT_EQ(whole.unterminated(), chunked.unterminated());
+      }
+      EXPECT_TRUE(chunked.error().empty());
+    }
+  }
+}
+
+// A source that fails stops the reader with its reason.
+TEST(Csv, AFailingSourceIsReported) {
+  int calls = 0;
+  CsvReader reader([&](char* buffer, size_t) -> Result<size_t> {
+    if (++calls > 1) return Fail("entry damaged");
+    std::memcpy(buffer, "a,b\nc", 6);
+    return size_t{6};
+  });
+  std::vector<std::string> fields;
+  EXPECT_TRUE(reader.Next(fields));
+  EXPECT_EQ(fields, (std::vector<std::string>{"a", "b"}));
+  reader.Next(fields);
+  EXPECT_FALSE(reader.Next(fields));
+  EXPECT_EQ(reader.error(), "entry damaged");
 }
 
 }  // namespace bulwark

@@ -107,6 +107,24 @@ TEST(Mail, AttachedMessagesAndZipArchives) {
   EXPECT_TRUE((*entries)[0].data.starts_with("\"timestamp\""));
   EXPECT_FALSE(Unzip("PK not really a zip"));
   EXPECT_FALSE(Unzip(archive->data, 10));  // more than allowed unpacked: refused
+  // The same entry read as a stream, twice, a small chunk at a time.
+  auto streamed = ZipArchive::Open(archive->data, 1 << 20, 1000);
+  ASSERT_TRUE(streamed) << streamed.error().ToString();
+  ASSERT_EQ((*streamed)->entries().size(), 1u);
+  EXPECT_EQ((*streamed)->entries()[0].size, (*entries)[0].data.size());
+  for (int pass = 0; pass < 2; ++pass) {
+    ChunkSource read = (*streamed)->Read(0);
+    std::string text;
+    char buffer[100];
+    while (true) {
+      auto got = read(buffer, sizeof buffer);
+      ASSERT_TRUE(got) << got.error().ToString();
+      if (*got == 0) break;
+      text.append(buffer, *got);
+    }
+    EXPECT_EQ(text, (*entries)[0].data) << "pass " << pass;
+  }
+  EXPECT_FALSE(ZipArchive::Open(archive->data, 10, 1000));
 }
 
 TEST(Mail, Dates) {

@@ -234,6 +234,10 @@ TEST_F(HostileTest, AmbiguousFramingIsRefused) {
       "POST /api/v1/findings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
       "0\r\n\r\n";
   EXPECT_TRUE(Raw(service_->port(), gzip).starts_with("HTTP/1.1 400"));
+  // The server's own refusals are counted like the API's answers (they were not).
+  auto metrics = Call("GET", "/metrics", "");
+  EXPECT_NE(metrics.body.find("bulwark_http_requests_total{code=\"400\"} 2"), std::string::npos)
+      << metrics.body;
 }
 
 // Limits on the request head are answered as problem details like every other error.

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bulwark/core/csv.h"
 #include "bulwark/core/result.h"
 #include "bulwark/model/finding.h"
 
@@ -50,6 +51,12 @@ const std::vector<CsvMapping>& BuiltinCsvMappings();
 // that does not ("name:line" and why: a missing address or time, an invalid value). Returns the
 // number of rows. Errors: no header line, or the header lacks a column the mapping reads for
 // source.ip or time.source.
+// A reader that reads in chunks may also fail (after the rows before it were given).
+Result<size_t> ForEachMappedRow(CsvReader& reader, const CsvMapping& mapping,
+                                const std::string& name, TimeNs received,
+                                const std::function<void(model::Finding)>& finding,
+                                const std::function<void(Error)>& rejected);
+// The same over a text in memory.
 Result<size_t> ForEachMappedRow(std::string_view text, const CsvMapping& mapping,
                                 const std::string& name, TimeNs received,
                                 const std::function<void(model::Finding)>& finding,

@@ -20,6 +20,7 @@
 #include "bulwark/abuse/shadowserver.h"
 #include "bulwark/abuse/xarf.h"
 #include "bulwark/config/config.h"
+#include "bulwark/core/csv.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 #include "bulwark/mail/message.h"
@@ -95,9 +96,9 @@ class ReportReader {
     size_t unpacked_bytes;
     size_t rows;
   };
-  Result<ReportSummary> ReadCsv(std::string_view text, const std::string& name,
-                                std::string_view type, const ReportInput& input,
-                                const ReportSink& sink, Budget& budget) const;
+  Result<ReportSummary> ReadCsv(const CsvText& text, const std::string& name, std::string_view type,
+                                const ReportInput& input, const ReportSink& sink,
+                                Budget& budget) const;
   Result<ReportSummary> ReadMail(std::string_view bytes, const ReportInput& input,
                                  const ReportSink& sink, Budget& budget) const;
   Result<ReportSummary> ReadSingle(Result<ReportFields> fields, std::string format,

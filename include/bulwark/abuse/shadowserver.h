@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bulwark/core/csv.h"
 #include "bulwark/core/result.h"
 #include "bulwark/model/finding.h"
 
@@ -65,7 +66,13 @@ struct ParsedReport {
 
 // Reads a Shadowserver CSV report of `type` row by row: `finding` gets each row that reads,
 // `rejected` each that does not (where = "file:line"). Returns the number of rows. Errors: no
-// header line. Memory stays that of one row.
+// header line, or the reader's source failed (after the rows before it were given). Memory stays
+// that of one row (and of the reader's chunk when it reads in chunks).
+Result<size_t> ForEachShadowserverRow(CsvReader& reader, const ReportType& type,
+                                      const std::string& name, TimeNs received,
+                                      const std::function<void(model::Finding)>& finding,
+                                      const std::function<void(Error)>& rejected);
+// The same over a text in memory.
 Result<size_t> ForEachShadowserverRow(std::string_view text, const ReportType& type,
                                       const std::string& name, TimeNs received,
                                       const std::function<void(model::Finding)>& finding,

@@ -5,11 +5,13 @@
 // note, never a failure, unless the input holds no header at all. GMime does the parsing; no
 // GMime type leaks out of this header. Thread-safe (GMime is initialised once per process).
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bulwark/core/csv.h"
 #include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
 
@@ -74,10 +76,40 @@ Result<Message> Parse(std::string_view bytes, const ParseOptions& options = {});
 // it cannot be read.
 std::optional<TimeNs> ParseDate(std::string_view text);
 
-// The files in a ZIP archive (Shadowserver mails attach their CSV zipped): name and contents.
-// Unpacking stops as soon as the entries together exceed `max_bytes`, or `max_ratio` times the
-// archive's size once past 1 MiB (a ZIP bomb). Errors: not a ZIP archive, an entry that cannot
-// be read, "unpacks to more than ..." (a bound was reached; nothing is returned).
+// A ZIP archive in memory (Shadowserver mails attach their CSV zipped) whose file entries are
+// read as streams, within bounds on what they unpack to: `max_bytes` together, and `max_ratio`
+// times the archive's size once past 1 MiB (a ZIP bomb). Open() unpacks every entry once, holding
+// one chunk at a time, so that an archive beyond the bounds is refused before anything of it is
+// used; afterwards each entry can be read again, as often as needed. Errors of Open(): not a ZIP
+// archive, an entry that cannot be read, "unpacks to more than ..." (a bound was reached). Not
+// thread-safe; the archive's bytes must outlive it.
+class ZipArchive {
+ public:
+  struct Entry {
+    std::string name;
+    size_t size = 0;  // unpacked bytes, as measured by Open()
+    int64_t index = 0;
+  };
+  static Result<std::unique_ptr<ZipArchive>> Open(std::string_view bytes, size_t max_bytes,
+                                                  size_t max_ratio);
+  ~ZipArchive();
+  ZipArchive(const ZipArchive&) = delete;
+  ZipArchive& operator=(const ZipArchive&) = delete;
+
+  // The file entries (folders left out), in archive order.
+  const std::vector<Entry>& entries() const { return entries_; }
+  // Entry `i` from its start, in chunks; the archive must outlive the source. An entry that
+  // unpacks to more than Open() measured is an error.
+  ChunkSource Read(size_t i) const;
+
+ private:
+  struct Handle;
+  explicit ZipArchive(std::unique_ptr<Handle> handle);
+  std::unique_ptr<Handle> handle_;
+  std::vector<Entry> entries_;
+};
+
+// Every file entry of a ZIP archive in memory, unpacked: name and contents (bounds as above).
 struct ArchiveEntry {
   std::string name;
   std::string data;

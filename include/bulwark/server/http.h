@@ -55,6 +55,9 @@ class HttpServer {
   // responses (each with "Connection: close"), waiting up to `grace` for them. True when none
   // is left in progress.
   bool Drain(TimeNs grace);
+  // Every response sent so far, by status: the handler's and the server's own refusals
+  // (ambiguous framing, bodies over the limit). Thread-safe.
+  std::map<int, uint64_t> requests_by_status() const;
   ~HttpServer();  // closes every connection, after the handlers running have returned
   int port() const { return port_; }
 
