@@ -40,6 +40,13 @@ Result<std::vector<std::string>> BuiltinEnv::ListFiles(
   return out;
 }
 
+Result<ChunkSource> BuiltinEnv::OpenSequential(const std::string& path) const {
+  if (!path.starts_with(kPrefix)) return base_.OpenSequential(path);
+  std::string_view content = EmbeddedFileContent(std::string_view(path).substr(kPrefix.size()));
+  if (content.empty()) return Fail("no such built-in file", path);
+  return ChunksOf(content);  // embedded data lives as long as the program
+}
+
 Env& BuiltinEnv::Default() {
   static BuiltinEnv env(Env::Default());
   return env;

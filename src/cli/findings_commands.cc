@@ -36,7 +36,7 @@ Outcome RunFindingsImport(const FindingsImportOptions& options) {
     return {};
   };
   for (const std::string& file : options.files) {
-    auto reader = input::LineReader::Open(file);
+    auto reader = input::LineReader::Open(file, ProgramEnv());
     if (!reader) {
       fmt::print(stderr, "bulwark: {}\n", reader.error().ToString());
       failed = true;

@@ -1,11 +1,15 @@
 #include "bulwark/core/env.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "bulwark/core/strings.h"
@@ -53,6 +57,22 @@ class PosixEnv final : public Env {
     if (ec) return Fail(ec.message(), path);
     std::sort(files.begin(), files.end());
     return files;
+  }
+
+  Result<ChunkSource> OpenSequential(const std::string& path) const override {
+    int fd = path == "-" ? ::dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Fail(std::strerror(errno), path);
+    auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
+      ::close(*f);
+      delete f;
+    });
+    return ChunkSource([file, path](char* buffer, size_t capacity) -> Result<size_t> {
+      while (true) {
+        ssize_t got = ::read(*file, buffer, capacity);
+        if (got >= 0) return static_cast<size_t>(got);
+        if (errno != EINTR) return Fail(std::strerror(errno), path);
+      }
+    });
   }
 };
 

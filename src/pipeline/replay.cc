@@ -569,16 +569,10 @@ Result<ReplaySummary> Replay(const ReplayOptions& options,
     Result<std::unique_ptr<input::LineReader>> reader = Fail("unreachable");
     if (i < options.memory_inputs.size()) {
       reader = input::LineReader::FromString(options.memory_inputs[i].second);
-    } else if (names[i].starts_with("builtin:")) {
-      auto content = options.env ? options.env->ReadFile(names[i])
-                                 : Fail("no Env for built-in files", names[i]);
-      if (!content) {
-        reader = tl::unexpected(content.error());
-      } else {
-        reader = input::LineReader::FromString(std::move(*content));
-      }
+    } else if (options.env == nullptr) {
+      reader = Fail("no Env to read files through", names[i]);
     } else {
-      reader = input::LineReader::Open(names[i]);
+      reader = input::LineReader::Open(names[i], *options.env);
     }
     if (!reader) {
       summary.input_errors.push_back(reader.error().ToString());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/memory_env.h"
 #include "bulwark/input/line_reader.h"
 #include "bulwark/input/parser.h"
 
@@ -209,7 +210,7 @@ TEST(LineReader, KeptLinesOutliveRefills) {
   std::vector<std::string_view> lines;
   std::vector<std::shared_ptr<const char[]>> kept;
   {
-    auto reader = LineReader::Open(path);
+    auto reader = LineReader::Open(path, Env::Default());
     ASSERT_TRUE(reader);
     Line line;
     while ((*reader)->Next(line)) {
@@ -234,7 +235,7 @@ TEST(LineReader, ReadsGzipAndReportsTruncation) {
   gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
   gzclose(gz);
   {
-    auto reader = LineReader::Open(path);
+    auto reader = LineReader::Open(path, Env::Default());
     ASSERT_TRUE(reader);
     Line line;
     int count = 0;
@@ -245,7 +246,7 @@ TEST(LineReader, ReadsGzipAndReportsTruncation) {
   auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size / 2);
   {
-    auto reader = LineReader::Open(path);
+    auto reader = LineReader::Open(path, Env::Default());
     ASSERT_TRUE(reader);
     Line line;
     int count = 0;
@@ -255,7 +256,48 @@ TEST(LineReader, ReadsGzipAndReportsTruncation) {
     EXPECT_FALSE((*reader)->error().empty());
   }
   std::filesystem::remove(path);
-  EXPECT_FALSE(LineReader::Open("/nonexistent/file.log"));
+  EXPECT_FALSE(LineReader::Open("/nonexistent/file.log", Env::Default()));
+}
+
+// Concatenated gzip members read as one text (as gzip -d does), a stream in memory through the
+// Env like a file, and bytes after the last member that are not gzip are ignored.
+TEST(LineReader, ReadsGzipMembersThroughTheEnv) {
+  auto gzip = [](const std::string& text) {
+    z_stream z{};
+    deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, text.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    z.avail_in = static_cast<uInt>(text.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+  };
+  testing_support::MemoryEnv env;
+  env.files["two.gz"] = gzip("first\nsec") + gzip("ond\nthird\n") + "trailing garbage";
+  env.files["plain.log"] = "a\nb";
+  std::vector<std::string> lines;
+  for (const char* name : {"two.gz", "plain.log"}) {
+    auto reader = LineReader::Open(name, env);
+    ASSERT_TRUE(reader) << reader.error().ToString();
+    Line line;
+    while ((*reader)->Next(line)) lines.emplace_back(line.text);
+    EXPECT_TRUE((*reader)->error().empty()) << (*reader)->error();
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"first", "second", "third", "a", "b"}));
+  EXPECT_FALSE(LineReader::Open("missing.log", env));
+  std::string many;
+  for (int i = 0; i < 20000; ++i) many += std::to_string(i * 7919 % 10007) + "\n";
+  std::string whole = gzip(many);
+  env.files["cut.gz"] = whole.substr(0, whole.size() / 2);
+  auto cut = LineReader::Open("cut.gz", env);
+  ASSERT_TRUE(cut);
+  Line line;
+  while ((*cut)->Next(line)) {
+  }
+  EXPECT_NE((*cut)->error().find("unexpected end of input"), std::string::npos) << (*cut)->error();
 }
 
 }  // namespace

@@ -81,6 +81,7 @@ TEST(Replay, UnreadableInputIsReportedNotFatal) {
   auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
   ReplayOptions options;
   options.inputs = {"/nonexistent/a.log"};
+  options.env = &Env::Default();
   options.memory_inputs.emplace_back("mem", AttackLog());
   std::FILE* out = std::fopen("/dev/null", "w");
   auto summary = Replay(options, loaded.rules, *decoders, out);

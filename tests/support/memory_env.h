@@ -43,6 +43,12 @@ class MemoryEnv final : public Env {
     if (out.empty() && !files.count(path)) return Fail("no such file or folder", path);
     return out;
   }
+  Result<ChunkSource> OpenSequential(const std::string& path) const override {
+    auto found = files.find(path);
+    if (found != files.end()) return ChunksOf(std::make_shared<const std::string>(found->second));
+    if (disk_ == kRealFiles) return Env::Default().OpenSequential(path);
+    return Fail("no such file", path);
+  }
 
  private:
   Disk disk_;

@@ -11,13 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "bulwark/core/chunks.h"
 #include "bulwark/core/result.h"
 
 namespace bulwark {
-
-// A text read piece by piece: each call fills `buffer` with up to `capacity` further bytes and
-// returns how many; 0 at the end, an Error when it cannot be read further.
-using ChunkSource = std::function<Result<size_t>(char* buffer, size_t capacity)>;
 
 class CsvReader {
  public:

@@ -22,6 +22,8 @@ class BuiltinEnv final : public Env {
   // `extensions`, as builtin: paths, sorted; an Error when there is none.
   Result<std::vector<std::string>> ListFiles(
       const std::string& path, const std::vector<std::string>& extensions) const override;
+  // "builtin:PATH": the embedded file as a stream.
+  Result<ChunkSource> OpenSequential(const std::string& path) const override;
 
   // The overlay on Env::Default(), for the program's edge (main and its commands).
   static Env& Default();

@@ -1,15 +1,15 @@
 #pragma once
-// Reads lines from a file, a gzip-compressed file (detected by content) or standard input.
-// Lines longer than the limit are cut and flagged; the rest of the input goes on.
-// Not thread-safe; one reader per input.
-
-#include <zlib.h>
+// Reads lines from a file, a gzip-compressed file (detected by content; concatenated members
+// too) or standard input, read through an Env. Lines longer than the limit are cut and flagged;
+// the rest of the input goes on. Not thread-safe; one reader per input.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "bulwark/core/chunks.h"
+#include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 
 namespace bulwark::input {
@@ -24,8 +24,10 @@ struct Line {
 
 class LineReader {
  public:
-  // Opens `path`; "-" is standard input. An Error when the file cannot be opened.
-  static Result<std::unique_ptr<LineReader>> Open(const std::string& path);
+  // Opens `path` through `env`; "-" is standard input. An Error when it cannot be opened.
+  static Result<std::unique_ptr<LineReader>> Open(const std::string& path, const Env& env);
+  // Reads `source` (gzip is detected by content).
+  static std::unique_ptr<LineReader> FromChunks(ChunkSource source);
   // Reads from memory (tests, embedded samples).
   static std::unique_ptr<LineReader> FromString(std::string data);
   ~LineReader();
@@ -44,7 +46,14 @@ class LineReader {
   LineReader() = default;
   // Reads more input into a new chunk that starts with the unread rest of the current one.
   bool Fill();
-  gzFile file_ = nullptr;
+  // Up to `capacity` bytes of the input, decompressed when it is gzip; 0 at its end.
+  Result<size_t> ReadInput(char* out, size_t capacity);
+  struct Inflater;
+  ChunkSource source_;
+  std::unique_ptr<Inflater> inflater_;  // gzip input: the compressed bytes and zlib's state
+  bool detected_ = false;               // whether the input was looked at for the gzip magic
+  std::string head_;                    // plain input read while detecting, not yet handed out
+  size_t head_pos_ = 0;
   std::shared_ptr<const char[]> chunk_;  // input read so far that is not yet consumed
   size_t begin_ = 0;                     // start of unread data in chunk_
   size_t end_ = 0;                       // end of the data in chunk_

@@ -21,8 +21,8 @@
 namespace bulwark::pipeline {
 
 struct ReplayOptions {
-  // Paths, streamed from the disk; "-" is standard input; "builtin:PATH" (a bundled file) is read
-  // whole through `env`, which must then be a data::BuiltinEnv.
+  // Paths, read through `env` (needed when there are any); "-" is standard input, "builtin:PATH"
+  // a bundled file when `env` is a data::BuiltinEnv.
   std::vector<std::string> inputs;
   const Env* env = nullptr;
   // Inputs held in memory (name, content), read before `inputs`.
