@@ -56,20 +56,6 @@ constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
     {"test", "test"},
 };
 
-// Collects every flattened key; repeated keys (arrays) are joined with ",".
-struct Collector final : input::JsonFlattener::Visitor {
-  std::map<std::string, std::string, std::less<>> fields;
-  void Field(std::string_view path, std::string_view value) override {
-    auto [it, inserted] = fields.try_emplace(std::string(path), value);
-    if (!inserted) it->second.append(",").append(value);
-  }
-  // The value of `key` without surrounding blanks; empty when absent.
-  std::string Get(std::string_view key) const {
-    auto it = fields.find(key);
-    return it == fields.end() ? std::string() : std::string(Trim(it->second));
-  }
-};
-
 // CVE-YYYY-NNNN... ids in `text`, upper-cased.
 void CollectCves(std::string_view text, std::vector<std::string>& out) {
   std::string upper(text);
@@ -128,13 +114,13 @@ std::optional<std::string_view> TaxonomyOfType(std::string_view type) {
 
 Result<model::Finding> ParseHarmonized(std::string_view json, TimeNs received,
                                        input::JsonFlattener& flattener) {
-  Collector collected;
+  input::FlatFields collected;
   if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
   return FromHarmonizedFields(std::move(collected.fields), received);
 }
 
 Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs received) {
-  Collector collected;
+  input::FlatFields collected;
   collected.fields = std::move(fields);
   auto& f = collected.fields;
   auto get = [&](std::string_view key) { return collected.Get(key); };
@@ -212,7 +198,7 @@ Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs rece
 
 Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs received,
                                                 input::JsonFlattener& flattener) {
-  Collector collected;
+  input::FlatFields collected;
   if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
   auto get = [&](std::string_view key) { return collected.Get(key); };
   std::string rule = get("rule.id");

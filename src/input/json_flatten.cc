@@ -97,4 +97,14 @@ bool JsonFlattener::Flatten(std::string_view text, Visitor& visitor) {
   return doc.current_location().get(after) != simdjson::SUCCESS;
 }
 
+void FlatFields::Field(std::string_view path, std::string_view value) {
+  auto [it, inserted] = fields.try_emplace(std::string(path), value);
+  if (!inserted) it->second.append(",").append(value);
+}
+
+std::string FlatFields::Get(std::string_view path) const {
+  auto it = fields.find(path);
+  return it == fields.end() ? std::string() : std::string(Trim(it->second));
+}
+
 }  // namespace bulwark::input

@@ -75,19 +75,6 @@ bool TagIs(std::string_view rule_tag, std::string_view tag) {
   return rule_tag.size() == tag.size() || rule_tag[tag.size()] == '.';
 }
 
-// Every flattened key of an alert's JSON; repeated keys (arrays) joined with ",".
-struct Collector final : input::JsonFlattener::Visitor {
-  std::map<std::string, std::string, std::less<>> fields;
-  void Field(std::string_view path, std::string_view value) override {
-    auto [it, inserted] = fields.try_emplace(std::string(path), value);
-    if (!inserted) it->second.append(",").append(value);
-  }
-  std::string Get(std::string_view key) const {
-    auto it = fields.find(key);
-    return it == fields.end() ? std::string() : std::string(Trim(it->second));
-  }
-};
-
 }  // namespace
 
 Result<std::optional<model::Finding>> FindingOfAlert(const pipeline::Alert& alert,
@@ -110,7 +97,7 @@ Result<std::optional<model::Finding>> FindingOfAlert(const pipeline::Alert& aler
 
 Result<std::optional<model::Finding>> FindingOfAlertJson(std::string_view json, TimeNs received,
                                                          input::JsonFlattener& flattener) {
-  Collector collected;
+  input::FlatFields collected;
   if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
   std::string rule = collected.Get("rule.id");
   std::string when = collected.Get("@timestamp");

@@ -26,14 +26,6 @@ constexpr size_t kMaxHeaderBytes = 16 * 1024;
 constexpr size_t kDefaultPage = 100;
 constexpr size_t kMaxPage = 1000;
 
-// The members of a JSON object body ({"state": ..., "reason": ...}).
-struct Fields final : input::JsonFlattener::Visitor {
-  std::map<std::string, std::string> values;
-  void Field(std::string_view path, std::string_view value) override {
-    values[std::string(path)] = std::string(value);
-  }
-};
-
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> out;
   for (std::string_view part : Split(path, '/')) {
@@ -101,6 +93,27 @@ std::optional<HttpResponse> RequireMediaType(const HttpRequest& r,
   return response;
 }
 
+// Reads a JSON object body with the members `allowed` into `body`; the problem (415, 400) when the
+// body is not such an object.
+std::optional<HttpResponse> ReadJsonBody(const HttpRequest& r,
+                                         std::initializer_list<std::string_view> allowed,
+                                         input::FlatFields& body) {
+  if (auto refused = RequireMediaType(r, {"application/json"})) return refused;
+  input::JsonFlattener flattener;
+  if (!flattener.Flatten(r.body, body)) {
+    return Problem(400, "Bad Request", "the body must be one JSON object");
+  }
+  for (const auto& [key, value] : body.fields) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string names;
+      for (std::string_view name : allowed)
+        names += (names.empty() ? "" : ", ") + std::string(name);
+      return Problem(400, "Bad Request", fmt::format("unknown field '{}' ({})", key, names));
+    }
+  }
+  return std::nullopt;
+}
+
 // Times a client may name: from 1990 to a year ahead.
 bool SaneTime(TimeNs t, TimeNs now) {
   static const TimeNs kEarliest = ToUnixNs(CivilTime{1990, 1, 1, 0, 0, 0, 0});
@@ -128,6 +141,24 @@ void NextAfter(JsonWriter& json, const char* key, bool more, int64_t last) {
   } else {
     json.Null();
   }
+}
+
+// A page of a list, {"<key>": [...], "next_after": ...}: `items` was read with one more than
+// `limit`, which shows that there is a next page; `write` writes one item.
+template <typename T, typename Write>
+HttpResponse ListPage(std::vector<T> items, size_t limit, const char* key, Write&& write) {
+  bool more = items.size() > limit;
+  if (more) items.resize(limit);
+  std::string out;
+  JsonWriter json(out);
+  json.BeginObject();
+  json.Key(key);
+  json.BeginArray();
+  for (const auto& item : items) write(json, item);
+  json.EndArray();
+  NextAfter(json, "next_after", more, items.empty() ? 0 : items.back().id);
+  json.EndObject();
+  return Json(out);
 }
 
 }  // namespace
@@ -304,18 +335,7 @@ HttpResponse Api::Findings(const HttpRequest& r, const model::Token& who, const 
       return {};
     });
     if (!read) return StoreFailure(read.error());
-    bool more = queue.size() > *limit;
-    if (more) queue.resize(*limit);
-    std::string out;
-    JsonWriter json(out);
-    json.BeginObject();
-    json.Key("findings");
-    json.BeginArray();
-    for (const auto& f : queue) incident::WriteStoredFinding(json, f);
-    json.EndArray();
-    NextAfter(json, "next_after", more, queue.empty() ? 0 : queue.back().id);
-    json.EndObject();
-    return Json(out);
+    return ListPage(std::move(queue), *limit, "findings", incident::WriteStoredFinding);
   }
   return NotAllowed(rest.size() == 1 ? "POST" : "GET, HEAD");
 }
@@ -419,22 +439,12 @@ HttpResponse Api::Incidents(const HttpRequest& r, const model::Token& who, const
       return {};
     });
     if (!read) return StoreFailure(read.error());
-    bool more = list.size() > *limit;
-    if (more) list.resize(*limit);
-    std::string out;
-    JsonWriter json(out);
-    json.BeginObject();
-    json.Key("incidents");
-    json.BeginArray();
-    for (const auto& incident : list) {
-      json.BeginObject();
-      incident::WriteIncident(json, incident);
-      json.EndObject();
-    }
-    json.EndArray();
-    NextAfter(json, "next_after", more, list.empty() ? 0 : list.back().id);
-    json.EndObject();
-    return Json(out);
+    return ListPage(std::move(list), *limit, "incidents",
+                    [](JsonWriter& json, const model::Incident& incident) {
+                      json.BeginObject();
+                      incident::WriteIncident(json, incident);
+                      json.EndObject();
+                    });
   }
   if (rest.size() < 2) return NotAllowed("GET, HEAD");
   // The incident, when `who` may see it (customers: their own only; others look like 404).
@@ -550,19 +560,10 @@ bool Api::CommentAllowed(const std::string& token, size_t per_minute) {
 
 HttpResponse Api::Comment(const HttpRequest& r, const model::Token& who,
                           const model::Incident& incident) {
-  if (auto refused = RequireMediaType(r, {"application/json"})) return *refused;
-  input::JsonFlattener flattener;
-  Fields body;
-  if (!flattener.Flatten(r.body, body)) {
-    return Problem(400, "Bad Request", "the body must be one JSON object");
-  }
-  for (const auto& [key, value] : body.values) {
-    if (key != "text" && key != "internal") {
-      return Problem(400, "Bad Request", fmt::format("unknown field '{}' (text, internal)", key));
-    }
-  }
-  const std::string& text = body.values["text"];
-  std::string internal = body.values.count("internal") ? body.values["internal"] : "false";
+  input::FlatFields body;
+  if (auto refused = ReadJsonBody(r, {"text", "internal"}, body)) return *refused;
+  const std::string& text = body.fields["text"];
+  std::string internal = body.fields.count("internal") ? body.fields["internal"] : "false";
   if (internal != "true" && internal != "false") {
     return Problem(400, "Bad Request", "'internal' is true or false");
   }
@@ -605,20 +606,11 @@ HttpResponse Api::Comment(const HttpRequest& r, const model::Token& who,
 
 HttpResponse Api::Transition(const HttpRequest& r, const model::Token& who,
                              const model::Incident& incident) {
-  if (auto refused = RequireMediaType(r, {"application/json"})) return *refused;
-  input::JsonFlattener flattener;
-  Fields body;
-  if (!flattener.Flatten(r.body, body)) {
-    return Problem(400, "Bad Request", "the body must be one JSON object");
-  }
-  for (const auto& [key, value] : body.values) {
-    if (key != "state" && key != "reason") {
-      return Problem(400, "Bad Request", fmt::format("unknown field '{}' (state, reason)", key));
-    }
-  }
-  auto to = model::ParseState(body.values["state"]);
+  input::FlatFields body;
+  if (auto refused = ReadJsonBody(r, {"state", "reason"}, body)) return *refused;
+  auto to = model::ParseState(body.fields["state"]);
   if (!to) return Problem(400, "Bad Request", "'state' must name an incident state");
-  const std::string& reason = body.values["reason"];
+  const std::string& reason = body.fields["reason"];
   if (reason.empty()) return Problem(400, "Bad Request", "'reason' is required");
   size_t max_reason = spine_.config()->api.max_comment_bytes;
   if (reason.size() > max_reason) {

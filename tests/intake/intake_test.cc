@@ -148,13 +148,8 @@ std::string ZippedMail(const std::string& attachment) {
 class ReportLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bulwark-intake-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    auto store = store::OpenSqliteStore(dir_.string());
-    ASSERT_TRUE(store) << store.error().ToString();
-    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
+    dir_ = testing_support::TestDataDir("bulwark-intake");
+    ASSERT_TRUE(testing_support::SampleStore(dir_));
     config_.data_dir = dir_.string();
     config_.mail.print = (dir_ / "mails.txt").string();
   }

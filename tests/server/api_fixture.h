@@ -32,21 +32,17 @@ inline size_t Collect(char* data, size_t size, size_t items, void* out) {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bulwark-api-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
+    dir_ = testing_support::TestDataDir("bulwark-api");
     {
-      auto store = store::OpenSqliteStore(dir_.string());
-      ASSERT_TRUE(store) << store.error().ToString();
-      ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
-      analyst_ = *CreateToken(**store, model::Role::kAnalyst, "", "test", 0);
-      globex_ = *CreateToken(**store, model::Role::kCustomer, "c-globex", "test", 0);
-      auto revoked = *CreateToken(**store, model::Role::kAdmin, "", "test", 0);
+      auto store = testing_support::SampleStore(dir_);
+      ASSERT_TRUE(store);
+      analyst_ = *CreateToken(*store, model::Role::kAnalyst, "", "test", 0);
+      globex_ = *CreateToken(*store, model::Role::kCustomer, "c-globex", "test", 0);
+      auto revoked = *CreateToken(*store, model::Role::kAdmin, "", "test", 0);
       revoked_ = revoked;
-      ASSERT_TRUE((*store)->RevokeToken(revoked.substr(4, revoked.find('_', 4) - 4)));
-      EXPECT_FALSE(CreateToken(**store, model::Role::kCustomer, "c-nobody", "", 0));
-      EXPECT_FALSE(CreateToken(**store, model::Role::kAnalyst, "c-globex", "", 0));
+      ASSERT_TRUE(store->RevokeToken(revoked.substr(4, revoked.find('_', 4) - 4)));
+      EXPECT_FALSE(CreateToken(*store, model::Role::kCustomer, "c-nobody", "", 0));
+      EXPECT_FALSE(CreateToken(*store, model::Role::kAnalyst, "c-globex", "", 0));
     }
     config_.data_dir = dir_.string();
     config_.listen = "127.0.0.1:0";

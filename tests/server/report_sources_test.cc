@@ -41,13 +41,8 @@ std::string XarfMail(const std::string& id) {
 class ReportSourcesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bulwark-sources-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    auto store = store::OpenSqliteStore(dir_.string());
-    ASSERT_TRUE(store) << store.error().ToString();
-    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
+    dir_ = testing_support::TestDataDir("bulwark-sources");
+    ASSERT_TRUE(testing_support::SampleStore(dir_));
     config_.data_dir = dir_.string();
     config_.listen = "127.0.0.1:0";
     config_.mail.print = (dir_ / "mails.txt").string();

@@ -83,15 +83,8 @@ class RecordingMailer final : public notify::Mailer {
 class SpineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bulwark-spine-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    {
-      auto store = store::OpenSqliteStore(dir_.string());
-      ASSERT_TRUE(store) << store.error().ToString();
-      ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
-    }
+    dir_ = testing_support::TestDataDir("bulwark-spine");
+    ASSERT_TRUE(testing_support::SampleStore(dir_));
     config_.data_dir = dir_.string();
     config_.mail.print = (dir_ / "mails.txt").string();
     spine_ = Open();

@@ -3,10 +3,14 @@
 // of the spine and the service.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <memory>
 #include <string>
 
 #include "bulwark/inventory/import.h"
+#include "bulwark/store/store.h"
 #include "files.h"
 
 namespace bulwark::testing_support {
@@ -18,6 +22,31 @@ inline ::testing::AssertionResult ImportSampleInventory(store::Store& store) {
   auto imported = inventory::Import(store, std::move(*parsed));
   if (!imported) return ::testing::AssertionFailure() << imported.error().ToString();
   return ::testing::AssertionSuccess();
+}
+
+// A data directory of the running test's own (`prefix`-pid-test name, under the temporary
+// folder), emptied first.
+inline std::filesystem::path TestDataDir(const std::string& prefix) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              (prefix + "-" + std::to_string(::getpid()) + "-" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+// A store in `dir` holding the sample inventory; null (with the test failed) when it cannot be.
+inline std::unique_ptr<store::Store> SampleStore(const std::filesystem::path& dir) {
+  auto store = store::OpenSqliteStore(dir.string());
+  if (!store) {
+    ADD_FAILURE() << store.error().ToString();
+    return nullptr;
+  }
+  auto imported = ImportSampleInventory(**store);
+  if (!imported) {
+    ADD_FAILURE() << imported.message();
+    return nullptr;
+  }
+  return std::move(*store);
 }
 
 }  // namespace bulwark::testing_support

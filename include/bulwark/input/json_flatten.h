@@ -4,7 +4,10 @@
 // spelling; booleans are "true"/"false"; nulls are skipped. Depth is limited to 32. One flattener
 // per thread (it owns a simdjson parser).
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace bulwark::input {
@@ -28,6 +31,15 @@ class JsonFlattener {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// A Visitor that keeps the value of every path; a repeated path (an array) gets its values joined
+// with ",".
+struct FlatFields final : JsonFlattener::Visitor {
+  std::map<std::string, std::string, std::less<>> fields;
+  void Field(std::string_view path, std::string_view value) override;
+  // The value of `path` without surrounding blanks; empty when absent.
+  std::string Get(std::string_view path) const;
 };
 
 }  // namespace bulwark::input
