@@ -126,6 +126,8 @@ Handler SetupReportsImport(CLI::App& command);
 Handler SetupReportsFetch(CLI::App& command);
 // notify_commands.cc
 Handler SetupNotifySend(CLI::App& command);
+// flows_commands.cc
+Handler SetupFlowsReplay(CLI::App& command);
 // serve_commands.cc
 Handler SetupServe(CLI::App& command);
 Handler SetupTokensCreate(CLI::App& command);

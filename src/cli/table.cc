@@ -15,6 +15,7 @@ const std::vector<GroupSpec>& Groups() {
       {"audit", "The audit log"},
       {"reports", "Third-party abuse reports"},
       {"notify", "Customer notifications"},
+      {"flows", "Flow records from routers, switches and probes (NetFlow, IPFIX, sFlow)"},
       {"tokens", "API bearer tokens"},
   };
   return groups;
@@ -60,6 +61,9 @@ const std::vector<CommandSpec>& Commands() {
        SetupReportsFetch},
       {"notify", "send", "Deliver the due messages of the outbox (serve does this itself)",
        SetupNotifySend},
+      {"flows", "replay",
+       "Decode the export datagrams of packet captures; print the flow records (JSON lines)",
+       SetupFlowsReplay},
       {"", "serve", "Run the service: REST API, timers, mail (SIGHUP reloads, SIGTERM drains)",
        SetupServe},
       {"tokens", "create", "Create a token and print it (once)", SetupTokensCreate},

@@ -1,0 +1,69 @@
+#pragma once
+// Flow records from routers, switches and probes (NetFlow, IPFIX, sFlow), decoded from their
+// datagrams, and the datagrams of a packet capture. Decoders are pure functions over one datagram:
+// bad input is an Error naming the byte offset; records decoded before it stay given.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
+#include "bulwark/event/ip.h"
+
+namespace bulwark::flow {
+
+// One flow, as its exporter counted it.
+struct FlowRecord {
+  TimeNs start = 0;  // first packet
+  TimeNs end = 0;    // last packet
+  event::IpAddress source;
+  event::IpAddress destination;
+  uint16_t source_port = 0;
+  uint16_t destination_port = 0;
+  uint8_t protocol = 0;   // IANA protocol number
+  uint8_t tcp_flags = 0;  // ORed over the flow's packets
+  uint8_t tos = 0;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint32_t input_interface = 0;
+  uint32_t output_interface = 0;
+  uint32_t sampling_rate = 1;  // 1 in N packets was counted (1: all)
+  event::IpAddress exporter;   // who sent the datagram
+};
+
+using RecordFn = std::function<void(const FlowRecord& record)>;
+
+// The record as one JSON object with Elastic Common Schema names (event.start, source.ip,
+// network.packets, observer.ip, ...) and the IPFIX names of what ECS lacks
+// (netflow.tcp_control_bits, netflow.ip_class_of_service, netflow.sampling_interval).
+std::string FlowRecordJson(const FlowRecord& record);
+
+// Decodes one export datagram by its version field: NetFlow v5 so far. Errors as the decoders';
+// another version is an Error that names it.
+Result<size_t> DecodeExport(std::string_view datagram, const event::IpAddress& exporter,
+                            const RecordFn& record);
+
+// NetFlow v5: a 24-byte header and up to 30 records of 48 bytes. Times are the exporter's uptime
+// in milliseconds, made absolute with the header's clock. Returns the number of records.
+// Errors ("byte N: ..."): not version 5, a count the datagram does not hold.
+Result<size_t> DecodeNetflowV5(std::string_view datagram, const event::IpAddress& exporter,
+                               const RecordFn& record);
+
+// One UDP datagram of a capture.
+struct Datagram {
+  TimeNs time = 0;
+  event::IpAddress source;
+  uint16_t source_port = 0;
+  uint16_t destination_port = 0;
+  std::string_view payload;  // valid during the call
+};
+
+// Every UDP datagram (IPv4 and IPv6, over Ethernet, Linux cooked or loopback framing) of the
+// pcap file at `path`, in order; returns how many. Other packets are skipped. Errors: the file
+// cannot be read as a capture.
+Result<size_t> ForEachUdpDatagram(const std::string& path,
+                                  const std::function<void(const Datagram&)>& datagram);
+
+}  // namespace bulwark::flow

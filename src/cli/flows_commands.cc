@@ -1,0 +1,63 @@
+// bulwark flows replay
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+
+#include "bulwark/flow/flow.h"
+#include "commands.h"
+
+namespace bulwark::cli {
+
+namespace {
+struct FlowsReplayOptions {
+  std::vector<std::string> captures;
+  std::string output;
+};
+}  // namespace
+
+Handler SetupFlowsReplay(CLI::App& command) {
+  auto o = std::make_shared<FlowsReplayOptions>();
+  command.add_option("captures", o->captures, "Packet captures (pcap) of export datagrams")
+      ->required()
+      ->type_name("FILE.pcap");
+  command.add_option("--output,-o", o->output, "Write the records (JSON lines) here")
+      ->type_name("FILE");
+  return [o]() -> Outcome {
+    std::FILE* out = stdout;
+    if (!o->output.empty() && o->output != "-") {
+      out = std::fopen(o->output.c_str(), "w");
+      if (!out) return RuntimeError(fmt::format("cannot write {}", o->output));
+    }
+    size_t datagrams = 0;
+    size_t records = 0;
+    std::map<std::string, size_t> rejected;  // by reason
+    bool clean = true;
+    for (const std::string& capture : o->captures) {
+      auto read = flow::ForEachUdpDatagram(capture, [&](const flow::Datagram& d) {
+        ++datagrams;
+        auto decoded = flow::DecodeExport(d.payload, d.source, [&](const flow::FlowRecord& r) {
+          fmt::print(out, "{}\n", flow::FlowRecordJson(r));
+          ++records;
+        });
+        if (!decoded) ++rejected[decoded.error().message];
+      });
+      if (!read) {
+        fmt::print(stderr, "bulwark: {}\n", read.error().ToString());
+        clean = false;
+      }
+    }
+    if (out != stdout) std::fclose(out);
+    fmt::print(stderr, "datagrams {}, records {}, datagrams rejected {}\n", datagrams, records,
+               [&] {
+                 size_t total = 0;
+                 for (const auto& [reason, count] : rejected) total += count;
+                 return total;
+               }());
+    for (const auto& [reason, count] : rejected) fmt::print(stderr, "  {:>6}  {}\n", count, reason);
+    return clean && rejected.empty() ? kExitOk : kExitFindings;
+  };
+}
+
+}  // namespace bulwark::cli
