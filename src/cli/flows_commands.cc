@@ -34,10 +34,11 @@ Handler SetupFlowsReplay(CLI::App& command) {
     size_t records = 0;
     std::map<std::string, size_t> rejected;  // by reason
     bool clean = true;
+    flow::ExportDecoder decoder;
     for (const std::string& capture : o->captures) {
       auto read = flow::ForEachUdpDatagram(capture, [&](const flow::Datagram& d) {
         ++datagrams;
-        auto decoded = flow::DecodeExport(d.payload, d.source, [&](const flow::FlowRecord& r) {
+        auto decoded = decoder.Decode(d.payload, d.source, [&](const flow::FlowRecord& r) {
           fmt::print(out, "{}\n", flow::FlowRecordJson(r));
           ++records;
         });
@@ -56,6 +57,10 @@ Handler SetupFlowsReplay(CLI::App& command) {
                  return total;
                }());
     for (const auto& [reason, count] : rejected) fmt::print(stderr, "  {:>6}  {}\n", count, reason);
+    if (decoder.counters().unknown_template_sets > 0) {
+      fmt::print(stderr, "data sets skipped for want of their template: {}\n",
+                 decoder.counters().unknown_template_sets);
+    }
     return clean && rejected.empty() ? kExitOk : kExitFindings;
   };
 }

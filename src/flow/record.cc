@@ -49,20 +49,4 @@ std::string FlowRecordJson(const FlowRecord& r) {
   return out;
 }
 
-Result<size_t> DecodeExport(std::string_view datagram, const event::IpAddress& exporter,
-                            const RecordFn& record) {
-  if (datagram.size() < 2) return Fail("a datagram of fewer than 2 bytes", "byte 0");
-  unsigned version = static_cast<uint8_t>(datagram[0]) << 8 | static_cast<uint8_t>(datagram[1]);
-  switch (version) {
-    case 5:
-      return DecodeNetflowV5(datagram, exporter, record);
-    case 9:
-      return Fail("NetFlow v9 is not decoded yet", "byte 0");
-    case 10:
-      return Fail("IPFIX is not decoded yet", "byte 0");
-    default:
-      return Fail(fmt::format("version {}: not a NetFlow or IPFIX datagram", version), "byte 0");
-  }
-}
-
 }  // namespace bulwark::flow

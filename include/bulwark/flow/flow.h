@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
@@ -40,10 +43,47 @@ using RecordFn = std::function<void(const FlowRecord& record)>;
 // (netflow.tcp_control_bits, netflow.ip_class_of_service, netflow.sampling_interval).
 std::string FlowRecordJson(const FlowRecord& record);
 
-// Decodes one export datagram by its version field: NetFlow v5 so far. Errors as the decoders';
-// another version is an Error that names it.
-Result<size_t> DecodeExport(std::string_view datagram, const event::IpAddress& exporter,
-                            const RecordFn& record);
+// Decodes the export datagrams of many exporters by their version field: NetFlow v5, and the
+// template-based NetFlow v9 and IPFIX, whose templates it keeps per exporter and source id
+// (observation domain). Template and options-template sets are learned (an IPFIX template
+// record without fields withdraws its template); options data are read for the exporter's
+// systemInitTimeMilliseconds, which makes IPFIX's uptime-relative times (IE 21/22) absolute.
+// Enterprise elements and elements it does not use are skipped by their length. Data sets whose
+// template is not known (yet) are counted and skipped. Not thread-safe: one per receiving thread.
+class ExportDecoder {
+ public:
+  struct Counters {
+    uint64_t templates = 0;              // template records learned
+    uint64_t unknown_template_sets = 0;  // data sets skipped for want of their template
+  };
+  // Returns the number of records of the datagram. Errors ("byte N: ..."): another version, a
+  // header or set that the datagram does not hold, a template that contradicts itself; records
+  // decoded before the error stay given.
+  Result<size_t> Decode(std::string_view datagram, const event::IpAddress& exporter,
+                        const RecordFn& record);
+  const Counters& counters() const { return counters_; }
+
+  struct Field {
+    uint16_t id = 0;          // information element (enterprise bit removed)
+    uint32_t enterprise = 0;  // 0: IANA
+    uint16_t length = 0;      // 0xFFFF: variable (IPFIX)
+  };
+  struct Template {
+    std::vector<Field> fields;
+    bool options = false;
+    size_t scope_fields = 0;
+  };
+
+ private:
+  struct Source {  // one exporter's source id / observation domain
+    std::map<uint16_t, Template> templates;
+    int64_t system_init_ms = -1;  // from options data (IE 160)
+  };
+  Result<size_t> DecodeTemplated(std::string_view datagram, const event::IpAddress& exporter,
+                                 const RecordFn& record, bool ipfix);
+  std::map<std::pair<std::string, uint32_t>, Source> sources_;
+  Counters counters_;
+};
 
 // NetFlow v5: a 24-byte header and up to 30 records of 48 bytes. Times are the exporter's uptime
 // in milliseconds, made absolute with the header's clock. Returns the number of records.
