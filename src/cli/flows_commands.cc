@@ -57,9 +57,13 @@ Handler SetupFlowsReplay(CLI::App& command) {
                  return total;
                }());
     for (const auto& [reason, count] : rejected) fmt::print(stderr, "  {:>6}  {}\n", count, reason);
-    if (decoder.counters().unknown_template_sets > 0) {
+    const auto& counters = decoder.counters();
+    if (counters.unknown_template_sets > 0) {
       fmt::print(stderr, "data sets skipped for want of their template: {}\n",
-                 decoder.counters().unknown_template_sets);
+                 counters.unknown_template_sets);
+    }
+    if (counters.refused_templates > 0) {
+      fmt::print(stderr, "templates refused (over the bounds): {}\n", counters.refused_templates);
     }
     return clean && rejected.empty() ? kExitOk : kExitFindings;
   };

@@ -66,6 +66,9 @@ event::IpAddress Address(std::string_view value) {
 
 }  // namespace
 
+ExportDecoder::ExportDecoder() : ExportDecoder(Limits{}) {}
+ExportDecoder::ExportDecoder(Limits limits) : limits_(limits) {}
+
 Result<size_t> ExportDecoder::Decode(std::string_view datagram, const event::IpAddress& exporter,
                                      const RecordFn& record) {
   if (datagram.size() < 2) return Fail("a datagram of fewer than 2 bytes", "byte 0");
@@ -101,7 +104,18 @@ Result<size_t> ExportDecoder::DecodeTemplated(std::string_view d, const event::I
   const int64_t uptime_ms = ipfix ? 0 : U32(d, 4);
   const int64_t clock_ms = static_cast<int64_t>(U32(d, 8)) * 1000;
   const uint32_t domain = U32(d, ipfix ? 12 : 16);
-  Source& source = sources_[{exporter.ToString(), domain}];
+  std::pair<std::string, uint32_t> key{exporter.ToString(), domain};
+  auto known = sources_.find(key);
+  if (known == sources_.end()) {
+    if (sources_.size() >= limits_.max_sources) {
+      ++counters_.refused_sources;
+      return Fail(fmt::format("more than {} exporters and domains: {} domain {} not kept",
+                              limits_.max_sources, key.first, domain),
+                  "byte 0");
+    }
+    known = sources_.emplace(key, Source{}).first;
+  }
+  Source& source = known->second;
   const uint16_t template_set = ipfix ? 2 : 0;
   const uint16_t options_set = ipfix ? 3 : 1;
   size_t records = 0;
@@ -172,6 +186,12 @@ Result<size_t> ExportDecoder::DecodeTemplated(std::string_view d, const event::I
         }
         if (template_id < 256) {
           return tl::unexpected(At(set_at, fmt::format("template id {} (below 256)", template_id)));
+        }
+        bool known_id = source.templates.count(template_id) > 0;
+        if (t.fields.size() > limits_.max_fields ||
+            (!known_id && source.templates.size() >= limits_.max_templates_per_source)) {
+          ++counters_.refused_templates;
+          continue;
         }
         source.templates[template_id] = std::move(t);
         ++counters_.templates;

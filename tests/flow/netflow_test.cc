@@ -198,5 +198,30 @@ TEST(Netflow, BadDatagramsNameTheirByte) {
   EXPECT_FALSE(ForEachUdpDatagram("/nonexistent.pcap", [](const Datagram&) {}));
 }
 
+// A template flood from one exporter, and datagrams from many forged exporters, stay bounded.
+TEST(Ipfix, TemplateFloodsAreBounded) {
+  auto u16 = [](uint16_t v) { return std::string{char(v >> 8), char(v & 0xff)}; };
+  auto u32 = [&](uint32_t v) { return u16(uint16_t(v >> 16)) + u16(uint16_t(v)); };
+  auto message = [&](const std::string& sets, uint32_t domain) {
+    return u16(10) + u16(uint16_t(16 + sets.size())) + u32(1764168000) + u32(1) + u32(domain) +
+           sets;
+  };
+  ExportDecoder::Limits limits;
+  limits.max_sources = 3;
+  limits.max_templates_per_source = 10;
+  ExportDecoder decoder(limits);
+  auto none = [](const FlowRecord&) {};
+  auto exporter = event::IpAddress::V4(0x7f000001);
+  for (uint16_t id = 256; id < 356; ++id) {
+    std::string tmpl = u16(2) + u16(12) + u16(id) + u16(1) + u16(8) + u16(4);
+    ASSERT_TRUE(decoder.Decode(message(tmpl, 1), exporter, none));
+  }
+  EXPECT_EQ(decoder.counters().templates, 10u);
+  EXPECT_EQ(decoder.counters().refused_templates, 90u);
+  for (uint32_t domain = 2; domain < 10; ++domain)
+    (void)decoder.Decode(message("", domain), exporter, none);
+  EXPECT_EQ(decoder.counters().refused_sources, 6u);
+}
+
 }  // namespace
 }  // namespace bulwark::flow

@@ -52,10 +52,21 @@ std::string FlowRecordJson(const FlowRecord& record);
 // template is not known (yet) are counted and skipped. Not thread-safe: one per receiving thread.
 class ExportDecoder {
  public:
+  // Bounds on what exporters make it keep: a template flood from one exporter, or datagrams from
+  // many forged exporters, cannot grow it without limit.
+  struct Limits {
+    size_t max_sources = 4096;               // (exporter, domain) pairs
+    size_t max_templates_per_source = 1024;  // templates of one of them
+    size_t max_fields = 512;                 // fields of one template
+  };
   struct Counters {
     uint64_t templates = 0;              // template records learned
     uint64_t unknown_template_sets = 0;  // data sets skipped for want of their template
+    uint64_t refused_templates = 0;      // beyond max_templates_per_source or max_fields
+    uint64_t refused_sources = 0;        // datagrams of a source beyond max_sources
   };
+  ExportDecoder();
+  explicit ExportDecoder(Limits limits);
   // Returns the number of records of the datagram. Errors ("byte N: ..."): another version, a
   // header or set that the datagram does not hold, a template that contradicts itself; records
   // decoded before the error stay given.
@@ -81,6 +92,7 @@ class ExportDecoder {
   };
   Result<size_t> DecodeTemplated(std::string_view datagram, const event::IpAddress& exporter,
                                  const RecordFn& record, bool ipfix);
+  Limits limits_;
   std::map<std::pair<std::string, uint32_t>, Source> sources_;
   Counters counters_;
 };
