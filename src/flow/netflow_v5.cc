@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bulwark/flow/flow.h"
+#include "bytes.h"
 
 namespace bulwark::flow {
 
@@ -10,13 +11,6 @@ namespace {
 
 constexpr size_t kHeader = 24;
 constexpr size_t kRecord = 48;
-
-uint16_t U16(std::string_view d, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(d[at]) << 8 | static_cast<uint8_t>(d[at + 1]));
-}
-uint32_t U32(std::string_view d, size_t at) {
-  return static_cast<uint32_t>(U16(d, at)) << 16 | U16(d, at + 2);
-}
 
 }  // namespace
 

@@ -6,17 +6,12 @@
 #include <cstring>
 
 #include "bulwark/flow/flow.h"
+#include "bytes.h"
 
 namespace bulwark::flow {
 
 namespace {
 
-uint16_t U16(std::string_view d, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(d[at]) << 8 | static_cast<uint8_t>(d[at + 1]));
-}
-uint32_t U32(std::string_view d, size_t at) {
-  return static_cast<uint32_t>(U16(d, at)) << 16 | U16(d, at + 2);
-}
 // An unsigned number of 1 to 8 bytes (reduced-size encoding).
 uint64_t Unsigned(std::string_view value) {
   uint64_t out = 0;

@@ -31,12 +31,7 @@ std::string Payload(uint64_t sequence) {
 
 class QueueTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bulwark-queue-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { dir_ = testing_support::TestDataDir("bulwark-queue"); }
   void TearDown() override { testing_support::RemoveTree(dir_); }
 
   std::unique_ptr<DurableQueue> Open(DurableQueue::Options options = {}) {

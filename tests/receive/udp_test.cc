@@ -25,12 +25,7 @@ namespace fs = std::filesystem;
 
 class UdpTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bulwark-udp-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { dir_ = testing_support::TestDataDir("bulwark-udp"); }
   void TearDown() override { testing_support::RemoveTree(dir_); }
 
   void Send(int port, const std::string& payload) {

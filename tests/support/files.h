@@ -1,6 +1,9 @@
 #pragma once
 // File helpers for tests.
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +34,16 @@ inline bool RemoveTree(const std::filesystem::path& path) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+// A data directory of the running test's own (`prefix`-pid-test name, under the temporary
+// folder), emptied first.
+inline std::filesystem::path TestDataDir(const std::string& prefix) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              (prefix + "-" + std::to_string(::getpid()) + "-" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  return dir;
 }
 
 }  // namespace bulwark::testing_support

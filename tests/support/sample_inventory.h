@@ -24,16 +24,6 @@ inline ::testing::AssertionResult ImportSampleInventory(store::Store& store) {
   return ::testing::AssertionSuccess();
 }
 
-// A data directory of the running test's own (`prefix`-pid-test name, under the temporary
-// folder), emptied first.
-inline std::filesystem::path TestDataDir(const std::string& prefix) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              (prefix + "-" + std::to_string(::getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  return dir;
-}
-
 // A store in `dir` holding the sample inventory; null (with the test failed) when it cannot be.
 inline std::unique_ptr<store::Store> SampleStore(const std::filesystem::path& dir) {
   auto store = store::OpenSqliteStore(dir.string());
