@@ -136,6 +136,20 @@ struct HttpServer::Impl {
     auto* impl = static_cast<Impl*>(self);
     auto* pending = static_cast<Pending*>(*state);
     if (!pending) {
+      bool refuse;
+      {
+        std::lock_guard lock(impl->mutex);
+        refuse = impl->draining;
+      }
+      if (refuse) {  // a request begun after the drain: answered, not served
+        HttpResponse stopping;
+        stopping.status = 503;
+        stopping.content_type = "application/problem+json";
+        stopping.body =
+            R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"the service is stopping"})";
+        stopping.headers["Retry-After"] = "10";
+        return impl->Queue(connection, stopping, true);
+      }
       pending = new Pending();
       *state = pending;
       {
@@ -238,14 +252,11 @@ std::map<int, uint64_t> HttpServer::requests_by_status() const {
 }
 
 bool HttpServer::Drain(TimeNs grace) {
+  // New requests are answered 503 from now on (libmicrohttpd's quiesce, which would stop the
+  // accepting, can abort the process with a thread pool on epoll: "Failed to remove listen FD
+  // from epoll set").
   std::unique_lock lock(impl_->mutex);
-  if (!impl_->draining) {
-    impl_->draining = true;
-    lock.unlock();
-    MHD_socket listener = MHD_quiesce_daemon(impl_->daemon);
-    if (listener != MHD_INVALID_SOCKET) close(listener);
-    lock.lock();
-  }
+  impl_->draining = true;
   return impl_->idle.wait_for(lock, std::chrono::nanoseconds(grace),
                               [&] { return impl_->in_progress == 0; });
 }

@@ -267,6 +267,9 @@ TEST_F(HostileTest, AStopAnswersTheRequestsInProgress) {
   std::this_thread::sleep_for(500ms);  // the request is waiting for the store's lock
   auto stopping = std::async(std::launch::async, [&] { service_->Stop(); });
   std::this_thread::sleep_for(500ms);
+  // A request begun during the drain is answered, with 503, not served.
+  Reply late = Call("GET", "/healthz", "");
+  EXPECT_EQ(late.status, 503) << late.body;
   sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   Reply reply = request.get();

@@ -51,9 +51,9 @@ class HttpServer {
   // address, a port in use.
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, HttpHandler handler,
                                                    HttpLimits limits);
-  // Drains: accepts no new connection, lets the requests in progress finish and sends their
-  // responses (each with "Connection: close"), waiting up to `grace` for them. True when none
-  // is left in progress.
+  // Drains: answers requests begun from now on with 503 (and "Connection: close"), lets the
+  // requests in progress finish and sends their responses (each with "Connection: close"),
+  // waiting up to `grace` for them. True when none is left in progress.
   bool Drain(TimeNs grace);
   // Every response sent so far, by status: the handler's and the server's own refusals
   // (ambiguous framing, bodies over the limit). Thread-safe.

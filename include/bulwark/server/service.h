@@ -4,9 +4,9 @@
 // /api/v1/openapi.json), /metrics and /healthz; and runs the timers (deadlines, reminders,
 // outbox delivery) every `tick`. Reload() re-reads the configuration file and everything that
 // follows from it, all or nothing; a broken file keeps the running configuration. Stop() drains:
-// no new connections, requests in progress get their answers (a report import still running after
-// the grace of 10 s stops at its next batch), sends to hanging servers are cut (their messages
-// stay queued), what the followed files still hold is read, then the store closes.
+// new requests are answered 503, requests in progress get their answers (a report import still
+// running after the grace of 10 s stops at its next batch), sends to hanging servers are cut (their
+// messages stay queued), what the followed files still hold is read, then the store closes.
 
 #include <memory>
 #include <string>
