@@ -196,54 +196,6 @@ Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs rece
   return out;
 }
 
-Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs received,
-                                                input::JsonFlattener& flattener) {
-  input::FlatFields collected;
-  if (!flattener.Flatten(json, collected)) return Fail("not a JSON object");
-  auto get = [&](std::string_view key) { return collected.Get(key); };
-  std::string rule = get("rule.id");
-  std::string when = get("@timestamp");
-  if (rule.empty() || when.empty()) return Fail("not a bulwark alert (no rule.id or @timestamp)");
-  std::string ip = get("source.ip");
-  if (ip.empty()) ip = get("events.source.ip");
-  ip = ip.substr(0, ip.find(','));
-  if (ip.empty()) return std::optional<model::Finding>();
-  model::Finding out;
-  out.feed_name = "bulwark-detect";
-  out.identifier = rule;
-  out.source_ip = event::IpAddress::Parse(ip);
-  if (!out.source_ip) return Fail(fmt::format("source.ip: '{}' is not an IP address", ip));
-  auto time = ParseTimestamp(when);
-  if (!time) return Fail(fmt::format("@timestamp: '{}' is not an RFC 3339 time", when));
-  out.time_source = *time;
-  out.time_observation = received;
-  std::string tags = AsciiLower(get("rule.tags"));
-  auto tagged = [&](std::string_view tag) { return tags.find(tag) != std::string::npos; };
-  out.type = tagged("attack.t1505") ? "application-compromise"
-             : tagged("attack.t1078") && tagged("attack.initial-access")
-                 ? "unprivileged-account-compromise"
-             : tagged("attack.t1190") ? "exploit"
-             : tagged("attack.t1110") ? "brute-force"
-             : tagged("attack.t1595") || tagged("attack.t1046") || tagged("attack.reconnaissance")
-                 ? "scanner"
-                 : "ids-alert";
-  out.taxonomy = std::string(*TaxonomyOfType(out.type));
-  static const std::map<std::string, std::string, std::less<>> kLevels = {{"informational", "info"},
-                                                                          {"low", "low"},
-                                                                          {"medium", "medium"},
-                                                                          {"high", "high"},
-                                                                          {"critical", "critical"}};
-  if (auto level = kLevels.find(get("rule.level")); level != kLevels.end()) {
-    out.fields["extra.severity"] = level->second;
-  }
-  out.fields["extra.rule_title"] = get("rule.title");
-  if (std::string count = get("count"); !count.empty()) out.fields["extra.count"] = count;
-  if (std::string user = get("user.name"); !user.empty()) out.fields["extra.user_name"] = user;
-  if (std::string host = get("host.name"); !host.empty()) out.fields["destination.fqdn"] = host;
-  out.evidence = get("events.event.original");
-  return std::optional<model::Finding>(std::move(out));
-}
-
 model::Finding CustomerView(model::Finding finding) {
   if (finding.feed_name != "bulwark-detect") return finding;
   static const std::set<std::string, std::less<>> kShared = {"extra.severity", "extra.rule_title",

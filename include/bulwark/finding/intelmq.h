@@ -28,16 +28,6 @@ using HarmonizedFields = std::map<std::string, std::string, std::less<>>;
 // The same checks as ParseHarmonized, on keys already read (from a CSV row, say).
 Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs received);
 
-// A finding from one alert of `bulwark replay` (its JSON line): about the alert's source.ip (the
-// offender), at its @timestamp, feed "bulwark-detect", identifier = the rule id, severity = the
-// rule's level, classification from the rule's MITRE ATT&CK tags (T1110 brute force -> brute-force,
-// T1190 -> exploit, T1595/T1046/reconnaissance -> scanner, T1078 with initial access ->
-// unprivileged-account-compromise, T1505 -> application-compromise, else ids-alert), evidence =
-// the matching events' original lines. nullopt for an alert about no address (a local user's
-// sudo, say): it makes no finding. Errors: not an alert, a bad address or time.
-Result<std::optional<model::Finding>> FromAlert(std::string_view json, TimeNs received,
-                                                input::JsonFlattener& flattener);
-
 // What a customer may see of a finding about their system. A detection on logs the provider
 // collected (feed "bulwark-detect") comes from the attacked party's logs, so its raw lines and
 // the attacked host, user and address stay out: the attack is told by its rule, time, count and
