@@ -23,8 +23,8 @@ void SyslogFramer::Deliver(std::string_view message) {
   message_(message, frame_offset_);
 }
 
-void SyslogFramer::Problem(std::string reason) {
-  if (problem_) problem_(FramingProblem{frame_offset_, std::move(reason)});
+void SyslogFramer::Problem(const char* kind, std::string reason) {
+  if (problem_) problem_(FramingProblem{frame_offset_, kind, std::move(reason)});
 }
 
 void SyslogFramer::Feed(std::string_view bytes) {
@@ -63,7 +63,8 @@ void SyslogFramer::Feed(std::string_view bytes) {
             }
             continue;
           }
-          Problem(fmt::format("octet count {} is over the limit of {} bytes: read as a line", count,
+          Problem("count_over_limit",
+                  fmt::format("octet count {} is over the limit of {} bytes: read as a line", count,
                               options_.max_message));
         }
         // Not a count: the digits begin a non-transparent message.
@@ -102,7 +103,7 @@ void SyslogFramer::Feed(std::string_view bytes) {
         }
         if (buffer_.size() + piece.size() > options_.max_message) {
           buffer_.append(piece.substr(0, options_.max_message - buffer_.size()));
-          Problem(fmt::format("message over {} bytes: cut", options_.max_message));
+          Problem("message_cut", fmt::format("message over {} bytes: cut", options_.max_message));
           Deliver(WithoutSuffix(buffer_, '\r'));
           state_ = newline ? State::kStart : State::kSkipLine;
           continue;
@@ -132,6 +133,7 @@ void SyslogFramer::Finish() {
       break;
     case State::kOctets:
       Problem(
+          "stream_ended_short",
           fmt::format("the stream ended {} bytes short of the frame's octet count", remaining_));
       Deliver(WithoutSuffix(buffer_, '\n'));
       break;

@@ -66,6 +66,11 @@ Result<std::unique_ptr<DurableQueue>> DurableQueue::Open(const std::string& dir,
   std::error_code error;
   fs::create_directories(dir, error);
   if (error) return Fail("cannot create the queue folder: " + error.message(), dir);
+  // Processed records count against max_bytes until their segment is deleted, and the segment
+  // being written is never deleted: segments of a quarter of the bound at most leave three
+  // quarters of it for unprocessed records.
+  options.segment_bytes =
+      std::max<uint64_t>(1, std::min(options.segment_bytes, options.max_bytes / 4));
   std::unique_ptr<DurableQueue> queue(new DurableQueue(dir, options));
   if (auto recovered = queue->Recover(); !recovered) return tl::unexpected(recovered.error());
   return queue;

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <thread>
 
-#include "bulwark/core/strings.h"
+#include "sockets.h"
 
 namespace bulwark::receive {
 
@@ -50,6 +50,7 @@ struct UdpSyslogReceiver::Impl {
   DurableQueue* queue = nullptr;
   std::mutex* queue_mutex = nullptr;
   const Env* env = nullptr;
+  SenderStats* senders = nullptr;
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> datagrams{0}, queued{0}, dropped{0};
@@ -74,7 +75,7 @@ struct UdpSyslogReceiver::Impl {
         ++datagrams;
         QueuedMessage message;
         message.received = env->Now();
-        message.sender = Sender(from);
+        message.sender = PeerAddress(from);
         std::string_view text(buffer.data(), static_cast<size_t>(got));
         while (!text.empty() &&
                (text.back() == '\n' || text.back() == '\r' || text.back() == '\0')) {
@@ -85,8 +86,10 @@ struct UdpSyslogReceiver::Impl {
         if (queue->Append(EncodeQueued(message))) {
           ++queued;
           ++unsynced;
+          Count(message.sender, "messages");
         } else {
           ++dropped;
+          Count(message.sender, "dropped_queue_full");
         }
       }
       Sync(unsynced);
@@ -94,21 +97,15 @@ struct UdpSyslogReceiver::Impl {
     Sync(unsynced);
   }
 
+  void Count(const event::IpAddress& sender, const char* what) {
+    if (senders) senders->Add(sender, what);
+  }
+
   void Sync(int& unsynced) {
     if (unsynced == 0) return;
     std::lock_guard lock(*queue_mutex);
     (void)queue->Sync();
     unsynced = 0;
-  }
-
-  static event::IpAddress Sender(const sockaddr_storage& from) {
-    if (from.ss_family == AF_INET) {
-      const auto& v4 = reinterpret_cast<const sockaddr_in&>(from);
-      return event::IpAddress::V4(ntohl(v4.sin_addr.s_addr));
-    }
-    std::array<uint8_t, 16> bytes{};
-    std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6&>(from).sin6_addr, 16);
-    return event::IpAddress::FromBytes(bytes);
   }
 };
 
@@ -121,36 +118,22 @@ UdpSyslogReceiver::~UdpSyslogReceiver() {
 Result<std::unique_ptr<UdpSyslogReceiver>> UdpSyslogReceiver::Start(const std::string& listen,
                                                                     DurableQueue& queue,
                                                                     std::mutex& queue_mutex,
-                                                                    const Env& env) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return Fail("expected HOST:PORT", listen);
-  auto port = ParseInt(listen.substr(colon + 1));
-  if (!port || *port < 0 || *port > 65535) return Fail("bad port", listen);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(*port));
-  if (inet_pton(AF_INET, listen.substr(0, colon).c_str(), &address.sin_addr) != 1) {
-    return Fail("not an IPv4 address", listen);
-  }
+                                                                    const Env& env,
+                                                                    SenderStats* senders) {
+  auto fd = OpenListeningSocket(listen, SOCK_DGRAM);
+  if (!fd) return tl::unexpected(fd.error());
   auto impl = std::make_unique<Impl>();
-  impl->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (impl->fd < 0) return Fail(std::strerror(errno), listen);
+  impl->fd = *fd;
   int size = 8 << 20;  // room for bursts while the queue syncs
   setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  if (bind(impl->fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    std::string reason = std::strerror(errno);
-    ::close(impl->fd);
-    return Fail("cannot listen: " + reason, listen);
-  }
-  socklen_t length = sizeof address;
-  getsockname(impl->fd, reinterpret_cast<sockaddr*>(&address), &length);
   impl->queue = &queue;
   impl->queue_mutex = &queue_mutex;
   impl->env = &env;
+  impl->senders = senders;
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->Run(); });
   std::unique_ptr<UdpSyslogReceiver> receiver(new UdpSyslogReceiver(std::move(impl)));
-  receiver->port_ = ntohs(address.sin_port);
+  receiver->port_ = BoundPort(*fd);
   return receiver;
 }
 

@@ -12,11 +12,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <thread>
 #include <vector>
 
 #include "../support/files.h"
 #include "bulwark/flow/flow.h"
+#include "drain.h"
 
 namespace bulwark::receive {
 namespace {
@@ -43,18 +45,6 @@ class UdpTest : public ::testing::Test {
     for (int i = 0; i < 500 && receiver.counters().datagrams < count; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-  }
-
-  std::vector<QueuedMessage> Drain(DurableQueue& queue, std::mutex& mutex) {
-    std::vector<QueuedMessage> out;
-    std::lock_guard lock(mutex);
-    auto read = queue.Read(100000, [&](uint64_t, std::string_view record) {
-      auto message = DecodeQueued(record);
-      EXPECT_TRUE(message);
-      if (message) out.push_back(*message);
-    });
-    EXPECT_TRUE(read);
-    return out;
   }
 
   fs::path dir_;
@@ -87,7 +77,7 @@ TEST_F(UdpTest, RsyslogsDatagramsAndLoggerArriveWithTheirSender) {
   EXPECT_EQ(counters.datagrams, 16u);
   EXPECT_EQ(counters.queued, 16u);
   EXPECT_EQ(counters.dropped, 0u);
-  auto messages = Drain(**queue, mutex);
+  auto messages = DrainQueued(**queue, mutex);
   ASSERT_EQ(messages.size(), 16u);
   for (size_t i = 0; i < sent.size(); ++i) {
     std::string expected = sent[i];
@@ -111,7 +101,8 @@ TEST_F(UdpTest, AFullQueueCountsDrops) {
   auto queue = DurableQueue::Open(dir_.string(), tiny);
   ASSERT_TRUE(queue);
   std::mutex mutex;
-  auto receiver = UdpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default());
+  SenderStats senders;
+  auto receiver = UdpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), &senders);
   ASSERT_TRUE(receiver);
   for (int i = 0; i < 40; ++i) Send((*receiver)->port(), "<13>" + std::string(100, 'x'));
   AwaitDatagrams(**receiver, 40);
@@ -120,7 +111,15 @@ TEST_F(UdpTest, AFullQueueCountsDrops) {
   EXPECT_EQ(counters.datagrams, 40u);
   EXPECT_GT(counters.dropped, 0u);
   EXPECT_EQ(counters.queued + counters.dropped, 40u);
-  EXPECT_EQ(Drain(**queue, mutex).size(), counters.queued);
+  EXPECT_EQ(DrainQueued(**queue, mutex).size(), counters.queued);
+  // Counted for the sender too.
+  std::map<std::string, uint64_t> counts;
+  for (const auto& c : senders.Snapshot()) {
+    EXPECT_EQ(c.sender, "127.0.0.1");
+    counts[c.what] = c.count;
+  }
+  EXPECT_EQ(counts["messages"], counters.queued);
+  EXPECT_EQ(counts["dropped_queue_full"], counters.dropped);
 }
 
 TEST(Udp, ARecordWithoutItsHeaderIsRefused) {

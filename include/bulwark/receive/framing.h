@@ -20,7 +20,9 @@ namespace bulwark::receive {
 
 struct FramingProblem {
   uint64_t offset = 0;  // of the frame in the stream
-  std::string reason;
+  // A stable name for counting: "count_over_limit", "message_cut" or "stream_ended_short".
+  const char* kind = "";
+  std::string reason;  // for people, with the figures
 };
 
 class SyslogFramer {
@@ -48,7 +50,7 @@ class SyslogFramer {
  private:
   enum class State { kStart, kCount, kOctets, kLine, kSkipLine };
   void Deliver(std::string_view message);
-  void Problem(std::string reason);
+  void Problem(const char* kind, std::string reason);
 
   MessageFn message_;
   ProblemFn problem_;

@@ -10,8 +10,10 @@
 // (an atomically replaced file) and deletes the segments wholly before it. Open() scans the last
 // segment and cuts a torn tail (a record half written when the process died), and reports a
 // damaged record elsewhere, skipping the rest of its segment. The queue is bounded: Append()
-// refuses a record that would make the unprocessed records exceed `max_bytes` (the receiver
-// then applies backpressure or counts a drop). Not thread-safe: one writer and one reader thread
+// refuses a record that would make its files exceed `max_bytes` (the receiver then applies
+// backpressure or counts a drop). Processed records count until their segment is deleted;
+// segments are at most a quarter of `max_bytes`, so that three quarters are always there for
+// unprocessed records. Not thread-safe: one writer and one reader thread
 // need a lock around it.
 
 #include <cstdint>
@@ -29,7 +31,7 @@ class DurableQueue {
  public:
   struct Options {
     uint64_t segment_bytes = 64ull << 20;  // a new segment file after this size
-    uint64_t max_bytes = 1ull << 30;       // unprocessed records held at most
+    uint64_t max_bytes = 1ull << 30;       // the queue's files at most
   };
   struct Recovery {
     uint64_t records = 0;        // unprocessed records found at Open()
@@ -56,7 +58,7 @@ class DurableQueue {
 
   uint64_t committed() const { return committed_; }
   uint64_t next_sequence() const { return next_; }
-  // Bytes of unprocessed records on disk and in the buffer.
+  // Bytes of the queue's segments on disk and in the buffer.
   uint64_t bytes() const;
   const Recovery& recovery() const { return recovery_; }
 

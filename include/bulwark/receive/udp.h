@@ -18,6 +18,7 @@
 #include "bulwark/core/time.h"
 #include "bulwark/event/ip.h"
 #include "bulwark/receive/queue.h"
+#include "bulwark/receive/senders.h"
 
 namespace bulwark::receive {
 
@@ -38,12 +39,14 @@ class UdpSyslogReceiver {
     uint64_t queued = 0;     // appended to the queue
     uint64_t dropped = 0;    // refused by a full queue (or a queue error)
   };
-  // Binds `listen` ("127.0.0.1:5514"; port 0 picks one) and starts the thread; arrival times
-  // come from `env`. `queue` is shared with its reader: every use of it holds `queue_mutex`.
-  // Errors: a bad address, a port in use.
+  // Binds `listen` ("127.0.0.1:5514", "[::1]:5514"; port 0 picks one) and starts the thread;
+  // arrival times come from `env`. `queue` is shared with its reader: every use of it holds
+  // `queue_mutex`. `senders` (not owned, may be null) gets the counts per sender. Errors: a bad
+  // address, a port in use.
   static Result<std::unique_ptr<UdpSyslogReceiver>> Start(const std::string& listen,
                                                           DurableQueue& queue,
-                                                          std::mutex& queue_mutex, const Env& env);
+                                                          std::mutex& queue_mutex, const Env& env,
+                                                          SenderStats* senders = nullptr);
   ~UdpSyslogReceiver();  // stops
   // Stops the thread after it has queued and synced what it received.
   void Stop();
