@@ -184,6 +184,43 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
          }
          return {};
        }},
+      {"receivers",
+       [&](const YAML::Node& n) -> Result<void> {
+         if (!n.IsSequence()) return Fail("'receivers' must be a list", Where(name, n.Mark()));
+         for (const auto& item : n) {
+           Receiver r;
+           auto done = Walk(item, name, "receivers[]",
+                            {{"name", text(r.name)},
+                             {"protocol", one_of(r.protocol, {"udp", "tcp"})},
+                             {"listen", text(r.listen)},
+                             {"format", one_of(r.format, {"auto", "syslog", "jsonl", "plain"})},
+                             {"max_connections", count(r.max_connections, 1)},
+                             {"max_connections_per_sender", count(r.max_connections_per_sender, 1)},
+                             {"max_message_bytes", count(r.max_message_bytes, 256)},
+                             {"idle_timeout", span(r.idle_timeout)},
+                             {"queue_max_bytes", count(r.queue_max_bytes, 1 << 20)}});
+           if (!done) return done;
+           if (r.protocol.empty() || r.listen.empty()) {
+             return Fail("a receiver needs a 'protocol' (udp, tcp) and 'listen' (HOST:PORT)",
+                         Where(name, item.Mark()));
+           }
+           if (r.name.empty()) {
+             r.name = r.protocol + "-" + r.listen.substr(r.listen.rfind(':') + 1);
+           }
+           for (const Receiver& other : c.receivers) {
+             if (other.name == r.name) {
+               return Fail(fmt::format("two receivers are named '{}'", r.name),
+                           Where(name, item.Mark()));
+             }
+           }
+           if (r.name.find_first_of("/\\") != std::string::npos || r.name.starts_with(".")) {
+             return Fail("a receiver's name is a folder name: no '/', '\\', no leading '.'",
+                         Where(name, item.Mark()));
+           }
+           c.receivers.push_back(r);
+         }
+         return {};
+       }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
       {"stackit",
        [&](const YAML::Node& n) {

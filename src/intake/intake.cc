@@ -11,8 +11,9 @@ namespace bulwark::intake {
 Intake::Intake(spine::Spine& spine) : spine_(spine) {}
 
 Result<void> Intake::TakeBatch(const std::vector<model::Finding>& batch,
-                               const std::function<void(const incident::TakeResult&)>& each) {
-  if (batch.empty()) return {};
+                               const std::function<void(const incident::TakeResult&)>& each,
+                               const StreamPosition* position) {
+  if (batch.empty() && !position) return {};
   std::vector<incident::TakeResult> results;
   results.reserve(batch.size());
   auto written = spine_.Write([&](spine::Spine::Writer& w) -> Result<void> {
@@ -22,6 +23,7 @@ Result<void> Intake::TakeBatch(const std::vector<model::Finding>& batch,
       if (!taken) return tl::unexpected(taken.error());
       results.push_back(std::move(*taken));
     }
+    if (position) return w.store.SetPosition(position->stream, position->position);
     return {};
   });
   if (!written) return written;
@@ -52,7 +54,7 @@ Result<std::vector<incident::TakeResult>> Intake::TakeFindings(
   return results;
 }
 
-Result<void> Intake::TakeAlertFindings(AlertFindings& alerts) {
+Result<void> Intake::TakeAlertFindings(AlertFindings& alerts, const StreamPosition* position) {
   std::vector<model::Finding> findings = alerts.Drain();
   AlertTally tally = alerts.DrainTally();
   {
@@ -61,6 +63,10 @@ Result<void> Intake::TakeAlertFindings(AlertFindings& alerts) {
     counts_.alerts.below_level += tally.below_level;
     counts_.alerts.no_address += tally.no_address;
     counts_.alerts.unreadable += tally.unreadable;
+  }
+  if (position) {
+    // All in one write with the position: taken once, whatever happens after.
+    return TakeBatch(findings, nullptr, position);
   }
   auto taken = TakeFindings(findings);
   if (!taken) return tl::unexpected(taken.error());

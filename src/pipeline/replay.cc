@@ -37,6 +37,7 @@ struct LineRef {
   uint32_t length;
   bool too_long;
   uint64_t number;
+  const LineOrigin* origin = nullptr;  // lines received over the network
 };
 
 struct Batch {
@@ -210,6 +211,7 @@ class Worker {
         continue;
       }
       ++result.events;
+      if (line.origin) ApplyOrigin(*line.origin);
       if (scanner_) scanner_->Reset();
       if (decoders_.Decode(event_, *decode_scratch_, scanner_ ? &prefilter_scan_ : nullptr) > 0) {
         ++result.decoded;
@@ -232,6 +234,13 @@ class Worker {
   }
 
  private:
+  void ApplyOrigin(const LineOrigin& origin) {
+    event_.Set(log_source_address_, origin.sender);
+    if (origin.system_id.empty()) return;
+    event_.Set(host_id_, origin.system_id);
+    event_.Set(host_ip_, origin.sender);
+  }
+
   // Adds correlation inputs for the consumers of `rule`, then (as children) for theirs.
   void AddItems(uint32_t rule, int32_t parent, Record& record, int depth = 0) {
     if (depth > 8) return;
@@ -271,6 +280,9 @@ class Worker {
   event::Event event_;
   std::vector<uint32_t> matched_;
   std::vector<std::string_view> group_;  // group-by values of the event being recorded
+  const event::FieldId log_source_address_ = event::InternField("log.source.address");
+  const event::FieldId host_id_ = event::InternField("host.id");
+  const event::FieldId host_ip_ = event::InternField("host.ip");
 };
 
 // Correlation, suppression and output, in input order.
@@ -659,7 +671,7 @@ StreamDetector::StreamDetector(ReplayOptions options, std::shared_ptr<const dete
 StreamDetector::~StreamDetector() = default;
 
 void StreamDetector::Process(size_t input, const std::vector<std::string>& lines,
-                             uint64_t first_line_number) {
+                             uint64_t first_line_number, std::span<const LineOrigin> origins) {
   Impl& s = *impl_;
   if (input >= s.names.size() || lines.empty()) return;
   Batch batch(s.options.parse);
@@ -671,8 +683,9 @@ void StreamDetector::Process(size_t input, const std::vector<std::string>& lines
     std::string_view line(lines[i]);
     bool too_long = line.size() > input::kMaxLineBytes;
     if (too_long) line = line.substr(0, input::kMaxLineBytes);
-    batch.lines.push_back(
-        LineRef{line.data(), static_cast<uint32_t>(line.size()), too_long, first_line_number + i});
+    batch.lines.push_back(LineRef{line.data(), static_cast<uint32_t>(line.size()), too_long,
+                                  first_line_number + i,
+                                  i < origins.size() ? &origins[i] : nullptr});
     s.years[input].ObserveLine(line);
   }
   s.worker->Process(batch, s.result, /*keep_sessions=*/true);

@@ -12,6 +12,20 @@ void Header(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+// A label value with backslashes, double quotes and newlines escaped.
+std::string LabelValue(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string RenderMetrics(const MetricsSnapshot& s) {
@@ -49,6 +63,40 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
                      s.intake.alerts.no_address);
   out += fmt::format("bulwark_alerts_left_total{{reason=\"unreadable\"}} {}\n",
                      s.intake.alerts.unreadable);
+  if (!s.receivers.empty()) {
+    Header(out, "bulwark_receiver_messages_total", "counter",
+           "Messages a network receiver got, by what became of them.");
+    for (const auto& r : s.receivers) {
+      for (auto [result, count] : {std::pair{"received", r.received},
+                                   {"queued", r.queued},
+                                   {"dropped", r.dropped},
+                                   {"processed", r.processed}}) {
+        out += fmt::format("bulwark_receiver_messages_total{{receiver=\"{}\",result=\"{}\"}} {}\n",
+                           LabelValue(r.name), result, count);
+      }
+    }
+    Header(out, "bulwark_receiver_problems_total", "counter",
+           "Refused connections and framing problems of a network receiver.");
+    for (const auto& r : s.receivers) {
+      out += fmt::format(
+          "bulwark_receiver_problems_total{{receiver=\"{}\",kind=\"refused_connection\"}} {}\n",
+          LabelValue(r.name), r.refused);
+      out += fmt::format("bulwark_receiver_problems_total{{receiver=\"{}\",kind=\"framing\"}} {}\n",
+                         LabelValue(r.name), r.problems);
+    }
+    Header(out, "bulwark_receiver_queue_bytes", "gauge", "Size of a receiver's durable queue.");
+    for (const auto& r : s.receivers) {
+      out += fmt::format("bulwark_receiver_queue_bytes{{receiver=\"{}\"}} {}\n", LabelValue(r.name),
+                         r.queue_bytes);
+    }
+    Header(out, "bulwark_sender_events_total", "counter",
+           "What each sender's messages and connections came to (at most 4,096 senders; the "
+           "rest under \"::\").");
+    for (const auto& c : s.senders) {
+      out += fmt::format("bulwark_sender_events_total{{sender=\"{}\",event=\"{}\"}} {}\n",
+                         LabelValue(c.sender), LabelValue(c.what), c.count);
+    }
+  }
   if (s.incidents) {
     Header(out, "bulwark_incidents", "gauge", "Incidents by state.");
     for (model::IncidentState state : model::kAllStates) {

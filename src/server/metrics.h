@@ -5,8 +5,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bulwark/intake/intake.h"
+#include "bulwark/receive/senders.h"
 
 namespace bulwark::server {
 
@@ -16,6 +18,19 @@ struct MetricsSnapshot {
   intake::IntakeCounts intake;
   uint64_t mails_sent = 0, mails_retried = 0, mails_failed = 0;
   uint64_t input_lines = 0;
+  // A network receiver's counts (config "receivers").
+  struct Receiver {
+    std::string name;
+    uint64_t received = 0;   // messages (datagrams or frames)
+    uint64_t queued = 0;     // on disk in its queue
+    uint64_t dropped = 0;    // UDP: refused by a full queue
+    uint64_t refused = 0;    // TCP: connections over a limit
+    uint64_t problems = 0;   // TCP: framing problems
+    uint64_t processed = 0;  // through detection
+    uint64_t queue_bytes = 0;
+  };
+  std::vector<Receiver> receivers;
+  std::vector<receive::SenderStats::Count> senders;
   // Incidents by state name; nullopt when the store could not be read.
   std::optional<std::map<std::string, int64_t>> incidents;
 };

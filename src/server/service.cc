@@ -14,6 +14,9 @@
 #include "bulwark/intake/report_sources.h"
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
+#include "bulwark/receive/queue.h"
+#include "bulwark/receive/tcp.h"
+#include "bulwark/receive/udp.h"
 #include "bulwark/server/http.h"
 #include "bulwark/spine/spine.h"
 #include "metrics.h"
@@ -24,6 +27,11 @@ namespace {
 
 // How long a stop waits for requests in progress before it cuts them off.
 constexpr TimeNs kDrainGrace = 10 * kNsPerSecond;
+// Received messages taken from a queue into detection at a time (one store write).
+constexpr size_t kReceivedBatch = 1024;
+// A receiver's queue is marked processed at most this often (the store's position is the
+// record that counts; the queue's own mark only lets it delete its files).
+constexpr TimeNs kQueueCommitEvery = kNsPerSecond;
 
 }  // namespace
 
@@ -54,12 +62,29 @@ struct Service::Impl {
   std::vector<uint64_t> lines_read;
   std::unique_ptr<intake::AlertFindings> alert_findings;  // the detector's sink
   std::unique_ptr<pipeline::StreamDetector> detector;
+  size_t receiver_base = 0;  // the detector's input index of the first receiver
   std::atomic<uint64_t> lines_total{0};
 
   std::atomic<uint64_t> mails_sent{0}, mails_retried{0}, mails_failed{0};
 
+  // Network receivers, fixed at start. Each has a durable queue of its own; the receive thread
+  // takes what they queued through the detector, as inputs after the files.
+  struct ReceiverSlot {
+    config::Receiver config;
+    std::unique_ptr<receive::DurableQueue> queue;
+    std::mutex queue_mutex;  // the receiver's thread and the receive thread share the queue
+    std::unique_ptr<receive::UdpSyslogReceiver> udp;
+    std::unique_ptr<receive::TcpSyslogReceiver> tcp;
+    uint64_t lines = 0;                  // taken through detection since the start
+    std::atomic<uint64_t> processed{0};  // the same, for the metrics
+    uint64_t processed_up_to = 0;        // the last sequence number taken (store position)
+    TimeNs next_commit = 0;
+  };
+  std::vector<std::unique_ptr<ReceiverSlot>> receivers;
+  receive::SenderStats senders;
+
   std::unique_ptr<HttpServer> http;
-  std::thread timer, reader, sources_thread;
+  std::thread timer, reader, sources_thread, receive_thread;
   std::mutex timer_mutex;
   std::condition_variable timer_wake;
   bool stopping = false;
@@ -69,6 +94,7 @@ struct Service::Impl {
     std::vector<std::unique_ptr<input::FileFollower>> followers;
     std::unique_ptr<intake::AlertFindings> alert_findings;
     std::unique_ptr<pipeline::StreamDetector> detector;  // null: no inputs
+    size_t receiver_base = 0;  // the detector's input index of the first receiver
   };
 
   config::Config Config() {
@@ -79,7 +105,7 @@ struct Service::Impl {
   // Loads what `c.inputs` need; changes nothing running.
   Result<StagedInputs> PrepareInputs(const config::Config& c) {
     StagedInputs staged;
-    if (c.inputs.empty()) return staged;
+    if (c.inputs.empty() && c.receivers.empty()) return staged;
     detect::CompileOptions compile;
     auto rules = pipeline::LoadRules(c.rules, compile, env);
     if (!rules.rejected.empty()) {
@@ -97,6 +123,12 @@ struct Service::Impl {
       // config.cc has checked the name.
       options.input_formats.push_back(input::ParseFormat(in.format).value_or(input::Format::kAuto));
       staged.followers.push_back(std::make_unique<input::FileFollower>(in.path));
+    }
+    // Receivers are inputs after the files.
+    staged.receiver_base = c.inputs.size();
+    for (const auto& r : c.receivers) {
+      names.push_back("receiver:" + r.name);
+      options.input_formats.push_back(input::ParseFormat(r.format).value_or(input::Format::kAuto));
     }
     Env* clock = &env;
     staged.alert_findings = std::make_unique<intake::AlertFindings>(
@@ -117,6 +149,7 @@ struct Service::Impl {
     followers = std::move(staged.followers);
     lines_read.assign(followers.size(), 0);
     detector = std::move(staged.detector);
+    receiver_base = staged.receiver_base;
     alert_findings = std::move(staged.alert_findings);
   }
 
@@ -138,6 +171,131 @@ struct Service::Impl {
     }
     if (auto taken = intake->TakeAlertFindings(*alert_findings); !taken) {
       Log(fmt::format("findings not taken: {}", taken.error().ToString()));
+    }
+  }
+
+  // Opens each receiver's queue, moves it past what the store says was processed (a crash
+  // between the store's write and the queue's mark), and starts listening.
+  Result<void> StartReceivers(const config::Config& c) {
+    for (const config::Receiver& r : c.receivers) {
+      auto slot = std::make_unique<ReceiverSlot>();
+      slot->config = r;
+      receive::DurableQueue::Options options;
+      options.max_bytes = r.queue_max_bytes;
+      auto queue = receive::DurableQueue::Open(c.data_dir + "/queue/" + r.name, options);
+      if (!queue) return tl::unexpected(queue.error());
+      slot->queue = std::move(*queue);
+      for (const Error& damaged : slot->queue->recovery().damaged) {
+        Log(fmt::format("receiver {}: damaged queue record skipped: {}", r.name,
+                        damaged.ToString()));
+      }
+      std::optional<uint64_t> position;
+      auto read = spine->Read([&](store::Store& store) -> Result<void> {
+        auto got = store.Position(StreamName(r));
+        if (!got) return tl::unexpected(got.error());
+        position = *got;
+        return {};
+      });
+      if (!read) return tl::unexpected(read.error());
+      if (position && *position > slot->queue->committed()) {
+        if (auto done = slot->queue->Commit(*position); !done) return done;
+      }
+      if (r.protocol == "udp") {
+        auto udp = receive::UdpSyslogReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
+                                                     &senders);
+        if (!udp) return tl::unexpected(udp.error());
+        slot->udp = std::move(*udp);
+      } else {
+        receive::TcpSyslogReceiver::Limits limits;
+        limits.max_connections = r.max_connections;
+        limits.max_connections_per_sender = r.max_connections_per_sender;
+        limits.max_message = r.max_message_bytes;
+        limits.idle_timeout = r.idle_timeout;
+        auto tcp = receive::TcpSyslogReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
+                                                     &senders, limits);
+        if (!tcp) return tl::unexpected(tcp.error());
+        slot->tcp = std::move(*tcp);
+      }
+      Log(fmt::format("receiver {}: {} on {}{}", r.name, r.protocol,
+                      r.listen.substr(0, r.listen.rfind(':') + 1),
+                      slot->udp ? slot->udp->port() : slot->tcp->port()));
+      receivers.push_back(std::move(slot));
+    }
+    return {};
+  }
+
+  static std::string StreamName(const config::Receiver& r) { return "receiver:" + r.name; }
+
+  // Takes up to kReceivedBatch queued messages of receiver `index` through detection; their
+  // findings and the queue position are stored in one write, so that after a crash processing
+  // resumes behind the last message whose alerts were stored. Returns how many it took.
+  size_t TakeReceived(size_t index) {
+    ReceiverSlot& slot = *receivers[index];
+    std::vector<std::string> lines;
+    std::vector<pipeline::LineOrigin> origins;
+    uint64_t last = 0;
+    auto attribution = spine->index();
+    {
+      std::lock_guard lock(slot.queue_mutex);
+      auto read = slot.queue->Read(kReceivedBatch, [&](uint64_t sequence, std::string_view record) {
+        last = sequence;
+        auto message = receive::DecodeQueued(record);
+        if (!message) return;  // CRC-checked, so written by another program version: skipped
+        pipeline::LineOrigin origin{message->sender.ToString(), {}};
+        if (auto held = attribution->Lookup(message->sender, message->received);
+            held && held->system) {
+          origin.system_id = held->system->id;
+        }
+        lines.push_back(std::move(message->text));
+        origins.push_back(std::move(origin));
+      });
+      if (!read) Log(fmt::format("receiver {}: {}", slot.config.name, read.error().ToString()));
+    }
+    if (last == 0) return 0;
+    {
+      std::lock_guard lock(input_mutex);
+      if (detector) detector->Process(receiver_base + index, lines, slot.lines + 1, origins);
+      slot.lines += lines.size();
+      intake::StreamPosition position{StreamName(slot.config), last};
+      for (const std::string& problem : alert_findings->DrainProblems()) {
+        Log("alert not taken: " + problem);
+      }
+      if (auto taken = intake->TakeAlertFindings(*alert_findings, &position); !taken) {
+        // Not marked processed: a restart takes these messages again.
+        Log(fmt::format("receiver {}: findings not taken: {}", slot.config.name,
+                        taken.error().ToString()));
+        return lines.size();
+      }
+    }
+    slot.processed += lines.size();
+    slot.processed_up_to = last;
+    CommitQueue(slot, false);
+    return lines.size();
+  }
+
+  // Marks the queue processed up to what the store holds (`now`: whatever the time).
+  void CommitQueue(ReceiverSlot& slot, bool now) {
+    TimeNs at = env.Now();
+    if (!now && at < slot.next_commit) return;
+    slot.next_commit = at + kQueueCommitEvery;
+    std::lock_guard lock(slot.queue_mutex);
+    if (slot.processed_up_to <= slot.queue->committed()) return;
+    if (auto done = slot.queue->Commit(slot.processed_up_to); !done) {
+      Log(fmt::format("receiver {}: {}", slot.config.name, done.error().ToString()));
+    }
+  }
+
+  // The receive thread: takes what the receivers queued until stopping, then what is left.
+  void ReceiveLoop() {
+    std::unique_lock lock(timer_mutex);
+    while (!stopping) {
+      lock.unlock();
+      size_t taken = 0;
+      for (size_t i = 0; i < receivers.size(); ++i) taken += TakeReceived(i);
+      lock.lock();
+      if (taken == 0) {
+        timer_wake.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopping; });
+      }
     }
   }
 
@@ -214,6 +372,29 @@ struct Service::Impl {
     snapshot.mails_retried = mails_retried;
     snapshot.mails_failed = mails_failed;
     snapshot.input_lines = lines_total;
+    for (const auto& slot : receivers) {
+      MetricsSnapshot::Receiver r;
+      r.name = slot->config.name;
+      if (slot->udp) {
+        auto c = slot->udp->counters();
+        r.received = c.datagrams;
+        r.queued = c.queued;
+        r.dropped = c.dropped;
+      } else {
+        auto c = slot->tcp->counters();
+        r.received = c.messages;
+        r.queued = c.queued;
+        r.refused = c.refused;
+        r.problems = c.problems;
+      }
+      r.processed = slot->processed;
+      {
+        std::lock_guard lock(slot->queue_mutex);
+        r.queue_bytes = slot->queue->bytes();
+      }
+      snapshot.receivers.push_back(std::move(r));
+    }
+    snapshot.senders = senders.Snapshot();
     // A read connection of its own: never waits for a write in progress.
     (void)spine->Read([&](store::Store& store) -> Result<void> {
       auto counts = store.CountIncidents();
@@ -223,6 +404,20 @@ struct Service::Impl {
     return RenderMetrics(snapshot);
   }
 };
+
+namespace {
+
+bool SameReceivers(const std::vector<config::Receiver>& a, const std::vector<config::Receiver>& b) {
+  auto key = [](const config::Receiver& r) {
+    return std::tie(r.name, r.protocol, r.listen, r.format, r.max_connections,
+                    r.max_connections_per_sender, r.max_message_bytes, r.idle_timeout,
+                    r.queue_max_bytes);
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](const auto& x, const auto& y) { return key(x) == key(y); });
+}
+
+}  // namespace
 
 Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -244,6 +439,9 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   if (!inputs) return tl::unexpected(inputs.error());
   impl->intake = std::make_unique<intake::Intake>(*impl->spine);
   impl->CommitInputs(std::move(*inputs));
+  if (auto started = impl->StartReceivers(config); !started) {
+    return tl::unexpected(started.error());
+  }
   Impl* raw = impl.get();
   impl->api = std::make_unique<Api>(*impl->spine, *impl->intake, [raw] { return raw->Metrics(); });
   HttpLimits limits;
@@ -263,6 +461,7 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
       [raw] { raw->Loop([] { return 250 * kNsPerSecond / 1000; }, [raw] { raw->ReadInputs(); }); });
   impl->sources_thread = std::thread(
       [raw] { raw->Loop([] { return kNsPerSecond; }, [raw] { raw->PollReports(false); }); });
+  if (!impl->receivers.empty()) impl->receive_thread = std::thread([raw] { raw->ReceiveLoop(); });
   impl->Log(
       fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
@@ -270,6 +469,14 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
 
 int Service::port() const {
   return impl_->http ? impl_->http->port() : 0;
+}
+
+int Service::receiver_port(const std::string& name) const {
+  for (const auto& slot : impl_->receivers) {
+    if (slot->config.name != name) continue;
+    return slot->udp ? slot->udp->port() : slot->tcp->port();
+  }
+  return 0;
 }
 
 Result<void> Service::Reload() {
@@ -284,6 +491,10 @@ Result<void> Service::Reload() {
     parsed->data_dir = running.data_dir;
     parsed->listen = running.listen;
   }
+  if (!SameReceivers(parsed->receivers, running.receivers)) {
+    impl_->Log("receivers change only with a restart");
+  }
+  parsed->receivers = running.receivers;
   // Everything is prepared before anything is swapped: all of the new configuration or none.
   auto sources = intake::ReportSources::Create(parsed->reports, impl_->env);
   if (!sources) return tl::unexpected(sources.error());
@@ -325,6 +536,18 @@ void Service::Stop() {
   if (impl_->reader.joinable()) impl_->reader.join();
   if (impl_->sources_thread.joinable()) impl_->sources_thread.join();
   impl_->http.reset();
+  // Receivers stop taking; what they queued stays on disk for the next start (it is durable),
+  // but what is there now is taken, and the queues marked.
+  for (auto& slot : impl_->receivers) {
+    if (slot->udp) slot->udp->Stop();
+    if (slot->tcp) slot->tcp->Stop();
+  }
+  if (impl_->receive_thread.joinable()) impl_->receive_thread.join();
+  for (size_t i = 0; i < impl_->receivers.size(); ++i) {
+    while (impl_->TakeReceived(i) > 0) {
+    }
+    impl_->CommitQueue(*impl_->receivers[i], true);
+  }
   impl_->ReadInputs();  // what the files still hold
   impl_->Log("stopped");
 }

@@ -182,6 +182,13 @@ CREATE TABLE reports (
 ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX audit_by_action ON audit_log(incident_id, action);
 )sql",
+    // 8: positions of input streams (receivers' queues)
+    R"sql(
+CREATE TABLE positions (
+  stream TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -545,6 +552,26 @@ class SqliteStore final : public Store {
                     [&](sqlite::Statement& s) { s.Bind(1, id); });
     if (!done) return tl::unexpected(done.error());
     return sqlite3_changes(db_->raw()) > 0;
+  }
+
+  Result<void> SetPosition(const std::string& stream, uint64_t position) override {
+    return Run(
+        "storing a stream's position",
+        "INSERT INTO positions (stream, position) VALUES (?1, ?2) "
+        "ON CONFLICT (stream) DO UPDATE SET position = excluded.position",
+        [&](sqlite::Statement& s) { s.Bind(1, stream).Bind(2, static_cast<int64_t>(position)); });
+  }
+
+  Result<std::optional<uint64_t>> Position(const std::string& stream) override {
+    auto statement = db_->Prepare("SELECT position FROM positions WHERE stream = ?1");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, stream);
+    auto row = (*statement)->Step();
+    if (!row) return tl::unexpected(Failed("reading a stream's position", row.error()));
+    if (!*row) return std::optional<uint64_t>();
+    auto position = static_cast<uint64_t>((*statement)->Int(0));
+    (*statement)->Reset();
+    return std::optional<uint64_t>(position);
   }
 
   Result<bool> PutReport(const StoredReport& report) override {

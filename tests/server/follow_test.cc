@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/attack_lines.h"
 #include "../support/sample_inventory.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/input/follower.h"
@@ -75,16 +76,6 @@ TEST_F(FollowTest, AFileThatAppearsLaterIsReadFromItsStart) {
   EXPECT_EQ(lines, (std::vector<std::string>{"hello"}));
 }
 
-std::string BruteForce(const std::string& address, int tries) {
-  std::string text;
-  for (int i = 0; i < tries; ++i) {
-    text += "Nov 26 10:00:" + std::to_string(10 + i) + " web1 sshd[" + std::to_string(100 + i) +
-            "]: Failed password for invalid user admin" + std::to_string(i) + " from " + address +
-            " port " + std::to_string(40000 + i) + " ssh2\n";
-  }
-  return text;
-}
-
 TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   Append("");  // the file exists before the service starts
   std::string data = (dir_ / "data").string();
@@ -113,11 +104,11 @@ TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
     return size_t{0};
   };
   // Globex's compromised shop brute-forces web1.
-  Append(BruteForce("198.51.100.23", 12));
+  Append(testing_support::SshBruteForce("198.51.100.23", 12));
   EXPECT_EQ(incidents_of("c-globex"), 1u);
   // Rotation: the old file is renamed, a new one starts; Initech's legacy system attacks next.
   std::filesystem::rename(log_, log_ + ".1");
-  Append(BruteForce("192.0.2.10", 12));
+  Append(testing_support::SshBruteForce("192.0.2.10", 12));
   EXPECT_EQ(incidents_of("c-initech"), 1u);
   (*service)->Stop();
 }
@@ -158,8 +149,8 @@ TEST_F(FollowTest, EachInputInItsFormatAndBuiltinPolicy) {
   };
   // The same attack in both files: Globex's shop in the syslog file, Initech's system in the
   // plain one.
-  std::ofstream(plain, std::ios::app) << BruteForce("192.0.2.10", 12);
-  Append(BruteForce("198.51.100.23", 12));
+  std::ofstream(plain, std::ios::app) << testing_support::SshBruteForce("192.0.2.10", 12);
+  Append(testing_support::SshBruteForce("198.51.100.23", 12));
   EXPECT_EQ(incidents_of("c-globex", 50), 1u);
   EXPECT_EQ(incidents_of("c-initech", 10), 0u);  // both files were read in the same round
   (*service)->Stop();

@@ -18,6 +18,20 @@ struct Input {
   std::string format = "auto";  // auto, syslog, jsonl, plain
 };
 
+// A network listener for logs (docs/configuration.md, "receivers"). What it receives goes
+// through a durable queue of its own (<data_dir>/queue/<name>) into detection.
+struct Receiver {
+  std::string name;               // unique; default "<protocol>-<port>"
+  std::string protocol;           // udp, tcp
+  std::string listen;             // "HOST:PORT" or "[IPV6]:PORT"
+  std::string format = "syslog";  // auto, syslog, jsonl, plain
+  size_t max_connections = 1024;  // tcp: open at once
+  size_t max_connections_per_sender = 64;
+  size_t max_message_bytes = 64 * 1024;  // longer messages are cut
+  TimeNs idle_timeout = 0;               // tcp: silent connections closed after this; 0: never
+  size_t queue_max_bytes = 1ull << 30;   // the queue's files at most (then backpressure or drops)
+};
+
 struct WebhookConfig {
   std::string customer;  // customer id whose incidents are posted
   std::string url;
@@ -84,6 +98,7 @@ struct Config {
   std::string min_alert_level = "medium";  // detection alerts below this make no finding
   std::vector<std::string> rules = {"builtin"};
   std::vector<Input> inputs;
+  std::vector<Receiver> receivers;
   TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery
   size_t max_body_bytes = 1 << 20;  // REST request bodies
   // Bounds on what API clients can do (docs/api.md).

@@ -83,6 +83,12 @@ struct ReportOutcome {
   std::vector<Error> rejected_rows;  // the first rows that could not be read
 };
 
+// How far an input stream's processing got (Store::SetPosition).
+struct StreamPosition {
+  std::string stream;
+  uint64_t position = 0;
+};
+
 // Counts for the metrics, since the Intake was made.
 struct IntakeCounts {
   std::map<std::string, uint64_t> findings_by_outcome;
@@ -104,8 +110,10 @@ class Intake {
   Result<std::vector<incident::TakeResult>> TakeFindings(
       const std::vector<model::Finding>& findings);
 
-  // Takes the findings `alerts` made (AlertFindings::Drain) and counts its tally.
-  Result<void> TakeAlertFindings(AlertFindings& alerts);
+  // Takes the findings `alerts` made (AlertFindings::Drain) and counts its tally. With a
+  // `position`, the findings and the stream's new position are written in one transaction (the
+  // exactly-once step of a receiver's queue: Store::Position tells where to resume).
+  Result<void> TakeAlertFindings(AlertFindings& alerts, const StreamPosition* position = nullptr);
 
   // Reads a report and takes its findings, then keeps the original once per content hash.
   // Bounded by the configuration's reports.limits: a report larger than they allow is rejected
@@ -123,9 +131,11 @@ class Intake {
   void Cancel() { cancelled_ = true; }
 
  private:
-  // Takes one batch in one write, handing each result to `each`, and counts the outcomes.
+  // Takes one batch in one write, handing each result to `each` (may be null), and counts the
+  // outcomes; `position` (may be null) is stored in the same write.
   Result<void> TakeBatch(const std::vector<model::Finding>& batch,
-                         const std::function<void(const incident::TakeResult&)>& each);
+                         const std::function<void(const incident::TakeResult&)>& each,
+                         const StreamPosition* position = nullptr);
   void CountReport(const std::string& source, const char* result);
 
   spine::Spine& spine_;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,14 @@ struct ReplaySummary {
   unsigned threads = 1;
 };
 
+// Where a line received over the network came from: its sender's address and, when the inventory
+// knows the sender at the time, its system. The detector sets them on the line's event as
+// log.source.address, and host.id with host.ip (the system whose log it is).
+struct LineOrigin {
+  std::string sender;
+  std::string system_id;  // empty: not a known system
+};
+
 // Detection over lines that arrive over time (followed log files): the same decoding, matching,
 // correlation and suppression as Replay, on the caller's thread, with state kept between calls.
 // Not thread-safe.
@@ -73,8 +82,9 @@ class StreamDetector {
                  std::vector<std::string> input_names, AlertSink* sink);
   ~StreamDetector();
   // Runs `lines` of input `input` (an index into input_names), in order; their alerts go to the
-  // sink before this returns.
-  void Process(size_t input, const std::vector<std::string>& lines, uint64_t first_line_number);
+  // sink before this returns. `origins` is empty (lines of a file) or has one entry per line.
+  void Process(size_t input, const std::vector<std::string>& lines, uint64_t first_line_number,
+               std::span<const LineOrigin> origins = {});
   const ReplaySummary& summary() const;
 
  private:

@@ -26,6 +26,8 @@ class Service {
   ~Service();
 
   int port() const;
+  // The port receiver `name` (config "receivers") listens on; 0 when there is no such receiver.
+  int receiver_port(const std::string& name) const;
   Result<void> Reload();
   // One round of the timers now (deadlines, reminders, delivery); the timer thread does this
   // every tick.

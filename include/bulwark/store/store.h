@@ -178,6 +178,12 @@ class Store {
   virtual Result<std::vector<model::Token>> ListTokens() = 0;
   // False when there is no such token.
   virtual Result<bool> RevokeToken(const std::string& id) = 0;
+
+  // --- Positions of input streams (a receiver's queue): how far their processing got, written
+  // in the transaction that takes what it produced, so that a restart neither loses nor repeats ---
+  virtual Result<void> SetPosition(const std::string& stream, uint64_t position) = 0;
+  // nullopt when the stream has no position yet.
+  virtual Result<std::optional<uint64_t>> Position(const std::string& stream) = 0;
 };
 
 enum class OpenMode {

@@ -1,0 +1,148 @@
+// The service's network receivers: syslog over TCP and UDP goes through each receiver's durable
+// queue into detection and becomes incidents; the counts show in /metrics; a restart resumes
+// behind what was processed (the position stored with the findings).
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "../support/attack_lines.h"
+#include "../support/files.h"
+#include "../support/sample_inventory.h"
+#include "bulwark/data/builtin_env.h"
+#include "bulwark/server/service.h"
+
+namespace bulwark {
+namespace {
+
+sockaddr_in Loopback(int port) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return to;
+}
+
+void SendTcp(int port, const std::string& bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to = Loopback(port);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  ASSERT_EQ(write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+}
+
+void SendUdpLines(int port, const std::string& lines) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to = Loopback(port);
+  std::istringstream in(lines);
+  for (std::string line; std::getline(in, line);) {
+    sendto(fd, line.data(), line.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  close(fd);
+}
+
+// The body of GET `path` on 127.0.0.1:`port` (HTTP/1.0).
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to = Loopback(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return "";
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (write(fd, request.data(), request.size()) < 0) return "";
+  std::string response;
+  char buffer[4096];
+  ssize_t got;
+  while ((got = read(fd, buffer, sizeof buffer)) > 0) response.append(buffer, got);
+  close(fd);
+  size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+class ReceiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing_support::TestDataDir("bulwark-receive");
+    data_ = (dir_ / "data").string();
+    ASSERT_TRUE(testing_support::SampleStore(data_));
+    config_.data_dir = data_;
+    config_.listen = "127.0.0.1:0";
+    config_.mail.print = (dir_ / "mails.txt").string();
+    config::Receiver tcp;
+    tcp.name = "tcp";
+    tcp.protocol = "tcp";
+    tcp.listen = "127.0.0.1:0";
+    config::Receiver udp = tcp;
+    udp.name = "udp";
+    udp.protocol = "udp";
+    config_.receivers = {tcp, udp};
+  }
+  void TearDown() override { testing_support::RemoveTree(dir_); }
+
+  // Incidents of `customer`, polled for up to 5 s until there are some.
+  size_t IncidentsOf(const std::string& customer) {
+    auto store = store::OpenSqliteStore(data_, store::OpenMode::kReadOnly);
+    if (!store) return 0;
+    store::IncidentFilter filter;
+    filter.customer_id = customer;
+    for (int i = 0; i < 50; ++i) {
+      auto list = (*store)->ListIncidents(filter);
+      if (list && !list->empty()) return list->size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+
+  std::filesystem::path dir_;
+  std::string data_;
+  config::Config config_;
+};
+
+TEST_F(ReceiveTest, SyslogOverTcpAndUdpBecomesIncidents) {
+  auto service = server::Service::Start(config_, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  int tcp = (*service)->receiver_port("tcp"), udp = (*service)->receiver_port("udp");
+  ASSERT_GT(tcp, 0);
+  ASSERT_GT(udp, 0);
+  EXPECT_EQ((*service)->receiver_port("none"), 0);
+  // Globex's compromised shop brute-forces web1, logged over TCP; Initech's system over UDP.
+  SendTcp(tcp, testing_support::SshBruteForce("198.51.100.23", 12));
+  SendUdpLines(udp, testing_support::SshBruteForce("192.0.2.10", 12));
+  EXPECT_EQ(IncidentsOf("c-globex"), 1u);
+  EXPECT_EQ(IncidentsOf("c-initech"), 1u);
+  std::string metrics = HttpGet((*service)->port(), "/metrics");
+  EXPECT_NE(
+      metrics.find("bulwark_receiver_messages_total{receiver=\"tcp\",result=\"processed\"} 12"),
+      std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("bulwark_receiver_messages_total{receiver=\"udp\",result=\"queued\"} 12"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("bulwark_sender_events_total{sender=\"127.0.0.1\",event=\"messages\"} 24"),
+            std::string::npos)
+      << metrics;
+  (*service)->Stop();
+  // Processed and marked: a restart takes nothing again (the findings stay as they were).
+  auto store = store::OpenSqliteStore(data_, store::OpenMode::kReadOnly);
+  ASSERT_TRUE(store);
+  auto position = (*store)->Position("receiver:tcp");
+  ASSERT_TRUE(position);
+  ASSERT_TRUE(*position);
+  EXPECT_EQ(**position, 12u);
+}
+
+TEST_F(ReceiveTest, BadReceiverConfigurationStopsTheStart) {
+  config_.receivers[1].listen = "127.0.0.1:notaport";
+  auto service = server::Service::Start(config_, "", data::BuiltinEnv::Default());
+  ASSERT_FALSE(service);
+  EXPECT_NE(service.error().ToString().find("bad port"), std::string::npos)
+      << service.error().ToString();
+}
+
+}  // namespace
+}  // namespace bulwark
