@@ -90,6 +90,28 @@ mail:
   EXPECT_FALSE(parsed->mail.verify_peer);
 }
 
+TEST(Config, ReadsReceivers) {
+  auto parsed = Parse(R"(receivers:
+  - {protocol: tcp, listen: "0.0.0.0:514"}
+  - {name: apps, protocol: udp, listen: "[::]:5170", format: jsonl, max_message_bytes: 8192}
+  - {name: edge, protocol: tcp, listen: "10.0.0.1:6514", max_connections: 10,
+     max_connections_per_sender: 2, idle_timeout: 10m, queue_max_bytes: 2097152}
+)",
+                      "r.yml");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  ASSERT_EQ(parsed->receivers.size(), 3u);
+  EXPECT_EQ(parsed->receivers[0].name, "tcp-514");
+  EXPECT_EQ(parsed->receivers[0].format, "syslog");
+  EXPECT_EQ(parsed->receivers[1].name, "apps");
+  EXPECT_EQ(parsed->receivers[1].protocol, "udp");
+  EXPECT_EQ(parsed->receivers[1].format, "jsonl");
+  EXPECT_EQ(parsed->receivers[1].max_message_bytes, 8192u);
+  EXPECT_EQ(parsed->receivers[2].max_connections, 10u);
+  EXPECT_EQ(parsed->receivers[2].max_connections_per_sender, 2u);
+  EXPECT_EQ(parsed->receivers[2].idle_timeout, 600 * kNsPerSecond);
+  EXPECT_EQ(parsed->receivers[2].queue_max_bytes, 2097152u);
+}
+
 TEST(Config, ErrorsNameTheirPlace) {
   struct Case {
     const char* yaml;
@@ -103,6 +125,12 @@ TEST(Config, ErrorsNameTheirPlace) {
       {"mail: {digest_hour: 24}\n", "c.yml:1:21", "hour"},
       {"findings: [1]\n", "c.yml:1:11", "must be a mapping"},
       {"data_dir: [unclosed\n", "c.yml:", ""},
+      {"receivers: [{protocol: sctp, listen: ':514'}]\n", "c.yml:1:24", "one of udp, tcp"},
+      {"receivers: [{protocol: tcp}]\n", "c.yml:1:13", "needs a 'protocol'"},
+      {"receivers:\n  - {protocol: tcp, listen: ':514'}\n  - {protocol: tcp, listen: '[::]:514'}\n",
+       "c.yml:3:5", "two receivers are named 'tcp-514'"},
+      {"receivers: [{name: ../x, protocol: udp, listen: ':1'}]\n", "c.yml:1:13", "folder name"},
+      {"receivers: [{protocol: tcp, listen: ':1', queue_max_bytes: 10}]\n", "c.yml:1:", ""},
   };
   for (const auto& c : cases) {
     auto parsed = Parse(c.yaml, "c.yml");
