@@ -236,6 +236,7 @@ class Worker {
  private:
   void ApplyOrigin(const LineOrigin& origin) {
     event_.Set(log_source_address_, origin.sender);
+    if (!origin.sender_name.empty()) event_.Set(client_name_, origin.sender_name);
     if (origin.system_id.empty()) return;
     event_.Set(host_id_, origin.system_id);
     event_.Set(host_ip_, origin.sender);
@@ -281,6 +282,7 @@ class Worker {
   std::vector<uint32_t> matched_;
   std::vector<std::string_view> group_;  // group-by values of the event being recorded
   const event::FieldId log_source_address_ = event::InternField("log.source.address");
+  const event::FieldId client_name_ = event::InternField("tls.client.x509.subject.common_name");
   const event::FieldId host_id_ = event::InternField("host.id");
   const event::FieldId host_ip_ = event::InternField("host.ip");
 };

@@ -18,32 +18,10 @@
 namespace bulwark::receive {
 
 namespace {
-constexpr size_t kQueuedHeader = 16 + 8;  // sender, arrival time
 constexpr size_t kMaxDatagram = 65535;
 constexpr int kBatch = 1024;
 
 }  // namespace
-
-std::string EncodeQueued(const QueuedMessage& message) {
-  std::string out;
-  out.reserve(kQueuedHeader + message.text.size());
-  const auto& bytes = message.sender.bytes();
-  out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  out.append(reinterpret_cast<const char*>(&message.received), sizeof message.received);
-  out.append(message.text);
-  return out;
-}
-
-Result<QueuedMessage> DecodeQueued(std::string_view record) {
-  if (record.size() < kQueuedHeader) return Fail("a queued message shorter than its header");
-  QueuedMessage message;
-  std::array<uint8_t, 16> bytes;
-  std::memcpy(bytes.data(), record.data(), 16);
-  message.sender = event::IpAddress::FromBytes(bytes);
-  std::memcpy(&message.received, record.data() + 16, sizeof message.received);
-  message.text = std::string(record.substr(kQueuedHeader));
-  return message;
-}
 
 struct UdpSyslogReceiver::Impl {
   int fd = -1;

@@ -206,11 +206,16 @@ struct Service::Impl {
         if (!udp) return tl::unexpected(udp.error());
         slot->udp = std::move(*udp);
       } else {
-        receive::TcpSyslogReceiver::Limits limits;
+        receive::TcpSyslogReceiver::Options limits;
         limits.max_connections = r.max_connections;
         limits.max_connections_per_sender = r.max_connections_per_sender;
         limits.max_message = r.max_message_bytes;
         limits.idle_timeout = r.idle_timeout;
+        if (r.protocol == "tls") {
+          limits.tls = receive::TcpSyslogReceiver::Tls{
+              r.tls_certificate, r.tls_key, r.tls_client_ca, r.tls_require_client_certificate,
+              r.tls_allowed_clients};
+        }
         auto tcp = receive::TcpSyslogReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
                                                      &senders, limits);
         if (!tcp) return tl::unexpected(tcp.error());
@@ -241,11 +246,12 @@ struct Service::Impl {
         last = sequence;
         auto message = receive::DecodeQueued(record);
         if (!message) return;  // CRC-checked, so written by another program version: skipped
-        pipeline::LineOrigin origin{message->sender.ToString(), {}};
-        if (auto held = attribution->Lookup(message->sender, message->received);
-            held && held->system) {
-          origin.system_id = held->system->id;
-        }
+        pipeline::LineOrigin origin{message->sender.ToString(), message->sender_name, {}};
+        // A client certificate named after a system names it; else the address at the time.
+        auto held = message->sender_name.empty() ? std::nullopt
+                                                 : attribution->OfSystem(message->sender_name);
+        if (!held) held = attribution->Lookup(message->sender, message->received);
+        if (held && held->system) origin.system_id = held->system->id;
         lines.push_back(std::move(message->text));
         origins.push_back(std::move(origin));
       });

@@ -110,6 +110,19 @@ TEST(Config, ReadsReceivers) {
   EXPECT_EQ(parsed->receivers[2].max_connections_per_sender, 2u);
   EXPECT_EQ(parsed->receivers[2].idle_timeout, 600 * kNsPerSecond);
   EXPECT_EQ(parsed->receivers[2].queue_max_bytes, 2097152u);
+  auto tls = Parse(R"(receivers:
+  - protocol: tls
+    listen: "0.0.0.0:6514"
+    tls: {certificate: /etc/bulwark/rx.pem, key: /etc/bulwark/rx.key, client_ca: /etc/bulwark/ca.pem,
+          require_client_certificate: true, allowed_clients: [fw1.example, "sha256:ab12"]}
+)",
+                   "t.yml");
+  ASSERT_TRUE(tls) << tls.error().ToString();
+  EXPECT_EQ(tls->receivers[0].name, "tls-6514");
+  EXPECT_EQ(tls->receivers[0].tls_client_ca, "/etc/bulwark/ca.pem");
+  EXPECT_TRUE(tls->receivers[0].tls_require_client_certificate);
+  EXPECT_EQ(tls->receivers[0].tls_allowed_clients,
+            (std::vector<std::string>{"fw1.example", "sha256:ab12"}));
 }
 
 TEST(Config, ErrorsNameTheirPlace) {
@@ -131,6 +144,10 @@ TEST(Config, ErrorsNameTheirPlace) {
        "c.yml:3:5", "two receivers are named 'tcp-514'"},
       {"receivers: [{name: ../x, protocol: udp, listen: ':1'}]\n", "c.yml:1:13", "folder name"},
       {"receivers: [{protocol: tcp, listen: ':1', queue_max_bytes: 10}]\n", "c.yml:1:", ""},
+      {"receivers: [{protocol: tls, listen: ':1'}]\n", "c.yml:1:13",
+       "needs 'tls: {certificate, key}'"},
+      {"receivers: [{protocol: tcp, listen: ':1', tls: {certificate: a, key: b}}]\n", "c.yml:1:13",
+       "need 'protocol: tls'"},
   };
   for (const auto& c : cases) {
     auto parsed = Parse(c.yaml, "c.yml");

@@ -101,8 +101,9 @@ TEST(Replay, SuppressionCountsWhatItHoldsBack) {
   EXPECT_NE(run.output.find("\"suppressed\":"), std::string::npos);
 }
 
-// Lines received over the network carry their sender (log.source.address) and, when the
-// inventory knows it, the system whose log they are (host.id, host.ip); lines of files do not.
+// Lines received over the network carry their sender (log.source.address), the name its TLS
+// certificate proved and, when the inventory knows it, the system whose log they are (host.id,
+// host.ip); lines of files do not.
 TEST(StreamDetector, ReceivedLinesCarryTheirSenderAndSystem) {
   auto loaded =
       LoadRules({"builtin"}, detect::CompileOptions{}, bulwark::data::BuiltinEnv::Default());
@@ -111,9 +112,10 @@ TEST(StreamDetector, ReceivedLinesCarryTheirSenderAndSystem) {
   struct Events : AlertSink {
     void Take(const Alert& alert) override {
       fields.push_back({std::string(alert.Field("log.source.address")),
-                        std::string(alert.Field("host.id")), std::string(alert.Field("host.ip"))});
+                        std::string(alert.Field("host.id")), std::string(alert.Field("host.ip")),
+                        std::string(alert.Field("tls.client.x509.subject.common_name"))});
     }
-    std::vector<std::array<std::string, 3>> fields;
+    std::vector<std::array<std::string, 4>> fields;
   } sink;
   ReplayOptions options;
   options.parse.year = 2026;
@@ -123,7 +125,7 @@ TEST(StreamDetector, ReceivedLinesCarryTheirSenderAndSystem) {
   std::string line =
       R"(203.0.113.9 - - [26/Nov/2026:10:00:00 +0000] "GET /uploads/c99.php?cmd=id HTTP/1.1" 200 512 "-" "curl/8.0")";
   std::vector<std::string> lines = {line, line};
-  std::vector<LineOrigin> origins = {{"10.0.0.5", "vm-shop"}, {"10.0.0.6", ""}};
+  std::vector<LineOrigin> origins = {{"10.0.0.5", "", "vm-shop"}, {"10.0.0.6", "fw1.example", ""}};
   detector.Process(1, lines, 1, origins);
   detector.Process(0, {line}, 1);
   // The same rules fire for each of the three lines, in order.
@@ -131,9 +133,10 @@ TEST(StreamDetector, ReceivedLinesCarryTheirSenderAndSystem) {
   ASSERT_EQ(sink.fields.size() % 3, 0u);
   size_t per_line = sink.fields.size() / 3;
   for (size_t i = 0; i < per_line; ++i) {
-    EXPECT_EQ(sink.fields[i], (std::array<std::string, 3>{"10.0.0.5", "vm-shop", "10.0.0.5"}));
-    EXPECT_EQ(sink.fields[per_line + i], (std::array<std::string, 3>{"10.0.0.6", "", ""}));
-    EXPECT_EQ(sink.fields[2 * per_line + i], (std::array<std::string, 3>{"", "", ""}));
+    EXPECT_EQ(sink.fields[i], (std::array<std::string, 4>{"10.0.0.5", "vm-shop", "10.0.0.5", ""}));
+    EXPECT_EQ(sink.fields[per_line + i],
+              (std::array<std::string, 4>{"10.0.0.6", "", "", "fw1.example"}));
+    EXPECT_EQ(sink.fields[2 * per_line + i], (std::array<std::string, 4>{"", "", "", ""}));
   }
 }
 

@@ -6,8 +6,8 @@
 #include <mutex>
 #include <vector>
 
+#include "bulwark/receive/message.h"
 #include "bulwark/receive/queue.h"
-#include "bulwark/receive/udp.h"
 
 namespace bulwark::receive {
 

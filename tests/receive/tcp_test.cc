@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -20,6 +22,7 @@
 
 #include "../support/files.h"
 #include "../support/rsyslog.h"
+#include "../support/test_pki.h"
 #include "bulwark/receive/framing.h"
 #include "drain.h"
 
@@ -211,7 +214,7 @@ TEST_F(TcpTest, ConnectionsOverTheLimitsAreRefusedAndCounted) {
   ASSERT_TRUE(queue);
   std::mutex mutex;
   SenderStats senders;
-  TcpSyslogReceiver::Limits limits;
+  TcpSyslogReceiver::Options limits;
   limits.max_connections_per_sender = 2;
   auto receiver =
       TcpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), &senders, limits);
@@ -241,7 +244,7 @@ TEST_F(TcpTest, BadFramesAreCountedPerSenderAndTheStreamGoesOn) {
   ASSERT_TRUE(queue);
   std::mutex mutex;
   SenderStats senders;
-  TcpSyslogReceiver::Limits limits;
+  TcpSyslogReceiver::Options limits;
   limits.max_message = 64;
   auto receiver =
       TcpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), &senders, limits);
@@ -263,6 +266,162 @@ TEST_F(TcpTest, BadFramesAreCountedPerSenderAndTheStreamGoesOn) {
   EXPECT_EQ(counts["message_cut"], 1u);
   EXPECT_EQ(counts["stream_ended_short"], 1u);
   EXPECT_EQ((*receiver)->counters().problems, 3u);
+}
+
+// Sends `bytes` over TLS to 127.0.0.1:`port` as a client with `certificate`/`key` (empty: none),
+// checking the server against `ca`; then closes. Returns whether the handshake succeeded.
+bool TlsSend(int port, const std::string& ca, const std::string& certificate,
+             const std::string& key, const std::string& bytes) {
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_load_verify_locations(context, ca.c_str(), nullptr);
+  SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  if (!certificate.empty()) {
+    SSL_CTX_use_certificate_file(context, certificate.c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_use_PrivateKey_file(context, key.c_str(), SSL_FILETYPE_PEM);
+  }
+  int fd = Connect(port);
+  SSL* tls = SSL_new(context);
+  SSL_set_fd(tls, fd);
+  SSL_set_tlsext_host_name(tls, "localhost");
+  bool ok = SSL_connect(tls) == 1;
+  if (ok) {
+    SSL_write(tls, bytes.data(), static_cast<int>(bytes.size()));
+    SSL_shutdown(tls);
+    char buffer[256];
+    while (SSL_read(tls, buffer, sizeof buffer) > 0) {
+    }
+  }
+  SSL_free(tls);
+  close(fd);
+  SSL_CTX_free(context);
+  return ok;
+}
+
+class TlsTest : public TcpTest {
+ protected:
+  void SetUp() override {
+    TcpTest::SetUp();
+    // The test's clients write to connections the receiver closes (a refused client).
+    std::signal(SIGPIPE, SIG_IGN);
+    pki_ = std::make_unique<testing_support::TestPki>(dir_ / "pki");
+    ASSERT_TRUE(pki_->ok()) << "openssl could not make the test certificates";
+    ASSERT_TRUE(pki_->Issue("fw1", "fw1.customer.example"));
+    ASSERT_TRUE(pki_->Issue("intruder", "intruder.example"));
+  }
+
+  TcpSyslogReceiver::Tls ServerTls() const {
+    TcpSyslogReceiver::Tls tls;
+    tls.certificate_file = pki_->Path("server.pem");
+    tls.key_file = pki_->Path("server.key");
+    return tls;
+  }
+
+  // Waits until `senders` counts `what` for 127.0.0.1 at least `n` times (at most 5 s).
+  static void AwaitCount(const SenderStats& senders, const std::string& what, uint64_t n) {
+    for (int i = 0; i < 500 && CountsOf(senders, "127.0.0.1")[what] < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::unique_ptr<testing_support::TestPki> pki_;
+};
+
+TEST_F(TlsTest, ClientCertificatesNameTheSenderAndTheAllowListHolds) {
+  auto queue = DurableQueue::Open((dir_ / "queue").string(), {});
+  ASSERT_TRUE(queue);
+  std::mutex mutex;
+  SenderStats senders;
+  TcpSyslogReceiver::Options options;
+  options.tls = ServerTls();
+  options.tls->client_ca_file = pki_->Path("ca.pem");
+  options.tls->require_client_certificate = true;
+  options.tls->allowed_clients = {"fw1.customer.example"};
+  auto receiver =
+      TcpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), &senders, options);
+  ASSERT_TRUE(receiver) << receiver.error().ToString();
+  int port = (*receiver)->port();
+  std::string ca = pki_->Path("ca.pem");
+  // Allowed: its messages arrive with its certificate's name.
+  EXPECT_TRUE(TlsSend(port, ca, pki_->Path("fw1.pem"), pki_->Path("fw1.key"),
+                      "13 <13>fw1 first14 <13>fw1 second"));
+  AwaitQueued(**receiver, 2);
+  // A certificate of the same CA that the allow-list does not name; no certificate; not TLS.
+  TlsSend(port, ca, pki_->Path("intruder.pem"), pki_->Path("intruder.key"), "<13>intruder\n");
+  AwaitCount(senders, "tls_client_not_allowed", 1);
+  TlsSend(port, ca, "", "", "<13>anonymous\n");
+  int plain = Connect(port);
+  WriteAll(plain, "<13>plain text\n");
+  close(plain);
+  AwaitCount(senders, "tls_handshake_failed", 2);
+  (*receiver)->Stop();
+  auto messages = DrainQueued(**queue, mutex);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].text, "<13>fw1 first");
+  EXPECT_EQ(messages[1].text, "<13>fw1 second");
+  EXPECT_EQ(messages[0].sender_name, "fw1.customer.example");
+  auto counts = CountsOf(senders, "127.0.0.1");
+  EXPECT_EQ(counts["tls_client_not_allowed"], 1u);
+  EXPECT_EQ(counts["tls_handshake_failed"], 2u);
+  EXPECT_EQ(counts["messages"], 2u);
+}
+
+TEST_F(TlsTest, RsyslogForwardsOverTlsWithItsCertificate) {
+  if (!testing_support::RsyslogSender::Available()) GTEST_SKIP() << "no rsyslogd";
+  if (!fs::exists("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so")) {
+    GTEST_SKIP() << "no rsyslog-openssl";
+  }
+  auto queue = DurableQueue::Open((dir_ / "queue").string(), {});
+  ASSERT_TRUE(queue);
+  std::mutex mutex;
+  TcpSyslogReceiver::Options options;
+  options.tls = ServerTls();
+  options.tls->client_ca_file = pki_->Path("ca.pem");
+  options.tls->allowed_clients = {"fw1.customer.example"};
+  auto receiver =
+      TcpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), nullptr, options);
+  ASSERT_TRUE(receiver);
+  testing_support::RsyslogSender rsyslog(
+      dir_ / "rsyslog",
+      "global(DefaultNetstreamDriver=\"ossl\" DefaultNetstreamDriverCAFile=\"" +
+          pki_->Path("ca.pem") + "\" DefaultNetstreamDriverCertFile=\"" + pki_->Path("fw1.pem") +
+          "\" DefaultNetstreamDriverKeyFile=\"" + pki_->Path("fw1.key") + "\")",
+      "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"" + std::to_string((*receiver)->port()) +
+          "\" protocol=\"tcp\" StreamDriver=\"ossl\" StreamDriverMode=\"1\" "
+          "StreamDriverAuthMode=\"x509/name\" StreamDriverPermittedPeers=\"localhost\" "
+          "TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\")");
+  for (int i = 0; i < 10; ++i) {
+    std::string command = "logger --udp -n 127.0.0.1 -P " + std::to_string(rsyslog.input_port()) +
+                          " -t app 'over tls " + std::to_string(i) + "'";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+  }
+  AwaitQueued(**receiver, 10);
+  rsyslog.Stop();
+  (*receiver)->Stop();
+  auto messages = DrainQueued(**queue, mutex);
+  ASSERT_EQ(messages.size(), 10u) << rsyslog.output();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_TRUE(messages[i].text.ends_with("over tls " + std::to_string(i))) << messages[i].text;
+    EXPECT_EQ(messages[i].sender_name, "fw1.customer.example");
+  }
+}
+
+TEST_F(TlsTest, BadTlsFilesStopTheStart) {
+  auto queue = DurableQueue::Open((dir_ / "queue").string(), {});
+  ASSERT_TRUE(queue);
+  std::mutex mutex;
+  TcpSyslogReceiver::Options options;
+  options.tls = ServerTls();
+  options.tls->key_file = pki_->Path("fw1.key");  // another certificate's key
+  auto mismatched =
+      TcpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), nullptr, options);
+  ASSERT_FALSE(mismatched);
+  EXPECT_NE(mismatched.error().message.find("cannot use the key"), std::string::npos)
+      << mismatched.error().ToString();
+  options.tls->certificate_file = pki_->Path("missing.pem");
+  auto missing =
+      TcpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), nullptr, options);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().where, pki_->Path("missing.pem"));
 }
 
 TEST(TcpReceiver, BadListenAddressesAreRefused) {

@@ -124,12 +124,21 @@ TEST_F(UdpTest, AFullQueueCountsDrops) {
 
 TEST(Udp, ARecordWithoutItsHeaderIsRefused) {
   EXPECT_FALSE(DecodeQueued("short"));
-  QueuedMessage m{event::IpAddress::V4(0x0a000001), 42, "<13>hello"};
+  QueuedMessage m{event::IpAddress::V4(0x0a000001), 42, "", "<13>hello"};
   auto back = DecodeQueued(EncodeQueued(m));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->sender.ToString(), "10.0.0.1");
   EXPECT_EQ(back->received, 42);
+  EXPECT_EQ(back->sender_name, "");
   EXPECT_EQ(back->text, "<13>hello");
+  m.sender_name = "fw1.customer.example";
+  back = DecodeQueued(EncodeQueued(m));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sender_name, "fw1.customer.example");
+  EXPECT_EQ(back->text, "<13>hello");
+  // A name longer than the record holds.
+  std::string record = EncodeQueued(m);
+  EXPECT_FALSE(DecodeQueued(record.substr(0, 30)));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ struct Input {
 // through a durable queue of its own (<data_dir>/queue/<name>) into detection.
 struct Receiver {
   std::string name;               // unique; default "<protocol>-<port>"
-  std::string protocol;           // udp, tcp
+  std::string protocol;           // udp, tcp, tls
   std::string listen;             // "HOST:PORT" or "[IPV6]:PORT"
   std::string format = "syslog";  // auto, syslog, jsonl, plain
   size_t max_connections = 1024;  // tcp: open at once
@@ -30,6 +30,12 @@ struct Receiver {
   size_t max_message_bytes = 64 * 1024;  // longer messages are cut
   TimeNs idle_timeout = 0;               // tcp: silent connections closed after this; 0: never
   size_t queue_max_bytes = 1ull << 30;   // the queue's files at most (then backpressure or drops)
+  // tls (RFC 5425): the receiver's certificate and key (PEM), the CA client certificates must
+  // chain to (empty: none asked for), and who may send (certificate CN, DNS name or
+  // "sha256:<hex>"; empty: any client that passed).
+  std::string tls_certificate, tls_key, tls_client_ca;
+  bool tls_require_client_certificate = false;
+  std::vector<std::string> tls_allowed_clients;
 };
 
 struct WebhookConfig {

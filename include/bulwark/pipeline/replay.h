@@ -63,12 +63,14 @@ struct ReplaySummary {
   unsigned threads = 1;
 };
 
-// Where a line received over the network came from: its sender's address and, when the inventory
-// knows the sender at the time, its system. The detector sets them on the line's event as
-// log.source.address, and host.id with host.ip (the system whose log it is).
+// Where a line received over the network came from: its sender's address, the name its TLS client
+// certificate proved, and, when the inventory knows the sender, its system. The detector sets
+// them on the line's event as log.source.address, tls.client.x509.subject.common_name, and
+// host.id with host.ip (the system whose log it is).
 struct LineOrigin {
   std::string sender;
-  std::string system_id;  // empty: not a known system
+  std::string sender_name;  // empty: none proved
+  std::string system_id;    // empty: not a known system
 };
 
 // Detection over lines that arrive over time (followed log files): the same decoding, matching,

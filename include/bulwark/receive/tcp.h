@@ -9,12 +9,16 @@
 // flow control slows the sender down and nothing it sent is dropped. A connection over
 // `max_connections`, or over `max_connections_per_sender` for one address, is accepted and closed
 // at once, and counted. What a sender did wrong (cut messages, lying octet counts, refused
-// connections) is counted per sender in the SenderStats.
+// connections, failed TLS handshakes, a client certificate not allowed) is counted per sender in
+// the SenderStats. With TLS, a client certificate's name travels with each message
+// (QueuedMessage::sender_name).
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
@@ -25,11 +29,24 @@ namespace bulwark::receive {
 
 class TcpSyslogReceiver {
  public:
-  struct Limits {
+  // Syslog over TLS (RFC 5425): the receiver's certificate, and what it asks of clients.
+  struct Tls {
+    std::string certificate_file;  // PEM, the chain of the receiver's certificate
+    std::string key_file;          // PEM
+    // CA certificates (PEM) that client certificates must chain to; empty: none is asked for.
+    std::string client_ca_file;
+    bool require_client_certificate = false;
+    // Who may send: a certificate's subject CN or one of its DNS names, or "sha256:<hex>" of
+    // the certificate; empty: any client that passed the checks above. Others are closed right
+    // after the handshake and counted.
+    std::vector<std::string> allowed_clients;
+  };
+  struct Options {
     size_t max_connections = 1024;
     size_t max_connections_per_sender = 64;
     size_t max_message = 64 * 1024;  // longer messages are cut
     TimeNs idle_timeout = 0;         // a connection silent this long is closed; 0: never
+    std::optional<Tls> tls;          // set: every connection speaks TLS (1.2 or later)
   };
   struct Counters {
     uint64_t accepted = 0;      // connections
@@ -44,11 +61,11 @@ class TcpSyslogReceiver {
   // Binds `listen` ("127.0.0.1:6514", "[::1]:6514"; port 0 picks one) and starts the thread;
   // arrival times come from `env`. `queue` is shared with its reader: every use of it holds
   // `queue_mutex`. `senders` (not owned, may be null) gets the counts per sender. Errors: a bad
-  // address, a port in use.
+  // address, a port in use, TLS files that cannot be read or do not match.
   static Result<std::unique_ptr<TcpSyslogReceiver>> Start(const std::string& listen,
                                                           DurableQueue& queue,
                                                           std::mutex& queue_mutex, const Env& env,
-                                                          SenderStats* senders, Limits limits);
+                                                          SenderStats* senders, Options options);
   ~TcpSyslogReceiver();  // stops
   // Stops accepting and reading; messages framed by then are queued (as far as there is room)
   // and synced; connections are closed.

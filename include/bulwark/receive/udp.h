@@ -17,20 +17,11 @@
 #include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
 #include "bulwark/event/ip.h"
+#include "bulwark/receive/message.h"
 #include "bulwark/receive/queue.h"
 #include "bulwark/receive/senders.h"
 
 namespace bulwark::receive {
-
-// What the queue holds of a received message: who sent it, when it arrived, and its text.
-struct QueuedMessage {
-  event::IpAddress sender;
-  TimeNs received = 0;
-  std::string text;
-};
-std::string EncodeQueued(const QueuedMessage& message);
-// An Error when `record` is no encoded message (shorter than its header).
-Result<QueuedMessage> DecodeQueued(std::string_view record);
 
 class UdpSyslogReceiver {
  public:
