@@ -192,7 +192,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
            auto done =
                Walk(item, name, "receivers[]",
                     {{"name", text(r.name)},
-                     {"protocol", one_of(r.protocol, {"udp", "tcp", "tls"})},
+                     {"protocol", one_of(r.protocol, {"udp", "tcp", "tls", "relp"})},
                      {"listen", text(r.listen)},
                      {"format", one_of(r.format, {"auto", "syslog", "jsonl", "plain"})},
                      {"max_connections", count(r.max_connections, 1)},
@@ -211,8 +211,9 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                       }}});
            if (!done) return done;
            if (r.protocol.empty() || r.listen.empty()) {
-             return Fail("a receiver needs a 'protocol' (udp, tcp, tls) and 'listen' (HOST:PORT)",
-                         Where(name, item.Mark()));
+             return Fail(
+                 "a receiver needs a 'protocol' (udp, tcp, tls, relp) and 'listen' (HOST:PORT)",
+                 Where(name, item.Mark()));
            }
            if (r.protocol == "tls" && (r.tls_certificate.empty() || r.tls_key.empty())) {
              return Fail("a tls receiver needs 'tls: {certificate, key}'",

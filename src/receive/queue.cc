@@ -175,10 +175,10 @@ uint64_t DurableQueue::bytes() const {
   return total;
 }
 
-Result<uint64_t> DurableQueue::Append(std::string_view record) {
+Result<uint64_t> DurableQueue::Append(std::string_view record, Bound bound) {
   if (record.size() > kMaxRecord) return Fail("a record over 1 GiB");
   uint64_t size = kHeader + record.size();
-  if (bytes() + size > options_.max_bytes) return Fail("full");
+  if (bound == Bound::kKeep && bytes() + size > options_.max_bytes) return Fail("full");
   if (fd_ < 0) {
     if (auto started = StartSegment(); !started) return tl::unexpected(started.error());
   } else {

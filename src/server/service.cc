@@ -15,6 +15,7 @@
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
 #include "bulwark/receive/queue.h"
+#include "bulwark/receive/relp.h"
 #include "bulwark/receive/tcp.h"
 #include "bulwark/receive/udp.h"
 #include "bulwark/server/http.h"
@@ -75,10 +76,18 @@ struct Service::Impl {
     std::mutex queue_mutex;  // the receiver's thread and the receive thread share the queue
     std::unique_ptr<receive::UdpSyslogReceiver> udp;
     std::unique_ptr<receive::TcpSyslogReceiver> tcp;
+    std::unique_ptr<receive::RelpReceiver> relp;
     uint64_t lines = 0;                  // taken through detection since the start
     std::atomic<uint64_t> processed{0};  // the same, for the metrics
     uint64_t processed_up_to = 0;        // the last sequence number taken (store position)
     TimeNs next_commit = 0;
+
+    int port() const { return udp ? udp->port() : tcp ? tcp->port() : relp->port(); }
+    void Stop() {
+      if (udp) udp->Stop();
+      if (tcp) tcp->Stop();
+      if (relp) relp->Stop();
+    }
   };
   std::vector<std::unique_ptr<ReceiverSlot>> receivers;
   receive::SenderStats senders;
@@ -200,7 +209,12 @@ struct Service::Impl {
       if (position && *position > slot->queue->committed()) {
         if (auto done = slot->queue->Commit(*position); !done) return done;
       }
-      if (r.protocol == "udp") {
+      if (r.protocol == "relp") {
+        auto relp = receive::RelpReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
+                                                 &senders, r.max_message_bytes);
+        if (!relp) return tl::unexpected(relp.error());
+        slot->relp = std::move(*relp);
+      } else if (r.protocol == "udp") {
         auto udp = receive::UdpSyslogReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
                                                      &senders);
         if (!udp) return tl::unexpected(udp.error());
@@ -222,8 +236,7 @@ struct Service::Impl {
         slot->tcp = std::move(*tcp);
       }
       Log(fmt::format("receiver {}: {} on {}{}", r.name, r.protocol,
-                      r.listen.substr(0, r.listen.rfind(':') + 1),
-                      slot->udp ? slot->udp->port() : slot->tcp->port()));
+                      r.listen.substr(0, r.listen.rfind(':') + 1), slot->port()));
       receivers.push_back(std::move(slot));
     }
     return {};
@@ -386,6 +399,11 @@ struct Service::Impl {
         r.received = c.datagrams;
         r.queued = c.queued;
         r.dropped = c.dropped;
+      } else if (slot->relp) {
+        auto c = slot->relp->counters();
+        r.received = c.messages;
+        r.queued = c.queued;
+        r.dropped = c.lost;
       } else {
         auto c = slot->tcp->counters();
         r.received = c.messages;
@@ -479,8 +497,7 @@ int Service::port() const {
 
 int Service::receiver_port(const std::string& name) const {
   for (const auto& slot : impl_->receivers) {
-    if (slot->config.name != name) continue;
-    return slot->udp ? slot->udp->port() : slot->tcp->port();
+    if (slot->config.name == name) return slot->port();
   }
   return 0;
 }
@@ -544,10 +561,7 @@ void Service::Stop() {
   impl_->http.reset();
   // Receivers stop taking; what they queued stays on disk for the next start (it is durable),
   // but what is there now is taken, and the queues marked.
-  for (auto& slot : impl_->receivers) {
-    if (slot->udp) slot->udp->Stop();
-    if (slot->tcp) slot->tcp->Stop();
-  }
+  for (auto& slot : impl_->receivers) slot->Stop();
   if (impl_->receive_thread.joinable()) impl_->receive_thread.join();
   for (size_t i = 0; i < impl_->receivers.size(); ++i) {
     while (impl_->TakeReceived(i) > 0) {

@@ -15,6 +15,8 @@
 
 #include "../support/attack_lines.h"
 #include "../support/files.h"
+#include "../support/net.h"
+#include "../support/rsyslog.h"
 #include "../support/sample_inventory.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/server/service.h"
@@ -134,6 +136,35 @@ TEST_F(ReceiveTest, SyslogOverTcpAndUdpBecomesIncidents) {
   ASSERT_TRUE(position);
   ASSERT_TRUE(*position);
   EXPECT_EQ(**position, 12u);
+}
+
+// A real rsyslogd forwarding with omrelp to the service's RELP receiver.
+TEST_F(ReceiveTest, RsyslogOverRelpBecomesIncidents) {
+  if (!testing_support::RsyslogSender::Available() ||
+      !std::filesystem::exists("/usr/lib/x86_64-linux-gnu/rsyslog/omrelp.so")) {
+    GTEST_SKIP() << "no rsyslogd with omrelp";
+  }
+  config::Receiver relp;
+  relp.name = "relp";
+  relp.protocol = "relp";
+  relp.listen = "127.0.0.1:" + std::to_string(testing_support::FreePort());
+  config_.receivers = {relp};
+  auto service = server::Service::Start(config_, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  int port = (*service)->receiver_port("relp");
+  testing_support::RsyslogSender rsyslog(dir_ / "rsyslog", "module(load=\"omrelp\")",
+                                         "action(type=\"omrelp\" target=\"127.0.0.1\" port=\"" +
+                                             std::to_string(port) +
+                                             "\" template=\"RSYSLOG_SyslogProtocol23Format\")");
+  SendUdpLines(rsyslog.input_port(), testing_support::SshBruteForce("198.51.100.23", 12));
+  EXPECT_EQ(IncidentsOf("c-globex"), 1u) << rsyslog.output();
+  std::string metrics = HttpGet((*service)->port(), "/metrics");
+  EXPECT_NE(
+      metrics.find("bulwark_receiver_messages_total{receiver=\"relp\",result=\"processed\"} 12"),
+      std::string::npos)
+      << metrics;
+  rsyslog.Stop();
+  (*service)->Stop();
 }
 
 TEST_F(ReceiveTest, BadReceiverConfigurationStopsTheStart) {

@@ -22,7 +22,7 @@ struct Input {
 // through a durable queue of its own (<data_dir>/queue/<name>) into detection.
 struct Receiver {
   std::string name;               // unique; default "<protocol>-<port>"
-  std::string protocol;           // udp, tcp, tls
+  std::string protocol;           // udp, tcp, tls, relp
   std::string listen;             // "HOST:PORT" or "[IPV6]:PORT"
   std::string format = "syslog";  // auto, syslog, jsonl, plain
   size_t max_connections = 1024;  // tcp: open at once

@@ -43,9 +43,11 @@ class DurableQueue {
   static Result<std::unique_ptr<DurableQueue>> Open(const std::string& dir, Options options);
   ~DurableQueue();
 
+  enum class Bound { kKeep, kExceed };
   // Adds a record; returns its sequence number. Not durable before Sync(). Errors: "full" (the
-  // record would exceed max_bytes), a record over 1 GiB, a write failure.
-  Result<uint64_t> Append(std::string_view record);
+  // record would exceed max_bytes; kExceed takes it anyway, for a message that must not be lost
+  // and cannot wait), a record over 1 GiB, a write failure.
+  Result<uint64_t> Append(std::string_view record, Bound bound = Bound::kKeep);
   // Writes and syncs every appended record; senders of those records may now be acknowledged.
   Result<void> Sync();
   // Gives up to `max` synced records after those given before (after the committed position at
