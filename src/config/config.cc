@@ -174,10 +174,10 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
          if (!n.IsSequence()) return Fail("'inputs' must be a list", Where(name, n.Mark()));
          for (const auto& item : n) {
            Input input;
-           auto done =
-               Walk(item, name, "inputs[]",
-                    {{"path", text(input.path)},
-                     {"format", one_of(input.format, {"auto", "syslog", "jsonl", "plain"})}});
+           auto done = Walk(item, name, "inputs[]",
+                            {{"path", text(input.path)},
+                             {"format", one_of(input.format, {"auto", "syslog", "jsonl", "plain"})},
+                             {"system", text(input.system)}});
            if (!done) return done;
            if (input.path.empty()) return Fail("an input needs a 'path'", Where(name, item.Mark()));
            c.inputs.push_back(input);

@@ -144,9 +144,15 @@ Result<model::Finding> FromHarmonizedFields(HarmonizedFields fields, TimeNs rece
                             out.taxonomy, out.type, *taxonomy));
   }
   std::string ip = get("source.ip");
-  if (ip.empty()) return Fail("source.ip: missing (a finding is about an address)");
-  out.source_ip = event::IpAddress::Parse(ip);
-  if (!out.source_ip) return Fail(fmt::format("source.ip: '{}' is not an IP address", ip));
+  if (ip.empty()) {
+    if (get("extra.system_id").empty()) {
+      // (or about a system named in extra.system_id, as alerts of a system's own logs are)
+      return Fail("source.ip: missing (a finding is about an address)");
+    }
+  } else {
+    out.source_ip = event::IpAddress::Parse(ip);
+    if (!out.source_ip) return Fail(fmt::format("source.ip: '{}' is not an IP address", ip));
+  }
   if (std::string port = get("source.port"); !port.empty()) {
     auto number = ParseInt(port);
     if (!number || *number < 0 || *number > 65535) {

@@ -50,8 +50,13 @@ Result<void> Incidents::Audit(int64_t incident, const std::string& actor, const 
 Result<TakeResult> Incidents::Take(const model::Finding& finding) {
   TakeResult result;
   TimeNs now = env_.Now();
+  // A finding that names its system (extra.system_id: the system whose log it is) belongs to it;
+  // else to the holder of its address at the time.
   std::optional<inventory::Attribution> holder;
-  if (finding.source_ip) holder = index_.Lookup(*finding.source_ip, finding.time_source);
+  if (auto system = finding.fields.find("extra.system_id"); system != finding.fields.end()) {
+    holder = index_.OfSystem(system->second);
+  }
+  if (!holder && finding.source_ip) holder = index_.Lookup(*finding.source_ip, finding.time_source);
   store::StoredFinding stored;
   stored.document = finding::ToHarmonizedJson(finding);
   stored.fingerprint = finding.Fingerprint();

@@ -14,6 +14,44 @@ namespace bulwark::intake {
 
 namespace {
 
+// A rule tag names `tag` or one of its sub-techniques ("attack.t1110.001" is "attack.t1110").
+bool TagIs(std::string_view rule_tag, std::string_view tag) {
+  rule_tag = Trim(rule_tag);
+  if (rule_tag.size() < tag.size() || !AsciiIEquals(rule_tag.substr(0, tag.size()), tag)) {
+    return false;
+  }
+  return rule_tag.size() == tag.size() || rule_tag[tag.size()] == '.';
+}
+
+// Whom an alert's finding is about (docs/rules.md, "Who is affected").
+enum class Role { kSource, kHost };
+
+// The rule's `bulwark.affected.host` or `bulwark.affected.source` tag; else initial access with
+// valid accounts (T1078: a login that worked) is about the host; then by ATT&CK tactic: attacks
+// carried out from the source (reconnaissance, resource development, initial access such as
+// exploit attempts, credential access such as brute force, discovery such as port scans,
+// lateral movement, impact such as floods) are about the source; a compromise of the system that
+// logged it (execution, persistence, privilege escalation, defense evasion, collection, command
+// and control, exfiltration) is about that host. Without either, the source. An event without
+// the address of its role (a local sudo log has no source.ip) is about the other.
+Role AffectedRole(const std::function<bool(std::string_view)>& tagged) {
+  if (tagged("bulwark.affected.host")) return Role::kHost;
+  if (tagged("bulwark.affected.source")) return Role::kSource;
+  if (tagged("attack.t1078") && tagged("attack.initial-access")) return Role::kHost;
+  for (const char* tactic : {"attack.reconnaissance", "attack.resource-development",
+                             "attack.initial-access", "attack.credential-access",
+                             "attack.discovery", "attack.lateral-movement", "attack.impact"}) {
+    if (tagged(tactic)) return Role::kSource;
+  }
+  for (const char* tactic :
+       {"attack.execution", "attack.persistence", "attack.privilege-escalation",
+        "attack.defense-evasion", "attack.collection", "attack.command-and-control",
+        "attack.exfiltration"}) {
+    if (tagged(tactic)) return Role::kHost;
+  }
+  return Role::kSource;
+}
+
 // What a finding takes from an alert, however the alert arrived.
 struct AlertFacts {
   std::string_view rule_id, title, level;
@@ -24,15 +62,37 @@ struct AlertFacts {
   std::string count;  // correlations
 };
 
+// The first of a field's values (alerts join repeated values with commas), trimmed.
+std::string FirstValue(const AlertFacts& facts, std::string_view name) {
+  std::string value = facts.field(name);
+  return std::string(Trim(std::string_view(value).substr(0, value.find(','))));
+}
+
 Result<std::optional<model::Finding>> FindingOfFacts(const AlertFacts& facts, TimeNs received) {
-  std::string ip = facts.field("source.ip");
-  ip = Trim(ip.substr(0, ip.find(',')));
-  if (ip.empty()) return std::optional<model::Finding>();
+  Role role = AffectedRole(facts.tagged);
+  std::string source = FirstValue(facts, "source.ip");
+  std::string host_ip = FirstValue(facts, "host.ip");
+  std::string system = FirstValue(facts, "host.id");
+  // The affected system: the one that logged it (host) or the one the attack came from
+  // (source); when the event does not name that one, the other.
+  bool about_host = role == Role::kHost ? (!host_ip.empty() || !system.empty()) : source.empty();
+  std::string ip = about_host ? host_ip : source;
+  if (ip.empty() && (!about_host || system.empty())) return std::optional<model::Finding>();
   model::Finding out;
   out.feed_name = "bulwark-detect";
   out.identifier = std::string(facts.rule_id);
-  out.source_ip = event::IpAddress::Parse(ip);
-  if (!out.source_ip) return Fail(fmt::format("source.ip: '{}' is not an IP address", ip));
+  if (!ip.empty()) {
+    out.source_ip = event::IpAddress::Parse(ip);
+    if (!out.source_ip) {
+      return Fail(
+          fmt::format("{}: '{}' is not an IP address", about_host ? "host.ip" : "source.ip", ip));
+    }
+  }
+  out.fields["extra.affected"] = about_host ? "host" : "source";
+  if (about_host) {
+    if (!system.empty()) out.fields["extra.system_id"] = system;
+    if (!source.empty()) out.fields["extra.attacker_ip"] = source;
+  }
   out.time_source = facts.timestamp;
   out.time_observation = received;
   auto tagged = facts.tagged;
@@ -64,15 +124,6 @@ Result<std::optional<model::Finding>> FindingOfFacts(const AlertFacts& facts, Ti
   }
   out.evidence = facts.field("event.original");
   return std::optional<model::Finding>(std::move(out));
-}
-
-// A rule tag names `tag` or one of its sub-techniques ("attack.t1110.001" is "attack.t1110").
-bool TagIs(std::string_view rule_tag, std::string_view tag) {
-  rule_tag = Trim(rule_tag);
-  if (rule_tag.size() < tag.size() || !AsciiIEquals(rule_tag.substr(0, tag.size()), tag)) {
-    return false;
-  }
-  return rule_tag.size() == tag.size() || rule_tag[tag.size()] == '.';
 }
 
 }  // namespace

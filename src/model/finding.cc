@@ -32,7 +32,13 @@ constexpr const char* kSeverities[] = {"info", "low", "medium", "high", "critica
 }  // namespace
 
 std::string Finding::Fingerprint() const {
-  return fmt::format("{}|{}|{}|{}", feed_name, source_ip ? source_ip->ToString() : "", source_port,
+  std::string about;
+  if (source_ip) {
+    about = source_ip->ToString();
+  } else if (auto system = fields.find("extra.system_id"); system != fields.end()) {
+    about = "system:" + system->second;
+  }
+  return fmt::format("{}|{}|{}|{}", feed_name, about, source_port,
                      identifier.empty() ? type : identifier);
 }
 

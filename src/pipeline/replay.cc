@@ -235,11 +235,11 @@ class Worker {
 
  private:
   void ApplyOrigin(const LineOrigin& origin) {
-    event_.Set(log_source_address_, origin.sender);
+    if (!origin.sender.empty()) event_.Set(log_source_address_, origin.sender);
     if (!origin.sender_name.empty()) event_.Set(client_name_, origin.sender_name);
     if (origin.system_id.empty()) return;
     event_.Set(host_id_, origin.system_id);
-    event_.Set(host_ip_, origin.sender);
+    if (!origin.sender.empty()) event_.Set(host_ip_, origin.sender);
   }
 
   // Adds correlation inputs for the consumers of `rule`, then (as children) for theirs.

@@ -61,6 +61,7 @@ struct Service::Impl {
   std::mutex input_mutex;  // guards followers, detector and its sink (swapped on reload)
   std::vector<std::unique_ptr<input::FileFollower>> followers;
   std::vector<uint64_t> lines_read;
+  std::vector<std::string> file_systems;  // per followed file, config inputs[].system
   std::unique_ptr<intake::AlertFindings> alert_findings;  // the detector's sink
   std::unique_ptr<pipeline::StreamDetector> detector;
   size_t receiver_base = 0;  // the detector's input index of the first receiver
@@ -103,7 +104,8 @@ struct Service::Impl {
     std::vector<std::unique_ptr<input::FileFollower>> followers;
     std::unique_ptr<intake::AlertFindings> alert_findings;
     std::unique_ptr<pipeline::StreamDetector> detector;  // null: no inputs
-    size_t receiver_base = 0;  // the detector's input index of the first receiver
+    size_t receiver_base = 0;               // the detector's input index of the first receiver
+    std::vector<std::string> file_systems;  // per followed file, config inputs[].system
   };
 
   config::Config Config() {
@@ -132,6 +134,7 @@ struct Service::Impl {
       // config.cc has checked the name.
       options.input_formats.push_back(input::ParseFormat(in.format).value_or(input::Format::kAuto));
       staged.followers.push_back(std::make_unique<input::FileFollower>(in.path));
+      staged.file_systems.push_back(in.system);
     }
     // Receivers are inputs after the files.
     staged.receiver_base = c.inputs.size();
@@ -156,6 +159,7 @@ struct Service::Impl {
       }
     }
     followers = std::move(staged.followers);
+    file_systems = std::move(staged.file_systems);
     lines_read.assign(followers.size(), 0);
     detector = std::move(staged.detector);
     receiver_base = staged.receiver_base;
@@ -166,12 +170,16 @@ struct Service::Impl {
   void ReadInputs() {
     std::lock_guard lock(input_mutex);
     if (!detector) return;
+    std::vector<pipeline::LineOrigin> origins;
     for (size_t i = 0; i < followers.size(); ++i) {
       std::vector<std::string> lines;
       auto polled = followers[i]->Poll(lines);
       if (!polled) Log(polled.error().ToString());
       if (lines.empty()) continue;
-      detector->Process(i, lines, lines_read[i] + 1);
+      // A file declared to be a system's log: its events carry that system (host.id).
+      origins.assign(file_systems[i].empty() ? 0 : lines.size(),
+                     pipeline::LineOrigin{{}, {}, file_systems[i]});
+      detector->Process(i, lines, lines_read[i] + 1, origins);
       lines_read[i] += lines.size();
       lines_total += lines.size();
     }

@@ -104,6 +104,86 @@ TEST(AlertFindings, LevelsAndAddresses) {
   EXPECT_EQ(tally.no_address, 1u);
 }
 
+// Who is affected (docs/rules.md): the role from the rule's tags, the address of that role, and
+// the other one when the event lacks it.
+TEST(AlertFindings, EachFindingIsAboutTheAffectedRole) {
+  struct Case {
+    std::vector<std::string> tags;
+    std::vector<std::pair<std::string_view, std::string_view>> fields;
+    std::string ip, affected, system, attacker;  // expected; ip "" and affected "": no finding
+  } cases[] = {
+      // A web shell answered (persistence): the host that logged it.
+      {{"attack.persistence", "attack.t1505.003"},
+       {{"source.ip", "192.0.2.200"}, {"host.ip", "10.0.0.5"}, {"host.id", "s-web"}},
+       "10.0.0.5",
+       "host",
+       "s-web",
+       "192.0.2.200"},
+      // The same with a probe tag that says source.
+      {{"attack.persistence", "attack.t1505.003", "bulwark.affected.source"},
+       {{"source.ip", "192.0.2.200"}, {"host.ip", "10.0.0.5"}, {"host.id", "s-web"}},
+       "192.0.2.200",
+       "source",
+       "",
+       ""},
+      // Brute force (credential access): the source.
+      {{"attack.credential-access", "attack.t1110.001"},
+       {{"source.ip", "198.51.100.20"}, {"host.ip", "10.0.0.5"}},
+       "198.51.100.20",
+       "source",
+       "",
+       ""},
+      // A login that worked after it (initial access with valid accounts): the host.
+      {{"attack.credential-access", "attack.initial-access", "attack.t1078"},
+       {{"source.ip", "198.51.100.20"}, {"host.ip", "10.0.0.5"}},
+       "10.0.0.5",
+       "host",
+       "",
+       "198.51.100.20"},
+      // Exploit attempts (initial access without valid accounts): the source.
+      {{"attack.initial-access", "attack.t1190"},
+       {{"source.ip", "198.51.100.20"}, {"host.ip", "10.0.0.5"}},
+       "198.51.100.20",
+       "source",
+       "",
+       ""},
+      // Host role without a host address: the system alone, from a file declared as its log.
+      {{"attack.privilege-escalation"}, {{"host.id", "s-db"}}, "", "host", "s-db", ""},
+      // Host role, no host known: the source, as before.
+      {{"attack.execution"}, {{"source.ip", "192.0.2.7"}}, "192.0.2.7", "source", "", ""},
+      // Source role without source.ip (a local log): the host.
+      {{"attack.credential-access"}, {{"host.ip", "10.0.0.9"}}, "10.0.0.9", "host", "", ""},
+      // Neither: no finding.
+      {{"attack.credential-access"}, {{"user.name", "root"}}, "", "", "", ""},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::pair<std::string_view, std::string_view>> group = c.fields;
+    pipeline::Alert alert;
+    alert.timestamp = *ParseTimestamp("2026-11-20T10:00:00Z");
+    alert.rule_id = "r-1";
+    alert.rule_level = "high";
+    alert.rule_tags = c.tags;
+    alert.group = group;
+    auto finding = FindingOfAlert(alert, 7);
+    ASSERT_TRUE(finding) << finding.error().ToString();
+    std::string what = c.tags.front() + " " + c.affected;
+    if (c.affected.empty()) {
+      EXPECT_FALSE(*finding) << what;
+      continue;
+    }
+    ASSERT_TRUE(*finding) << what;
+    const model::Finding& f = **finding;
+    EXPECT_EQ(f.source_ip ? f.source_ip->ToString() : "", c.ip) << what;
+    auto field = [&](const char* name) {
+      auto it = f.fields.find(name);
+      return it == f.fields.end() ? std::string() : it->second;
+    };
+    EXPECT_EQ(field("extra.affected"), c.affected) << what;
+    EXPECT_EQ(field("extra.system_id"), c.system) << what;
+    EXPECT_EQ(field("extra.attacker_ip"), c.attacker) << what;
+  }
+}
+
 // CERT-Bund events.csv rows about Globex's shop (198.51.100.16/28).
 std::string EventsCsv(size_t rows) {
   std::string csv = "asn,ip,timestamp,malware\n";

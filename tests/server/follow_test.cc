@@ -88,7 +88,7 @@ TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   config.data_dir = data;
   config.listen = "127.0.0.1:0";
   config.mail.print = (dir_ / "mails.txt").string();
-  config.inputs = {{log_, "auto"}};
+  config.inputs = {{log_, "auto", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
   auto store = store::OpenSqliteStore(data);
@@ -132,7 +132,7 @@ TEST_F(FollowTest, EachInputInItsFormatAndBuiltinPolicy) {
   config.listen = "127.0.0.1:0";
   config.mail.print = (dir_ / "mails.txt").string();
   config.policy = "builtin:samples/policy.yml";
-  config.inputs = {{log_, "auto"}, {plain, "plain"}};
+  config.inputs = {{log_, "auto", ""}, {plain, "plain", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
   auto store = store::OpenSqliteStore(data);

@@ -10,8 +10,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "../support/attack_lines.h"
 #include "../support/files.h"
@@ -19,6 +22,7 @@
 #include "../support/rsyslog.h"
 #include "../support/sample_inventory.h"
 #include "bulwark/data/builtin_env.h"
+#include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
 
 namespace bulwark {
@@ -100,6 +104,23 @@ class ReceiveTest : public ::testing::Test {
     return 0;
   }
 
+  // The open incidents' (customer, system, kind), polled for up to 5 s until there are `count`.
+  std::set<std::tuple<std::string, std::string, std::string>> Incidents(size_t count) {
+    std::set<std::tuple<std::string, std::string, std::string>> out;
+    auto store = store::OpenSqliteStore(data_, store::OpenMode::kReadOnly);
+    if (!store) return out;
+    for (int i = 0; i < 50 && out.size() < count; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto list = (*store)->ListIncidents({});
+      if (!list) continue;
+      out.clear();
+      for (const auto& incident : *list) {
+        out.emplace(incident.customer_id, incident.system_id, incident.kind);
+      }
+    }
+    return out;
+  }
+
   std::filesystem::path dir_;
   std::string data_;
   config::Config config_;
@@ -165,6 +186,46 @@ TEST_F(ReceiveTest, RsyslogOverRelpBecomesIncidents) {
       << metrics;
   rsyslog.Stop();
   (*service)->Stop();
+}
+
+// Who is affected: a web shell answered in a system's own log is about that system (the
+// receiver's sender resolved through the inventory, or the system a followed file declares),
+// whoever the attacker was; a brute force is about its source.
+TEST_F(ReceiveTest, EachFindingIsAboutTheAffectedSystem) {
+  {
+    // ACME's log host sends from 127.0.0.1.
+    auto store = store::OpenSqliteStore(data_);
+    ASSERT_TRUE(store);
+    auto parsed = inventory::ParseInventory(R"(systems:
+  - id: s-loghost
+    project: p-acme-prod
+    name: loghost
+    interfaces: [{mac: "fa:16:3e:00:00:99", addresses: [{ip: 127.0.0.1}]}]
+)",
+                                            "extra.yml", inventory::FileFormat::kYaml);
+    ASSERT_TRUE(parsed) << parsed.error().ToString();
+    ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+  }
+  std::string shop_log = (dir_ / "shop-access.log").string();
+  std::ofstream(shop_log) << "";
+  config_.inputs = {{shop_log, "syslog", "s-shop"}};
+  config_.receivers.resize(1);
+  auto service = server::Service::Start(config_, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  // The attacker 192.0.2.200 belongs to nobody.
+  std::string web_shell =
+      "<13>1 2026-11-26T10:00:00Z web1 nginx - - - 192.0.2.200 - - [26/Nov/2026:10:00:00 +0000] "
+      "\"GET /uploads/c99.php?cmd=id HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n";
+  SendTcp((*service)->receiver_port("tcp"), web_shell);
+  std::ofstream(shop_log, std::ios::app) << web_shell;
+  // Initech's system brute-forces ACME's log host.
+  SendTcp((*service)->receiver_port("tcp"), testing_support::SshBruteForce("192.0.2.10", 12));
+  auto incidents = Incidents(3);
+  (*service)->Stop();
+  EXPECT_EQ(incidents, (std::set<std::tuple<std::string, std::string, std::string>>{
+                           {"c-acme", "s-loghost", "intrusions/application-compromise"},
+                           {"c-globex", "s-shop", "intrusions/application-compromise"},
+                           {"c-initech", "s-legacy", "intrusion-attempts/brute-force"}}));
 }
 
 TEST_F(ReceiveTest, BadReceiverConfigurationStopsTheStart) {

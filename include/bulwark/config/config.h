@@ -16,6 +16,7 @@ namespace bulwark::config {
 struct Input {
   std::string path;             // a log file, followed like tail -F
   std::string format = "auto";  // auto, syslog, jsonl, plain
+  std::string system;           // the inventory system whose log it is (host.id); empty: unknown
 };
 
 // A network listener for logs (docs/configuration.md, "receivers"). What it receives goes

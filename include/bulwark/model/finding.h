@@ -34,7 +34,8 @@ struct Finding {
   // Every other harmonized key as given (extra.*, source.fqdn, malware.name, ...).
   std::map<std::string, std::string> fields;
 
-  // The key of "the same finding seen again": feed, address, port and identifier.
+  // The key of "the same finding seen again": feed, address (else the system it names in
+  // extra.system_id), port and identifier.
   std::string Fingerprint() const;
 };
 

@@ -35,7 +35,7 @@ struct ReplayOptions {
   size_t batch_lines = 1024;
   TimeNs suppress_window = 600 * kNsPerSecond;  // 0 = every alert is written
   // Fields whose values identify the "same thing" for suppressing detection alerts.
-  std::vector<std::string> suppress_by = {"source.ip", "user.name", "host.name"};
+  std::vector<std::string> suppress_by = {"source.ip", "user.name", "host.name", "host.id"};
   size_t max_keys_per_correlation = 4'000'000;
   bool progress = false;       // progress line on stderr
   bool include_events = true;  // matching event in each alert
@@ -68,7 +68,7 @@ struct ReplaySummary {
 // them on the line's event as log.source.address, tls.client.x509.subject.common_name, and
 // host.id with host.ip (the system whose log it is).
 struct LineOrigin {
-  std::string sender;
+  std::string sender;       // empty: a file's line (then only system_id may be set)
   std::string sender_name;  // empty: none proved
   std::string system_id;    // empty: not a known system
 };
