@@ -172,6 +172,9 @@ struct LineParser::State {
 
   // "tag[pid]: " or "tag: " at `pos`; sets process fields and advances `pos` to the message.
   bool Tag(std::string_view line, size_t& pos, Event& event) {
+    // Cisco's "%ASA-4-106023: ..." and "%SEC-6-IPACCESSLOGP: ..." name a message, not a program:
+    // they stay in the message, for the decoders.
+    if (pos < line.size() && line[pos] == '%') return false;
     size_t p = pos;
     while (p < line.size() && line[p] != '[' && line[p] != ':' && line[p] != ' ') ++p;
     if (p == pos || p >= line.size()) return false;
@@ -205,16 +208,60 @@ struct LineParser::State {
     return true;
   }
 
+  // Cisco IOS: a sequence number before the time ("123: Nov 26 10:00:03.123 UTC: %SEC-..."), a
+  // '*' or '.' marking an unsynchronised clock; skipped.
+  static void SkipCiscoSequence(std::string_view line, size_t& pos) {
+    size_t p = pos;
+    while (p < line.size() && IsDigit(line[p])) ++p;
+    if (p > pos && p + 1 < line.size() && line[p] == ':' && line[p + 1] == ' ') pos = p + 2;
+    if (pos < line.size() && (line[pos] == '*' || line[pos] == '.')) ++pos;
+  }
+
+  // After a Cisco time: ": " or a zone ("UTC: ", "CET: ") before the message.
+  static void SkipCiscoTimeEnd(std::string_view line, size_t& pos) {
+    size_t p = pos;
+    while (p < line.size() && p - pos < 5 && line[p] >= 'A' && line[p] <= 'Z') ++p;
+    if (p + 1 < line.size() && line[p] == ':' && line[p + 1] == ' ' &&
+        (p == pos || (p - pos >= 3 && p + 2 < line.size() && line[p + 2] == '%'))) {
+      pos = p + 2;
+    }
+  }
+
+  // FortiGate sends "date=2026-11-26 time=10:00:05 devname=..." without a syslog header: the
+  // time comes from its first two pairs (local time of the zone option).
+  std::optional<TimeNs> FortiTime(std::string_view rest) {
+    if (rest.size() < 29 || !rest.starts_with("date=") || rest.substr(15, 6) != " time=") {
+      return std::nullopt;
+    }
+    std::string iso = std::string(rest.substr(5, 10)) + "T" + std::string(rest.substr(21, 8));
+    auto ts = ParseTimestamp(iso);
+    if (!ts) return std::nullopt;
+    return *ts - static_cast<TimeNs>(options.zone_offset_seconds) * kNsPerSecond;
+  }
+
   // RFC 3164 and its variants, after an optional <PRI>. False when no header is recognised.
   bool Syslog3164(std::string_view line, size_t pos, Event& event) {
+    SkipCiscoSequence(line, pos);
     auto ts = Timestamp(line, pos);
-    if (ts) event.SetTimestamp(*ts);
+    if (ts) {
+      event.SetTimestamp(*ts);
+      SkipCiscoTimeEnd(line, pos);
+    } else if (auto forti = FortiTime(line.substr(pos))) {
+      event.SetTimestamp(*forti);
+      event.Set(fid::kMessage, line.substr(pos));
+      return true;
+    }
     size_t tag_pos = pos;
     if (Tag(line, tag_pos, event)) {
       event.Set(fid::kMessage, line.substr(tag_pos));
     } else {
       size_t host_end = pos;
       std::string_view host = Token(line, host_end);
+      if (!host.empty() && host[0] == '%') host = {};  // a Cisco message name, not a host
+      // ASA: "fw-edge : %ASA-4-106023: ..."
+      if (host_end + 1 < line.size() && line[host_end] == ':' && line[host_end + 1] == ' ') {
+        host_end += 2;
+      }
       size_t after_host = host_end;
       if (!host.empty() && Tag(line, after_host, event)) {
         event.Set(fid::kHostHostname, host);

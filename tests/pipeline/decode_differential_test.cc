@@ -35,6 +35,16 @@ std::vector<std::string> SampleLines() {
       if (!line.empty() && line[0] != '#') lines.push_back(line);
     }
   }
+  // Firewall, router and switch lines (the network-device golden case) and nftables' NFLOG lines.
+  for (const std::string& file :
+       {std::string(BULWARK_SOURCE_DIR) + "/tests/golden/network_devices/input.log",
+        std::string(BULWARK_SHARED_DIR) + "/perimeter/nftables-nflog-ulogd2-logemu.log"}) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty()) lines.push_back(line);
+    }
+  }
   for (const auto& file : data::EmbeddedUnder("samples/")) {
     if (!file.path.ends_with(".log")) continue;
     std::string content(file.content);
