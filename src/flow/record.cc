@@ -29,6 +29,8 @@ std::string FlowRecordJson(const FlowRecord& r) {
   json.Member("@timestamp", FormatTimestamp(r.end));
   json.Member("event.kind", "event");
   json.Member("event.category", "network");
+  json.Member("event.module", "netflow");
+  json.Member("event.dataset", "netflow.log");
   json.Member("event.start", FormatTimestamp(r.start));
   json.Member("event.end", FormatTimestamp(r.end));
   json.Member("source.ip", r.source.ToString());
