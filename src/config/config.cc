@@ -192,7 +192,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
            auto done =
                Walk(item, name, "receivers[]",
                     {{"name", text(r.name)},
-                     {"protocol", one_of(r.protocol, {"udp", "tcp", "tls", "relp"})},
+                     {"protocol", one_of(r.protocol, {"udp", "tcp", "tls", "relp", "netflow"})},
                      {"listen", text(r.listen)},
                      {"format", one_of(r.format, {"auto", "syslog", "jsonl", "plain"})},
                      {"max_connections", count(r.max_connections, 1)},
@@ -212,13 +212,15 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
            if (!done) return done;
            if (r.protocol.empty() || r.listen.empty()) {
              return Fail(
-                 "a receiver needs a 'protocol' (udp, tcp, tls, relp) and 'listen' (HOST:PORT)",
+                 "a receiver needs a 'protocol' (udp, tcp, tls, relp, netflow) and 'listen' "
+                 "(HOST:PORT)",
                  Where(name, item.Mark()));
            }
            if (r.protocol == "tls" && (r.tls_certificate.empty() || r.tls_key.empty())) {
              return Fail("a tls receiver needs 'tls: {certificate, key}'",
                          Where(name, item.Mark()));
            }
+           if (r.protocol == "netflow") r.format = "jsonl";  // flow records as JSON lines
            if (r.protocol != "tls" && !r.tls_certificate.empty()) {
              return Fail("'tls' settings need 'protocol: tls'", Where(name, item.Mark()));
            }

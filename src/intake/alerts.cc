@@ -99,8 +99,9 @@ Result<std::optional<model::Finding>> FindingOfFacts(const AlertFacts& facts, Ti
   out.type = tagged("attack.t1505") ? "application-compromise"
              : tagged("attack.t1078") && tagged("attack.initial-access")
                  ? "unprivileged-account-compromise"
-             : tagged("attack.t1190") ? "exploit"
-             : tagged("attack.t1110") ? "brute-force"
+             : tagged("attack.t1190")                           ? "exploit"
+             : tagged("attack.t1110")                           ? "brute-force"
+             : tagged("attack.t1498") || tagged("attack.t1499") ? "ddos"
              : tagged("attack.t1595") || tagged("attack.t1046") || tagged("attack.reconnaissance")
                  ? "scanner"
                  : "ids-alert";

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 #include "sockets.h"
 
@@ -23,7 +24,18 @@ constexpr int kBatch = 1024;
 
 }  // namespace
 
-struct UdpSyslogReceiver::Impl {
+DatagramHandler SyslogDatagram() {
+  return [](const event::IpAddress&, std::string_view text,
+            std::vector<std::string>& messages) -> Result<void> {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == '\0')) {
+      text.remove_suffix(1);
+    }
+    messages.emplace_back(text);
+    return {};
+  };
+}
+
+struct UdpReceiver::Impl {
   int fd = -1;
   DurableQueue* queue = nullptr;
   std::mutex* queue_mutex = nullptr;
@@ -31,10 +43,12 @@ struct UdpSyslogReceiver::Impl {
   SenderStats* senders = nullptr;
   std::thread thread;
   std::atomic<bool> stopping{false};
-  std::atomic<uint64_t> datagrams{0}, queued{0}, dropped{0};
+  DatagramHandler handler;
+  std::atomic<uint64_t> datagrams{0}, queued{0}, dropped{0}, rejected{0};
 
   void Run() {
     std::string buffer(kMaxDatagram, '\0');
+    std::vector<std::string> texts;
     int unsynced = 0;
     while (!stopping.load()) {
       pollfd p{fd, POLLIN, 0};
@@ -54,20 +68,24 @@ struct UdpSyslogReceiver::Impl {
         QueuedMessage message;
         message.received = env->Now();
         message.sender = PeerAddress(from);
-        std::string_view text(buffer.data(), static_cast<size_t>(got));
-        while (!text.empty() &&
-               (text.back() == '\n' || text.back() == '\r' || text.back() == '\0')) {
-          text.remove_suffix(1);
+        texts.clear();
+        auto handled = handler(message.sender,
+                               std::string_view(buffer.data(), static_cast<size_t>(got)), texts);
+        if (!handled) {
+          ++rejected;
+          Count(message.sender, "rejected_datagram");
         }
-        message.text = std::string(text);
         std::lock_guard lock(*queue_mutex);
-        if (queue->Append(EncodeQueued(message))) {
-          ++queued;
-          ++unsynced;
-          Count(message.sender, "messages");
-        } else {
-          ++dropped;
-          Count(message.sender, "dropped_queue_full");
+        for (std::string& text : texts) {
+          message.text = std::move(text);
+          if (queue->Append(EncodeQueued(message))) {
+            ++queued;
+            ++unsynced;
+            Count(message.sender, "messages");
+          } else {
+            ++dropped;
+            Count(message.sender, "dropped_queue_full");
+          }
         }
       }
       Sync(unsynced);
@@ -87,17 +105,17 @@ struct UdpSyslogReceiver::Impl {
   }
 };
 
-UdpSyslogReceiver::UdpSyslogReceiver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UdpReceiver::UdpReceiver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-UdpSyslogReceiver::~UdpSyslogReceiver() {
+UdpReceiver::~UdpReceiver() {
   Stop();
 }
 
-Result<std::unique_ptr<UdpSyslogReceiver>> UdpSyslogReceiver::Start(const std::string& listen,
-                                                                    DurableQueue& queue,
-                                                                    std::mutex& queue_mutex,
-                                                                    const Env& env,
-                                                                    SenderStats* senders) {
+Result<std::unique_ptr<UdpReceiver>> UdpReceiver::Start(const std::string& listen,
+                                                        DurableQueue& queue,
+                                                        std::mutex& queue_mutex, const Env& env,
+                                                        SenderStats* senders,
+                                                        DatagramHandler handler) {
   auto fd = OpenListeningSocket(listen, SOCK_DGRAM);
   if (!fd) return tl::unexpected(fd.error());
   auto impl = std::make_unique<Impl>();
@@ -108,14 +126,15 @@ Result<std::unique_ptr<UdpSyslogReceiver>> UdpSyslogReceiver::Start(const std::s
   impl->queue_mutex = &queue_mutex;
   impl->env = &env;
   impl->senders = senders;
+  impl->handler = handler ? std::move(handler) : SyslogDatagram();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->Run(); });
-  std::unique_ptr<UdpSyslogReceiver> receiver(new UdpSyslogReceiver(std::move(impl)));
+  std::unique_ptr<UdpReceiver> receiver(new UdpReceiver(std::move(impl)));
   receiver->port_ = BoundPort(*fd);
   return receiver;
 }
 
-void UdpSyslogReceiver::Stop() {
+void UdpReceiver::Stop() {
   if (!impl_ || impl_->fd < 0) return;
   impl_->stopping = true;
   if (impl_->thread.joinable()) impl_->thread.join();
@@ -123,8 +142,9 @@ void UdpSyslogReceiver::Stop() {
   impl_->fd = -1;
 }
 
-UdpSyslogReceiver::Counters UdpSyslogReceiver::counters() const {
-  return {impl_->datagrams.load(), impl_->queued.load(), impl_->dropped.load()};
+UdpReceiver::Counters UdpReceiver::counters() const {
+  return {impl_->datagrams.load(), impl_->queued.load(), impl_->dropped.load(),
+          impl_->rejected.load()};
 }
 
 }  // namespace bulwark::receive

@@ -14,6 +14,7 @@
 #include "bulwark/intake/report_sources.h"
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
+#include "bulwark/receive/flows.h"
 #include "bulwark/receive/queue.h"
 #include "bulwark/receive/relp.h"
 #include "bulwark/receive/tcp.h"
@@ -75,7 +76,7 @@ struct Service::Impl {
     config::Receiver config;
     std::unique_ptr<receive::DurableQueue> queue;
     std::mutex queue_mutex;  // the receiver's thread and the receive thread share the queue
-    std::unique_ptr<receive::UdpSyslogReceiver> udp;
+    std::unique_ptr<receive::UdpReceiver> udp;
     std::unique_ptr<receive::TcpSyslogReceiver> tcp;
     std::unique_ptr<receive::RelpReceiver> relp;
     uint64_t lines = 0;                  // taken through detection since the start
@@ -222,9 +223,13 @@ struct Service::Impl {
                                                  &senders, r.max_message_bytes);
         if (!relp) return tl::unexpected(relp.error());
         slot->relp = std::move(*relp);
-      } else if (r.protocol == "udp") {
-        auto udp = receive::UdpSyslogReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
-                                                     &senders);
+      } else if (r.protocol == "udp" || r.protocol == "netflow") {
+        receive::DatagramHandler handler;
+        if (r.protocol == "netflow") {
+          handler = receive::FlowDatagrams(std::make_shared<flow::ExportDecoder>());
+        }
+        auto udp = receive::UdpReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
+                                               &senders, std::move(handler));
         if (!udp) return tl::unexpected(udp.error());
         slot->udp = std::move(*udp);
       } else {
@@ -407,6 +412,7 @@ struct Service::Impl {
         r.received = c.datagrams;
         r.queued = c.queued;
         r.dropped = c.dropped;
+        r.problems = c.rejected;
       } else if (slot->relp) {
         auto c = slot->relp->counters();
         r.received = c.messages;

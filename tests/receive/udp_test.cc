@@ -41,7 +41,7 @@ class UdpTest : public ::testing::Test {
   }
 
   // Waits until the receiver has seen `count` datagrams (at most 5 s).
-  void AwaitDatagrams(const UdpSyslogReceiver& receiver, uint64_t count) {
+  void AwaitDatagrams(const UdpReceiver& receiver, uint64_t count) {
     for (int i = 0; i < 500 && receiver.counters().datagrams < count; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -54,7 +54,7 @@ TEST_F(UdpTest, RsyslogsDatagramsAndLoggerArriveWithTheirSender) {
   auto queue = DurableQueue::Open(dir_.string(), {});
   ASSERT_TRUE(queue);
   std::mutex mutex;
-  auto receiver = UdpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default());
+  auto receiver = UdpReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default());
   ASSERT_TRUE(receiver) << receiver.error().ToString();
   // rsyslog's UDP forwards, as captured on the wire (port 5140), sent again over loopback.
   std::vector<std::string> sent;
@@ -102,7 +102,7 @@ TEST_F(UdpTest, AFullQueueCountsDrops) {
   ASSERT_TRUE(queue);
   std::mutex mutex;
   SenderStats senders;
-  auto receiver = UdpSyslogReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), &senders);
+  auto receiver = UdpReceiver::Start("127.0.0.1:0", **queue, mutex, Env::Default(), &senders);
   ASSERT_TRUE(receiver);
   for (int i = 0; i < 40; ++i) Send((*receiver)->port(), "<13>" + std::string(100, 'x'));
   AwaitDatagrams(**receiver, 40);

@@ -22,6 +22,7 @@
 #include "../support/rsyslog.h"
 #include "../support/sample_inventory.h"
 #include "bulwark/data/builtin_env.h"
+#include "bulwark/flow/flow.h"
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
 
@@ -226,6 +227,64 @@ TEST_F(ReceiveTest, EachFindingIsAboutTheAffectedSystem) {
                            {"c-acme", "s-loghost", "intrusions/application-compromise"},
                            {"c-globex", "s-shop", "intrusions/application-compromise"},
                            {"c-initech", "s-legacy", "intrusion-attempts/brute-force"}}));
+}
+
+// Flow exports from a router: softflowd's real NetFlow v9 datagrams of nmap's scans and hping3's
+// flood, sent again to a netflow receiver. The scanning system is a customer's, so its customer
+// gets the incidents (about the source).
+TEST_F(ReceiveTest, FlowExportsBecomeIncidentsAboutTheScanner) {
+  {
+    auto store = store::OpenSqliteStore(data_);
+    ASSERT_TRUE(store);
+    auto parsed = inventory::ParseInventory(R"(systems:
+  - id: s-scanner
+    project: p-initech
+    interfaces: [{mac: "fa:16:3e:00:00:98", addresses: [{ip: 10.213.7.1}]}]
+)",
+                                            "extra.yml", inventory::FileFormat::kYaml);
+    ASSERT_TRUE(parsed) << parsed.error().ToString();
+    ASSERT_TRUE(inventory::Import(**store, std::move(*parsed)));
+  }
+  config::Receiver netflow;
+  netflow.name = "netflow";
+  netflow.protocol = "netflow";
+  netflow.listen = "127.0.0.1:0";
+  netflow.format = "jsonl";
+  config_.receivers = {netflow};
+  auto service = server::Service::Start(config_, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  int port = (*service)->receiver_port("netflow");
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to = Loopback(port);
+  size_t sent = 0;
+  auto read =
+      flow::ForEachUdpDatagram(std::string(BULWARK_SHARED_DIR) + "/perimeter/softflowd-nfv9.pcap",
+                               [&](const flow::Datagram& d) {
+                                 sendto(fd, d.payload.data(), d.payload.size(), 0,
+                                        reinterpret_cast<sockaddr*>(&to), sizeof to);
+                                 ++sent;
+                                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                               });
+  close(fd);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(sent, 41u);
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = HttpGet((*service)->port(), "/metrics");
+    if (metrics.find("receiver=\"netflow\",result=\"processed\"} 1286") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("receiver=\"netflow\",result=\"processed\"} 1286"), std::string::npos)
+      << metrics;
+  auto incidents = Incidents(2);
+  (*service)->Stop();
+  std::set<std::string> kinds;
+  for (const auto& [customer, system, kind] : incidents) {
+    EXPECT_EQ(customer, "c-initech");
+    EXPECT_EQ(system, "s-scanner");
+    kinds.insert(kind);
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"information-gathering/scanner", "availability/ddos"}));
 }
 
 TEST_F(ReceiveTest, BadReceiverConfigurationStopsTheStart) {

@@ -23,9 +23,9 @@ struct Input {
 // through a durable queue of its own (<data_dir>/queue/<name>) into detection.
 struct Receiver {
   std::string name;               // unique; default "<protocol>-<port>"
-  std::string protocol;           // udp, tcp, tls, relp
+  std::string protocol;           // udp, tcp, tls, relp, netflow (NetFlow v5/v9, IPFIX over UDP)
   std::string listen;             // "HOST:PORT" or "[IPV6]:PORT"
-  std::string format = "syslog";  // auto, syslog, jsonl, plain
+  std::string format = "syslog";  // auto, syslog, jsonl, plain; netflow: jsonl (its records)
   size_t max_connections = 1024;  // tcp: open at once
   size_t max_connections_per_sender = 64;
   size_t max_message_bytes = 64 * 1024;  // longer messages are cut

@@ -27,10 +27,12 @@ namespace bulwark::intake {
 
 // The finding an alert makes: feed "bulwark-detect", the rule id as classification.identifier,
 // the type from the rule's ATT&CK tags (T1505 application-compromise, T1078 with initial access
-// unprivileged-account-compromise, T1190 exploit, T1110 brute-force, T1595/T1046/reconnaissance
-// scanner, else ids-alert), extra.severity from its level, the address from its
-// group-by fields (else its event), the event's original text as evidence. nullopt when the
-// alert is about no address (a local user). Errors: an address or time that does not parse.
+// unprivileged-account-compromise, T1190 exploit, T1110 brute-force, T1498/T1499 ddos,
+// T1595/T1046/reconnaissance scanner, else ids-alert), extra.severity from its level, the
+// affected system (docs/rules.md, "Who is affected": the host that logged it or the source, by
+// the rule's tags; extra.affected, extra.system_id, extra.attacker_ip), the event's original
+// text as evidence. nullopt when the alert is about no address or system (a local user). Errors:
+// an address or time that does not parse.
 Result<std::optional<model::Finding>> FindingOfAlert(const pipeline::Alert& alert, TimeNs received);
 // The same for an alert as `bulwark replay` writes it (one JSON line). Errors also: not JSON,
 // not an alert.
