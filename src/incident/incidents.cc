@@ -129,10 +129,11 @@ Result<TakeResult> Incidents::Take(const model::Finding& finding) {
       for (const auto& reason : result.assessment.reasons) {
         reasons += (reasons.empty() ? "" : "; ") + reason;
       }
-      auto audited =
-          Audit(created.id, "system", "opened", "", "new",
-                fmt::format("{} about {} (severity {}: {})", kind, finding.source_ip->ToString(),
-                            model::SeverityName(created.severity), reasons));
+      auto audited = Audit(created.id, "system", "opened", "", "new",
+                           fmt::format("{} about {} (severity {}: {})", kind,
+                                       finding.source_ip ? finding.source_ip->ToString()
+                                                         : "system " + holder->system->id,
+                                       model::SeverityName(created.severity), reasons));
       if (!audited) return audited;
     } else if (result.assessment.severity > incident->severity) {
       auto audited =
