@@ -80,6 +80,172 @@ Result<size_t> ExportDecoder::Decode(std::string_view datagram, const event::IpA
   }
 }
 
+size_t ExportDecoder::DecodeDataSet(std::string_view set, const Template& t, Source& source,
+                                    const event::IpAddress& exporter, SetClock clock,
+                                    const RecordFn& record) {
+  size_t records = 0;
+  size_t p = 0;
+  while (p < set.size()) {
+    FlowRecord flow;
+    flow.exporter = exporter;
+    int64_t start_ms = -1, end_ms = -1, start_up = -1, end_up = -1;
+    bool complete = true;
+    size_t begin = p;
+    for (const Field& field : t.fields) {
+      size_t size = field.length;
+      if (size == 0xFFFF) {
+        if (p + 1 > set.size()) {
+          complete = false;
+          break;
+        }
+        size = static_cast<uint8_t>(set[p++]);
+        if (size == 255) {
+          if (p + 2 > set.size()) {
+            complete = false;
+            break;
+          }
+          size = U16(set, p);
+          p += 2;
+        }
+      }
+      if (p + size > set.size()) {
+        complete = false;
+        break;
+      }
+      std::string_view value = set.substr(p, size);
+      p += size;
+      if (field.enterprise != 0) continue;
+      if (t.options) {
+        if (field.id == kSystemInitTimeMilliseconds) {
+          source.system_init_ms = static_cast<int64_t>(Unsigned(value));
+        }
+        continue;
+      }
+      switch (field.id) {
+        case kOctetDeltaCount:
+        case kOctetTotalCount:
+          flow.bytes = Unsigned(value);
+          break;
+        case kPacketDeltaCount:
+        case kPacketTotalCount:
+          flow.packets = Unsigned(value);
+          break;
+        case kProtocol:
+          flow.protocol = static_cast<uint8_t>(Unsigned(value));
+          break;
+        case kClassOfService:
+          flow.tos = static_cast<uint8_t>(Unsigned(value));
+          break;
+        case kTcpControlBits:
+          flow.tcp_flags = static_cast<uint8_t>(Unsigned(value));
+          break;
+        case kSourcePort:
+          flow.source_port = static_cast<uint16_t>(Unsigned(value));
+          break;
+        case kDestinationPort:
+          flow.destination_port = static_cast<uint16_t>(Unsigned(value));
+          break;
+        case kSourceIPv4:
+        case kSourceIPv6:
+          flow.source = Address(value);
+          break;
+        case kDestinationIPv4:
+        case kDestinationIPv6:
+          flow.destination = Address(value);
+          break;
+        case kIngressInterface:
+          flow.input_interface = static_cast<uint32_t>(Unsigned(value));
+          break;
+        case kEgressInterface:
+          flow.output_interface = static_cast<uint32_t>(Unsigned(value));
+          break;
+        case kIcmpTypeCodeIPv4:
+        case kIcmpTypeCodeIPv6:
+          if (flow.destination_port == 0) {
+            flow.destination_port = static_cast<uint16_t>(Unsigned(value));
+          }
+          break;
+        case kSamplingInterval:
+          flow.sampling_rate = std::max<uint32_t>(1, static_cast<uint32_t>(Unsigned(value)));
+          break;
+        case kFlowStartSysUpTime:
+          start_up = static_cast<int64_t>(Unsigned(value));
+          break;
+        case kFlowEndSysUpTime:
+          end_up = static_cast<int64_t>(Unsigned(value));
+          break;
+        case kFlowStartSeconds:
+          start_ms = static_cast<int64_t>(Unsigned(value)) * 1000;
+          break;
+        case kFlowEndSeconds:
+          end_ms = static_cast<int64_t>(Unsigned(value)) * 1000;
+          break;
+        case kFlowStartMilliseconds:
+          start_ms = static_cast<int64_t>(Unsigned(value));
+          break;
+        case kFlowEndMilliseconds:
+          end_ms = static_cast<int64_t>(Unsigned(value));
+          break;
+        default:
+          break;
+      }
+    }
+    if (!complete || p == begin) break;  // the rest is padding
+    if (t.options) continue;
+    // Uptime-relative times: v9 against the header's uptime and clock; IPFIX against the
+    // exporter's init time from its options data.
+    auto absolute = [&](int64_t up) -> int64_t {
+      if (up < 0) return -1;
+      if (!clock.ipfix) return clock.clock_ms - (clock.uptime_ms - up);
+      return source.system_init_ms >= 0 ? source.system_init_ms + up : -1;
+    };
+    if (start_ms < 0) start_ms = absolute(start_up);
+    if (end_ms < 0) end_ms = absolute(end_up);
+    if (end_ms < 0) end_ms = clock.clock_ms;
+    if (start_ms < 0) start_ms = end_ms;
+    flow.start = start_ms * 1'000'000;
+    flow.end = end_ms * 1'000'000;
+    record(flow);
+    ++records;
+  }
+  return records;
+}
+
+void ExportDecoder::Hold(Source& source, uint16_t template_id, std::string_view set,
+                         SetClock clock) {
+  // The oldest of this source's sets make room; another source's are not touched (a flood of
+  // forged exporters cannot push out a real exporter's data).
+  while (!source.held.empty() && (source.held.size() >= limits_.max_held_sets ||
+                                  held_bytes_ + set.size() > limits_.max_held_bytes)) {
+    held_bytes_ -= source.held.front().bytes.size();
+    source.held.pop_front();
+    ++counters_.dropped_held_sets;
+  }
+  if (limits_.max_held_sets == 0 || held_bytes_ + set.size() > limits_.max_held_bytes) {
+    ++counters_.dropped_held_sets;
+    return;
+  }
+  source.held.push_back(HeldSet{template_id, std::string(set), clock});
+  held_bytes_ += set.size();
+}
+
+size_t ExportDecoder::Release(Source& source, uint16_t template_id,
+                              const event::IpAddress& exporter, const RecordFn& record) {
+  size_t records = 0;
+  const Template& t = source.templates.at(template_id);
+  for (auto it = source.held.begin(); it != source.held.end();) {
+    if (it->template_id != template_id) {
+      ++it;
+      continue;
+    }
+    records += DecodeDataSet(it->bytes, t, source, exporter, it->clock, record);
+    held_bytes_ -= it->bytes.size();
+    it = source.held.erase(it);
+    ++counters_.released_sets;
+  }
+  return records;
+}
+
 Result<size_t> ExportDecoder::DecodeTemplated(std::string_view d, const event::IpAddress& exporter,
                                               const RecordFn& record, bool ipfix) {
   const size_t header = ipfix ? 16 : 20;
@@ -111,6 +277,7 @@ Result<size_t> ExportDecoder::DecodeTemplated(std::string_view d, const event::I
     known = sources_.emplace(key, Source{}).first;
   }
   Source& source = known->second;
+  const SetClock clock{uptime_ms, clock_ms, ipfix};
   const uint16_t template_set = ipfix ? 2 : 0;
   const uint16_t options_set = ipfix ? 3 : 1;
   size_t records = 0;
@@ -190,6 +357,7 @@ Result<size_t> ExportDecoder::DecodeTemplated(std::string_view d, const event::I
         }
         source.templates[template_id] = std::move(t);
         ++counters_.templates;
+        records += Release(source, template_id, exporter, record);
       }
       continue;
     }
@@ -197,133 +365,10 @@ Result<size_t> ExportDecoder::DecodeTemplated(std::string_view d, const event::I
     auto found = source.templates.find(id);
     if (found == source.templates.end()) {
       ++counters_.unknown_template_sets;
+      Hold(source, id, set, clock);
       continue;
     }
-    const Template& t = found->second;
-    size_t p = 0;
-    while (p < set.size()) {
-      FlowRecord flow;
-      flow.exporter = exporter;
-      int64_t start_ms = -1, end_ms = -1, start_up = -1, end_up = -1;
-      bool complete = true;
-      size_t begin = p;
-      for (const Field& field : t.fields) {
-        size_t size = field.length;
-        if (size == 0xFFFF) {
-          if (p + 1 > set.size()) {
-            complete = false;
-            break;
-          }
-          size = static_cast<uint8_t>(set[p++]);
-          if (size == 255) {
-            if (p + 2 > set.size()) {
-              complete = false;
-              break;
-            }
-            size = U16(set, p);
-            p += 2;
-          }
-        }
-        if (p + size > set.size()) {
-          complete = false;
-          break;
-        }
-        std::string_view value = set.substr(p, size);
-        p += size;
-        if (field.enterprise != 0) continue;
-        if (t.options) {
-          if (field.id == kSystemInitTimeMilliseconds) {
-            source.system_init_ms = static_cast<int64_t>(Unsigned(value));
-          }
-          continue;
-        }
-        switch (field.id) {
-          case kOctetDeltaCount:
-          case kOctetTotalCount:
-            flow.bytes = Unsigned(value);
-            break;
-          case kPacketDeltaCount:
-          case kPacketTotalCount:
-            flow.packets = Unsigned(value);
-            break;
-          case kProtocol:
-            flow.protocol = static_cast<uint8_t>(Unsigned(value));
-            break;
-          case kClassOfService:
-            flow.tos = static_cast<uint8_t>(Unsigned(value));
-            break;
-          case kTcpControlBits:
-            flow.tcp_flags = static_cast<uint8_t>(Unsigned(value));
-            break;
-          case kSourcePort:
-            flow.source_port = static_cast<uint16_t>(Unsigned(value));
-            break;
-          case kDestinationPort:
-            flow.destination_port = static_cast<uint16_t>(Unsigned(value));
-            break;
-          case kSourceIPv4:
-          case kSourceIPv6:
-            flow.source = Address(value);
-            break;
-          case kDestinationIPv4:
-          case kDestinationIPv6:
-            flow.destination = Address(value);
-            break;
-          case kIngressInterface:
-            flow.input_interface = static_cast<uint32_t>(Unsigned(value));
-            break;
-          case kEgressInterface:
-            flow.output_interface = static_cast<uint32_t>(Unsigned(value));
-            break;
-          case kIcmpTypeCodeIPv4:
-          case kIcmpTypeCodeIPv6:
-            if (flow.destination_port == 0) {
-              flow.destination_port = static_cast<uint16_t>(Unsigned(value));
-            }
-            break;
-          case kSamplingInterval:
-            flow.sampling_rate = std::max<uint32_t>(1, static_cast<uint32_t>(Unsigned(value)));
-            break;
-          case kFlowStartSysUpTime:
-            start_up = static_cast<int64_t>(Unsigned(value));
-            break;
-          case kFlowEndSysUpTime:
-            end_up = static_cast<int64_t>(Unsigned(value));
-            break;
-          case kFlowStartSeconds:
-            start_ms = static_cast<int64_t>(Unsigned(value)) * 1000;
-            break;
-          case kFlowEndSeconds:
-            end_ms = static_cast<int64_t>(Unsigned(value)) * 1000;
-            break;
-          case kFlowStartMilliseconds:
-            start_ms = static_cast<int64_t>(Unsigned(value));
-            break;
-          case kFlowEndMilliseconds:
-            end_ms = static_cast<int64_t>(Unsigned(value));
-            break;
-          default:
-            break;
-        }
-      }
-      if (!complete || p == begin) break;  // the rest is padding
-      if (t.options) continue;
-      // Uptime-relative times: v9 against the header's uptime and clock; IPFIX against the
-      // exporter's init time from its options data.
-      auto absolute = [&](int64_t up) -> int64_t {
-        if (up < 0) return -1;
-        if (!ipfix) return clock_ms - (uptime_ms - up);
-        return source.system_init_ms >= 0 ? source.system_init_ms + up : -1;
-      };
-      if (start_ms < 0) start_ms = absolute(start_up);
-      if (end_ms < 0) end_ms = absolute(end_up);
-      if (end_ms < 0) end_ms = clock_ms;
-      if (start_ms < 0) start_ms = end_ms;
-      flow.start = start_ms * 1'000'000;
-      flow.end = end_ms * 1'000'000;
-      record(flow);
-      ++records;
-    }
+    records += DecodeDataSet(set, found->second, source, exporter, clock, record);
   }
   return records;
 }

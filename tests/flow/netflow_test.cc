@@ -158,20 +158,64 @@ TEST(Ipfix, TemplatesAreKeptPerExporterAndWithdrawn) {
   auto a = event::IpAddress::V4(0x7f000001), b = event::IpAddress::V4(0x7f000002);
   EXPECT_EQ(*decoder.Decode(message(data), a, keep), 0u);  // the template is not known yet
   EXPECT_EQ(decoder.counters().unknown_template_sets, 1u);
-  EXPECT_EQ(*decoder.Decode(message(tmpl + data), a, keep), 1u);
-  ASSERT_EQ(got.size(), 1u);
+  // The template comes: the held record, then this datagram's.
+  EXPECT_EQ(*decoder.Decode(message(tmpl + data), a, keep), 2u);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(decoder.counters().released_sets, 1u);
   EXPECT_EQ(got[0].source.ToString(), "10.0.0.1");
   EXPECT_EQ(got[0].destination.ToString(), "10.0.0.2");
   EXPECT_EQ(got[0].packets, 7u);
+  EXPECT_EQ(got[1].packets, 7u);
   EXPECT_EQ(*decoder.Decode(message(data), b, keep), 0u);  // another exporter's template
   std::string withdraw = u16(2) + u16(8) + u16(256) + u16(0);
   EXPECT_EQ(*decoder.Decode(message(withdraw + data), a, keep), 0u);
   EXPECT_EQ(decoder.counters().unknown_template_sets, 3u);
+  // Exporter a's template again: only a's held set is released, not b's.
+  EXPECT_EQ(*decoder.Decode(message(tmpl), a, keep), 1u);
+  EXPECT_EQ(decoder.counters().released_sets, 2u);
+  // Held sets are bounded: the oldest are let go.
+  ExportDecoder::Limits small;
+  small.max_held_sets = 2;
+  ExportDecoder bounded(small);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(*bounded.Decode(message(data), a, keep), 0u);
+  EXPECT_EQ(bounded.counters().dropped_held_sets, 3u);
+  EXPECT_EQ(*bounded.Decode(message(tmpl), a, keep), 2u);
   // A template cut short names its byte.
   std::string cut = u16(2) + u16(12) + u16(257) + u16(3) + u16(8) + u16(4);
   auto broken = decoder.Decode(message(cut), a, keep);
   ASSERT_FALSE(broken);
   EXPECT_EQ(broken.error().where, "byte 28");
+}
+
+// A collector that starts after the exporter sent its templates (softflowd's real v9 export
+// without its first datagram): the data sets wait for the template's next refresh and are
+// decoded then; only the skipped datagram's own records are missing.
+TEST(Netflow, DataBeforeItsTemplateWaitsForIt) {
+  std::vector<Datagram> datagrams;
+  std::vector<std::string> payloads;
+  ASSERT_TRUE(ForEachUdpDatagram(kPerimeter + "softflowd-nfv9.pcap", [&](const Datagram& d) {
+    payloads.emplace_back(d.payload);
+    datagrams.push_back(d);
+  }));
+  // The records as JSON, of every datagram but the first, sorted.
+  std::vector<std::string> expected, got;
+  ExportDecoder whole;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    ASSERT_TRUE(whole.Decode(payloads[i], datagrams[i].source, [&](const FlowRecord& r) {
+      if (i > 0) expected.push_back(FlowRecordJson(r));
+    }));
+  }
+  ExportDecoder late;
+  for (size_t i = 1; i < payloads.size(); ++i) {
+    ASSERT_TRUE(late.Decode(payloads[i], datagrams[i].source,
+                            [&](const FlowRecord& r) { got.push_back(FlowRecordJson(r)); }));
+  }
+  EXPECT_GT(late.counters().released_sets, 0u);
+  EXPECT_EQ(late.counters().dropped_held_sets, 0u);
+  std::sort(expected.begin(), expected.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_GT(expected.size(), 1000u);
+  EXPECT_EQ(got, expected);
 }
 
 // IPFIX with absolute milliseconds (IE 152/153), from pmacctd's nfprobe.

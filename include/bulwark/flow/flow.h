@@ -4,6 +4,7 @@
 // bad input is an Error naming the byte offset; records decoded before it stay given.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -49,7 +50,10 @@ std::string FlowRecordJson(const FlowRecord& record);
 // record without fields withdraws its template); options data are read for the exporter's
 // systemInitTimeMilliseconds, which makes IPFIX's uptime-relative times (IE 21/22) absolute.
 // Enterprise elements and elements it does not use are skipped by their length. Data sets whose
-// template is not known (yet) are counted and skipped. Not thread-safe: one per receiving thread.
+// template is not known yet are held (within bounds per exporter and domain, oldest let go
+// first) and decoded when the template arrives: exporters send templates only every few
+// minutes, and a collector that starts in between would lose everything until then. Not
+// thread-safe: one per receiving thread.
 class ExportDecoder {
  public:
   // Bounds on what exporters make it keep: a template flood from one exporter, or datagrams from
@@ -58,10 +62,14 @@ class ExportDecoder {
     size_t max_sources = 4096;               // (exporter, domain) pairs
     size_t max_templates_per_source = 1024;  // templates of one of them
     size_t max_fields = 512;                 // fields of one template
+    size_t max_held_sets = 256;              // data sets waiting for their template, per source
+    size_t max_held_bytes = 16 << 20;        // their bytes, all sources together
   };
   struct Counters {
     uint64_t templates = 0;              // template records learned
-    uint64_t unknown_template_sets = 0;  // data sets skipped for want of their template
+    uint64_t unknown_template_sets = 0;  // data sets that came before their template
+    uint64_t released_sets = 0;          // of those, decoded once their template came
+    uint64_t dropped_held_sets = 0;      // of those, let go to stay within the bounds
     uint64_t refused_templates = 0;      // beyond max_templates_per_source or max_fields
     uint64_t refused_sources = 0;        // datagrams of a source beyond max_sources
   };
@@ -86,14 +94,35 @@ class ExportDecoder {
   };
 
  private:
+  // The time fields of the header a data set came in, and a data set that came before its
+  // template, with them.
+  struct SetClock {
+    int64_t uptime_ms = 0, clock_ms = 0;
+    bool ipfix = false;
+  };
+  struct HeldSet {
+    uint16_t template_id = 0;
+    std::string bytes;
+    SetClock clock;
+  };
   struct Source {  // one exporter's source id / observation domain
     std::map<uint16_t, Template> templates;
     int64_t system_init_ms = -1;  // from options data (IE 160)
+    std::deque<HeldSet> held;
   };
   Result<size_t> DecodeTemplated(std::string_view datagram, const event::IpAddress& exporter,
                                  const RecordFn& record, bool ipfix);
+  // Decodes the records of one data set with its template; returns how many it gave.
+  size_t DecodeDataSet(std::string_view set, const Template& t, Source& source,
+                       const event::IpAddress& exporter, SetClock clock, const RecordFn& record);
+  // Keeps a data set whose template has not come, within the bounds.
+  void Hold(Source& source, uint16_t template_id, std::string_view set, SetClock clock);
+  // Decodes the held data sets of `template_id`, now that it came.
+  size_t Release(Source& source, uint16_t template_id, const event::IpAddress& exporter,
+                 const RecordFn& record);
   Limits limits_;
   std::map<std::pair<std::string, uint32_t>, Source> sources_;
+  size_t held_bytes_ = 0;  // of every source's held sets
   Counters counters_;
 };
 
