@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "../support/attack_lines.h"
+#include "../support/incidents.h"
 #include "../support/sample_inventory.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/input/follower.h"
@@ -91,17 +92,8 @@ TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   config.inputs = {{log_, "auto", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
-  auto store = store::OpenSqliteStore(data);
-  ASSERT_TRUE(store);
   auto incidents_of = [&](const std::string& customer) {
-    store::IncidentFilter filter;
-    filter.customer_id = customer;
-    for (int i = 0; i < 50; ++i) {
-      auto list = (*store)->ListIncidents(filter);
-      if (list && !list->empty()) return list->size();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return size_t{0};
+    return testing_support::AwaitIncidentsOf(data, customer);
   };
   // Globex's compromised shop brute-forces web1.
   Append(testing_support::SshBruteForce("198.51.100.23", 12));
@@ -135,17 +127,8 @@ TEST_F(FollowTest, EachInputInItsFormatAndBuiltinPolicy) {
   config.inputs = {{log_, "auto", ""}, {plain, "plain", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
-  auto store = store::OpenSqliteStore(data);
-  ASSERT_TRUE(store);
   auto incidents_of = [&](const std::string& customer, int polls) {
-    store::IncidentFilter filter;
-    filter.customer_id = customer;
-    for (int i = 0; i < polls; ++i) {
-      auto list = (*store)->ListIncidents(filter);
-      if (list && !list->empty()) return list->size();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return size_t{0};
+    return testing_support::AwaitIncidentsOf(data, customer, polls);
   };
   // The same attack in both files: Globex's shop in the syslog file, Initech's system in the
   // plain one.

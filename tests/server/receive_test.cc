@@ -18,6 +18,7 @@
 
 #include "../support/attack_lines.h"
 #include "../support/files.h"
+#include "../support/incidents.h"
 #include "../support/net.h"
 #include "../support/rsyslog.h"
 #include "../support/sample_inventory.h"
@@ -93,16 +94,7 @@ class ReceiveTest : public ::testing::Test {
 
   // Incidents of `customer`, polled for up to 5 s until there are some.
   size_t IncidentsOf(const std::string& customer) {
-    auto store = store::OpenSqliteStore(data_, store::OpenMode::kReadOnly);
-    if (!store) return 0;
-    store::IncidentFilter filter;
-    filter.customer_id = customer;
-    for (int i = 0; i < 50; ++i) {
-      auto list = (*store)->ListIncidents(filter);
-      if (list && !list->empty()) return list->size();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
+    return testing_support::AwaitIncidentsOf(data_, customer);
   }
 
   // The open incidents' (customer, system, kind), polled for up to 5 s until there are `count`.
