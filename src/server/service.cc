@@ -30,7 +30,7 @@ namespace {
 // How long a stop waits for requests in progress before it cuts them off.
 constexpr TimeNs kDrainGrace = 10 * kNsPerSecond;
 // Received messages taken from a queue into detection at a time (one store write).
-constexpr size_t kReceivedBatch = 1024;
+constexpr size_t kReceivedBatch = 8192;
 // A receiver's queue is marked processed at most this often (the store's position is the
 // record that counts; the queue's own mark only lets it delete its files).
 constexpr TimeNs kQueueCommitEvery = kNsPerSecond;
@@ -262,28 +262,42 @@ struct Service::Impl {
   // resumes behind the last message whose alerts were stored. Returns how many it took.
   size_t TakeReceived(size_t index) {
     ReceiverSlot& slot = *receivers[index];
-    std::vector<std::string> lines;
-    std::vector<pipeline::LineOrigin> origins;
+    std::vector<receive::QueuedMessage> messages;
     uint64_t last = 0;
-    auto attribution = spine->index();
     {
       std::lock_guard lock(slot.queue_mutex);
       auto read = slot.queue->Read(kReceivedBatch, [&](uint64_t sequence, std::string_view record) {
         last = sequence;
         auto message = receive::DecodeQueued(record);
-        if (!message) return;  // CRC-checked, so written by another program version: skipped
-        pipeline::LineOrigin origin{message->sender.ToString(), message->sender_name, {}};
-        // A client certificate named after a system names it; else the address at the time.
-        auto held = message->sender_name.empty() ? std::nullopt
-                                                 : attribution->OfSystem(message->sender_name);
-        if (!held) held = attribution->Lookup(message->sender, message->received);
-        if (held && held->system) origin.system_id = held->system->id;
-        lines.push_back(std::move(message->text));
-        origins.push_back(std::move(origin));
+        // CRC-checked, so only a record of another program version fails: skipped.
+        if (message) messages.push_back(std::move(*message));
       });
       if (!read) Log(fmt::format("receiver {}: {}", slot.config.name, read.error().ToString()));
     }
     if (last == 0) return 0;
+    std::vector<std::string> lines;
+    std::vector<pipeline::LineOrigin> origins;
+    lines.reserve(messages.size());
+    origins.reserve(messages.size());
+    auto attribution = spine->index();
+    const receive::QueuedMessage* previous = nullptr;
+    for (receive::QueuedMessage& message : messages) {
+      // Consecutive messages of one sender (a TCP connection's) share their origin.
+      if (previous && previous->sender == message.sender &&
+          previous->sender_name == message.sender_name) {
+        origins.push_back(origins.back());
+      } else {
+        pipeline::LineOrigin origin{message.sender.ToString(), message.sender_name, {}};
+        // A client certificate named after a system names it; else the address at the time.
+        auto held =
+            message.sender_name.empty() ? std::nullopt : attribution->OfSystem(message.sender_name);
+        if (!held) held = attribution->Lookup(message.sender, message.received);
+        if (held && held->system) origin.system_id = held->system->id;
+        origins.push_back(std::move(origin));
+      }
+      previous = &message;
+      lines.push_back(std::move(message.text));
+    }
     {
       std::lock_guard lock(input_mutex);
       if (detector) detector->Process(receiver_base + index, lines, slot.lines + 1, origins);
