@@ -214,6 +214,12 @@ std::vector<model::Finding> AlertFindings::Drain() {
   return std::exchange(findings_, {});
 }
 
+void AlertFindings::PutBack(std::vector<model::Finding> findings) {
+  findings.insert(findings.end(), std::make_move_iterator(findings_.begin()),
+                  std::make_move_iterator(findings_.end()));
+  findings_ = std::move(findings);
+}
+
 AlertTally AlertFindings::DrainTally() {
   return std::exchange(tally_, {});
 }

@@ -66,7 +66,9 @@ Result<void> Intake::TakeAlertFindings(AlertFindings& alerts, const StreamPositi
   }
   if (position) {
     // All in one write with the position: taken once, whatever happens after.
-    return TakeBatch(findings, nullptr, position);
+    auto taken = TakeBatch(findings, nullptr, position);
+    if (!taken) alerts.PutBack(std::move(findings));
+    return taken;
   }
   auto taken = TakeFindings(findings);
   if (!taken) return tl::unexpected(taken.error());

@@ -259,7 +259,8 @@ struct Service::Impl {
 
   // Takes up to kReceivedBatch queued messages of receiver `index` through detection; their
   // findings and the queue position are stored in one write, so that after a crash processing
-  // resumes behind the last message whose alerts were stored. Returns how many it took.
+  // resumes behind the last message whose alerts were stored. Returns how many it took (0 when
+  // the store failed until the service stopped).
   size_t TakeReceived(size_t index) {
     ReceiverSlot& slot = *receivers[index];
     std::vector<receive::QueuedMessage> messages;
@@ -306,11 +307,20 @@ struct Service::Impl {
       for (const std::string& problem : alert_findings->DrainProblems()) {
         Log("alert not taken: " + problem);
       }
-      if (auto taken = intake->TakeAlertFindings(*alert_findings, &position); !taken) {
-        // Not marked processed: a restart takes these messages again.
-        Log(fmt::format("receiver {}: findings not taken: {}", slot.config.name,
+      // The store failing (full, locked) keeps these messages unprocessed: their findings are
+      // tried again every second. Stopping meanwhile leaves them to the next start, which takes
+      // them from the queue again (their findings are dropped here, so nothing writes them
+      // without the position).
+      while (true) {
+        auto taken = intake->TakeAlertFindings(*alert_findings, &position);
+        if (taken) break;
+        Log(fmt::format("receiver {}: findings not taken, trying again: {}", slot.config.name,
                         taken.error().ToString()));
-        return lines.size();
+        std::unique_lock wait(timer_mutex);
+        if (timer_wake.wait_for(wait, std::chrono::seconds(1), [&] { return stopping; })) {
+          (void)alert_findings->Drain();
+          return 0;
+        }
       }
     }
     slot.processed += lines.size();

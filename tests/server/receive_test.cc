@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -277,6 +278,65 @@ TEST_F(ReceiveTest, FlowExportsBecomeIncidentsAboutTheScanner) {
     kinds.insert(kind);
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"information-gathering/scanner", "availability/ddos"}));
+}
+
+// The store failing for a while (here: locked by another writer for longer than its busy
+// timeout) delays a receiver's findings; it loses none and writes none twice.
+TEST_F(ReceiveTest, AFailingStoreDelaysFindingsAndLosesNone) {
+  std::ofstream(dir_ / "probe.yml") << R"(title: Probe
+id: 5a0c3f0e-1111-4c5e-9a66-000000000002
+logsource: {product: bulwark-test}
+detection:
+  sel:
+    message|contains: store-probe
+  condition: sel
+level: high
+tags: [attack.reconnaissance, attack.t1595]
+)";
+  config_.rules = {(dir_ / "probe.yml").string()};
+  config_.receivers.resize(1);
+  config_.receivers[0].format = "jsonl";
+  auto service = server::Service::Start(config_, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  sqlite3* lock = nullptr;
+  ASSERT_EQ(sqlite3_open((data_ + "/bulwark.db").c_str(), &lock), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(lock, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  constexpr int kMessages = 3000;
+  std::string stream;
+  for (int i = 0; i < kMessages; ++i) {
+    stream += R"({"message":"store-probe","source.ip":"10.77.)" + std::to_string(i / 256) + "." +
+              std::to_string(i % 256) + "\"}\n";
+  }
+  SendTcp((*service)->receiver_port("tcp"), stream);
+  // Longer than the store's busy timeout (5 s): at least one write fails.
+  std::this_thread::sleep_for(std::chrono::seconds(7));
+  std::string locked = HttpGet((*service)->port(), "/metrics");
+  EXPECT_NE(locked.find("receiver=\"tcp\",result=\"processed\"} 0"), std::string::npos) << locked;
+  sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(lock);
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = HttpGet((*service)->port(), "/metrics");
+    if (metrics.find("result=\"processed\"} 3000") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  (*service)->Stop();
+  EXPECT_NE(metrics.find("receiver=\"tcp\",result=\"processed\"} 3000"), std::string::npos)
+      << metrics;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((data_ + "/bulwark.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT COUNT(*), COUNT(DISTINCT json_extract(document, "
+                               "'$.\"source.ip\"')) FROM findings",
+                               -1, &count, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(count, 0), kMessages);
+  EXPECT_EQ(sqlite3_column_int64(count, 1), kMessages);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
 }
 
 TEST_F(ReceiveTest, BadReceiverConfigurationStopsTheStart) {

@@ -60,6 +60,8 @@ class AlertFindings final : public pipeline::AlertSink {
   void Take(const pipeline::Alert& alert) override;
   // The findings made since the last call.
   std::vector<model::Finding> Drain();
+  // Findings Drain() gave that could not be stored: the next Drain() gives them first.
+  void PutBack(std::vector<model::Finding> findings);
   // What the alerts since the last call came to.
   AlertTally DrainTally();
   // Reasons of unreadable alerts since the last call (the first 10).
@@ -114,7 +116,8 @@ class Intake {
 
   // Takes the findings `alerts` made (AlertFindings::Drain) and counts its tally. With a
   // `position`, the findings and the stream's new position are written in one transaction (the
-  // exactly-once step of a receiver's queue: Store::Position tells where to resume).
+  // exactly-once step of a receiver's queue: Store::Position tells where to resume); when that
+  // write fails, the findings go back into `alerts` for the caller to try again.
   Result<void> TakeAlertFindings(AlertFindings& alerts, const StreamPosition* position = nullptr);
 
   // Reads a report and takes its findings, then keeps the original once per content hash.
