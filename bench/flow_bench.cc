@@ -38,7 +38,7 @@ void Decode(benchmark::State& state, const char* name) {
   uint64_t sink = 0;
   for (auto _ : state) {
     for (const std::string& datagram : capture.datagrams) {
-      auto decoded = decoder.Decode(datagram, capture.exporter,
+      auto decoded = decoder.Decode(datagram, capture.exporter, 0,
                                     [&](const bulwark::flow::FlowRecord& r) { sink += r.bytes; });
       if (decoded) records += *decoded;
     }

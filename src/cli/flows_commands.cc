@@ -34,11 +34,16 @@ Handler SetupFlowsReplay(CLI::App& command) {
     size_t records = 0;
     std::map<std::string, size_t> rejected;  // by reason
     bool clean = true;
+    size_t counter_records = 0;
     flow::ExportDecoder decoder;
+    decoder.set_counters_handler([&](const flow::InterfaceCounters& c) {
+      fmt::print(out, "{}\n", flow::InterfaceCountersJson(c));
+      ++counter_records;
+    });
     for (const std::string& capture : o->captures) {
       auto read = flow::ForEachUdpDatagram(capture, [&](const flow::Datagram& d) {
         ++datagrams;
-        auto decoded = decoder.Decode(d.payload, d.source, [&](const flow::FlowRecord& r) {
+        auto decoded = decoder.Decode(d.payload, d.source, d.time, [&](const flow::FlowRecord& r) {
           fmt::print(out, "{}\n", flow::FlowRecordJson(r));
           ++records;
         });
@@ -50,8 +55,8 @@ Handler SetupFlowsReplay(CLI::App& command) {
       }
     }
     if (out != stdout) std::fclose(out);
-    fmt::print(stderr, "datagrams {}, records {}, datagrams rejected {}\n", datagrams, records,
-               [&] {
+    fmt::print(stderr, "datagrams {}, records {}, interface counters {}, datagrams rejected {}\n",
+               datagrams, records, counter_records, [&] {
                  size_t total = 0;
                  for (const auto& [reason, count] : rejected) total += count;
                  return total;

@@ -189,26 +189,26 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
          if (!n.IsSequence()) return Fail("'receivers' must be a list", Where(name, n.Mark()));
          for (const auto& item : n) {
            Receiver r;
-           auto done =
-               Walk(item, name, "receivers[]",
-                    {{"name", text(r.name)},
-                     {"protocol", one_of(r.protocol, {"udp", "tcp", "tls", "relp", "netflow"})},
-                     {"listen", text(r.listen)},
-                     {"format", one_of(r.format, {"auto", "syslog", "jsonl", "plain"})},
-                     {"max_connections", count(r.max_connections, 1)},
-                     {"max_connections_per_sender", count(r.max_connections_per_sender, 1)},
-                     {"max_message_bytes", count(r.max_message_bytes, 256)},
-                     {"idle_timeout", span(r.idle_timeout)},
-                     {"queue_max_bytes", count(r.queue_max_bytes, 1 << 20)},
-                     {"tls", [&](const YAML::Node& t) {
-                        return Walk(
-                            t, name, "receivers[].tls",
-                            {{"certificate", text(r.tls_certificate)},
-                             {"key", text(r.tls_key)},
-                             {"client_ca", text(r.tls_client_ca)},
-                             {"require_client_certificate", flag(r.tls_require_client_certificate)},
-                             {"allowed_clients", list(r.tls_allowed_clients)}});
-                      }}});
+           auto done = Walk(
+               item, name, "receivers[]",
+               {{"name", text(r.name)},
+                {"protocol", one_of(r.protocol, {"udp", "tcp", "tls", "relp", "netflow", "sflow"})},
+                {"listen", text(r.listen)},
+                {"format", one_of(r.format, {"auto", "syslog", "jsonl", "plain"})},
+                {"max_connections", count(r.max_connections, 1)},
+                {"max_connections_per_sender", count(r.max_connections_per_sender, 1)},
+                {"max_message_bytes", count(r.max_message_bytes, 256)},
+                {"idle_timeout", span(r.idle_timeout)},
+                {"queue_max_bytes", count(r.queue_max_bytes, 1 << 20)},
+                {"tls", [&](const YAML::Node& t) {
+                   return Walk(
+                       t, name, "receivers[].tls",
+                       {{"certificate", text(r.tls_certificate)},
+                        {"key", text(r.tls_key)},
+                        {"client_ca", text(r.tls_client_ca)},
+                        {"require_client_certificate", flag(r.tls_require_client_certificate)},
+                        {"allowed_clients", list(r.tls_allowed_clients)}});
+                 }}});
            if (!done) return done;
            if (r.protocol.empty() || r.listen.empty()) {
              return Fail(
@@ -220,7 +220,8 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
              return Fail("a tls receiver needs 'tls: {certificate, key}'",
                          Where(name, item.Mark()));
            }
-           if (r.protocol == "netflow") r.format = "jsonl";  // flow records as JSON lines
+           if (r.protocol == "netflow" || r.protocol == "sflow")
+             r.format = "jsonl";  // flow records as JSON lines
            if (r.protocol != "tls" && !r.tls_certificate.empty()) {
              return Fail("'tls' settings need 'protocol: tls'", Where(name, item.Mark()));
            }

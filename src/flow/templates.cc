@@ -49,6 +49,8 @@ enum Element : uint16_t {
   kFlowEndSeconds = 151,
   kFlowStartMilliseconds = 152,
   kFlowEndMilliseconds = 153,
+  kSourceMac = 56,
+  kDestinationMac = 80,
   kSystemInitTimeMilliseconds = 160,
 };
 
@@ -65,9 +67,13 @@ ExportDecoder::ExportDecoder() : ExportDecoder(Limits{}) {}
 ExportDecoder::ExportDecoder(Limits limits) : limits_(limits) {}
 
 Result<size_t> ExportDecoder::Decode(std::string_view datagram, const event::IpAddress& exporter,
-                                     const RecordFn& record) {
+                                     TimeNs received, const RecordFn& record) {
   if (datagram.size() < 2) return Fail("a datagram of fewer than 2 bytes", "byte 0");
   unsigned version = U16(datagram, 0);
+  // sFlow's version is 32 bits wide: 0x00000005.
+  if (version == 0 && datagram.size() >= 4 && U32(datagram, 0) == 5) {
+    return DecodeSflowV5(datagram, received, record, counters_handler_);
+  }
   switch (version) {
     case 5:
       return DecodeNetflowV5(datagram, exporter, record);
@@ -76,7 +82,8 @@ Result<size_t> ExportDecoder::Decode(std::string_view datagram, const event::IpA
     case 10:
       return DecodeTemplated(datagram, exporter, record, true);
     default:
-      return Fail("not a NetFlow v5, v9 or IPFIX datagram (another version number)", "byte 0");
+      return Fail("not a NetFlow v5, v9, IPFIX or sFlow v5 datagram (another version number)",
+                  "byte 0");
   }
 }
 
@@ -164,6 +171,12 @@ size_t ExportDecoder::DecodeDataSet(std::string_view set, const Template& t, Sou
           if (flow.destination_port == 0) {
             flow.destination_port = static_cast<uint16_t>(Unsigned(value));
           }
+          break;
+        case kSourceMac:
+          flow.source_mac = Unsigned(value.substr(0, 6));
+          break;
+        case kDestinationMac:
+          flow.destination_mac = Unsigned(value.substr(0, 6));
           break;
         case kSamplingInterval:
           flow.sampling_rate = std::max<uint32_t>(1, static_cast<uint32_t>(Unsigned(value)));

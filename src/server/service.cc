@@ -223,10 +223,10 @@ struct Service::Impl {
                                                  &senders, r.max_message_bytes);
         if (!relp) return tl::unexpected(relp.error());
         slot->relp = std::move(*relp);
-      } else if (r.protocol == "udp" || r.protocol == "netflow") {
+      } else if (r.protocol == "udp" || r.protocol == "netflow" || r.protocol == "sflow") {
         receive::DatagramHandler handler;
-        if (r.protocol == "netflow") {
-          handler = receive::FlowDatagrams(std::make_shared<flow::ExportDecoder>());
+        if (r.protocol != "udp") {  // one decoder tells all flow formats apart
+          handler = receive::FlowDatagrams(std::make_shared<flow::ExportDecoder>(), env);
         }
         auto udp = receive::UdpReceiver::Start(r.listen, *slot->queue, slot->queue_mutex, env,
                                                &senders, std::move(handler));

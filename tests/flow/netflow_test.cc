@@ -56,7 +56,7 @@ std::vector<FlowRecord> ExpectAgreesWithNfdump(const std::string& pcap, const st
   auto read = ForEachUdpDatagram(kPerimeter + pcap, [&](const Datagram& d) {
     ++datagrams;
     auto decoded =
-        decoder.Decode(d.payload, d.source, [&](const FlowRecord& r) { records.push_back(r); });
+        decoder.Decode(d.payload, d.source, 0, [&](const FlowRecord& r) { records.push_back(r); });
     EXPECT_TRUE(decoded) << decoded.error().ToString();
   });
   EXPECT_TRUE(read) << read.error().ToString();
@@ -156,33 +156,33 @@ TEST(Ipfix, TemplatesAreKeptPerExporterAndWithdrawn) {
   std::vector<FlowRecord> got;
   auto keep = [&](const FlowRecord& r) { got.push_back(r); };
   auto a = event::IpAddress::V4(0x7f000001), b = event::IpAddress::V4(0x7f000002);
-  EXPECT_EQ(*decoder.Decode(message(data), a, keep), 0u);  // the template is not known yet
+  EXPECT_EQ(*decoder.Decode(message(data), a, 0, keep), 0u);  // the template is not known yet
   EXPECT_EQ(decoder.counters().unknown_template_sets, 1u);
   // The template comes: the held record, then this datagram's.
-  EXPECT_EQ(*decoder.Decode(message(tmpl + data), a, keep), 2u);
+  EXPECT_EQ(*decoder.Decode(message(tmpl + data), a, 0, keep), 2u);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(decoder.counters().released_sets, 1u);
   EXPECT_EQ(got[0].source.ToString(), "10.0.0.1");
   EXPECT_EQ(got[0].destination.ToString(), "10.0.0.2");
   EXPECT_EQ(got[0].packets, 7u);
   EXPECT_EQ(got[1].packets, 7u);
-  EXPECT_EQ(*decoder.Decode(message(data), b, keep), 0u);  // another exporter's template
+  EXPECT_EQ(*decoder.Decode(message(data), b, 0, keep), 0u);  // another exporter's template
   std::string withdraw = u16(2) + u16(8) + u16(256) + u16(0);
-  EXPECT_EQ(*decoder.Decode(message(withdraw + data), a, keep), 0u);
+  EXPECT_EQ(*decoder.Decode(message(withdraw + data), a, 0, keep), 0u);
   EXPECT_EQ(decoder.counters().unknown_template_sets, 3u);
   // Exporter a's template again: only a's held set is released, not b's.
-  EXPECT_EQ(*decoder.Decode(message(tmpl), a, keep), 1u);
+  EXPECT_EQ(*decoder.Decode(message(tmpl), a, 0, keep), 1u);
   EXPECT_EQ(decoder.counters().released_sets, 2u);
   // Held sets are bounded: the oldest are let go.
   ExportDecoder::Limits small;
   small.max_held_sets = 2;
   ExportDecoder bounded(small);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(*bounded.Decode(message(data), a, keep), 0u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(*bounded.Decode(message(data), a, 0, keep), 0u);
   EXPECT_EQ(bounded.counters().dropped_held_sets, 3u);
-  EXPECT_EQ(*bounded.Decode(message(tmpl), a, keep), 2u);
+  EXPECT_EQ(*bounded.Decode(message(tmpl), a, 0, keep), 2u);
   // A template cut short names its byte.
   std::string cut = u16(2) + u16(12) + u16(257) + u16(3) + u16(8) + u16(4);
-  auto broken = decoder.Decode(message(cut), a, keep);
+  auto broken = decoder.Decode(message(cut), a, 0, keep);
   ASSERT_FALSE(broken);
   EXPECT_EQ(broken.error().where, "byte 28");
 }
@@ -201,13 +201,13 @@ TEST(Netflow, DataBeforeItsTemplateWaitsForIt) {
   std::vector<std::string> expected, got;
   ExportDecoder whole;
   for (size_t i = 0; i < payloads.size(); ++i) {
-    ASSERT_TRUE(whole.Decode(payloads[i], datagrams[i].source, [&](const FlowRecord& r) {
+    ASSERT_TRUE(whole.Decode(payloads[i], datagrams[i].source, 0, [&](const FlowRecord& r) {
       if (i > 0) expected.push_back(FlowRecordJson(r));
     }));
   }
   ExportDecoder late;
   for (size_t i = 1; i < payloads.size(); ++i) {
-    ASSERT_TRUE(late.Decode(payloads[i], datagrams[i].source,
+    ASSERT_TRUE(late.Decode(payloads[i], datagrams[i].source, 0,
                             [&](const FlowRecord& r) { got.push_back(FlowRecordJson(r)); }));
   }
   EXPECT_GT(late.counters().released_sets, 0u);
@@ -258,12 +258,12 @@ TEST(Ipfix, TemplateFloodsAreBounded) {
   auto exporter = event::IpAddress::V4(0x7f000001);
   for (uint16_t id = 256; id < 356; ++id) {
     std::string tmpl = u16(2) + u16(12) + u16(id) + u16(1) + u16(8) + u16(4);
-    ASSERT_TRUE(decoder.Decode(message(tmpl, 1), exporter, none));
+    ASSERT_TRUE(decoder.Decode(message(tmpl, 1), exporter, 0, none));
   }
   EXPECT_EQ(decoder.counters().templates, 10u);
   EXPECT_EQ(decoder.counters().refused_templates, 90u);
   for (uint32_t domain = 2; domain < 10; ++domain)
-    (void)decoder.Decode(message("", domain), exporter, none);
+    (void)decoder.Decode(message("", domain), exporter, 0, none);
   EXPECT_EQ(decoder.counters().refused_sources, 6u);
 }
 

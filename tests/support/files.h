@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -37,11 +38,12 @@ inline bool RemoveTree(const std::filesystem::path& path) {
 }
 
 // A data directory of the running test's own (`prefix`-pid-test name, under the temporary
-// folder), emptied first.
+// folder; a parameterised test's '/' becomes '_'), emptied first.
 inline std::filesystem::path TestDataDir(const std::string& prefix) {
+  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::replace(name.begin(), name.end(), '/', '_');
   std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              (prefix + "-" + std::to_string(::getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                              (prefix + "-" + std::to_string(::getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   return dir;
 }

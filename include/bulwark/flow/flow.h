@@ -35,22 +35,64 @@ struct FlowRecord {
   uint32_t output_interface = 0;
   uint32_t sampling_rate = 1;  // 1 in N packets was counted (1: all)
   event::IpAddress exporter;   // who sent the datagram
+  uint64_t source_mac = 0;     // 48 bits; 0: not exported
+  uint64_t destination_mac = 0;
 };
 
 using RecordFn = std::function<void(const FlowRecord& record)>;
+
+// One interface's counters, as an sFlow agent exports them (generic interface counters).
+struct InterfaceCounters {
+  TimeNs time = 0;  // when the datagram was received
+  event::IpAddress agent;
+  uint32_t interface = 0;  // ifIndex
+  uint64_t speed = 0;      // bits per second
+  bool up = false;         // ifOperStatus
+  uint64_t in_octets = 0, out_octets = 0;
+  uint64_t in_packets = 0, out_packets = 0;  // unicast + multicast + broadcast
+  uint64_t in_discards = 0, out_discards = 0;
+  uint64_t in_errors = 0, out_errors = 0;
+};
+
+using CountersFn = std::function<void(const InterfaceCounters& counters)>;
 
 // The record as one JSON object with Elastic Common Schema names (event.start, source.ip,
 // network.packets, observer.ip, ...) and the IPFIX names of what ECS lacks
 // (netflow.tcp_control_bits, netflow.ip_class_of_service, netflow.sampling_interval).
 std::string FlowRecordJson(const FlowRecord& record);
 
-// Decodes the export datagrams of many exporters by their version field: NetFlow v5, and the
-// template-based NetFlow v9 and IPFIX, whose templates it keeps per exporter and source id
-// (observation domain). Template and options-template sets are learned (an IPFIX template
-// record without fields withdraws its template); options data are read for the exporter's
-// systemInitTimeMilliseconds, which makes IPFIX's uptime-relative times (IE 21/22) absolute.
-// Enterprise elements and elements it does not use are skipped by their length. Data sets whose
-// template is not known yet are held (within bounds per exporter and domain, oldest let go
+// The counters as one JSON object: event.kind metric, event.module sflow, observer.ip and
+// observer.ingress.interface.id, and sflow.* for the counters.
+std::string InterfaceCountersJson(const InterfaceCounters& counters);
+
+// A MAC address as ECS writes it: six upper-case hex pairs joined by '-'.
+std::string MacText(uint64_t mac);
+
+// Limits on what an sFlow datagram may claim.
+struct SflowLimits {
+  uint32_t max_sampling_rate = 1'000'000;  // above: the sample is refused (absurd scaling)
+  uint32_t max_samples = 4096;             // per datagram
+  uint32_t max_records = 64;               // per sample
+};
+
+// sFlow version 5 (sflow.org, sFlow Version 5): flow samples and expanded flow samples become
+// one FlowRecord each, scaled by the sampling rate (packets = rate, bytes = frame length x rate),
+// taken from the sampled packet header (Ethernet with VLAN tags, IPv4, IPv6; MAC addresses
+// kept) or, without one, from the sampled IPv4/IPv6 record. Counter samples give their generic
+// interface counters to `counters` (if set). sFlow carries no clock: records are stamped with
+// `received`. Unknown sample and record formats are skipped by their length. Returns the flow
+// records given. Errors ("byte N: ..."): not version 5, a length the datagram does not hold, a
+// sampling rate of 0 or above the limit; records decoded before the error stay given.
+Result<size_t> DecodeSflowV5(std::string_view datagram, TimeNs received, const RecordFn& record,
+                             const CountersFn& counters = nullptr, const SflowLimits& limits = {});
+
+// Decodes the export datagrams of many exporters by their version field: NetFlow v5, sFlow v5
+// (see DecodeSflowV5), and the template-based NetFlow v9 and IPFIX, whose templates it keeps per
+// exporter and source id (observation domain). Template and options-template sets are learned (an
+// IPFIX template record without fields withdraws its template); options data are read for the
+// exporter's systemInitTimeMilliseconds, which makes IPFIX's uptime-relative times (IE 21/22)
+// absolute. Enterprise elements and elements it does not use are skipped by their length. Data sets
+// whose template is not known yet are held (within bounds per exporter and domain, oldest let go
 // first) and decoded when the template arrives: exporters send templates only every few
 // minutes, and a collector that starts in between would lose everything until then. Not
 // thread-safe: one per receiving thread.
@@ -78,9 +120,12 @@ class ExportDecoder {
   // Returns the number of records of the datagram. Errors ("byte N: ..."): another version, a
   // header or set that the datagram does not hold, a template that contradicts itself; records
   // decoded before the error stay given.
+  // `received` stamps sFlow's records, which carry no clock of their own.
   Result<size_t> Decode(std::string_view datagram, const event::IpAddress& exporter,
-                        const RecordFn& record);
+                        TimeNs received, const RecordFn& record);
   const Counters& counters() const { return counters_; }
+  // Where sFlow's interface counters go (none by default).
+  void set_counters_handler(CountersFn handler) { counters_handler_ = std::move(handler); }
 
   struct Field {
     uint16_t id = 0;          // information element (enterprise bit removed)
@@ -124,6 +169,7 @@ class ExportDecoder {
   std::map<std::pair<std::string, uint32_t>, Source> sources_;
   size_t held_bytes_ = 0;  // of every source's held sets
   Counters counters_;
+  CountersFn counters_handler_;
 };
 
 // NetFlow v5: a 24-byte header and up to 30 records of 48 bytes. Times are the exporter's uptime
