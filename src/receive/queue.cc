@@ -218,13 +218,33 @@ Result<void> DurableQueue::Sync() {
 
 Result<size_t> DurableQueue::Read(
     size_t max, const std::function<void(uint64_t sequence, std::string_view record)>& record) {
+  // Segments are read a chunk at a time (records are small: one pread per record would cost more
+  // than everything else done with it).
+  constexpr size_t kChunk = 1 << 20;
   size_t given = 0;
-  std::string payload;
+  std::string chunk;
+  uint64_t chunk_offset = 0;  // of chunk's first byte in the open segment
   int fd = -1;
   size_t fd_segment = SIZE_MAX;
   auto close_fd = [&] {
     if (fd >= 0) ::close(fd);
     fd = -1;
+    chunk.clear();
+  };
+  // Bytes [offset, offset + size) of the open segment, of which `synced` bytes are on disk;
+  // nullptr at a short read.
+  auto bytes_at = [&](uint64_t offset, size_t size, uint64_t synced) -> const char* {
+    if (offset >= chunk_offset && offset + size <= chunk_offset + chunk.size()) {
+      return chunk.data() + (offset - chunk_offset);
+    }
+    size_t want = std::max<uint64_t>(size, std::min<uint64_t>(kChunk, synced - offset));
+    chunk.resize(want);
+    chunk_offset = offset;
+    if (!ReadAt(fd, offset, chunk.data(), want)) {
+      chunk.clear();
+      return nullptr;
+    }
+    return chunk.data();
   };
   while (given < max && read_segment_ < segments_.size()) {
     const Segment& segment = segments_[read_segment_];
@@ -240,23 +260,23 @@ Result<size_t> DurableQueue::Read(
       if (fd < 0) return tl::unexpected(SystemError("cannot open", segment.path));
       fd_segment = read_segment_;
     }
-    char header[kHeader];
-    uint32_t length = 0;
-    uint64_t sequence = 0;
-    if (!ReadAt(fd, read_offset_, header, kHeader)) {
+    const char* header = bytes_at(read_offset_, kHeader, segment.size);
+    if (!header) {
       close_fd();
       return Fail(fmt::format("cannot read byte {}", read_offset_), segment.path);
     }
+    uint32_t length = 0;
+    uint64_t sequence = 0;
     std::memcpy(&length, header, 4);
     std::memcpy(&sequence, header + 8, 8);
-    payload.resize(length);
-    if (!ReadAt(fd, read_offset_ + kHeader, payload.data(), length)) {
+    const char* payload = bytes_at(read_offset_ + kHeader, length, segment.size);
+    if (!payload) {
       close_fd();
       return Fail(fmt::format("cannot read byte {}", read_offset_ + kHeader), segment.path);
     }
     read_offset_ += kHeader + length;
     if (sequence < read_next_) continue;
-    record(sequence, payload);
+    record(sequence, std::string_view(payload, length));
     read_next_ = sequence + 1;
     ++given;
   }

@@ -195,3 +195,35 @@ TEST_F(QueueTest, NothingSyncedIsLostToKillNine) {
 
 }  // namespace
 }  // namespace bulwark::receive
+
+namespace bulwark::receive {
+namespace {
+
+// Records are read a chunk (1 MiB) at a time: records that straddle a chunk's end, and records
+// bigger than a chunk, come back whole, in order, across reads of any batch size.
+TEST(QueueChunks, RecordsAcrossAndAboveTheReadChunkComeBackWhole) {
+  auto dir = testing_support::TestDataDir("bulwark-queue-chunks");
+  DurableQueue::Options options;
+  options.segment_bytes = 64 << 20;  // one segment: every chunk edge falls inside it
+  options.max_bytes = 512 << 20;
+  auto queue = DurableQueue::Open(dir.string(), options);
+  ASSERT_TRUE(queue) << queue.error().ToString();
+  std::vector<std::string> records;
+  for (size_t i = 0; i < 6000; ++i) {
+    size_t size = i == 3000 ? (3 << 20) : 1 + (i * 7919) % 1500;  // one of 3 MiB
+    records.push_back(std::string(size, static_cast<char>('a' + i % 26)) + std::to_string(i));
+    ASSERT_TRUE((*queue)->Append(records.back()));
+  }
+  ASSERT_TRUE((*queue)->Sync());
+  std::vector<std::string> got;
+  for (size_t batch = 1; got.size() < records.size(); batch = batch * 3 + 1) {
+    auto read = (*queue)->Read(batch, [&](uint64_t, std::string_view r) { got.emplace_back(r); });
+    ASSERT_TRUE(read) << read.error().ToString();
+    ASSERT_GT(*read, 0u);
+  }
+  EXPECT_EQ(got, records);
+  testing_support::RemoveTree(dir);
+}
+
+}  // namespace
+}  // namespace bulwark::receive
