@@ -11,6 +11,7 @@
 
 #include "bulwark/core/time.h"
 #include "bulwark/decode/decoder.h"
+#include "bulwark/detect/address_list.h"
 #include "bulwark/detect/field_map.h"
 #include "bulwark/match/database.h"
 #include "bulwark/pipeline/replay.h"
@@ -28,6 +29,7 @@ struct DetectionOptions {
   std::string field_map;
   std::string logsources;
   std::vector<std::string> decoders;
+  std::vector<std::string> address_lists;  // NAME=FILE
   bool no_routing = false;
 };
 
@@ -52,6 +54,9 @@ void AddDetectionOptions(CLI::App& command, DetectionOptions& options) {
       ->type_name("FILE");
   AddRepeatablePath(command, "--decoders", options.decoders,
                     "Extra decoder file or folder (repeatable); overrides built-ins by id");
+  AddRepeatablePath(command, "--address-list", options.address_lists,
+                    "NAME=FILE: an address list for rules' %NAME% (repeatable; spamhaus_drop and "
+                    "feodo_c2 feed built-in rules)");
   command
       .add_option("--logsources", options.logsources,
                   "Logsource routing (YAML); replaces the built-in routing")
@@ -78,6 +83,19 @@ tl::expected<detect::CompileOptions, Failure> MakeCompileOptions(const Detection
     auto map = LoadFile<detect::FieldMap>(options.field_map, "field map", detect::FieldMap::Parse);
     if (!map) return tl::unexpected(map.error());
     compile.field_map = std::move(*map);
+  }
+  std::map<std::string, std::string> lists;
+  for (const std::string& spec : options.address_lists) {
+    size_t equals = spec.find('=');
+    if (equals == 0 || equals == std::string::npos || equals + 1 == spec.size()) {
+      return UsageError(fmt::format("--address-list {}: expected NAME=FILE", spec));
+    }
+    lists[spec.substr(0, equals)] = spec.substr(equals + 1);
+  }
+  auto added = detect::AddAddressLists(lists, compile.field_map, ProgramEnv());
+  if (!added) return UsageError(added.error().ToString());
+  for (const Error& problem : *added) {
+    fmt::print(stderr, "bulwark: address list {}\n", problem.ToString());
   }
   if (!options.logsources.empty()) {
     auto routing = LoadFile<detect::LogSourceRouting>(options.logsources, "logsources",

@@ -242,6 +242,27 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
          }
          return {};
        }},
+      {"address_lists",
+       [&](const YAML::Node& n) -> Result<void> {
+         if (!n.IsMap()) {
+           return Fail("'address_lists' maps list names to files", Where(name, n.Mark()));
+         }
+         for (const auto& entry : n) {
+           const std::string& list = entry.first.Scalar();
+           bool identifier = !list.empty() && std::all_of(list.begin(), list.end(), [](char ch) {
+             return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+           });
+           if (!identifier) {
+             return Fail(fmt::format("address list name '{}': use a-z, 0-9 and _", list),
+                         Where(name, entry.first.Mark()));
+           }
+           if (!entry.second.IsScalar() || entry.second.Scalar().empty()) {
+             return Fail("expected the list's file", Where(name, entry.second.Mark()));
+           }
+           c.address_lists[list] = entry.second.Scalar();
+         }
+         return {};
+       }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
       {"stackit",
        [&](const YAML::Node& n) {

@@ -49,7 +49,7 @@ struct Pred {
   std::vector<FieldId> fields;  // candidates in resolution order
   bool expect = true;
   bool cased = false;
-  std::vector<event::Cidr> cidrs;
+  std::shared_ptr<const event::PrefixSet> prefixes;  // kCidr
   CompareOp op = CompareOp::kEq;
   double number = 0;
   std::vector<FieldId> ref_fields;

@@ -120,13 +120,7 @@ class Compiler {
       pred.number = *number;
       return AddPred(std::move(pred));
     }
-    if (Has(mods, Modifier::kCidr)) {
-      auto cidr = event::Cidr::Parse(value.text);
-      if (!cidr) return Fail(fmt::format("'{}' is not a network prefix", value.text));
-      pred.kind = PredKind::kCidr;
-      pred.cidrs.push_back(*cidr);
-      return AddPred(std::move(pred));
-    }
+    if (Has(mods, Modifier::kCidr)) return CompileCidr(item, {value}, fields);
     if (Has(mods, Modifier::kFieldRef)) {
       pred.kind = PredKind::kFieldRef;
       pred.ref_fields = FieldCandidates(value.text);
@@ -207,6 +201,32 @@ class Compiler {
     return re2;
   }
 
+  // Network prefixes (placeholders expanded: address lists) as one predicate, true for an
+  // address in any of them.
+  Result<uint32_t> CompileCidr(const sigma::DetectionItem& item,
+                               const std::vector<sigma::Value>& values,
+                               const std::vector<FieldId>& fields) {
+    auto prefixes = std::make_shared<event::PrefixSet>();
+    for (const sigma::Value& value : values) {
+      std::vector<std::string> texts{value.text};
+      if (Has(item.modifiers, Modifier::kExpand)) {
+        auto expanded = ExpandPlaceholders(value.text, options_.field_map);
+        if (!expanded) return tl::unexpected(expanded.error());
+        texts = std::move(*expanded);
+      }
+      for (const std::string& text : texts) {
+        auto cidr = event::Cidr::Parse(text);
+        if (!cidr) return Fail(fmt::format("'{}' is not a network prefix", text));
+        prefixes->Add(*cidr);
+      }
+    }
+    Pred pred;
+    pred.fields = fields;
+    pred.kind = PredKind::kCidr;
+    pred.prefixes = std::move(prefixes);
+    return AddPred(std::move(pred));
+  }
+
   Result<uint32_t> CompileItem(const sigma::DetectionItem& item) {
     std::vector<FieldId> fields;
     if (item.field.empty()) {
@@ -216,6 +236,12 @@ class Compiler {
     }
     if (fields.empty()) return Fail("field name cannot be registered");
     bool all = Has(item.modifiers, Modifier::kAll);
+    if (!all && Has(item.modifiers, Modifier::kCidr) && !Has(item.modifiers, Modifier::kExists)) {
+      // Any of the prefixes: one radix tree instead of one predicate per prefix.
+      auto node = CompileCidr(item, item.values, fields);
+      if (!node) return Fail(node.error().message, item.where);
+      return Has(item.modifiers, Modifier::kNeq) ? Negate(*node) : *node;
+    }
     std::vector<uint32_t> kids;
     for (const sigma::Value& value : item.values) {
       auto node = CompileValue(item, value, fields);

@@ -341,11 +341,7 @@ struct Matcher::State {
       case PredKind::kCidr:
         return AnyValue(pred.fields, [&](std::string_view v) {
           auto ip = event::IpAddress::Parse(v);
-          if (!ip) return false;
-          for (const auto& cidr : pred.cidrs) {
-            if (cidr.Contains(*ip)) return true;
-          }
-          return false;
+          return ip && pred.prefixes->Contains(*ip);
         });
       case PredKind::kCompare:
         return AnyValue(pred.fields, [&](std::string_view v) {

@@ -121,6 +121,8 @@ std::string TextRegex(std::string_view text, bool windash) {
   return out;
 }
 
+}  // namespace
+
 Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
                                                     const FieldMap& field_map) {
   std::vector<std::string> results{""};
@@ -134,10 +136,10 @@ Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
     }
     std::string name = value.substr(open + 1, close - open - 1);
     auto it = field_map.placeholders.find(name);
-    if (it == field_map.placeholders.end() || it->second.empty()) {
+    if (it == field_map.placeholders.end()) {
       return Fail(
-          fmt::format("placeholder %{}% has no values (configure 'placeholders' in the "
-                      "field map)",
+          fmt::format("placeholder %{}% is not declared (configure 'placeholders' in the "
+                      "field map, or address_lists)",
                       name));
     }
     std::vector<std::string> next;
@@ -149,8 +151,6 @@ Result<std::vector<std::string>> ExpandPlaceholders(const std::string& value,
   }
   return results;
 }
-
-}  // namespace
 
 std::string PcreForRe2(std::string_view pattern, bool multiline) {
   std::string out;
@@ -265,6 +265,7 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
   if (Has(modifiers, Modifier::kExpand)) {
     auto expanded = ExpandPlaceholders(value.text, field_map);
     if (!expanded) return tl::unexpected(expanded.error());
+    if (expanded->empty()) return Fail(fmt::format("'{}' expands to no values", value.text));
     texts = std::move(*expanded);
   }
   bool encoded = false;

@@ -40,6 +40,13 @@ Result<std::vector<RegexSpec>> BuildRegexes(const sigma::Value& value,
 // Other syntax is passed through; RE2 reports what it does not take.
 std::string PcreForRe2(std::string_view pattern, bool multiline);
 
+// The values `text` stands for: its %placeholders% replaced by each of their values (every
+// combination). A placeholder the field map declares with no values (an address list that is
+// not configured) stands for nothing: the result is empty. Errors: a placeholder the field map
+// does not declare.
+Result<std::vector<std::string>> ExpandPlaceholders(const std::string& text,
+                                                    const FieldMap& field_map);
+
 // Base64 helpers, exposed for tests.
 std::string Base64Encode(std::string_view bytes);
 std::vector<std::string> Base64OffsetVariants(std::string_view bytes);

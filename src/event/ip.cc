@@ -119,4 +119,48 @@ bool Cidr::Contains(const IpAddress& address) const {
   return (a[full] & mask) == (n[full] & mask);
 }
 
+namespace {
+
+// Bit `i` (0: the most significant) of an address's bits in its family, starting at `offset`
+// bytes (12 for IPv4 in its mapped form).
+inline int Bit(const std::array<uint8_t, 16>& bytes, size_t offset, int i) {
+  return (bytes[offset + static_cast<size_t>(i) / 8] >> (7 - i % 8)) & 1;
+}
+
+}  // namespace
+
+void PrefixSet::Add(const Cidr& cidr) {
+  bool v4 = cidr.network().is_v4();
+  std::vector<Node>& nodes = v4 ? v4_ : v6_;
+  const size_t offset = v4 ? 12 : 0;
+  const auto& bytes = cidr.network().bytes();
+  uint32_t at = 0;
+  for (int i = 0; i < cidr.length(); ++i) {
+    if (nodes[at].terminal) break;  // a shorter prefix holds this one already
+    int bit = Bit(bytes, offset, i);
+    if (nodes[at].child[bit] == 0) {
+      nodes[at].child[bit] = static_cast<uint32_t>(nodes.size());
+      nodes.emplace_back();
+    }
+    at = nodes[at].child[bit];
+  }
+  nodes[at].terminal = true;
+  ++size_;
+}
+
+bool PrefixSet::Contains(const IpAddress& address) const {
+  bool v4 = address.is_v4();
+  const std::vector<Node>& nodes = v4 ? v4_ : v6_;
+  const size_t offset = v4 ? 12 : 0;
+  const int bits = v4 ? 32 : 128;
+  const auto& bytes = address.bytes();
+  uint32_t at = 0;
+  for (int i = 0;; ++i) {
+    if (nodes[at].terminal) return true;
+    if (i == bits) return false;
+    at = nodes[at].child[Bit(bytes, offset, i)];
+    if (at == 0) return false;
+  }
+}
+
 }  // namespace bulwark::event

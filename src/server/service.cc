@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "api.h"
+#include "bulwark/detect/address_list.h"
 #include "bulwark/input/follower.h"
 #include "bulwark/intake/intake.h"
 #include "bulwark/intake/report_sources.h"
@@ -24,6 +26,10 @@
 #include "metrics.h"
 
 namespace bulwark::server {
+
+namespace {
+constexpr time_t kListCheckSeconds = 5;
+}  // namespace
 
 namespace {
 
@@ -65,7 +71,8 @@ struct Service::Impl {
   std::vector<std::string> file_systems;  // per followed file, config inputs[].system
   std::unique_ptr<intake::AlertFindings> alert_findings;  // the detector's sink
   std::unique_ptr<pipeline::StreamDetector> detector;
-  size_t receiver_base = 0;  // the detector's input index of the first receiver
+  size_t receiver_base = 0;   // the detector's input index of the first receiver
+  std::string list_versions;  // of the address lists the running rules were compiled with
   std::atomic<uint64_t> lines_total{0};
 
   std::atomic<uint64_t> mails_sent{0}, mails_retried{0}, mails_failed{0};
@@ -107,7 +114,22 @@ struct Service::Impl {
     std::unique_ptr<pipeline::StreamDetector> detector;  // null: no inputs
     size_t receiver_base = 0;               // the detector's input index of the first receiver
     std::vector<std::string> file_systems;  // per followed file, config inputs[].system
+    std::string list_versions;              // AddressListVersions() when they were read
   };
+
+  // The modification time and size of each address list file, as one text: it changes when a
+  // list is replaced or rewritten.
+  static std::string AddressListVersions(const config::Config& c) {
+    std::string versions;
+    for (const auto& [name, path] : c.address_lists) {
+      std::error_code error;
+      auto time = std::filesystem::last_write_time(path, error);
+      auto size = std::filesystem::file_size(path, error);
+      versions += fmt::format("{}={}:{};", name, error ? 0 : time.time_since_epoch().count(),
+                              error ? 0 : size);
+    }
+    return versions;
+  }
 
   config::Config Config() {
     std::lock_guard lock(config_mutex);
@@ -119,6 +141,10 @@ struct Service::Impl {
     StagedInputs staged;
     if (c.inputs.empty() && c.receivers.empty()) return staged;
     detect::CompileOptions compile;
+    auto lists = detect::AddAddressLists(c.address_lists, compile.field_map, env);
+    if (!lists) return tl::unexpected(lists.error());
+    for (const Error& problem : *lists) Log("address list: " + problem.ToString());
+    staged.list_versions = AddressListVersions(c);
     auto rules = pipeline::LoadRules(c.rules, compile, env);
     if (!rules.rejected.empty()) {
       return Fail(fmt::format("{} rules rejected, the first: {}", rules.rejected.size(),
@@ -165,6 +191,7 @@ struct Service::Impl {
     detector = std::move(staged.detector);
     receiver_base = staged.receiver_base;
     alert_findings = std::move(staged.alert_findings);
+    list_versions = std::move(staged.list_versions);
   }
 
   // One round over the followed files: new lines through detection, alerts into the intake.
@@ -571,6 +598,19 @@ Result<void> Service::Reload() {
   return {};
 }
 
+Result<bool> Service::CheckAddressLists() {
+  config::Config running = impl_->Config();
+  {
+    std::lock_guard lock(impl_->input_mutex);
+    if (Impl::AddressListVersions(running) == impl_->list_versions) return false;
+  }
+  auto inputs = impl_->PrepareInputs(running);
+  if (!inputs) return tl::unexpected(inputs.error());
+  impl_->CommitInputs(std::move(*inputs));
+  impl_->Log("address lists changed: rules compiled again with them");
+  return true;
+}
+
 void Service::PollReports() {
   impl_->PollReports(true);
 }
@@ -626,8 +666,17 @@ void Service::RunUntilSignalled() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   while (true) {
-    int signal = 0;
-    if (sigwait(&set, &signal) != 0) continue;
+    // Every few seconds without a signal, the address lists are looked at.
+    timespec wait{kListCheckSeconds, 0};
+    int signal = sigtimedwait(&set, nullptr, &wait);
+    if (signal < 0) {
+      if (errno != EAGAIN) continue;
+      if (auto checked = CheckAddressLists(); !checked) {
+        impl_->Log("address lists: reading them again failed, the running rules stay: " +
+                   checked.error().ToString());
+      }
+      continue;
+    }
     if (signal == SIGHUP) {
       auto reloaded = Reload();
       impl_->Log(reloaded ? "configuration reloaded"

@@ -35,6 +35,9 @@ std::string Join(const std::vector<std::string>& ids) {
 Outcome CheckWitnesses(const std::vector<std::string>& paths) {
   detect::CompileOptions options;  // the built-in field map
   options.apply_routing = false;   // a witness is about the detection, not the event's source
+  // The built-in rules' address lists, as if configured.
+  options.field_map.placeholders["feodo_c2"] = {"198.51.100.7", "2001:db8::7"};
+  options.field_map.placeholders["spamhaus_drop"] = {"192.0.2.0/24", "203.0.113.128/25"};
   std::vector<sigma::Document> for_oracle, for_engine;
   std::vector<sigma::Rejection> rejected;
   size_t files = 0;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <random>
+
 namespace bulwark::event {
 namespace {
 
@@ -97,6 +100,59 @@ TEST(Fields, WellKnownIdsAndTypes) {
   EXPECT_EQ(TypeOf(InternField("client.ip")), FieldType::kIp);
   EXPECT_EQ(TypeOf(InternField("http.response.status_code")), FieldType::kInteger);
   EXPECT_EQ(TypeOf(fid::kMessage), FieldType::kString);
+}
+
+}  // namespace
+}  // namespace bulwark::event
+
+namespace bulwark::event {
+namespace {
+
+// The radix tree against Cidr::Contains tried prefix by prefix: random prefixes of both
+// families at every length, and addresses inside, beside and outside them.
+TEST(PrefixSetTest, AgreesWithCidrContainsOnRandomPrefixes) {
+  std::mt19937_64 random(20261205);
+  auto address = [&](bool v4) {
+    std::array<uint8_t, 16> bytes{};
+    for (auto& b : bytes) b = static_cast<uint8_t>(random());
+    if (v4) {
+      return IpAddress::V4(static_cast<uint32_t>(random() & 0x0f0f00ffu));  // few distinct
+    }
+    bytes[0] = 0x20;
+    bytes[1] = static_cast<uint8_t>(random() & 1);
+    return IpAddress::FromBytes(bytes);
+  };
+  for (int round = 0; round < 20; ++round) {
+    PrefixSet set;
+    std::vector<Cidr> prefixes;
+    size_t count = round == 0 ? 0 : 1 + random() % 400;
+    for (size_t i = 0; i < count; ++i) {
+      bool v4 = random() % 2 == 0;
+      int length = static_cast<int>(random() % ((v4 ? 32 : 128) + 1));
+      auto cidr = Cidr::Parse(address(v4).ToString() + "/" + std::to_string(length));
+      ASSERT_TRUE(cidr);
+      prefixes.push_back(*cidr);
+      set.Add(*cidr);
+    }
+    EXPECT_EQ(set.size(), count);
+    for (int probe = 0; probe < 5000; ++probe) {
+      IpAddress a = probe % 3 == 0 && !prefixes.empty()
+                        ? prefixes[random() % prefixes.size()].network()
+                        : address(random() % 2 == 0);
+      bool expected = false;
+      for (const Cidr& c : prefixes) expected = expected || c.Contains(a);
+      ASSERT_EQ(set.Contains(a), expected) << a.ToString() << " round " << round;
+    }
+  }
+  // IPv4 stays in IPv4 prefixes: ::/0 holds no IPv4 address, 0.0.0.0/0 no IPv6 one.
+  PrefixSet all_v6;
+  all_v6.Add(*Cidr::Parse("::/0"));
+  EXPECT_FALSE(all_v6.Contains(*IpAddress::Parse("192.0.2.1")));
+  EXPECT_TRUE(all_v6.Contains(*IpAddress::Parse("2001:db8::1")));
+  PrefixSet all_v4;
+  all_v4.Add(*Cidr::Parse("0.0.0.0/0"));
+  EXPECT_TRUE(all_v4.Contains(*IpAddress::Parse("::ffff:192.0.2.1")));
+  EXPECT_FALSE(all_v4.Contains(*IpAddress::Parse("2001:db8::1")));
 }
 
 }  // namespace

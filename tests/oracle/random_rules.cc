@@ -191,7 +191,9 @@ detect::CompileOptions Vocabulary::Options() {
                               {"Channel", {"winlog.channel", "Event.System.Channel"}}};
   options.field_map.prefixes = {"Event.EventData."};
   options.field_map.placeholders = {{"admins", {"root", "Administrator"}},
-                                    {"tmp", {"/tmp/", "C:\\Temp\\"}}};
+                                    {"tmp", {"/tmp/", "C:\\Temp\\"}},
+                                    {"nets", kPrefixes},
+                                    {"unset_list", {}}};
   return options;
 }
 
@@ -265,7 +267,8 @@ std::string CaseGenerator::Item(std::string& field) {
   field = random_.Pick(kRuleFields);
   struct Kind {
     const char* modifiers;
-    char values;  // s string, r regex, c cidr, n number, b bool, f field, e expand, h hour, m month
+    char values;  // s string, r regex, c cidr, l address list, n number, b bool, f field, e expand,
+                  // h hour, m month
   };
   static const std::vector<Kind> kKinds = {
       {"", 's'},
@@ -288,6 +291,7 @@ std::string CaseGenerator::Item(std::string& field) {
       {"|utf16le|contains", 's'},
       {"|wide|base64offset|contains", 's'},
       {"|cidr", 'c'},
+      {"|expand|cidr", 'l'},
       {"|gt", 'n'},
       {"|lte", 'n'},
       {"|gte", 'n'},
@@ -346,6 +350,9 @@ std::string CaseGenerator::Item(std::string& field) {
         break;
       case 'c':
         values.push_back(Quote(random_.Pick(kPrefixes)));
+        break;
+      case 'l':  // an address list, or one that is not configured
+        values.push_back(Quote(random_.Chance(80) ? "%nets%" : "%unset_list%"));
         break;
       case 'n':
         values.push_back(random_.Pick(kNumbers));

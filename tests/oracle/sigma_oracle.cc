@@ -382,11 +382,21 @@ class Evaluator {
       });
     }
     if (Has(mods, Modifier::kCidr)) {
-      auto prefix = event::Cidr::Parse(value.text);
-      if (!prefix) throw Invalid{"not a prefix: " + value.text};
+      // Every prefix the value stands for (an address list: all of its entries), one by one.
+      std::vector<event::Cidr> prefixes;
+      for (const std::string& text :
+           Has(mods, Modifier::kExpand) ? Expand(value.text, true) : std::vector{value.text}) {
+        auto prefix = event::Cidr::Parse(text);
+        if (!prefix) throw Invalid{"not a prefix: " + text};
+        prefixes.push_back(*prefix);
+      }
       return any(Lookup(event_, candidates, false), [&](std::string_view v) {
         auto address = event::IpAddress::Parse(v);
-        return address && prefix->Contains(*address);
+        if (!address) return false;
+        for (const event::Cidr& prefix : prefixes) {
+          if (prefix.Contains(*address)) return true;
+        }
+        return false;
       });
     }
     bool cased = Has(mods, Modifier::kCased);
@@ -532,7 +542,9 @@ class Evaluator {
     return forms;
   }
 
-  std::vector<std::string> Expand(const std::string& value) {
+  // `value` with its placeholders replaced; a declared placeholder without values stands for
+  // nothing where `empty_allowed` (address lists), else it is an error.
+  std::vector<std::string> Expand(const std::string& value, bool empty_allowed = false) {
     std::vector<std::string> results{""};
     size_t at = 0;
     while (at < value.size()) {
@@ -544,7 +556,8 @@ class Evaluator {
       }
       std::string name = value.substr(open + 1, close - open - 1);
       auto found = options_.field_map.placeholders.find(name);
-      if (found == options_.field_map.placeholders.end() || found->second.empty()) {
+      if (found == options_.field_map.placeholders.end() ||
+          (found->second.empty() && !empty_allowed)) {
         throw Invalid{"unknown placeholder %" + name + "%"};
       }
       std::vector<std::string> next;

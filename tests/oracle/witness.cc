@@ -357,11 +357,6 @@ class Builder {
           Want{Want::Kind::kWhole, NumberText(std::strtod(value.text.c_str(), nullptr) + delta)});
       return true;
     }
-    if (Has(mods, Modifier::kCidr)) {
-      std::string address = value.text.substr(0, value.text.find('/'));
-      Add(field, Want{Want::Kind::kWhole, address});
-      return true;
-    }
     if (Has(mods, Modifier::kFieldRef)) {
       Add(field, Want{Want::Kind::kWhole, "same-value"});
       Add(FieldName(value.text), Want{Want::Kind::kWhole, "same-value"});
@@ -389,6 +384,10 @@ class Builder {
         }
         text = text.substr(0, open) + found->second.front() + text.substr(close + 1);
       }
+    }
+    if (Has(mods, Modifier::kCidr)) {  // the prefix's own address (an address list's first)
+      Add(field, Want{Want::Kind::kWhole, text.substr(0, text.find('/'))});
+      return true;
     }
     std::string example = GlobExample(text);
     for (Modifier m : mods) {

@@ -11,6 +11,7 @@
 #include "../support/attack_lines.h"
 #include "../support/incidents.h"
 #include "../support/sample_inventory.h"
+#include "bulwark/core/time.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/input/follower.h"
 #include "bulwark/inventory/import.h"
@@ -136,6 +137,54 @@ TEST_F(FollowTest, EachInputInItsFormatAndBuiltinPolicy) {
   Append(testing_support::SshBruteForce("198.51.100.23", 12));
   EXPECT_EQ(incidents_of("c-globex", 50), 1u);
   EXPECT_EQ(incidents_of("c-initech", 10), 0u);  // both files were read in the same round
+  (*service)->Stop();
+}
+
+// Address lists: a customer system's connection to an address on the configured Feodo list makes
+// an incident about that customer; a list rewritten while serve runs is read again (rules
+// compiled with it), and only then do connections to its new entries count.
+TEST_F(FollowTest, AddressListsAreReadAgainWhenTheyChange) {
+  std::string flows = (dir_ / "flows.jsonl").string();
+  std::string list = (dir_ / "feodo.txt").string();
+  std::ofstream(flows) << "";
+  std::ofstream(list) << "# Feodo Tracker (test)\n203.0.113.99\n";
+  std::string data = (dir_ / "data").string();
+  {
+    auto store = store::OpenSqliteStore(data);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
+  }
+  config::Config config;
+  config.data_dir = data;
+  config.listen = "127.0.0.1:0";
+  config.mail.print = (dir_ / "mails.txt").string();
+  config.inputs = {{flows, "jsonl", ""}};
+  config.address_lists = {{"feodo_c2", list}};
+  auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  // Globex's shop (198.51.100.23) talks to 203.0.113.66, which is not listed yet.
+  auto flow_line = [&] {
+    return "{\"@timestamp\":\"" + FormatTimestamp(Env::Default().Now()) +
+           "\",\"event.module\":\"netflow\",\"event.category\":\"network\","
+           "\"network.transport\":\"tcp\",\"source.ip\":\"198.51.100.23\","
+           "\"source.port\":40000,\"destination.ip\":\"203.0.113.66\","
+           "\"destination.port\":443,\"netflow.tcp_control_bits\":27}\n";
+  };
+  auto check = (*service)->CheckAddressLists();
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_FALSE(*check);  // nothing changed since the start
+  std::ofstream(flows, std::ios::app) << flow_line();
+  EXPECT_EQ(testing_support::AwaitIncidentsOf(data, "c-globex", 20), 0u);
+  // The list is rewritten (another size: noticed even within the same second).
+  std::ofstream(list) << "# Feodo Tracker (test)\n203.0.113.99\n203.0.113.66\n";
+  check = (*service)->CheckAddressLists();
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_TRUE(*check);
+  std::ofstream(flows, std::ios::app) << flow_line();
+  EXPECT_EQ(testing_support::AwaitIncidentsOf(data, "c-globex"), 1u);
+  // A list that disappears keeps the running rules, and says why.
+  std::filesystem::remove(list);
+  EXPECT_FALSE((*service)->CheckAddressLists());
   (*service)->Stop();
 }
 

@@ -104,6 +104,9 @@ struct Config {
   TimeNs dedup_window = 7 * 86400 * kNsPerSecond;
   std::string min_alert_level = "medium";  // detection alerts below this make no finding
   std::vector<std::string> rules = {"builtin"};
+  // Address lists for rules (`field|expand|cidr: '%name%'`): name -> file (Spamhaus DROP, Feodo
+  // Tracker, plain lists). A changed file is read again within seconds.
+  std::map<std::string, std::string> address_lists;
   std::vector<Input> inputs;
   std::vector<Receiver> receivers;
   TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery

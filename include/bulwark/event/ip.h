@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bulwark::event {
 
@@ -39,10 +40,32 @@ class Cidr {
   // of range for the family.
   static std::optional<Cidr> Parse(std::string_view text);
   bool Contains(const IpAddress& address) const;
+  const IpAddress& network() const { return network_; }
+  // Length of the prefix in its family's bits (0-32 for IPv4, 0-128 for IPv6).
+  int length() const { return network_.is_v4() ? prefix_bits_ - 96 : prefix_bits_; }
 
  private:
   IpAddress network_;
   int prefix_bits_ = 0;  // in the 128-bit space (IPv4 prefixes are offset by 96)
+};
+
+// A set of prefixes (an address list: thousands of networks) that answers "is this address in
+// one of them" in at most 32 (IPv4) or 128 (IPv6) steps, whatever its size: a binary radix tree
+// per family. An IPv4 address is in IPv4 prefixes only, as Cidr::Contains has it. Not
+// thread-safe to modify; const use is thread-safe.
+class PrefixSet {
+ public:
+  void Add(const Cidr& cidr);
+  bool Contains(const IpAddress& address) const;
+  size_t size() const { return size_; }  // prefixes added
+
+ private:
+  struct Node {
+    uint32_t child[2] = {0, 0};  // 0: none (the root is never a child)
+    bool terminal = false;       // a prefix ends here: everything below is in the set
+  };
+  std::vector<Node> v4_{Node{}}, v6_{Node{}};
+  size_t size_ = 0;
 };
 
 }  // namespace bulwark::event

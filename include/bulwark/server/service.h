@@ -35,6 +35,11 @@ class Service {
   // One round over the configured report sources now (IMAP mailbox, Shadowserver Reports API);
   // the sources thread does this every `reports.imap.poll` / `reports.shadowserver_api.poll`.
   void PollReports();
+  // Whether an address list file (config address_lists) changed since the rules were compiled;
+  // if so, compiles them again with the lists as they are now (correlation state starts anew,
+  // as on a reload) and returns true. RunUntilSignalled() calls it every 5 seconds. Errors: a
+  // list that cannot be read now (the running rules stay).
+  Result<bool> CheckAddressLists();
   void Stop();
   // Blocks until SIGTERM or SIGINT (then Stop()s); SIGHUP reloads. The signals must be blocked
   // in every thread (BlockSignals() before Start()).
