@@ -98,6 +98,17 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       return {};
     };
   };
+  // A number between 0 and 1 (exclusive).
+  auto fraction = [&](double& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      auto parsed = ParseDouble(n.IsScalar() ? n.Scalar() : "");
+      if (!parsed || !(*parsed > 0 && *parsed < 1)) {
+        return Fail("expected a number between 0 and 1", Where(name, n.Mark()));
+      }
+      *target_ptr = *parsed;
+      return {};
+    };
+  };
   auto list = [&](std::vector<std::string>& target) -> Handler {
     return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
       if (n.IsNull()) return {};
@@ -262,6 +273,36 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
            c.address_lists[list] = entry.second.Scalar();
          }
          return {};
+       }},
+      {"flow_detectors",
+       [&](const YAML::Node& n) {
+         auto& f = c.flow_detectors;
+         return Walk(n, name, "flow_detectors",
+                     {{"trw",
+                       [&](const YAML::Node& m) -> Result<void> {
+                         auto walked = Walk(m, name, "flow_detectors.trw",
+                                            {{"theta0", fraction(f.trw.theta0)},
+                                             {"theta1", fraction(f.trw.theta1)},
+                                             {"detection", fraction(f.trw.detection)},
+                                             {"false_positive", fraction(f.trw.false_positive)},
+                                             {"max_sources", count(f.trw.max_sources, 1)}});
+                         if (walked && (f.trw.theta1 >= f.trw.theta0 ||
+                                        f.trw.false_positive >= f.trw.detection)) {
+                           return Fail(
+                               "flow_detectors.trw needs theta1 < theta0 and false_positive < "
+                               "detection",
+                               Where(name, m.Mark()));
+                         }
+                         return walked;
+                       }},
+                      {"beaconing", [&](const YAML::Node& m) {
+                         return Walk(m, name, "flow_detectors.beaconing",
+                                     {{"min_connections", count(f.beaconing.min_connections, 3)},
+                                      {"max_jitter", fraction(f.beaconing.max_jitter)},
+                                      {"min_interval", span(f.beaconing.min_interval)},
+                                      {"max_interval", span(f.beaconing.max_interval)},
+                                      {"max_pairs", count(f.beaconing.max_pairs, 1)}});
+                       }}});
        }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
       {"stackit",

@@ -59,8 +59,8 @@ AddressList ReadAddressList(std::string_view text, const std::string& name) {
     first = false;
     if (network.empty() || !event::Cidr::Parse(network)) {
       if (header) continue;
-      list.problems.push_back(Error{"no address or network on this line",
-                                    fmt::format("{}:{}", name, number)});
+      list.problems.push_back(
+          Error{"no address or network on this line", fmt::format("{}:{}", name, number)});
       continue;
     }
     list.networks.emplace_back(network);

@@ -874,6 +874,17 @@ class Compiler {
       }
       Reject(spec->where, spec->id, "correlation references unknown or rejected rules: " + missing);
     }
+    for (const DetectorRule& detector : options_.detector_rules) {
+      auto input = by_ref.find(detector.input);
+      if (input == by_ref.end()) {
+        Reject("builtin", detector.info.id,
+               "detector input rule " + detector.input + " is missing");
+        continue;
+      }
+      out_.infos[input->second].generates = false;
+      by_ref.emplace(detector.info.id, static_cast<uint32_t>(out_.infos.size()));
+      out_.infos.push_back(detector.info);
+    }
     out_.consumers.assign(out_.infos.size(), {});
     for (uint32_t c = 0; c < out_.correlations.size(); ++c) {
       for (uint32_t input : out_.correlations[c].inputs) {
@@ -950,6 +961,12 @@ size_t RuleSet::rule_count() const {
 }
 const RuleInfo& RuleSet::rule(uint32_t index) const {
   return compiled_->infos[index];
+}
+std::optional<uint32_t> RuleSet::FindRule(std::string_view id_or_name) const {
+  for (uint32_t i = 0; i < compiled_->infos.size(); ++i) {
+    if (compiled_->infos[i].id == id_or_name || compiled_->infos[i].name == id_or_name) return i;
+  }
+  return std::nullopt;
 }
 const std::vector<CompiledCorrelation>& RuleSet::correlations() const {
   return compiled_->correlations;

@@ -302,6 +302,12 @@ class Sequencer {
     for (const std::string& name : options.suppress_by) {
       suppress_ids_.push_back(event::InternField(name));
     }
+    for (const flowdetect::DetectorSpec& spec : flowdetect::Registry()) {
+      auto rule = rules_.FindRule(spec.rule.id);
+      auto input = rules_.FindRule(spec.input_rule);
+      if (!rule || !input) continue;  // not in this rule set
+      detectors_.push_back(RunningDetector{spec.make(options.flow_detectors), *input, *rule});
+    }
   }
 
   void Consume(BatchResult& result) {
@@ -344,6 +350,7 @@ class Sequencer {
       }
       Emit(rule, record, identity_, 0);
     }
+    if (!detectors_.empty()) Detect(record);
     std::vector<bool> fired(record.items.size(), false);
     for (size_t i = 0; i < record.items.size(); ++i) {
       const CorrelationItem& item = record.items[i];
@@ -361,6 +368,27 @@ class Sequencer {
         group_.emplace_back(corr.group_names[g], value.value_or(""));
       }
       Emit(corr.rule_index, record, group_, count);
+    }
+  }
+
+  // Feeds the record to the detectors whose input rule it matched; their detections are alerts
+  // under their rules.
+  void Detect(const Record& record) {
+    std::optional<flowdetect::Observation> observation;
+    for (RunningDetector& running : detectors_) {
+      if (std::find(record.rules.begin(), record.rules.end(), running.input) ==
+          record.rules.end()) {
+        continue;
+      }
+      if (!observation) observation = flowdetect::ObservationOf(record.event);
+      if (!observation) return;
+      detections_.clear();
+      running.detector->Observe(*observation, detections_);
+      for (const flowdetect::Detection& detection : detections_) {
+        group_.clear();
+        for (const auto& [name, value] : detection.group) group_.emplace_back(name, value);
+        Emit(running.rule, record, group_, detection.count);
+      }
     }
   }
 
@@ -439,6 +467,13 @@ class Sequencer {
   std::vector<event::FieldId> suppress_ids_;
   Group identity_;  // suppress_by values of the record being handled
   Group group_;     // group-by values of the correlation that fired
+  struct RunningDetector {
+    std::unique_ptr<flowdetect::Detector> detector;
+    uint32_t input = 0;  // the rule whose events feed it
+    uint32_t rule = 0;   // the rule its alerts carry
+  };
+  std::vector<RunningDetector> detectors_;
+  std::vector<flowdetect::Detection> detections_;
   AlertSink* out_;
   ReplaySummary& summary_;
   FlatTable<Suppression> last_emit_;  // by hash of rule and group values

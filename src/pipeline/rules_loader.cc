@@ -1,6 +1,9 @@
 #include "bulwark/pipeline/rules_loader.h"
 
+#include <algorithm>
+
 #include "bulwark/core/env.h"
+#include "bulwark/flowdetect/detector.h"
 
 namespace bulwark::pipeline {
 
@@ -41,6 +44,14 @@ LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::Compi
   std::vector<sigma::Document> documents;
   ParseRulePaths(paths, env, documents, loaded.rejected, loaded.files);
   loaded.documents = documents.size();
+  // The built-in pack includes the flow detectors' rules.
+  bool builtin = std::find(paths.begin(), paths.end(), "builtin") != paths.end();
+  if (builtin && options.detector_rules.empty()) {
+    detect::CompileOptions with_detectors = options;
+    with_detectors.detector_rules = flowdetect::DetectorRules();
+    loaded.rules = detect::RuleSet::Compile(std::move(documents), with_detectors, loaded.rejected);
+    return loaded;
+  }
   loaded.rules = detect::RuleSet::Compile(std::move(documents), options, loaded.rejected);
   return loaded;
 }

@@ -153,6 +153,7 @@ struct Service::Impl {
     auto decoders = decode::DecoderSet::Load({}, env);
     if (!decoders) return tl::unexpected(decoders.error());
     pipeline::ReplayOptions options;
+    options.flow_detectors = c.flow_detectors;
     options.parse.reference_time = env.Now();
     options.env = &env;
     std::vector<std::string> names;

@@ -50,9 +50,10 @@ TEST(AddressListTest, FeodoTrackerPlainAndCsv) {
 }
 
 TEST(AddressListTest, LinesWithoutAnAddressAreNamedAndTheRestKept) {
-  AddressList list = ReadAddressList("10.0.0.0/8\nnot an address\n300.1.2.3\n192.0.2.0/33\n"
-                                     "192.0.2.7 # a comment\n",
-                                     "mine.txt");
+  AddressList list = ReadAddressList(
+      "10.0.0.0/8\nnot an address\n300.1.2.3\n192.0.2.0/33\n"
+      "192.0.2.7 # a comment\n",
+      "mine.txt");
   EXPECT_EQ(list.networks, (Networks{"10.0.0.0/8", "192.0.2.7"}));
   ASSERT_EQ(list.problems.size(), 3u);
   EXPECT_EQ(list.problems[0].where, "mine.txt:2");

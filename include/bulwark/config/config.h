@@ -10,6 +10,7 @@
 
 #include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
+#include "bulwark/flowdetect/detector.h"
 
 namespace bulwark::config {
 
@@ -107,6 +108,7 @@ struct Config {
   // Address lists for rules (`field|expand|cidr: '%name%'`): name -> file (Spamhaus DROP, Feodo
   // Tracker, plain lists). A changed file is read again within seconds.
   std::map<std::string, std::string> address_lists;
+  flowdetect::Settings flow_detectors;  // parameters of the built-in pack's flow detectors
   std::vector<Input> inputs;
   std::vector<Receiver> receivers;
   TimeNs tick = 30 * kNsPerSecond;  // deadlines, reminders, outbox delivery

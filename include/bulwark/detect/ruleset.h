@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,18 +20,29 @@
 
 namespace bulwark::detect {
 
-struct CompileOptions {
-  FieldMap field_map = FieldMap::Builtin();
-  LogSourceRouting routing = LogSourceRouting::Builtin();
-  bool apply_routing = true;  // false: every rule applies to every event
-};
-
 // What an alert says about its rule.
 struct RuleInfo {
   std::string id, title, name, level, status, where;
   std::vector<std::string> tags;
   bool is_correlation = false;
   bool generates = true;  // emits alerts of its own (false for rules only used by correlations)
+};
+
+// A rule whose alerts a detector component raises (flowdetect): it has no detection of its own
+// and is fed the events of `input`, a rule's name, which then alerts no more of its own (as a
+// correlation's input).
+struct DetectorRule {
+  RuleInfo info;
+  std::string input;
+};
+
+struct CompileOptions {
+  FieldMap field_map = FieldMap::Builtin();
+  LogSourceRouting routing = LogSourceRouting::Builtin();
+  bool apply_routing = true;  // false: every rule applies to every event
+  // Rules of detector components, added after the correlations; one whose input rule is not in
+  // the set is rejected.
+  std::vector<DetectorRule> detector_rules;
 };
 
 // One correlation rule after compilation.
@@ -72,8 +84,10 @@ class RuleSet {
                                                 const CompileOptions& options,
                                                 std::vector<sigma::Rejection>& rejected);
 
-  size_t rule_count() const;  // detection + correlation rules
+  size_t rule_count() const;  // detection + correlation + detector rules
   const RuleInfo& rule(uint32_t index) const;
+  // The index of the rule with this id or name, if any.
+  std::optional<uint32_t> FindRule(std::string_view id_or_name) const;
   const std::vector<CompiledCorrelation>& correlations() const;
   // Correlations that consume rule `index` (directly).
   const std::vector<uint32_t>& consumers(uint32_t index) const;

@@ -16,6 +16,7 @@
 #include "bulwark/core/result.h"
 #include "bulwark/decode/decoder.h"
 #include "bulwark/detect/ruleset.h"
+#include "bulwark/flowdetect/detector.h"
 #include "bulwark/input/parser.h"
 #include "bulwark/pipeline/alert.h"
 
@@ -37,8 +38,9 @@ struct ReplayOptions {
   // Fields whose values identify the "same thing" for suppressing detection alerts.
   std::vector<std::string> suppress_by = {"source.ip", "user.name", "host.name", "host.id"};
   size_t max_keys_per_correlation = 4'000'000;
-  bool progress = false;       // progress line on stderr
-  bool include_events = true;  // matching event in each alert
+  bool progress = false;                // progress line on stderr
+  bool include_events = true;           // matching event in each alert
+  flowdetect::Settings flow_detectors;  // for the detectors whose rules the rule set holds
 };
 
 struct ReplaySummary {

@@ -19,7 +19,8 @@ struct LoadedRules {
 };
 
 // Reads every *.yml/*.yaml below each path through `env` ("builtin" = the pack in the binary,
-// builtin:rules, which needs a data::BuiltinEnv), parses and compiles them. Unreadable paths and
+// builtin:rules, which needs a data::BuiltinEnv, and the flow detectors' rules), parses and
+// compiles them. Unreadable paths and
 // bad rules end up in `rejected`; never fails.
 LoadedRules LoadRules(const std::vector<std::string>& paths, const detect::CompileOptions& options,
                       const Env& env);

@@ -1,0 +1,11 @@
+#pragma once
+// The detectors of the registry (registry.cc), made from their settings.
+
+#include "bulwark/flowdetect/detector.h"
+
+namespace bulwark::flowdetect {
+
+std::unique_ptr<Detector> MakeThresholdRandomWalk(const Settings& settings);
+std::unique_ptr<Detector> MakeBeaconing(const Settings& settings);
+
+}  // namespace bulwark::flowdetect

@@ -1,0 +1,48 @@
+#include "detectors.h"
+
+namespace bulwark::flowdetect {
+
+namespace {
+
+detect::RuleInfo Rule(std::string id, std::string title, std::string name, std::string level,
+                      std::vector<std::string> tags) {
+  detect::RuleInfo info;
+  info.id = std::move(id);
+  info.title = std::move(title);
+  info.name = std::move(name);
+  info.level = std::move(level);
+  info.status = "stable";
+  info.where = "builtin:flowdetect";
+  info.tags = std::move(tags);
+  return info;
+}
+
+}  // namespace
+
+const std::vector<DetectorSpec>& Registry() {
+  // The source is the affected system: a customer address scanning or beaconing is a customer
+  // system that is compromised (docs/rules.md, "Who is affected").
+  static const std::vector<DetectorSpec> kRegistry = {
+      {"trw_scan",
+       Rule("db8ed751-5c65-43c0-9fec-6b9b57e1c2f7", "Scanner (sequential hypothesis test, flows)",
+            "flow_trw_scanner", "medium",
+            {"attack.reconnaissance", "attack.t1595", "attack.discovery", "attack.t1046",
+             "bulwark.affected.source"}),
+       "flow_record", MakeThresholdRandomWalk},
+      {"beaconing",
+       Rule("209f7a88-0a4e-4879-a1d2-0d317148e5ea",
+            "Beaconing: connections at a regular interval (flows)", "flow_beaconing", "medium",
+            {"attack.command-and-control", "attack.t1071", "attack.t1029",
+             "bulwark.affected.source"}),
+       "flow_record", MakeBeaconing},
+  };
+  return kRegistry;
+}
+
+std::vector<detect::DetectorRule> DetectorRules() {
+  std::vector<detect::DetectorRule> rules;
+  for (const DetectorSpec& spec : Registry()) rules.push_back({spec.rule, spec.input_rule});
+  return rules;
+}
+
+}  // namespace bulwark::flowdetect
