@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <functional>
 #include <map>
 
@@ -107,6 +108,30 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       }
       *target_ptr = *parsed;
       return {};
+    };
+  };
+  // A non-negative number.
+  auto amount = [&](double& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      auto parsed = ParseDouble(n.IsScalar() ? n.Scalar() : "");
+      if (!parsed || !(*parsed >= 0) || std::isinf(*parsed)) {
+        return Fail("expected a number, 0 or more", Where(name, n.Mark()));
+      }
+      *target_ptr = *parsed;
+      return {};
+    };
+  };
+  auto volume = [&](flowdetect::Settings::Volume& v, const char* section) -> Handler {
+    return [&, v_ptr = &v, section](const YAML::Node& m) {
+      flowdetect::Settings::Volume& t = *v_ptr;
+      return Walk(m, name, section,
+                  {{"bucket", span(t.bucket)},
+                   {"factor", amount(t.factor)},
+                   {"smoothing", fraction(t.smoothing)},
+                   {"min_packets_per_second", amount(t.min_packets_per_second)},
+                   {"min_bytes_per_second", amount(t.min_bytes_per_second)},
+                   {"min_flows_per_second", amount(t.min_flows_per_second)},
+                   {"max_addresses", count(t.max_addresses, 1)}});
     };
   };
   auto list = [&](std::vector<std::string>& target) -> Handler {
@@ -295,6 +320,9 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                          }
                          return walked;
                        }},
+                      {"flood_toward", volume(f.flood_toward, "flow_detectors.flood_toward")},
+                      {"flood_from", volume(f.flood_from, "flow_detectors.flood_from")},
+                      {"exfiltration", volume(f.exfiltration, "flow_detectors.exfiltration")},
                       {"beaconing", [&](const YAML::Node& m) {
                          return Walk(m, name, "flow_detectors.beaconing",
                                      {{"min_connections", count(f.beaconing.min_connections, 3)},

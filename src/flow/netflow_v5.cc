@@ -54,6 +54,7 @@ Result<size_t> DecodeNetflowV5(std::string_view d, const event::IpAddress& expor
     flow.tos = static_cast<uint8_t>(d[r + 39]);
     flow.sampling_rate = sampling > 1 ? sampling : 1;
     flow.exporter = exporter;
+    ScaleBySampling(flow);
     record(flow);
   }
   return count;

@@ -53,6 +53,15 @@ std::string FlowRecordJson(const FlowRecord& r) {
   return out;
 }
 
+void ScaleBySampling(FlowRecord& r) {
+  if (r.sampling_rate <= 1) return;
+  auto scale = [&](uint64_t& count) {
+    count = count > UINT64_MAX / r.sampling_rate ? UINT64_MAX : count * r.sampling_rate;
+  };
+  scale(r.packets);
+  scale(r.bytes);
+}
+
 std::string MacText(uint64_t mac) {
   return fmt::format("{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", (mac >> 40) & 0xff,
                      (mac >> 32) & 0xff, (mac >> 24) & 0xff, (mac >> 16) & 0xff, (mac >> 8) & 0xff,

@@ -288,8 +288,9 @@ Result<bool> ReadFlowSample(Xdr& s, bool expanded, const event::IpAddress& agent
     flow = ip_flow;
     frame_length = ip_length;
   }
-  flow.packets = flow.sampling_rate;
-  flow.bytes = frame_length * flow.sampling_rate;
+  flow.packets = 1;
+  flow.bytes = frame_length;
+  ScaleBySampling(flow);
   record(flow);
   return true;
 }

@@ -218,6 +218,7 @@ size_t ExportDecoder::DecodeDataSet(std::string_view set, const Template& t, Sou
     if (start_ms < 0) start_ms = end_ms;
     flow.start = start_ms * 1'000'000;
     flow.end = end_ms * 1'000'000;
+    ScaleBySampling(flow);
     record(flow);
     ++records;
   }

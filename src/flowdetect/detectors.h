@@ -7,5 +7,8 @@ namespace bulwark::flowdetect {
 
 std::unique_ptr<Detector> MakeThresholdRandomWalk(const Settings& settings);
 std::unique_ptr<Detector> MakeBeaconing(const Settings& settings);
+std::unique_ptr<Detector> MakeFloodToward(const Settings& settings);
+std::unique_ptr<Detector> MakeFloodFrom(const Settings& settings);
+std::unique_ptr<Detector> MakeExfiltration(const Settings& settings);
 
 }  // namespace bulwark::flowdetect

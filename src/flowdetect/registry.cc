@@ -35,6 +35,21 @@ const std::vector<DetectorSpec>& Registry() {
             {"attack.command-and-control", "attack.t1071", "attack.t1029",
              "bulwark.affected.source"}),
        "flow_record", MakeBeaconing},
+      {"flood_toward",
+       Rule("5fd157a4-c79b-4091-ba60-0a30dfde4c5a",
+            "Flood toward an address: volume far above its baseline (flows)", "flow_flood_toward",
+            "high", {"attack.impact", "attack.t1498", "bulwark.affected.destination"}),
+       "flow_record", MakeFloodToward},
+      {"flood_from",
+       Rule("c69f158b-f85b-4d57-b15d-1a94253d5f44",
+            "Flood from an address: volume far above its baseline (flows)", "flow_flood_from",
+            "high", {"attack.impact", "attack.t1498", "bulwark.affected.source"}),
+       "flow_record", MakeFloodFrom},
+      {"exfiltration",
+       Rule("b5b09ed5-77b0-4167-9d1b-b112116c290a",
+            "Exfiltration: bytes sent far above the system's baseline (flows)", "flow_exfiltration",
+            "medium", {"attack.exfiltration", "attack.t1048", "bulwark.affected.source"}),
+       "flow_record", MakeExfiltration},
   };
   return kRegistry;
 }

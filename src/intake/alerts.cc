@@ -24,9 +24,10 @@ bool TagIs(std::string_view rule_tag, std::string_view tag) {
 }
 
 // Whom an alert's finding is about (docs/rules.md, "Who is affected").
-enum class Role { kSource, kHost };
+enum class Role { kSource, kHost, kDestination };
 
-// The rule's `bulwark.affected.host` or `bulwark.affected.source` tag; else initial access with
+// The rule's `bulwark.affected.host`, `bulwark.affected.source` or `bulwark.affected.destination`
+// (the target of a flood seen in flows) tag; else initial access with
 // valid accounts (T1078: a login that worked) is about the host; then by ATT&CK tactic: attacks
 // carried out from the source (reconnaissance, resource development, initial access such as
 // exploit attempts, credential access such as brute force, discovery such as port scans,
@@ -37,6 +38,7 @@ enum class Role { kSource, kHost };
 Role AffectedRole(const std::function<bool(std::string_view)>& tagged) {
   if (tagged("bulwark.affected.host")) return Role::kHost;
   if (tagged("bulwark.affected.source")) return Role::kSource;
+  if (tagged("bulwark.affected.destination")) return Role::kDestination;
   if (tagged("attack.t1078") && tagged("attack.initial-access")) return Role::kHost;
   for (const char* tactic : {"attack.reconnaissance", "attack.resource-development",
                              "attack.initial-access", "attack.credential-access",
@@ -75,8 +77,12 @@ Result<std::optional<model::Finding>> FindingOfFacts(const AlertFacts& facts, Ti
   std::string system = FirstValue(facts, "host.id");
   // The affected system: the one that logged it (host) or the one the attack came from
   // (source); when the event does not name that one, the other.
-  bool about_host = role == Role::kHost ? (!host_ip.empty() || !system.empty()) : source.empty();
-  std::string ip = about_host ? host_ip : source;
+  std::string destination =
+      role == Role::kDestination ? FirstValue(facts, "destination.ip") : std::string();
+  bool about_destination = !destination.empty();
+  bool about_host = !about_destination &&
+                    (role == Role::kHost ? (!host_ip.empty() || !system.empty()) : source.empty());
+  std::string ip = about_destination ? destination : about_host ? host_ip : source;
   if (ip.empty() && (!about_host || system.empty())) return std::optional<model::Finding>();
   model::Finding out;
   out.feed_name = "bulwark-detect";
@@ -84,12 +90,15 @@ Result<std::optional<model::Finding>> FindingOfFacts(const AlertFacts& facts, Ti
   if (!ip.empty()) {
     out.source_ip = event::IpAddress::Parse(ip);
     if (!out.source_ip) {
-      return Fail(
-          fmt::format("{}: '{}' is not an IP address", about_host ? "host.ip" : "source.ip", ip));
+      return Fail(fmt::format("{}: '{}' is not an IP address",
+                              about_destination ? "destination.ip"
+                              : about_host      ? "host.ip"
+                                                : "source.ip",
+                              ip));
     }
   }
-  out.fields["extra.affected"] = about_host ? "host" : "source";
-  if (about_host) {
+  out.fields["extra.affected"] = about_destination ? "destination" : about_host ? "host" : "source";
+  if (about_host || about_destination) {
     if (!system.empty()) out.fields["extra.system_id"] = system;
     if (!source.empty()) out.fields["extra.attacker_ip"] = source;
   }

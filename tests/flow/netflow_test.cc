@@ -242,6 +242,25 @@ TEST(Netflow, BadDatagramsNameTheirByte) {
   EXPECT_FALSE(ForEachUdpDatagram("/nonexistent.pcap", [](const Datagram&) {}));
 }
 
+// A sampling exporter's counts are scaled by its interval (the header's low 14 bits), so that
+// volumes compare with unsampled exporters' and sFlow's.
+TEST(Netflow, SampledCountsAreScaledByTheInterval) {
+  std::string d(24 + 48, '\0');
+  d[1] = 5;
+  d[3] = 1;                             // one record
+  d[22] = static_cast<char>(0x40);      // mode 1 (deterministic) ...
+  d[23] = 100;                          // ... 1 in 100
+  d[24 + 19] = 3;                       // packets
+  d[24 + 23] = static_cast<char>(180);  // bytes
+  std::vector<FlowRecord> got;
+  ASSERT_TRUE(
+      DecodeNetflowV5(d, event::IpAddress::V4(1), [&](const FlowRecord& r) { got.push_back(r); }));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sampling_rate, 100u);
+  EXPECT_EQ(got[0].packets, 300u);
+  EXPECT_EQ(got[0].bytes, 18000u);
+}
+
 // A template flood from one exporter, and datagrams from many forged exporters, stay bounded.
 TEST(Ipfix, TemplateFloodsAreBounded) {
   auto u16 = [](uint16_t v) { return std::string{char(v >> 8), char(v & 0xff)}; };

@@ -153,6 +153,73 @@ TEST(Beaconing, RegularConnectionsFireIrregularOnesDoNot) {
   EXPECT_TRUE(Beacon(settings, 30, 60, 1, 4).empty());  // slower than the longest interval
 }
 
+// `flows_per_second` flows of `packets` packets each toward (or from) one address, every second
+// for `seconds` seconds from `start`.
+void Traffic(Detector& detector, int64_t start, int seconds, int flows_per_second, uint64_t packets,
+             bool toward, std::vector<Detection>& out) {
+  for (int second = 0; second < seconds; ++second) {
+    for (int i = 0; i < flows_per_second; ++i) {
+      std::string other = "198.51.100." + std::to_string(1 + i % 200);
+      Observation o = Flow((start + second) * kNsPerSecond, toward ? other : "192.0.2.10",
+                           toward ? "192.0.2.10" : other, 80, Observation::Outcome::kSucceeded);
+      o.packets = packets;
+      o.bytes = packets * 100;
+      detector.Observe(o, out);
+    }
+  }
+}
+
+TEST(Volume, AFloodFarAboveTheBaselineFiresOnceSteadyTrafficNever) {
+  Settings settings;
+  settings.flood_toward.min_packets_per_second = 1'000;  // small, for a short test
+  auto detector = Spec("flood_toward").make(settings);
+  std::vector<Detection> out;
+  // Ten minutes of 20 flows/s of 10 packets (200 packets/s): baseline, no alert.
+  Traffic(*detector, 0, 600, 20, 10, true, out);
+  EXPECT_TRUE(out.empty());
+  // A minute of 2,500 packets/s: above the floor (1,000/s) and ten times the baseline.
+  Traffic(*detector, 600, 60, 50, 50, true, out);
+  ASSERT_EQ(out.size(), 1u);  // once per bucket
+  EXPECT_EQ(out[0].group.at(0).first, "destination.ip");
+  EXPECT_EQ(out[0].group.at(0).second, "192.0.2.10");
+  EXPECT_GE(out[0].count, 60'000);  // the packets of the bucket when it fired
+  // The flood did not become the baseline: the next minute of it fires again.
+  Traffic(*detector, 660, 60, 50, 50, true, out);
+  EXPECT_EQ(out.size(), 2u);
+}
+
+TEST(Volume, BelowTheFloorOrTheFactorNothingFires) {
+  Settings settings;
+  settings.flood_from.min_packets_per_second = 1'000;
+  auto detector = Spec("flood_from").make(settings);
+  std::vector<Detection> out;
+  // A busy sender from the start (3,000 packets/s): one alert, then it is its baseline.
+  Traffic(*detector, 0, 300, 30, 100, false, out);
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group.at(0).first, "source.ip");
+  // Five times its baseline is below the factor of ten.
+  Traffic(*detector, 300, 60, 50, 300, false, out);
+  EXPECT_EQ(out.size(), 1u);
+  // A quiet address far above its own baseline but below the floor.
+  auto quiet = Spec("flood_from").make(settings);
+  std::vector<Detection> none;
+  Traffic(*quiet, 0, 300, 1, 1, false, none);
+  Traffic(*quiet, 300, 60, 10, 50, false, none);  // 500 packets/s < 1,000
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(Volume, ExfiltrationComparesBytesWithTheSystemsOwnPast) {
+  Settings settings;
+  settings.exfiltration.min_bytes_per_second = 10'000;  // 6 MB in 10 minutes, for the test
+  auto detector = Spec("exfiltration").make(settings);
+  std::vector<Detection> out;
+  Traffic(*detector, 0, 3600, 1, 10, false, out);  // an hour of 1 kB/s
+  EXPECT_TRUE(out.empty());
+  Traffic(*detector, 3600, 600, 1, 1'000, false, out);  // 100 kB/s for ten minutes
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].group.at(0).second, "192.0.2.10");
+}
+
 // Decodes every export datagram of a shared capture into observations, in order.
 std::vector<Observation> Observations(const std::string& capture) {
   std::vector<Observation> out;

@@ -155,6 +155,20 @@ TEST(AlertFindings, EachFindingIsAboutTheAffectedRole) {
       {{"attack.credential-access"}, {{"host.ip", "10.0.0.9"}}, "10.0.0.9", "host", "", ""},
       // Neither: no finding.
       {{"attack.credential-access"}, {{"user.name", "root"}}, "", "", "", ""},
+      // A flood toward a customer address (flows): the destination, the sender as attacker.
+      {{"attack.impact", "attack.t1498", "bulwark.affected.destination"},
+       {{"source.ip", "198.51.100.20"}, {"destination.ip", "10.0.0.5"}},
+       "10.0.0.5",
+       "destination",
+       "",
+       "198.51.100.20"},
+      // Destination role without destination.ip: the role the tactic gives (impact: source).
+      {{"attack.impact", "bulwark.affected.destination"},
+       {{"source.ip", "198.51.100.20"}},
+       "198.51.100.20",
+       "source",
+       "",
+       ""},
   };
   for (const auto& c : cases) {
     std::vector<std::pair<std::string_view, std::string_view>> group = c.fields;

@@ -29,6 +29,8 @@ struct FlowRecord {
   uint8_t protocol = 0;   // IANA protocol number
   uint8_t tcp_flags = 0;  // ORed over the flow's packets
   uint8_t tos = 0;
+  // Estimated totals: what a sampling exporter counted times its sampling rate (sFlow, NetFlow
+  // with a sampling interval), so that volumes compare across exporters.
   uint64_t packets = 0;
   uint64_t bytes = 0;
   uint32_t input_interface = 0;
@@ -40,6 +42,9 @@ struct FlowRecord {
 };
 
 using RecordFn = std::function<void(const FlowRecord& record)>;
+
+// Scales a sampled record's counts by its sampling rate (saturating).
+void ScaleBySampling(FlowRecord& record);
 
 // One interface's counters, as an sFlow agent exports them (generic interface counters).
 struct InterfaceCounters {

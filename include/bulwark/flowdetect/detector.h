@@ -76,6 +76,24 @@ struct Settings {
     TimeNs max_interval = 86400 * kNsPerSecond;
     size_t max_pairs = 1'000'000;
   } beaconing;
+  // Volumes of one address per time bucket against its own baseline (a moving average of its
+  // earlier buckets that raised no alert, `smoothing` the weight of the newest): a bucket whose
+  // packets, bytes or flows reach both the floor (per second, times the bucket's seconds; 0: the
+  // metric is not used) and `factor` times the baseline raises one alert.
+  struct Volume {
+    TimeNs bucket = 60 * kNsPerSecond;
+    double factor = 10;
+    double smoothing = 0.2;
+    double min_packets_per_second = 0, min_bytes_per_second = 0, min_flows_per_second = 0;
+    size_t max_addresses = 1'000'000;
+  };
+  // Toward one destination (a DDoS on a customer address): 20,000 packets/s, 1 Gbit/s or 1,000
+  // new flows/s (a SYN flood from random ports) in a minute.
+  Volume flood_toward{60 * kNsPerSecond, 10, 0.2, 20'000, 125'000'000, 1'000, 1'000'000};
+  // From one source (a customer system flooding others): the same floors.
+  Volume flood_from{60 * kNsPerSecond, 10, 0.2, 20'000, 125'000'000, 1'000, 1'000'000};
+  // Bytes sent by one source in 10 minutes: at least 1 GiB and 20 times its own baseline.
+  Volume exfiltration{600 * kNsPerSecond, 20, 0.2, 0, 1'789'570, 0, 1'000'000};
 };
 
 // A detector of the registry: its name, the rule its alerts carry (id, title, level, tags, as a
@@ -87,7 +105,8 @@ struct DetectorSpec {
   std::function<std::unique_ptr<Detector>(const Settings&)> make;
 };
 
-// Every detector, by name: "trw_scan", "beaconing".
+// Every detector, by name: "trw_scan", "beaconing", "flood_toward", "flood_from",
+// "exfiltration".
 const std::vector<DetectorSpec>& Registry();
 
 // The registry's rules for a rule set (detect::CompileOptions::detector_rules).
