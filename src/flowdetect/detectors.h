@@ -10,5 +10,6 @@ std::unique_ptr<Detector> MakeBeaconing(const Settings& settings);
 std::unique_ptr<Detector> MakeFloodToward(const Settings& settings);
 std::unique_ptr<Detector> MakeFloodFrom(const Settings& settings);
 std::unique_ptr<Detector> MakeExfiltration(const Settings& settings);
+std::unique_ptr<Detector> MakeSpoofing(std::shared_ptr<const AddressBook> book);
 
 }  // namespace bulwark::flowdetect

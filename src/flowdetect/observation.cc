@@ -15,6 +15,25 @@ uint64_t Number(const event::Event& event, event::FieldId field) {
 
 }  // namespace
 
+std::optional<uint64_t> ParseMac(std::string_view text) {
+  uint64_t mac = 0;
+  int digits = 0;
+  for (char c : text) {
+    int value = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+    if (value < 0) {
+      if (c != ':' && c != '-' && c != '.') return std::nullopt;
+      continue;
+    }
+    if (++digits > 12) return std::nullopt;
+    mac = mac << 4 | static_cast<uint64_t>(value);
+  }
+  if (digits != 12) return std::nullopt;
+  return mac;
+}
+
 std::optional<Observation> ObservationOf(const event::Event& event) {
   static const event::FieldId kSourceIp = event::InternField("source.ip");
   static const event::FieldId kDestinationIp = event::InternField("destination.ip");
@@ -25,6 +44,7 @@ std::optional<Observation> ObservationOf(const event::Event& event) {
   static const event::FieldId kBytes = event::InternField("network.bytes");
   static const event::FieldId kFlags = event::InternField("netflow.tcp_control_bits");
   static const event::FieldId kStart = event::InternField("event.start");
+  static const event::FieldId kSourceMac = event::InternField("source.mac");
   auto source = event.Get(kSourceIp);
   auto destination = event.Get(kDestinationIp);
   if (!source || !destination) return std::nullopt;
@@ -41,6 +61,7 @@ std::optional<Observation> ObservationOf(const event::Event& event) {
   o.destination_port = static_cast<uint16_t>(Number(event, kDestinationPort));
   o.protocol = static_cast<uint8_t>(Number(event, kProtocol));
   if (o.protocol == 0 && event.Get(kTransport) == "tcp") o.protocol = 6;
+  if (auto mac = event.Get(kSourceMac)) o.source_mac = ParseMac(*mac).value_or(0);
   o.packets = Number(event, kPackets);
   o.bytes = Number(event, kBytes);
   if (o.protocol == 6 && event.Get(kFlags)) {

@@ -17,6 +17,13 @@ detect::RuleInfo Rule(std::string id, std::string title, std::string name, std::
   return info;
 }
 
+// A maker that needs no address book.
+auto Ignoring(std::unique_ptr<Detector> (*make)(const Settings&)) {
+  return [make](const Settings& settings, std::shared_ptr<const AddressBook>) {
+    return make(settings);
+  };
+}
+
 }  // namespace
 
 const std::vector<DetectorSpec>& Registry() {
@@ -28,28 +35,38 @@ const std::vector<DetectorSpec>& Registry() {
             "flow_trw_scanner", "medium",
             {"attack.reconnaissance", "attack.t1595", "attack.discovery", "attack.t1046",
              "bulwark.affected.source"}),
-       "flow_record", MakeThresholdRandomWalk},
+       "flow_record", Ignoring(MakeThresholdRandomWalk)},
       {"beaconing",
        Rule("209f7a88-0a4e-4879-a1d2-0d317148e5ea",
             "Beaconing: connections at a regular interval (flows)", "flow_beaconing", "medium",
             {"attack.command-and-control", "attack.t1071", "attack.t1029",
              "bulwark.affected.source"}),
-       "flow_record", MakeBeaconing},
+       "flow_record", Ignoring(MakeBeaconing)},
       {"flood_toward",
        Rule("5fd157a4-c79b-4091-ba60-0a30dfde4c5a",
             "Flood toward an address: volume far above its baseline (flows)", "flow_flood_toward",
             "high", {"attack.impact", "attack.t1498", "bulwark.affected.destination"}),
-       "flow_record", MakeFloodToward},
+       "flow_record", Ignoring(MakeFloodToward)},
       {"flood_from",
        Rule("c69f158b-f85b-4d57-b15d-1a94253d5f44",
             "Flood from an address: volume far above its baseline (flows)", "flow_flood_from",
             "high", {"attack.impact", "attack.t1498", "bulwark.affected.source"}),
-       "flow_record", MakeFloodFrom},
+       "flow_record", Ignoring(MakeFloodFrom)},
       {"exfiltration",
        Rule("b5b09ed5-77b0-4167-9d1b-b112116c290a",
             "Exfiltration: bytes sent far above the system's baseline (flows)", "flow_exfiltration",
             "medium", {"attack.exfiltration", "attack.t1048", "bulwark.affected.source"}),
-       "flow_record", MakeExfiltration},
+       "flow_record", Ignoring(MakeExfiltration)},
+      {"spoofing",
+       Rule("33524758-e35a-4c0c-b8f4-6483aedc9d88",
+            "Spoofing: traffic or ARP from an address the sending system does not hold",
+            "address_spoofing", "high",
+            {"attack.collection", "attack.credential-access", "attack.t1557.002",
+             "attack.defense-evasion", "bulwark.affected.host"}),
+       "mac_address_seen",
+       [](const Settings&, std::shared_ptr<const AddressBook> book) {
+         return book ? MakeSpoofing(std::move(book)) : nullptr;
+       }},
   };
   return kRegistry;
 }

@@ -306,7 +306,8 @@ class Sequencer {
       auto rule = rules_.FindRule(spec.rule.id);
       auto input = rules_.FindRule(spec.input_rule);
       if (!rule || !input) continue;  // not in this rule set
-      detectors_.push_back(RunningDetector{spec.make(options.flow_detectors), *input, *rule});
+      auto detector = spec.make(options.flow_detectors, options.address_book);
+      if (detector) detectors_.push_back(RunningDetector{std::move(detector), *input, *rule});
     }
   }
 

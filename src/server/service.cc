@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "bulwark/detect/address_list.h"
+#include "bulwark/flow/flow.h"
 #include "bulwark/input/follower.h"
 #include "bulwark/intake/intake.h"
 #include "bulwark/intake/report_sources.h"
@@ -28,7 +29,26 @@
 namespace bulwark::server {
 
 namespace {
+
 constexpr time_t kListCheckSeconds = 5;
+
+// The inventory as the spoofing detector asks it: the spine's current attribution index.
+class InventoryAddressBook : public flowdetect::AddressBook {
+ public:
+  explicit InventoryAddressBook(const spine::Spine& spine) : spine_(spine) {}
+  std::string SystemOfAddress(const event::IpAddress& address, TimeNs at) const override {
+    auto held = spine_.index()->Lookup(address, at);
+    return held && held->system ? held->system->id : std::string();
+  }
+  std::string SystemOfMac(uint64_t mac, TimeNs at) const override {
+    auto held = spine_.index()->LookupMac(flow::MacText(mac), at);
+    return held && held->system ? held->system->id : std::string();
+  }
+
+ private:
+  const spine::Spine& spine_;
+};
+
 }  // namespace
 
 namespace {
@@ -154,6 +174,7 @@ struct Service::Impl {
     if (!decoders) return tl::unexpected(decoders.error());
     pipeline::ReplayOptions options;
     options.flow_detectors = c.flow_detectors;
+    options.address_book = std::make_shared<InventoryAddressBook>(*spine);
     options.parse.reference_time = env.Now();
     options.env = &env;
     std::vector<std::string> names;

@@ -77,7 +77,7 @@ TEST(ThresholdRandomWalk, AgreesWithThePlainWalkOnRandomTraffic) {
   std::mt19937 random(7);
   size_t detections = 0;
   for (int round = 0; round < 50; ++round) {
-    auto detector = Spec("trw_scan").make(settings);
+    auto detector = Spec("trw_scan").make(settings, nullptr);
     // A new reference per round and sources that never revisit an old destination: the
     // detector remembers the last 10 contacts of a source, the reference all of them.
     ReferenceWalk reference(settings.trw);
@@ -110,7 +110,7 @@ TEST(ThresholdRandomWalk, AgreesWithThePlainWalkOnRandomTraffic) {
 }
 
 TEST(ThresholdRandomWalk, FourFailedFirstContactsMakeAScannerRepeatsDoNot) {
-  auto detector = Spec("trw_scan").make(Settings{});
+  auto detector = Spec("trw_scan").make(Settings{}, nullptr);
   std::vector<Detection> out;
   for (int i = 0; i < 10; ++i) {  // one closed port, tried again and again: one first contact
     detector->Observe(Flow(i, "192.0.2.1", "203.0.113.5", 23, Observation::Outcome::kFailed), out);
@@ -128,7 +128,7 @@ TEST(ThresholdRandomWalk, FourFailedFirstContactsMakeAScannerRepeatsDoNot) {
 // Start times every `period` seconds with `jitter` seconds of noise.
 std::vector<Detection> Beacon(const Settings& settings, int connections, double period,
                               double jitter, uint32_t seed) {
-  auto detector = Spec("beaconing").make(settings);
+  auto detector = Spec("beaconing").make(settings, nullptr);
   std::mt19937 random(seed);
   std::uniform_real_distribution<> noise(-jitter, jitter);
   std::vector<Detection> out;
@@ -172,7 +172,7 @@ void Traffic(Detector& detector, int64_t start, int seconds, int flows_per_secon
 TEST(Volume, AFloodFarAboveTheBaselineFiresOnceSteadyTrafficNever) {
   Settings settings;
   settings.flood_toward.min_packets_per_second = 1'000;  // small, for a short test
-  auto detector = Spec("flood_toward").make(settings);
+  auto detector = Spec("flood_toward").make(settings, nullptr);
   std::vector<Detection> out;
   // Ten minutes of 20 flows/s of 10 packets (200 packets/s): baseline, no alert.
   Traffic(*detector, 0, 600, 20, 10, true, out);
@@ -191,7 +191,7 @@ TEST(Volume, AFloodFarAboveTheBaselineFiresOnceSteadyTrafficNever) {
 TEST(Volume, BelowTheFloorOrTheFactorNothingFires) {
   Settings settings;
   settings.flood_from.min_packets_per_second = 1'000;
-  auto detector = Spec("flood_from").make(settings);
+  auto detector = Spec("flood_from").make(settings, nullptr);
   std::vector<Detection> out;
   // A busy sender from the start (3,000 packets/s): one alert, then it is its baseline.
   Traffic(*detector, 0, 300, 30, 100, false, out);
@@ -201,7 +201,7 @@ TEST(Volume, BelowTheFloorOrTheFactorNothingFires) {
   Traffic(*detector, 300, 60, 50, 300, false, out);
   EXPECT_EQ(out.size(), 1u);
   // A quiet address far above its own baseline but below the floor.
-  auto quiet = Spec("flood_from").make(settings);
+  auto quiet = Spec("flood_from").make(settings, nullptr);
   std::vector<Detection> none;
   Traffic(*quiet, 0, 300, 1, 1, false, none);
   Traffic(*quiet, 300, 60, 10, 50, false, none);  // 500 packets/s < 1,000
@@ -211,13 +211,60 @@ TEST(Volume, BelowTheFloorOrTheFactorNothingFires) {
 TEST(Volume, ExfiltrationComparesBytesWithTheSystemsOwnPast) {
   Settings settings;
   settings.exfiltration.min_bytes_per_second = 10'000;  // 6 MB in 10 minutes, for the test
-  auto detector = Spec("exfiltration").make(settings);
+  auto detector = Spec("exfiltration").make(settings, nullptr);
   std::vector<Detection> out;
   Traffic(*detector, 0, 3600, 1, 10, false, out);  // an hour of 1 kB/s
   EXPECT_TRUE(out.empty());
   Traffic(*detector, 3600, 600, 1, 1'000, false, out);  // 100 kB/s for ten minutes
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].group.at(0).second, "192.0.2.10");
+}
+
+// An inventory of two systems: s-a holds 192.0.2.1 with MAC 02:00:00:00:00:0a, s-b holds
+// 192.0.2.2 with 02:00:00:00:00:0b until t=100 s, when 192.0.2.2 moves to s-a.
+class TwoSystems : public AddressBook {
+ public:
+  std::string SystemOfAddress(const event::IpAddress& a, TimeNs at) const override {
+    if (a.ToString() == "192.0.2.1") return "s-a";
+    if (a.ToString() == "192.0.2.2") return at < 100 * kNsPerSecond ? "s-b" : "s-a";
+    return "";
+  }
+  std::string SystemOfMac(uint64_t mac, TimeNs) const override {
+    return mac == 0x02000000000a ? "s-a" : mac == 0x02000000000b ? "s-b" : "";
+  }
+};
+
+TEST(Spoofing, ASystemSendingFromAnAddressItDoesNotHoldThen) {
+  EXPECT_EQ(Spec("spoofing").make(Settings{}, nullptr), nullptr);  // no inventory: no detector
+  auto detector = Spec("spoofing").make(Settings{}, std::make_shared<TwoSystems>());
+  ASSERT_NE(detector, nullptr);
+  std::vector<Detection> out;
+  auto send = [&](TimeNs at, const char* ip, uint64_t mac) {
+    Observation o = Flow(at, ip, "198.51.100.1", 53, Observation::Outcome::kUnknown);
+    o.source_mac = mac;
+    detector->Observe(o, out);
+  };
+  send(10 * kNsPerSecond, "192.0.2.1", 0x02000000000a);   // its own address
+  send(10 * kNsPerSecond, "192.0.2.1", 0x0200000000ff);   // a router's MAC: says nothing
+  send(10 * kNsPerSecond, "192.0.2.1", 0);                // no MAC in the record
+  send(200 * kNsPerSecond, "192.0.2.2", 0x02000000000a);  // s-a holds .2 by then
+  EXPECT_TRUE(out.empty());
+  send(10 * kNsPerSecond, "192.0.2.2", 0x02000000000a);    // s-a uses s-b's address
+  send(20 * kNsPerSecond, "203.0.113.9", 0x02000000000b);  // s-b uses nobody's address
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].group.at(0), (std::pair<std::string, std::string>{"host.id", "s-a"}));
+  EXPECT_EQ(out[0].group.at(1).second, "192.0.2.2");
+  EXPECT_EQ(out[0].group.at(2).second, "02-00-00-00-00-0A");
+  EXPECT_EQ(out[1].group.at(0).second, "s-b");
+}
+
+TEST(Spoofing, MacAddressesInTheirNotations) {
+  EXPECT_EQ(ParseMac("FA-16-3E-00-00-03"), 0xfa163e000003u);
+  EXPECT_EQ(ParseMac("fa:16:3e:00:00:03"), 0xfa163e000003u);
+  EXPECT_EQ(ParseMac("fa16.3e00.0003"), 0xfa163e000003u);
+  EXPECT_FALSE(ParseMac("fa:16:3e:00:00"));
+  EXPECT_FALSE(ParseMac("fa:16:3e:00:00:03:01"));
+  EXPECT_FALSE(ParseMac("fa:16:3e:00:00:0g"));
 }
 
 // Decodes every export datagram of a shared capture into observations, in order.
@@ -246,7 +293,7 @@ std::vector<Observation> Observations(const std::string& capture) {
 }
 
 TEST(FlowDetectorsOnRealExports, NmapIsAScannerTheServerIsNot) {
-  auto detector = Spec("trw_scan").make(Settings{});
+  auto detector = Spec("trw_scan").make(Settings{}, nullptr);
   std::set<std::string> scanners;
   std::vector<Detection> out;
   for (const Observation& o : Observations("softflowd-nfv9.pcap")) detector->Observe(o, out);
@@ -257,7 +304,7 @@ TEST(FlowDetectorsOnRealExports, NmapIsAScannerTheServerIsNot) {
 TEST(FlowDetectorsOnRealExports, PmacctdsFlowsOfTheTwoSecondBeacon) {
   Settings settings;
   settings.beaconing.min_connections = 5;  // the capture holds 5 beacon requests
-  auto detector = Spec("beaconing").make(settings);
+  auto detector = Spec("beaconing").make(settings, nullptr);
   std::vector<Detection> out;
   for (const Observation& o : Observations("pmacctd-nfprobe-ipfix.pcap")) {
     detector->Observe(o, out);

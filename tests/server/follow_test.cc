@@ -188,5 +188,45 @@ TEST_F(FollowTest, AddressListsAreReadAgainWhenTheyChange) {
   (*service)->Stop();
 }
 
+// Spoofing: Globex's shop sends sFlow-sampled frames from db1's address (ACME's), and a switch's
+// dynamic ARP inspection drops ARP from Initech's legacy system claiming that address: each
+// system is found by its MAC address in the inventory, and each customer gets an incident.
+TEST_F(FollowTest, SpoofedAddressesLeadToTheSystemThatSentThem) {
+  std::string flows = (dir_ / "flows.jsonl").string();
+  std::ofstream(flows) << "";
+  Append("");
+  std::string data = (dir_ / "data").string();
+  {
+    auto store = store::OpenSqliteStore(data);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
+  }
+  config::Config config;
+  config.data_dir = data;
+  config.listen = "127.0.0.1:0";
+  config.mail.print = (dir_ / "mails.txt").string();
+  config.inputs = {{flows, "jsonl", ""}, {log_, "syslog", ""}};
+  auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
+  ASSERT_TRUE(service) << service.error().ToString();
+  std::string now = FormatTimestamp(Env::Default().Now());
+  // The shop's own address with its MAC: nothing.
+  std::ofstream(flows, std::ios::app)
+      << "{\"@timestamp\":\"" << now
+      << "\",\"event.module\":\"netflow\",\"source.ip\":\"198.51.100.17\","
+         "\"source.mac\":\"FA-16-3E-00-00-03\",\"destination.ip\":\"192.0.2.99\"}\n";
+  EXPECT_EQ(testing_support::AwaitIncidentsOf(data, "c-globex", 15), 0u);
+  std::ofstream(flows, std::ios::app)
+      << "{\"@timestamp\":\"" << now
+      << "\",\"event.module\":\"netflow\",\"source.ip\":\"10.0.0.12\","
+         "\"source.mac\":\"FA-16-3E-00-00-03\",\"destination.ip\":\"192.0.2.99\"}\n";
+  EXPECT_EQ(testing_support::AwaitIncidentsOf(data, "c-globex"), 1u);
+  Append("<180>" + FormatTimestamp(Env::Default().Now()) +
+         " sw1 %SW_DAI-4-DHCP_SNOOPING_DENY: 1 Invalid ARPs (Req) on Gi1/0/5, vlan 10.([fa16."
+         "3e00.0004/10.0.0.12/0000.0000.0000/10.0.0.1/07:00:00 UTC Sat Dec 5 2026])\n");
+  EXPECT_EQ(testing_support::AwaitIncidentsOf(data, "c-initech"), 1u);
+  EXPECT_EQ(testing_support::AwaitIncidentsOf(data, "c-acme", 5), 0u);  // db1 sent nothing
+  (*service)->Stop();
+}
+
 }  // namespace
 }  // namespace bulwark

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct Observation {
   uint16_t destination_port = 0;
   uint8_t protocol = 0;  // IANA number; 0 unknown
   uint64_t packets = 0, bytes = 0;
+  uint64_t source_mac = 0;  // 48 bits; 0: not in the record
   // A TCP flow whose packets carried ACK opened a connection (succeeded); SYN without ACK did
   // not (failed); other flows: unknown.
   enum class Outcome { kUnknown, kFailed, kSucceeded } outcome = Outcome::kUnknown;
@@ -35,6 +37,21 @@ struct Observation {
 // The observation in a flow record's event (ECS names as flow::FlowRecordJson writes them);
 // nullopt without source.ip and destination.ip.
 std::optional<Observation> ObservationOf(const event::Event& event);
+
+// A MAC address in any usual notation (00-00-5E-00-53-01, 00:00:5e:00:53:01, 0000.5e00.5301)
+// as 48 bits; nullopt for anything else.
+std::optional<uint64_t> ParseMac(std::string_view text);
+
+// Who holds addresses and MAC addresses: the inventory, as the spoofing detector asks it.
+// Implementations must be thread-safe.
+class AddressBook {
+ public:
+  virtual ~AddressBook() = default;
+  // The id of the system that held `address` at `at`; empty when none did.
+  virtual std::string SystemOfAddress(const event::IpAddress& address, TimeNs at) const = 0;
+  // The id of the system whose interface had `mac` at `at`; empty when none did.
+  virtual std::string SystemOfMac(uint64_t mac, TimeNs at) const = 0;
+};
 
 // An alert a detector raises, under its rule, about `group` (ECS name, value).
 struct Detection {
@@ -97,16 +114,18 @@ struct Settings {
 };
 
 // A detector of the registry: its name, the rule its alerts carry (id, title, level, tags, as a
-// Sigma rule's), the rule whose events feed it, and how to make one.
+// Sigma rule's), the rule whose events feed it, and how to make one (null when it cannot run:
+// the spoofing detector without an address book).
 struct DetectorSpec {
   std::string name;
   detect::RuleInfo rule;
   std::string input_rule;  // a rule's name
-  std::function<std::unique_ptr<Detector>(const Settings&)> make;
+  std::function<std::unique_ptr<Detector>(const Settings&, std::shared_ptr<const AddressBook>)>
+      make;
 };
 
 // Every detector, by name: "trw_scan", "beaconing", "flood_toward", "flood_from",
-// "exfiltration".
+// "exfiltration", "spoofing".
 const std::vector<DetectorSpec>& Registry();
 
 // The registry's rules for a rule set (detect::CompileOptions::detector_rules).

@@ -41,6 +41,8 @@ struct ReplayOptions {
   bool progress = false;                // progress line on stderr
   bool include_events = true;           // matching event in each alert
   flowdetect::Settings flow_detectors;  // for the detectors whose rules the rule set holds
+  // The inventory for the spoofing detector (none: it does not run).
+  std::shared_ptr<const flowdetect::AddressBook> address_book;
 };
 
 struct ReplaySummary {
