@@ -53,6 +53,7 @@ struct CorrelationEngine::Impl {
   bool have_epoch = false;
   TimeNs epoch = 0;
   uint64_t evictions = 0;
+  uint64_t capped_inserts = 0;  // new groups while a table was at its cap
   std::vector<FlatTable<CountState>> counts;
   std::vector<FlatTable<ValueState>> values;
   std::vector<FlatTable<TemporalState>> temporals;
@@ -77,9 +78,20 @@ struct CorrelationEngine::Impl {
 
   // Makes room in `table` before inserting a new group: drops expired groups when the table is
   // about to grow or is at its cap, then evicts. `last` tells when a state was last fed.
+  // A table at its cap is swept only every max_keys / 8 new groups (in between, one group is
+  // evicted per new one): a sweep that finds nothing expired would otherwise scan the whole
+  // table for every new group, which a flood of sources keeps doing.
   template <typename V, typename LastFn>
   void Bound(FlatTable<V>& table, Seconds now, Seconds span, uint64_t hint, LastFn&& last) {
-    if (table.size() < max_keys && !table.Full()) return;
+    bool capped = table.size() >= max_keys;
+    if (!capped && !table.Full()) return;
+    if (capped && ++capped_inserts % (max_keys / 8 + 1) != 0) {
+      table.EvictOne(Mix64(hint), [](V& victim) {
+        if constexpr (std::is_same_v<V, ValueState>) delete victim.more;
+      });
+      ++evictions;
+      return;
+    }
     table.EraseIf([&](V& s) {
       bool expired = last(s) + span < now;
       if constexpr (std::is_same_v<V, ValueState>) {

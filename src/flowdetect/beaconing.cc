@@ -41,9 +41,12 @@ class Beaconing : public Detector {
   void Observe(const Observation& o, std::vector<Detection>& out) override {
     uint64_t key = PairKey(o);
     int64_t now_ms = o.time / 1'000'000;
-    if (!pairs_.Find(key) && pairs_.size() >= max_pairs_) {
-      // Pairs silent for longer than the longest interval can no longer beacon: they go first.
-      pairs_.EraseIf([&](const Pair& p) { return now_ms - p.last_ms > max_ms_; });
+    if (!pairs_.Find(key)) {
+      // Pairs silent for longer than the longest interval can no longer beacon: they go when
+      // the table would grow; at its cap, one pair makes room (a sweep per new pair would scan
+      // the whole table each time).
+      if (pairs_.Full())
+        pairs_.EraseIf([&](const Pair& p) { return now_ms - p.last_ms > max_ms_; });
       if (pairs_.size() >= max_pairs_) pairs_.EvictOne(key, [](Pair&) {});
     }
     bool inserted = false;
@@ -80,6 +83,7 @@ class Beaconing : public Detector {
     pairs_.Erase(key);
   }
   size_t keys() const override { return pairs_.size(); }
+  size_t memory_bytes() const override { return pairs_.memory_bytes(); }
 
  private:
   const size_t needed_;  // intervals

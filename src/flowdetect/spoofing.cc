@@ -25,6 +25,7 @@ class Spoofing : public Detector {
                             1});
   }
   size_t keys() const override { return 0; }
+  size_t memory_bytes() const override { return 0; }
 
  private:
   std::shared_ptr<const AddressBook> book_;

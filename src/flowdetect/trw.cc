@@ -65,6 +65,7 @@ class ThresholdRandomWalk : public Detector {
     }
   }
   size_t keys() const override { return walks_.size(); }
+  size_t memory_bytes() const override { return walks_.memory_bytes(); }
 
  private:
   const double failure_step_, success_step_, upper_, lower_;

@@ -65,6 +65,7 @@ class VolumeDetector : public Detector {
     }
   }
   size_t keys() const override { return volumes_.size(); }
+  size_t memory_bytes() const override { return volumes_.memory_bytes(); }
 
  private:
   // Folds the finished bucket into the baselines, unless it raised an alert against a baseline

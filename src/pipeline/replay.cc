@@ -334,6 +334,12 @@ class Sequencer {
     summary_.correlation_keys = stats.keys;
     summary_.correlation_evictions = stats.evictions;
     summary_.correlation_bytes = stats.memory_bytes;
+    summary_.detectors = detectors_.size();
+    summary_.detector_keys = summary_.detector_bytes = 0;
+    for (const RunningDetector& running : detectors_) {
+      summary_.detector_keys += running.detector->keys();
+      summary_.detector_bytes += running.detector->memory_bytes();
+    }
   }
 
  private:
@@ -444,11 +450,15 @@ class Sequencer {
     out_->Take(alert);
   }
 
-  // Drops suppression entries whose window has passed; when none has, the oldest go.
+  // Makes room for a new suppression entry: every max/8 calls, drops the entries whose window
+  // has passed (a full scan); in between, and when none has passed, entries are evicted.
   void Sweep(TimeNs now) {
-    int64_t seconds = now / kNsPerSecond - epoch_seconds_;
-    int64_t window = options_.suppress_window / kNsPerSecond;
-    last_emit_.EraseIf([&](const Suppression& s) { return seconds - s.emitted >= window; });
+    size_t max = options_.max_keys_per_correlation;
+    if (++capped_inserts_ % (max / 8 + 1) == 0) {
+      int64_t seconds = now / kNsPerSecond - epoch_seconds_;
+      int64_t window = options_.suppress_window / kNsPerSecond;
+      last_emit_.EraseIf([&](const Suppression& s) { return seconds - s.emitted >= window; });
+    }
     while (last_emit_.size() >= options_.max_keys_per_correlation) {
       last_emit_.EvictOne(static_cast<uint64_t>(now), [](auto&) {});
     }
@@ -474,6 +484,7 @@ class Sequencer {
     uint32_t rule = 0;   // the rule its alerts carry
   };
   std::vector<RunningDetector> detectors_;
+  uint64_t capped_inserts_ = 0;  // suppression entries made while at the cap (Sweep)
   std::vector<flowdetect::Detection> detections_;
   AlertSink* out_;
   ReplaySummary& summary_;
@@ -818,6 +829,10 @@ void PrintSummary(const ReplaySummary& s, const detect::RuleSet& rules, std::FIL
   PrintSilentRules(s, rules, text);
   fmt::format_to(it, "correlation keys {} held ({:.1f} MB), {} evicted\n", s.correlation_keys,
                  s.correlation_bytes / 1e6, s.correlation_evictions);
+  if (s.detector_keys > 0) {
+    fmt::format_to(it, "flow detectors   {} ran, {} keys held ({:.1f} MB)\n", s.detectors,
+                   s.detector_keys, s.detector_bytes / 1e6);
+  }
   double rate = s.seconds > 0 ? s.lines / s.seconds : 0;
   fmt::format_to(it, "time             {:.3f} s, {:.0f} lines/s, {} threads\n", s.seconds, rate,
                  s.threads);

@@ -64,8 +64,9 @@ class Detector {
   virtual ~Detector() = default;
   // Takes one observation in input order; appends what it detects to `out`.
   virtual void Observe(const Observation& observation, std::vector<Detection>& out) = 0;
-  // Groups (sources, pairs) whose state is held.
+  // Groups (sources, pairs) whose state is held, and the memory of their tables.
   virtual size_t keys() const = 0;
+  virtual size_t memory_bytes() const = 0;
 };
 
 // The detectors' parameters, with their defaults.

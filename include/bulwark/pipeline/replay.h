@@ -61,6 +61,9 @@ struct ReplaySummary {
   uint64_t correlation_keys = 0;
   uint64_t correlation_evictions = 0;
   uint64_t correlation_bytes = 0;  // memory of the correlation tables at the end
+  size_t detectors = 0;            // flow detectors that ran
+  uint64_t detector_keys = 0;      // groups their state held at the end
+  uint64_t detector_bytes = 0;     // memory of their tables
   // Per entry of RuleSet::routes(): 1 when some event satisfied that logsource route.
   std::vector<uint8_t> routes_seen;
   double seconds = 0;  // processing time (after rules and decoders are loaded)
