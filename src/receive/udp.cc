@@ -120,8 +120,12 @@ Result<std::unique_ptr<UdpReceiver>> UdpReceiver::Start(const std::string& liste
   if (!fd) return tl::unexpected(fd.error());
   auto impl = std::make_unique<Impl>();
   impl->fd = *fd;
-  int size = 8 << 20;  // room for bursts while the queue syncs
-  setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  // Room for bursts while the queue syncs. SO_RCVBUF is capped at net.core.rmem_max (208 KiB
+  // by default: 150 flow datagrams); a privileged process may go beyond it.
+  int size = 32 << 20;
+  if (setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+    setsockopt(impl->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
   impl->queue = &queue;
   impl->queue_mutex = &queue_mutex;
   impl->env = &env;

@@ -2,10 +2,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -285,4 +287,51 @@ TEST(Csv, AFailingSourceIsReported) {
   EXPECT_EQ(reader.error(), "entry damaged");
 }
 
+}  // namespace bulwark
+
+namespace bulwark {
+namespace {
+
+// The escaper appends runs of plain characters whole: against a character-by-character reference
+// on random text of every kind of byte (valid UTF-8 only: invalid text is repaired first).
+TEST(JsonString, AgreesWithAPlainEscaperOnRandomText) {
+  auto reference = [](std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+      auto u = static_cast<unsigned char>(c);
+      if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (u < 0x20) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", u);
+        out += escaped;
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out + "\"";
+  };
+  std::mt19937 random(11);
+  const std::string pieces[] = {"a",  "Z",    " ",    "\"",   "\\",       "\n",           "\r",
+                                "\t", "\x01", "\x1f", "\x7f", "\xc3\xa4", "\xe2\x82\xac", "/",
+                                "{"};
+  for (int round = 0; round < 5000; ++round) {
+    std::string text;
+    size_t length = random() % 40;
+    for (size_t i = 0; i < length; ++i) text += pieces[random() % std::size(pieces)];
+    std::string got;
+    AppendJsonString(got, text);
+    ASSERT_EQ(got, reference(text)) << round;
+  }
+}
+
+}  // namespace
 }  // namespace bulwark

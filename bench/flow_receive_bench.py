@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""NetFlow v9 over UDP beside nfcapd: the same datagrams to `bulwark serve`'s netflow receiver
+(received, decoded, each record queued durably as a JSON line) and to nfdump's nfcapd (received,
+decoded, stored in its flow file).
+
+The datagrams are softflowd's NetFlow v9 export of ../shared/perimeter/softflowd-nfv9.pcap (41
+datagrams, 1,286 records, templates included), sent --rounds times with their sequence numbers
+renumbered, at --rate datagrams/s (0: as fast as the sender goes). For each
+receiver it prints records/s from the first datagram sent until the last record was taken, and
+the records lost (UDP drops when a receiver falls behind). The sender, a Python loop, shares the
+machine's two cores with the receiver.
+Usage: python3 bench/flow_receive_bench.py [--bulwark build/bulwark] [--rounds N] [--rate R]
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CAPTURE = os.path.join(os.path.dirname(ROOT), "shared", "perimeter", "softflowd-nfv9.pcap")
+
+
+def udp_payloads(path):
+    """UDP payloads of an Ethernet or Linux-cooked pcap (IPv4)."""
+    data = open(path, "rb").read()
+    linktype = struct.unpack("<I", data[20:24])[0]
+    offset, out = 24, []
+    while offset + 16 <= len(data):
+        length = struct.unpack("<I", data[offset + 8:offset + 12])[0]
+        packet = data[offset + 16:offset + 16 + length]
+        offset += 16 + length
+        link = {1: 14, 113: 16, 0: 4}.get(linktype, 14)
+        ip = packet[link:]
+        if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
+            continue
+        header = (ip[0] & 15) * 4
+        out.append(ip[header + 8:])
+    return out
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stream(rounds):
+    """The capture's datagrams (templates and data, as the exporter sent them) `rounds` times,
+    renumbered; returns (datagrams, records): 1,286 records per round, as nfdump reads the
+    capture (../shared/perimeter/softflowd-nfv9-run1.nfdump.csv)."""
+    out, sequence = [], 0
+    captured = udp_payloads(CAPTURE)
+    for _ in range(rounds):
+        for d in captured:
+            out.append(d[:12] + struct.pack(">I", sequence) + d[16:])
+            sequence += 1
+    return out, 1286 * rounds
+
+
+def send(port, datagrams, rate):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    start = time.time()
+    for i, d in enumerate(datagrams):
+        s.sendto(d, ("127.0.0.1", port))
+        if rate and i % 100 == 99:
+            ahead = (i + 1) / rate - (time.time() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+    s.close()
+    return start
+
+
+def metric(api, name, labels):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{api}/metrics", timeout=5).read().decode()
+    key = name + "{" + labels + "} "
+    for line in text.splitlines():
+        if line.startswith(key):
+            return int(line[len(key):])
+    return 0
+
+
+def wait_until_stable(read, seconds=600):
+    """Polls `read()` until it stops changing for 1.5 s; returns (value, time of last change)."""
+    last, changed, deadline = -1, time.time(), time.time() + seconds
+    while time.time() < deadline:
+        value = read()
+        if value != last:
+            last, changed = value, time.time()
+        elif time.time() - changed > 1.5:
+            break
+        time.sleep(0.05)
+    return last, changed
+
+
+def run_bulwark(args, work, datagrams):
+    port, api = free_port(), free_port(socket.SOCK_STREAM)
+    config = os.path.join(work, "bulwark.yml")
+    with open(config, "w") as f:
+        f.write(f"data_dir: {os.path.join(work, 'data')}\nlisten: 127.0.0.1:{api}\n"
+                f"rules: [builtin]\nmail: {{print: {os.path.join(work, 'mails.txt')}}}\n"
+                f"receivers:\n  - {{name: flows, protocol: netflow, listen: 127.0.0.1:{port}}}\n")
+    serve = subprocess.Popen([args.bulwark, "serve", "--config", config],
+                             stderr=open(os.path.join(work, "serve.log"), "w"))
+    try:
+        for _ in range(200):
+            try:
+                metric(api, "bulwark_receiver_messages_total", 'receiver="flows",result="queued"')
+                break
+            except OSError:
+                time.sleep(0.05)
+        start = send(port, datagrams, args.rate)
+        queued, done = wait_until_stable(lambda: metric(
+            api, "bulwark_receiver_messages_total", 'receiver="flows",result="queued"'))
+    finally:
+        serve.terminate()
+        serve.wait(timeout=120)
+    return queued, done - start
+
+
+def run_nfcapd(args, work, datagrams):
+    port = free_port()
+    flows = os.path.join(work, "flows")
+    os.makedirs(flows)
+    nfcapd = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", flows,
+                               "-B", str(32 << 20)],  # the socket buffer bulwark takes
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    try:
+        start = send(port, datagrams, args.rate)
+        # nfcapd writes its file when it stops; its CPU time stops growing when it is done.
+        def cpu():
+            with open(f"/proc/{nfcapd.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        _, done = wait_until_stable(cpu)
+    finally:
+        nfcapd.send_signal(signal.SIGTERM)
+        nfcapd.wait(timeout=120)
+    out = subprocess.run(["nfdump", "-q", "-R", flows, "-o", "csv"], capture_output=True,
+                         text=True)
+    records = sum(1 for line in out.stdout.splitlines() if line and line[0].isdigit())
+    return records, done - start
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bulwark", default=os.path.join(ROOT, "build", "bulwark"))
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--rate", type=int, default=20000, help="datagrams/s; 0: unpaced")
+    args = parser.parse_args()
+    if not shutil.which("nfcapd"):
+        sys.exit("nfcapd is missing: apt-get install nfdump")
+    datagrams, records = stream(args.rounds)
+    print(f"{len(datagrams):,} NetFlow v9 datagrams, {records:,} records, "
+          f"sent at {args.rate or 'full'} datagrams/s")
+    results = {}
+    for name, run in (("bulwark", run_bulwark), ("nfcapd", run_nfcapd)):
+        work = tempfile.mkdtemp(prefix=f"bulwark-flow-bench-{name}-")
+        try:
+            got, seconds = run(args, work, datagrams)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results[name] = got / seconds
+        print(f"{name}: {got:,} of {records:,} records in {seconds:.2f} s: "
+              f"{got / seconds:,.0f} records/s, lost {records - got:,}", flush=True)
+    print(f"bulwark / nfcapd: {results['bulwark'] / results['nfcapd']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
