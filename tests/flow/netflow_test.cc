@@ -13,6 +13,7 @@
 
 #include "../support/files.h"
 #include "bulwark/flow/flow.h"
+#include "nfdump.h"
 
 namespace bulwark::flow {
 namespace {
@@ -27,19 +28,6 @@ std::string Flags(uint8_t flags) {
     if (flags & (0x80 >> bit)) out[bit] = letters[bit];
   }
   return out;
-}
-
-std::string Protocol(uint8_t number) {
-  switch (number) {
-    case 1:
-      return "ICMP";
-    case 6:
-      return "TCP";
-    case 17:
-      return "UDP";
-    default:
-      return std::to_string(number);
-  }
 }
 
 using Key = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
@@ -86,7 +74,7 @@ std::vector<FlowRecord> ExpectAgreesWithNfdump(const std::string& pcap, const st
   for (const FlowRecord& r : records) {
     Key key{r.source.ToString(),           r.destination.ToString(),
             std::to_string(r.source_port), std::to_string(r.destination_port),
-            Protocol(r.protocol),          Flags(r.tcp_flags),
+            NfdumpProtocol(r.protocol),    Flags(r.tcp_flags),
             std::to_string(r.tos),         std::to_string(r.packets),
             std::to_string(r.bytes)};
     auto found = expected.find(key);

@@ -22,6 +22,7 @@
 #include "../support/files.h"
 #include "../support/process.h"
 #include "bulwark/flow/flow.h"
+#include "nfdump.h"
 
 namespace bulwark::flow {
 namespace {
@@ -126,19 +127,6 @@ std::vector<std::vector<std::string>> SfcapdCsv(const std::filesystem::path& dir
   return rows;
 }
 
-std::string Protocol(uint8_t number) {
-  switch (number) {
-    case 1:
-      return "ICMP";
-    case 6:
-      return "TCP";
-    case 17:
-      return "UDP";
-    default:
-      return std::to_string(number);
-  }
-}
-
 std::string LowerMac(uint64_t mac) {
   std::string text = MacText(mac);
   std::replace(text.begin(), text.end(), '-', ':');
@@ -154,8 +142,8 @@ std::string Key(const FlowRecord& r) {
   std::string dp =
       icmp ? std::to_string(r.destination_port & 0xff) : std::to_string(r.destination_port);
   return r.source.ToString() + " " + r.destination.ToString() + " " + sp + " " + dp + " " +
-         Protocol(r.protocol) + " " + std::to_string(r.packets) + " " + std::to_string(r.bytes) +
-         " " + LowerMac(r.source_mac) + " " + LowerMac(r.destination_mac);
+         NfdumpProtocol(r.protocol) + " " + std::to_string(r.packets) + " " +
+         std::to_string(r.bytes) + " " + LowerMac(r.source_mac) + " " + LowerMac(r.destination_mac);
 }
 
 std::string Key(const std::vector<std::string>& c) {

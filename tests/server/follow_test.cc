@@ -32,6 +32,20 @@ class FollowTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void Append(const std::string& text) { std::ofstream(log_, std::ios::app) << text; }
+  // A configuration of the service on a data directory of the test's holding the sample
+  // inventory: the API on a free port, mails printed to a file.
+  config::Config ServiceConfig() {
+    config::Config config;
+    config.data_dir = (dir_ / "data").string();
+    config.listen = "127.0.0.1:0";
+    config.mail.print = (dir_ / "mails.txt").string();
+    auto store = store::OpenSqliteStore(config.data_dir);
+    EXPECT_TRUE(store);
+    if (store) {
+      EXPECT_TRUE(testing_support::ImportSampleInventory(**store));
+    }
+    return config;
+  }
 
   std::filesystem::path dir_;
   std::string log_;
@@ -80,16 +94,8 @@ TEST_F(FollowTest, AFileThatAppearsLaterIsReadFromItsStart) {
 
 TEST_F(FollowTest, ServiceTurnsFollowedLinesIntoIncidents) {
   Append("");  // the file exists before the service starts
-  std::string data = (dir_ / "data").string();
-  {
-    auto store = store::OpenSqliteStore(data);
-    ASSERT_TRUE(store);
-    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
-  }
-  config::Config config;
-  config.data_dir = data;
-  config.listen = "127.0.0.1:0";
-  config.mail.print = (dir_ / "mails.txt").string();
+  config::Config config = ServiceConfig();
+  const std::string& data = config.data_dir;
   config.inputs = {{log_, "auto", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
@@ -114,16 +120,8 @@ TEST_F(FollowTest, EachInputInItsFormatAndBuiltinPolicy) {
   std::string plain = (dir_ / "plain.log").string();
   Append("");
   std::ofstream(plain, std::ios::app) << "";
-  std::string data = (dir_ / "data").string();
-  {
-    auto store = store::OpenSqliteStore(data);
-    ASSERT_TRUE(store);
-    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
-  }
-  config::Config config;
-  config.data_dir = data;
-  config.listen = "127.0.0.1:0";
-  config.mail.print = (dir_ / "mails.txt").string();
+  config::Config config = ServiceConfig();
+  const std::string& data = config.data_dir;
   config.policy = "builtin:samples/policy.yml";
   config.inputs = {{log_, "auto", ""}, {plain, "plain", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
@@ -148,16 +146,8 @@ TEST_F(FollowTest, AddressListsAreReadAgainWhenTheyChange) {
   std::string list = (dir_ / "feodo.txt").string();
   std::ofstream(flows) << "";
   std::ofstream(list) << "# Feodo Tracker (test)\n203.0.113.99\n";
-  std::string data = (dir_ / "data").string();
-  {
-    auto store = store::OpenSqliteStore(data);
-    ASSERT_TRUE(store);
-    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
-  }
-  config::Config config;
-  config.data_dir = data;
-  config.listen = "127.0.0.1:0";
-  config.mail.print = (dir_ / "mails.txt").string();
+  config::Config config = ServiceConfig();
+  const std::string& data = config.data_dir;
   config.inputs = {{flows, "jsonl", ""}};
   config.address_lists = {{"feodo_c2", list}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
@@ -195,16 +185,8 @@ TEST_F(FollowTest, SpoofedAddressesLeadToTheSystemThatSentThem) {
   std::string flows = (dir_ / "flows.jsonl").string();
   std::ofstream(flows) << "";
   Append("");
-  std::string data = (dir_ / "data").string();
-  {
-    auto store = store::OpenSqliteStore(data);
-    ASSERT_TRUE(store);
-    ASSERT_TRUE(testing_support::ImportSampleInventory(**store));
-  }
-  config::Config config;
-  config.data_dir = data;
-  config.listen = "127.0.0.1:0";
-  config.mail.print = (dir_ / "mails.txt").string();
+  config::Config config = ServiceConfig();
+  const std::string& data = config.data_dir;
   config.inputs = {{flows, "jsonl", ""}, {log_, "syslog", ""}};
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());
   ASSERT_TRUE(service) << service.error().ToString();
