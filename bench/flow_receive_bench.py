@@ -9,10 +9,18 @@ renumbered, at --rate datagrams/s (0: as fast as the sender goes). For each
 receiver it prints records/s from the first datagram sent until the last record was taken, and
 the records lost (UDP drops when a receiver falls behind). The sender, a Python loop, shares the
 machine's two cores with the receiver.
+With --latency SECONDS it measures instead how long a flow takes from its datagram to its
+alert, at --rate datagrams/s of the same background load: every 10 ms an IPFIX datagram carries
+one flow, stamped with the time it is sent (flowEndMilliseconds), from its own source to an
+address on the configured Feodo list; its finding's store time minus that stamp is its latency.
+Prints p50, p99 and the maximum.
 Usage: python3 bench/flow_receive_bench.py [--bulwark build/bulwark] [--rounds N] [--rate R]
+       [--latency SECONDS]
 """
 import argparse
 import os
+import sqlite3
+import threading
 import shutil
 import signal
 import socket
@@ -149,12 +157,93 @@ def run_nfcapd(args, work, datagrams):
     return records, done - start
 
 
+C2 = bytes([198, 51, 100, 66])  # on the Feodo list the latency run configures
+
+
+def probe(sequence, index):
+    """An IPFIX message with template 256 and one flow sent now from 10.x.y.z (unique per
+    `index`) to the listed C2 address, its end stamped with the current time in milliseconds."""
+    fields = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (6, 1), (2, 8), (1, 8), (152, 8),
+              (153, 8)]
+    template = struct.pack(">HH", 256, len(fields)) + b"".join(
+        struct.pack(">HH", i, n) for i, n in fields)
+    template_set = struct.pack(">HH", 2, 4 + len(template)) + template
+    now_ms = int(time.time() * 1000)
+    source = bytes([10, (index >> 16) & 255, (index >> 8) & 255, index & 255])
+    record = (source + C2 + struct.pack(">HHBBQQQQ", 40000, 443, 6, 0x1b, 5, 400, now_ms,
+                                        now_ms))
+    data_set = struct.pack(">HH", 256, 4 + len(record)) + record
+    body = template_set + data_set
+    return struct.pack(">HHIII", 10, 16 + len(body), now_ms // 1000, sequence, 7) + body
+
+
+def run_latency(args, work, datagrams):
+    port, api = free_port(), free_port(socket.SOCK_STREAM)
+    data = os.path.join(work, "data")
+    feodo = os.path.join(work, "feodo.txt")
+    with open(feodo, "w") as f:
+        f.write("# Feodo Tracker (bench)\n198.51.100.66\n")
+    config = os.path.join(work, "bulwark.yml")
+    with open(config, "w") as f:
+        f.write(f"data_dir: {data}\nlisten: 127.0.0.1:{api}\nrules: [builtin]\n"
+                f"mail: {{print: {os.path.join(work, 'mails.txt')}}}\n"
+                f"address_lists: {{feodo_c2: {feodo}}}\n"
+                f"receivers:\n  - {{name: flows, protocol: netflow, listen: 127.0.0.1:{port}}}\n")
+    serve = subprocess.Popen([args.bulwark, "serve", "--config", config],
+                             stderr=open(os.path.join(work, "serve.log"), "w"))
+    probes = 0
+    try:
+        for _ in range(200):
+            try:
+                metric(api, "bulwark_receiver_messages_total", 'receiver="flows",result="queued"')
+                break
+            except OSError:
+                time.sleep(0.05)
+        stop = time.time() + args.latency
+        background = threading.Thread(
+            target=lambda: [send(port, datagrams, args.rate) for _ in iter(
+                lambda: time.time() < stop, False)])
+        background.start()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        while time.time() < stop:
+            s.sendto(probe(probes, probes), ("127.0.0.1", port))
+            probes += 1
+            time.sleep(0.01)
+        background.join()
+        time.sleep(3)  # the last probes through detection and into the store
+    finally:
+        serve.terminate()
+        serve.wait(timeout=120)
+    db = sqlite3.connect(os.path.join(data, "bulwark.db"))
+    latencies = sorted((received - source) / 1e6 for received, source in db.execute(
+        "SELECT received_at, time_source FROM findings WHERE document LIKE '%198.51.100.66%'"))
+    db.close()
+    return probes, latencies
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bulwark", default=os.path.join(ROOT, "build", "bulwark"))
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--rate", type=int, default=20000, help="datagrams/s; 0: unpaced")
+    parser.add_argument("--latency", type=float, default=0,
+                        help="seconds of the latency run (0: the throughput run)")
     args = parser.parse_args()
+    if args.latency:
+        datagrams, records = stream(args.rounds)
+        work = tempfile.mkdtemp(prefix="bulwark-flow-latency-")
+        try:
+            probes, latencies = run_latency(args, work, datagrams)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if not latencies:
+            sys.exit(f"none of {probes} probes made a finding")
+        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+        print(f"background {args.rate} datagrams/s ({args.rate * records / len(datagrams):,.0f} "
+              f"records/s); {len(latencies)} of {probes} probes found; datagram to stored "
+              f"finding: p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, "
+              f"max {latencies[-1]:.1f} ms")
+        return
     if not shutil.which("nfcapd"):
         sys.exit("nfcapd is missing: apt-get install nfdump")
     datagrams, records = stream(args.rounds)
