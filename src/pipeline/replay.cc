@@ -211,13 +211,13 @@ class Worker {
         continue;
       }
       ++result.events;
-      if (line.origin) ApplyOrigin(*line.origin);
       if (scanner_) scanner_->Reset();
       if (decoders_.Decode(event_, *decode_scratch_, scanner_ ? &prefilter_scan_ : nullptr) > 0) {
         ++result.decoded;
       }
       sessions_.Apply(event_);
       audit_.Apply(event_);
+      if (line.origin) ApplyOrigin(*line.origin);  // after decoding: it needs event.category
       matched_.clear();
       matcher_->Match(event_, matched_, scanner_ ? scanner_->prescan() : nullptr);
       if (matched_.empty()) continue;
@@ -234,9 +234,21 @@ class Worker {
   }
 
  private:
+  // The sender of a received line. A network device's event (event.category network: firewall,
+  // switch and flow records) is about traffic the device saw, so the device is its observer
+  // (observer.ip, observer.name: its system), not its host; any other event is the sender's own
+  // (host.id, host.ip).
   void ApplyOrigin(const LineOrigin& origin) {
     if (!origin.sender.empty()) event_.Set(log_source_address_, origin.sender);
     if (!origin.sender_name.empty()) event_.Set(client_name_, origin.sender_name);
+    auto category = event_.Get(event_category_);
+    if (category && *category == "network") {
+      if (!origin.sender.empty() && !event_.Get(observer_ip_)) {
+        event_.Set(observer_ip_, origin.sender);
+      }
+      if (!origin.system_id.empty()) event_.Set(observer_name_, origin.system_id);
+      return;
+    }
     if (origin.system_id.empty()) return;
     event_.Set(host_id_, origin.system_id);
     if (!origin.sender.empty()) event_.Set(host_ip_, origin.sender);
@@ -285,6 +297,9 @@ class Worker {
   const event::FieldId client_name_ = event::InternField("tls.client.x509.subject.common_name");
   const event::FieldId host_id_ = event::InternField("host.id");
   const event::FieldId host_ip_ = event::InternField("host.ip");
+  const event::FieldId event_category_ = event::InternField("event.category");
+  const event::FieldId observer_ip_ = event::InternField("observer.ip");
+  const event::FieldId observer_name_ = event::InternField("observer.name");
 };
 
 // Correlation, suppression and output, in input order.

@@ -140,5 +140,41 @@ TEST(StreamDetector, ReceivedLinesCarryTheirSenderAndSystem) {
   }
 }
 
+// A network device's events (a flow record, a firewall's log) name the device as their observer
+// (observer.ip, observer.name: its system), not as their host.
+TEST(StreamDetector, NetworkDevicesAreObserversNotHosts) {
+  detect::CompileOptions compile;
+  compile.field_map.placeholders["feodo_c2"] = {"198.51.100.66"};
+  auto loaded = LoadRules({"builtin"}, compile, bulwark::data::BuiltinEnv::Default());
+  ASSERT_TRUE(loaded.rejected.empty());
+  auto decoders = decode::DecoderSet::Load({}, bulwark::data::BuiltinEnv::Default());
+  ASSERT_TRUE(decoders);
+  struct Fields : AlertSink {
+    void Take(const Alert& alert) override {
+      if (alert.rule_id != "acaaf9b8-7a8f-49a6-91cf-cd034bc39d7c") return;  // feodo_c2_connection
+      seen.push_back({std::string(alert.Field("observer.ip")),
+                      std::string(alert.Field("observer.name")),
+                      std::string(alert.Field("host.id")), std::string(alert.Field("host.ip"))});
+    }
+    std::vector<std::array<std::string, 4>> seen;
+  } sink;
+  ReplayOptions options;
+  options.suppress_window = 0;
+  options.input_formats = {input::Format::kJsonLines};
+  StreamDetector detector(options, loaded.rules, *decoders, {"receiver:flows"}, &sink);
+  std::string flow =
+      R"({"@timestamp":"2026-11-26T10:00:00Z","event.kind":"event","event.category":"network",)"
+      R"("event.module":"netflow","source.ip":"192.0.2.7","destination.ip":"198.51.100.66",)"
+      R"("destination.port":443,"observer.ip":"10.0.0.1"})";
+  std::string without_observer = flow.substr(0, flow.find(R"(,"observer.ip")")) + "}";
+  std::vector<LineOrigin> origins = {{"10.0.0.254", "", "router-1"},
+                                     {"10.0.0.254", "", "router-1"}};
+  detector.Process(0, {flow, without_observer}, 1, origins);
+  ASSERT_EQ(sink.seen.size(), 2u);
+  // The exporter's own observer.ip stays; the sender's system is the observer's name.
+  EXPECT_EQ(sink.seen[0], (std::array<std::string, 4>{"10.0.0.1", "router-1", "", ""}));
+  EXPECT_EQ(sink.seen[1], (std::array<std::string, 4>{"10.0.0.254", "router-1", "", ""}));
+}
+
 }  // namespace
 }  // namespace bulwark::pipeline
