@@ -9,8 +9,10 @@ processed: for bulwark until /metrics shows every message processed by detection
 stored), for rsyslog until its output file holds every line. Prints messages/s, the ratio, lost
 messages and bulwark's peak memory (VmHWM). The machine's two cores are shared by sender and
 receiver, as in a real single-box test.
+With --kind loggen the messages are shaped like syslog-ng's loggen's (256 bytes, no rule
+matches them), the load the issue names; loggen itself cannot be installed beside rsyslog.
 Usage: python3 bench/receive_bench.py [--bulwark build/bulwark] [--messages N] [--connections C]
-       [--repeat R]
+       [--repeat R] [--kind sshd|loggen]
 """
 import argparse
 import os
@@ -74,7 +76,8 @@ def run_bulwark(args, work):
             sys.exit("bulwark serve did not start: see " + os.path.join(work, "serve.log"))
         start = time.time()
         sent = subprocess.run([args.load, "127.0.0.1", str(port), str(args.messages),
-                               str(args.connections)], capture_output=True, text=True, check=True)
+                               str(args.connections), args.kind], capture_output=True, text=True,
+                              check=True)
         send_seconds = float(sent.stdout.split()[1])
         processed = 0
         queued_seconds = None
@@ -119,7 +122,8 @@ def run_rsyslog(args, work):
             sys.exit("rsyslogd did not start")
         start = time.time()
         subprocess.run([args.load, "127.0.0.1", str(port), str(args.messages),
-                        str(args.connections)], capture_output=True, text=True, check=True)
+                        str(args.connections), args.kind], capture_output=True, text=True,
+                       check=True)
         lines = 0
         deadline = time.time() + 600
         while time.time() < deadline:
@@ -145,6 +149,9 @@ def main():
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kind", choices=["sshd", "loggen"], default="sshd",
+                        help="sshd: failed logins, each from its own address (the worst case "
+                             "for detection); loggen: syslog-ng loggen's 256-byte messages")
     args = parser.parse_args()
     if not os.path.exists("/usr/sbin/rsyslogd"):
         sys.exit("rsyslogd is missing: apt-get install rsyslog")
@@ -163,7 +170,7 @@ def main():
                   f"{result['processed']:,} of {args.messages:,} processed", flush=True)
     b = statistics.median(r["rate"] for r in bulwark)
     r = statistics.median(r["rate"] for r in rsyslog)
-    print(f"\n{args.messages:,} messages over {args.connections} TCP connections, "
+    print(f"\n{args.messages:,} {args.kind} messages over {args.connections} TCP connections, "
           f"median of {args.repeat} rounds")
     print(f"bulwark serve (received, queued durably, decoded, matched with the built-in pack, "
           f"findings stored): {b:,.0f} messages/s (runs {min(x['rate'] for x in bulwark):,.0f}-"

@@ -1,9 +1,11 @@
-// Syslog load over TCP for bench/receive_bench.py: sends `messages` RFC 3164 sshd lines (LF
-// framing) over `connections` parallel TCP connections to HOST:PORT as fast as the receiver takes
-// them, and prints the messages and seconds on stdout. The lines are failed logins from many
-// addresses, so that the receiver's detection has work to do.
+// Syslog load over TCP for bench/receive_bench.py: sends `messages` lines (LF framing) over
+// `connections` parallel TCP connections to HOST:PORT as fast as the receiver takes them, and
+// prints the messages and seconds on stdout. KIND `sshd` (the default): RFC 3164 sshd lines, each
+// a failed login from its own address, so that detection has the most work to do; `loggen`: the
+// 256-byte messages of syslog-ng's loggen (sequence number, thread, run id, time stamp, padding),
+// which no rule matches.
 //
-// Usage: syslog_load HOST PORT MESSAGES [CONNECTIONS]
+// Usage: syslog_load HOST PORT MESSAGES [CONNECTIONS [KIND]]
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,8 +21,13 @@
 
 namespace {
 
+// loggen's padding: its messages are 256 bytes long.
+constexpr const char* kPadding =
+    "PADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPADDPA"
+    "DDPADDPADDPADDPADDPADDPADDPADDPADDPADD";
+
 // Sends messages [first, first + count) on one connection; false when it could not connect.
-bool SendRange(const char* host, int port, long first, long count) {
+bool SendRange(const char* host, int port, long first, long count, bool loggen) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -32,14 +39,21 @@ bool SendRange(const char* host, int port, long first, long count) {
   }
   std::string buffer;
   buffer.reserve(1 << 20);
-  char line[256];
+  char line[512];
   for (long i = first; i < first + count; ++i) {
-    int length = std::snprintf(
-        line, sizeof line,
-        "<38>Nov 26 10:%02ld:%02ld web1 sshd[%ld]: Failed password for invalid user u%ld from "
-        "10.%ld.%ld.%ld port %ld ssh2\n",
-        (i / 60) % 60, i % 60, 1000 + i % 50000, i % 977, (i >> 16) & 255, (i >> 8) & 255, i & 255,
-        1024 + i % 60000);
+    int length = loggen
+                     ? std::snprintf(line, sizeof line,
+                                     "<38>2026-12-05T10:%02ld:%02ld localhost prg00000[1234]: seq: "
+                                     "%010ld, thread: %04ld, runid: 1764928800, stamp: "
+                                     "2026-12-05T10:%02ld:%02ld %s\n",
+                                     (i / 60) % 60, i % 60, i, first % 10000, (i / 60) % 60, i % 60,
+                                     kPadding)
+                     : std::snprintf(line, sizeof line,
+                                     "<38>Nov 26 10:%02ld:%02ld web1 sshd[%ld]: Failed password "
+                                     "for invalid user u%ld from "
+                                     "10.%ld.%ld.%ld port %ld ssh2\n",
+                                     (i / 60) % 60, i % 60, 1000 + i % 50000, i % 977,
+                                     (i >> 16) & 255, (i >> 8) & 255, i & 255, 1024 + i % 60000);
     buffer.append(line, static_cast<size_t>(length));
     if (buffer.size() > (1 << 20) - 256 || i + 1 == first + count) {
       size_t sent = 0;
@@ -62,13 +76,14 @@ bool SendRange(const char* host, int port, long first, long count) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: syslog_load HOST PORT MESSAGES [CONNECTIONS]\n");
+    std::fprintf(stderr, "usage: syslog_load HOST PORT MESSAGES [CONNECTIONS [sshd|loggen]]\n");
     return 2;
   }
   const char* host = argv[1];
   int port = std::atoi(argv[2]);
   long messages = std::atol(argv[3]);
   int connections = argc > 4 ? std::atoi(argv[4]) : 4;
+  bool loggen = argc > 5 && std::string(argv[5]) == "loggen";
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   std::vector<char> ok(static_cast<size_t>(connections), 0);
@@ -76,7 +91,8 @@ int main(int argc, char** argv) {
   for (int c = 0; c < connections; ++c) {
     long first = c * each;
     long count = c + 1 == connections ? messages - first : each;
-    threads.emplace_back([&, c, first, count] { ok[c] = SendRange(host, port, first, count); });
+    threads.emplace_back(
+        [&, c, first, count] { ok[c] = SendRange(host, port, first, count, loggen); });
   }
   for (auto& t : threads) t.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
