@@ -30,50 +30,6 @@ namespace {
 const std::string kPerimeter = std::string(BULWARK_SHARED_DIR) + "/perimeter/";
 constexpr TimeNs kReceived = 1'764'000'000 * kNsPerSecond;
 
-// A UDP socket on 127.0.0.1 with a port of its own.
-struct UdpSink {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  int port = 0;
-  UdpSink() {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
-    int buffer = 8 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-  }
-  ~UdpSink() { close(fd); }
-  // Datagrams until none came for `quiet_ms`.
-  std::vector<std::string> Collect(int quiet_ms) {
-    std::vector<std::string> out;
-    pollfd p{fd, POLLIN, 0};
-    while (poll(&p, 1, quiet_ms) > 0) {
-      std::string d(65535, '\0');
-      ssize_t got = recv(fd, d.data(), d.size(), 0);
-      if (got < 0) break;
-      d.resize(static_cast<size_t>(got));
-      out.push_back(std::move(d));
-    }
-    return out;
-  }
-};
-
-void SendTo(int port, const std::vector<std::string>& datagrams) {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(port));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (const std::string& d : datagrams) {
-    sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  close(fd);
-}
-
 // The sFlow datagrams pmacctd's sfprobe sends for the packets of `capture`, sampling 1 in `rate`.
 std::vector<std::string> PmacctdSflow(const std::filesystem::path& dir, const std::string& capture,
                                       int rate) {
@@ -96,35 +52,6 @@ std::vector<std::string> PmacctdSflow(const std::filesystem::path& dir, const st
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) <= 1)
       << status << testing_support::ReadAll(dir / "pmacctd.log");
   return datagrams;
-}
-
-// nfdump's sfcapd receives `datagrams`; returns `nfdump -o csv` of what it stored.
-std::vector<std::vector<std::string>> SfcapdCsv(const std::filesystem::path& dir,
-                                                const std::vector<std::string>& datagrams) {
-  std::filesystem::create_directories(dir / "flows");
-  UdpSink probe;  // a free port, given to sfcapd
-  int port = probe.port;
-  close(probe.fd);
-  probe.fd = -1;
-  testing_support::ChildProcess sfcapd({"/usr/bin/sfcapd", "-b", "127.0.0.1", "-p",
-                                        std::to_string(port), "-w", (dir / "flows").string()},
-                                       (dir / "sfcapd.log").string());
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  SendTo(port, datagrams);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  sfcapd.Stop();
-  std::string command = "/usr/bin/nfdump -q -R " + (dir / "flows").string() + " -o csv > " +
-                        (dir / "nfdump.csv").string() + " 2>&1";
-  EXPECT_EQ(std::system(command.c_str()), 0);
-  std::vector<std::vector<std::string>> rows;
-  std::istringstream lines(testing_support::ReadAll(dir / "nfdump.csv"));
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<std::string> columns;
-    std::stringstream fields(line);
-    for (std::string c; std::getline(fields, c, ',');) columns.push_back(c);
-    if (columns.size() > 30 && columns[0] != "ts") rows.push_back(columns);
-  }
-  return rows;
 }
 
 std::string LowerMac(uint64_t mac) {
@@ -176,7 +103,8 @@ TEST_P(SflowFromPmacctd, AgreesWithSfcapdRecordForRecord) {
     ASSERT_TRUE(decoded) << decoded.error().ToString();
   }
   std::vector<std::string> theirs;
-  for (const auto& row : SfcapdCsv(dir, datagrams)) theirs.push_back(Key(row));
+  for (const auto& row : CollectorCsv("/usr/bin/sfcapd", dir, datagrams))
+    theirs.push_back(Key(row));
   std::sort(ours.begin(), ours.end());
   std::sort(theirs.begin(), theirs.end());
   // traffic-run1 holds 2,359 IP packets (and 50 ARP): all of them sampled, or about a quarter.
