@@ -19,9 +19,11 @@ struct FlowsReplayOptions {
 
 Handler SetupFlowsReplay(CLI::App& command) {
   auto o = std::make_shared<FlowsReplayOptions>();
-  command.add_option("captures", o->captures, "Packet captures (pcap) of export datagrams")
+  command
+      .add_option("captures", o->captures,
+                  "Packet captures (pcap) of export datagrams, or nfcapd's flow files")
       ->required()
-      ->type_name("FILE.pcap");
+      ->type_name("FILE.pcap|nfcapd-file");
   command.add_option("--output,-o", o->output, "Write the records (JSON lines) here")
       ->type_name("FILE");
   return [o]() -> Outcome {
@@ -41,6 +43,17 @@ Handler SetupFlowsReplay(CLI::App& command) {
       ++counter_records;
     });
     for (const std::string& capture : o->captures) {
+      if (flow::IsNfdumpFile(capture)) {  // nfcapd's file: records, no datagrams
+        auto read = flow::ForEachNfdumpRecord(capture, [&](const flow::FlowRecord& r) {
+          fmt::print(out, "{}\n", flow::FlowRecordJson(r));
+          ++records;
+        });
+        if (!read) {
+          fmt::print(stderr, "bulwark: {}\n", read.error().ToString());
+          clean = false;
+        }
+        continue;
+      }
       auto read = flow::ForEachUdpDatagram(capture, [&](const flow::Datagram& d) {
         ++datagrams;
         auto decoded = decoder.Decode(d.payload, d.source, d.time, [&](const flow::FlowRecord& r) {

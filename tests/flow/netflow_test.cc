@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -272,6 +274,53 @@ TEST(Ipfix, TemplateFloodsAreBounded) {
   for (uint32_t domain = 2; domain < 10; ++domain)
     (void)decoder.Decode(message("", domain), exporter, 0, none);
   EXPECT_EQ(decoder.counters().refused_sources, 6u);
+}
+
+}  // namespace
+}  // namespace bulwark::flow
+
+namespace bulwark::flow {
+namespace {
+
+// nfcapd's file of softflowd's v9 datagrams reads back (through nfdump) as the same records as
+// the datagrams decoded directly: addresses, ports, protocol, flags, counts; times to the second.
+TEST(NfdumpFile, NfcapdsFileGivesTheRecordsOfItsDatagrams) {
+  auto dir = testing_support::TestDataDir("bulwark-nfcapd-file");
+  std::vector<std::string> payloads;
+  std::multiset<std::string> direct;
+  ExportDecoder decoder;
+  ASSERT_TRUE(ForEachUdpDatagram(kPerimeter + "softflowd-nfv9.pcap", [&](const Datagram& d) {
+    payloads.emplace_back(d.payload);
+    (void)decoder.Decode(d.payload, d.source, d.time, [&](const FlowRecord& r) {
+      direct.insert(r.source.ToString() + " " + r.destination.ToString() + " " +
+                    std::to_string(r.source_port) + " " + std::to_string(r.destination_port) + " " +
+                    std::to_string(r.protocol) + " " + std::to_string(r.tcp_flags) + " " +
+                    std::to_string(r.packets) + " " + std::to_string(r.bytes) + " " +
+                    std::to_string(r.start / kNsPerSecond));
+    });
+  }));
+  (void)CollectorCsv("/usr/bin/nfcapd", dir, payloads);
+  std::string file;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "flows")) {
+    if (entry.path().filename().string().starts_with("nfcapd.")) file = entry.path().string();
+  }
+  ASSERT_FALSE(file.empty());
+  EXPECT_TRUE(IsNfdumpFile(file));
+  EXPECT_FALSE(IsNfdumpFile(kPerimeter + "softflowd-nfv9.pcap"));
+  std::multiset<std::string> read;
+  auto count = ForEachNfdumpRecord(file, [&](const FlowRecord& r) {
+    read.insert(r.source.ToString() + " " + r.destination.ToString() + " " +
+                std::to_string(r.source_port) + " " + std::to_string(r.destination_port) + " " +
+                std::to_string(r.protocol) + " " + std::to_string(r.tcp_flags) + " " +
+                std::to_string(r.packets) + " " + std::to_string(r.bytes) + " " +
+                std::to_string(r.start / kNsPerSecond));
+    EXPECT_EQ(r.exporter.ToString(), "127.0.0.1");
+  });
+  ASSERT_TRUE(count) << count.error().ToString();
+  EXPECT_EQ(*count, 1286u);
+  EXPECT_EQ(read, direct);
+  EXPECT_FALSE(ForEachNfdumpRecord((dir / "no-such-file").string(), [](const FlowRecord&) {}));
+  testing_support::RemoveTree(dir);
 }
 
 }  // namespace

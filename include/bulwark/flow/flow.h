@@ -198,4 +198,13 @@ struct Datagram {
 Result<size_t> ForEachUdpDatagram(const std::string& path,
                                   const std::function<void(const Datagram&)>& datagram);
 
+// Whether `path` is an nfdump flow file (nfcapd's output): it starts with nfdump's magic.
+bool IsNfdumpFile(const std::string& path);
+
+// Every record of an nfdump flow file, as nfdump itself reads it (`nfdump -r FILE -o csv`, run
+// without a shell; its binary format changes between versions and is compressed): times in
+// whole seconds, counts as stored. Returns how many. Errors: nfdump is not installed, cannot read
+// the file, or printed rows this reader does not understand.
+Result<size_t> ForEachNfdumpRecord(const std::string& path, const RecordFn& record);
+
 }  // namespace bulwark::flow
