@@ -9,8 +9,10 @@ processed: for bulwark until /metrics shows every message processed by detection
 stored), for rsyslog until its output file holds every line. Prints messages/s, the ratio, lost
 messages and bulwark's peak memory (VmHWM). The machine's two cores are shared by sender and
 receiver, as in a real single-box test.
-With --kind loggen the messages are shaped like syslog-ng's loggen's (256 bytes, no rule
-matches them), the load the issue names; loggen itself cannot be installed beside rsyslog.
+With --kind loggen the sender is syslog-ng's loggen itself (256-byte messages no rule matches,
+the load the issue names): syslog-ng cannot be installed beside rsyslog, so its package is
+fetched with `apt-get download` into build/peers/ and loggen runs from there (when that fails,
+build/bench/syslog_load sends messages of loggen's shape).
 Usage: python3 bench/receive_bench.py [--bulwark build/bulwark] [--messages N] [--connections C]
        [--repeat R] [--kind sshd|loggen]
 """
@@ -61,6 +63,42 @@ def peak_memory_mib(pid):
     return 0
 
 
+def loggen():
+    """The path of loggen from syslog-ng-core, unpacked into build/peers/ (fetched once), and the
+    environment it runs in; None when it cannot be had."""
+    peers = os.path.join(ROOT, "build", "peers")
+    root = os.path.join(peers, "syslog-ng")
+    binary = os.path.join(root, "usr", "bin", "loggen")
+    if not os.path.exists(binary):
+        os.makedirs(peers, exist_ok=True)
+        fetched = subprocess.run(["apt-get", "download", "syslog-ng-core"], cwd=peers,
+                                 capture_output=True)
+        debs = [f for f in os.listdir(peers) if f.startswith("syslog-ng-core") and
+                f.endswith(".deb")]
+        if fetched.returncode != 0 or not debs:
+            return None
+        subprocess.run(["dpkg", "-x", os.path.join(peers, debs[0]), root], check=True)
+    env = dict(os.environ, SYSLOGNG_PREFIX=os.path.join(root, "usr"),
+               LD_LIBRARY_PATH=os.path.join(root, "usr", "lib", "syslog-ng"))
+    return binary, env
+
+
+def send_load(args, port):
+    """Sends the load to 127.0.0.1:`port`; returns the sender's seconds."""
+    if args.kind == "loggen" and args.loggen:
+        binary, env = args.loggen
+        start = time.time()
+        subprocess.run([binary, "-i", "-S", "-Q", "-r", "100000000", "-s", "256", "-n",
+                        str(args.messages // args.connections), "--active-connections",
+                        str(args.connections), "127.0.0.1", str(port)], env=env,
+                       capture_output=True, check=True)
+        return time.time() - start
+    sent = subprocess.run([args.load, "127.0.0.1", str(port), str(args.messages),
+                           str(args.connections), args.kind], capture_output=True, text=True,
+                          check=True)
+    return float(sent.stdout.split()[1])
+
+
 def run_bulwark(args, work):
     data = os.path.join(work, "data")
     port, api = free_port(), free_port()
@@ -75,10 +113,7 @@ def run_bulwark(args, work):
         if not wait_for_port(port) or not wait_for_port(api):
             sys.exit("bulwark serve did not start: see " + os.path.join(work, "serve.log"))
         start = time.time()
-        sent = subprocess.run([args.load, "127.0.0.1", str(port), str(args.messages),
-                               str(args.connections), args.kind], capture_output=True, text=True,
-                              check=True)
-        send_seconds = float(sent.stdout.split()[1])
+        send_seconds = send_load(args, port)
         processed = 0
         queued_seconds = None
         deadline = time.time() + 600
@@ -121,9 +156,7 @@ def run_rsyslog(args, work):
         if not wait_for_port(port):
             sys.exit("rsyslogd did not start")
         start = time.time()
-        subprocess.run([args.load, "127.0.0.1", str(port), str(args.messages),
-                        str(args.connections), args.kind], capture_output=True, text=True,
-                       check=True)
+        send_load(args, port)
         lines = 0
         deadline = time.time() + 600
         while time.time() < deadline:
@@ -153,6 +186,11 @@ def main():
                         help="sshd: failed logins, each from its own address (the worst case "
                              "for detection); loggen: syslog-ng loggen's 256-byte messages")
     args = parser.parse_args()
+    args.messages -= args.messages % args.connections  # loggen sends a number per connection
+    args.loggen = loggen() if args.kind == "loggen" else None
+    if args.kind == "loggen":
+        print("sender: " + ("syslog-ng's loggen" if args.loggen else
+                            "syslog_load with loggen's messages (loggen could not be fetched)"))
     if not os.path.exists("/usr/sbin/rsyslogd"):
         sys.exit("rsyslogd is missing: apt-get install rsyslog")
     bulwark, rsyslog = [], []
