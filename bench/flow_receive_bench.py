@@ -19,17 +19,18 @@ Usage: python3 bench/flow_receive_bench.py [--bulwark build/bulwark] [--rounds N
 """
 import argparse
 import os
-import sqlite3
-import threading
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.request
+
+from serve_metrics import free_port, metric
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CAPTURE = os.path.join(os.path.dirname(ROOT), "shared", "perimeter", "softflowd-nfv9.pcap")
@@ -51,12 +52,6 @@ def udp_payloads(path):
         header = (ip[0] & 15) * 4
         out.append(ip[header + 8:])
     return out
-
-
-def free_port(kind=socket.SOCK_DGRAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stream(rounds):
@@ -85,15 +80,6 @@ def send(port, datagrams, rate):
     return start
 
 
-def metric(api, name, labels):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{api}/metrics", timeout=5).read().decode()
-    key = name + "{" + labels + "} "
-    for line in text.splitlines():
-        if line.startswith(key):
-            return int(line[len(key):])
-    return 0
-
-
 def wait_until_stable(read, seconds=600):
     """Polls `read()` until it stops changing for 1.5 s; returns (value, time of last change)."""
     last, changed, deadline = -1, time.time(), time.time() + seconds
@@ -108,7 +94,7 @@ def wait_until_stable(read, seconds=600):
 
 
 def run_bulwark(args, work, datagrams):
-    port, api = free_port(), free_port(socket.SOCK_STREAM)
+    port, api = free_port(socket.SOCK_DGRAM), free_port()
     config = os.path.join(work, "bulwark.yml")
     with open(config, "w") as f:
         f.write(f"data_dir: {os.path.join(work, 'data')}\nlisten: 127.0.0.1:{api}\n"
@@ -133,7 +119,7 @@ def run_bulwark(args, work, datagrams):
 
 
 def run_nfcapd(args, work, datagrams):
-    port = free_port()
+    port = free_port(socket.SOCK_DGRAM)
     flows = os.path.join(work, "flows")
     os.makedirs(flows)
     nfcapd = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", flows,
@@ -178,7 +164,7 @@ def probe(sequence, index):
 
 
 def run_latency(args, work, datagrams):
-    port, api = free_port(), free_port(socket.SOCK_STREAM)
+    port, api = free_port(socket.SOCK_DGRAM), free_port()
     data = os.path.join(work, "data")
     feodo = os.path.join(work, "feodo.txt")
     with open(feodo, "w") as f:

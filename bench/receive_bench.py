@@ -25,34 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from serve_metrics import free_port, metric, wait_for_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, seconds=20):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
-def metric(api_port, name, labels):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{api_port}/metrics", timeout=5).read().decode()
-    key = name + "{" + labels + "} "
-    for line in text.splitlines():
-        if line.startswith(key):
-            return int(line[len(key):])
-    return 0
 
 
 def peak_memory_mib(pid):
