@@ -93,25 +93,35 @@ def wait_until_stable(read, seconds=600):
     return last, changed
 
 
-def run_bulwark(args, work, datagrams):
+QUEUED = ("bulwark_receiver_messages_total", 'receiver="flows",result="queued"')
+
+
+def start_serve(args, work, extra_config=""):
+    """`bulwark serve` in `work` with a netflow receiver named flows, once its API answers;
+    returns (process, receiver port, API port)."""
     port, api = free_port(socket.SOCK_DGRAM), free_port()
     config = os.path.join(work, "bulwark.yml")
     with open(config, "w") as f:
         f.write(f"data_dir: {os.path.join(work, 'data')}\nlisten: 127.0.0.1:{api}\n"
                 f"rules: [builtin]\nmail: {{print: {os.path.join(work, 'mails.txt')}}}\n"
+                f"{extra_config}"
                 f"receivers:\n  - {{name: flows, protocol: netflow, listen: 127.0.0.1:{port}}}\n")
     serve = subprocess.Popen([args.bulwark, "serve", "--config", config],
                              stderr=open(os.path.join(work, "serve.log"), "w"))
+    for _ in range(200):
+        try:
+            metric(api, *QUEUED)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return serve, port, api
+
+
+def run_bulwark(args, work, datagrams):
+    serve, port, api = start_serve(args, work)
     try:
-        for _ in range(200):
-            try:
-                metric(api, "bulwark_receiver_messages_total", 'receiver="flows",result="queued"')
-                break
-            except OSError:
-                time.sleep(0.05)
         start = send(port, datagrams, args.rate)
-        queued, done = wait_until_stable(lambda: metric(
-            api, "bulwark_receiver_messages_total", 'receiver="flows",result="queued"'))
+        queued, done = wait_until_stable(lambda: metric(api, *QUEUED))
     finally:
         serve.terminate()
         serve.wait(timeout=120)
@@ -164,27 +174,13 @@ def probe(sequence, index):
 
 
 def run_latency(args, work, datagrams):
-    port, api = free_port(socket.SOCK_DGRAM), free_port()
     data = os.path.join(work, "data")
     feodo = os.path.join(work, "feodo.txt")
     with open(feodo, "w") as f:
         f.write("# Feodo Tracker (bench)\n198.51.100.66\n")
-    config = os.path.join(work, "bulwark.yml")
-    with open(config, "w") as f:
-        f.write(f"data_dir: {data}\nlisten: 127.0.0.1:{api}\nrules: [builtin]\n"
-                f"mail: {{print: {os.path.join(work, 'mails.txt')}}}\n"
-                f"address_lists: {{feodo_c2: {feodo}}}\n"
-                f"receivers:\n  - {{name: flows, protocol: netflow, listen: 127.0.0.1:{port}}}\n")
-    serve = subprocess.Popen([args.bulwark, "serve", "--config", config],
-                             stderr=open(os.path.join(work, "serve.log"), "w"))
+    serve, port, _ = start_serve(args, work, f"address_lists: {{feodo_c2: {feodo}}}\n")
     probes = 0
     try:
-        for _ in range(200):
-            try:
-                metric(api, "bulwark_receiver_messages_total", 'receiver="flows",result="queued"')
-                break
-            except OSError:
-                time.sleep(0.05)
         stop = time.time() + args.latency
         background = threading.Thread(
             target=lambda: [send(port, datagrams, args.rate) for _ in iter(
