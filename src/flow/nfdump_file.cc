@@ -15,6 +15,7 @@
 
 #include "bulwark/core/strings.h"
 #include "bulwark/flow/flow.h"
+#include "bulwark/model/inventory.h"
 
 namespace bulwark::flow {
 
@@ -77,19 +78,8 @@ std::optional<FlowRecord> Row(const std::vector<std::string_view>& c) {
   r.bytes = static_cast<uint64_t>(number(12));
   r.input_interface = static_cast<uint32_t>(number(15));
   r.output_interface = static_cast<uint32_t>(number(16));
-  auto mac = [](std::string_view text) {
-    uint64_t value = 0;
-    int digits = 0;
-    for (char ch : text) {
-      int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-      if (v < 0) continue;
-      value = value << 4 | static_cast<uint64_t>(v);
-      ++digits;
-    }
-    return digits == 12 ? value : 0;
-  };
-  r.source_mac = mac(c[27]);
-  r.destination_mac = mac(c[28]);
+  r.source_mac = model::MacBits(Trim(c[27])).value_or(0);
+  r.destination_mac = model::MacBits(Trim(c[28])).value_or(0);
   if (auto exporter = event::IpAddress::Parse(Trim(c[44]))) r.exporter = *exporter;
   return r;
 }

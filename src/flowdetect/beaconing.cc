@@ -23,10 +23,8 @@ struct Pair {
 };
 
 uint64_t PairKey(const Observation& o) {
-  uint64_t key = 0x51ed270b27d1e3a1ull;
-  for (uint8_t b : o.source.bytes()) key = Mix64(key ^ b);
-  for (uint8_t b : o.destination.bytes()) key = Mix64(key ^ b);
-  return Mix64(key ^ (uint64_t{o.destination_port} << 8 | o.protocol));
+  return AddressKey(o.destination,
+                    AddressKey(o.source) + (uint64_t{o.destination_port} << 8 | o.protocol));
 }
 
 class Beaconing : public Detector {

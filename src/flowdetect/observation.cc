@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "bulwark/flowdetect/detector.h"
+#include "bulwark/model/inventory.h"
 
 namespace bulwark::flowdetect {
 
@@ -14,25 +15,6 @@ uint64_t Number(const event::Event& event, event::FieldId field) {
 }
 
 }  // namespace
-
-std::optional<uint64_t> ParseMac(std::string_view text) {
-  uint64_t mac = 0;
-  int digits = 0;
-  for (char c : text) {
-    int value = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-    if (value < 0) {
-      if (c != ':' && c != '-' && c != '.') return std::nullopt;
-      continue;
-    }
-    if (++digits > 12) return std::nullopt;
-    mac = mac << 4 | static_cast<uint64_t>(value);
-  }
-  if (digits != 12) return std::nullopt;
-  return mac;
-}
 
 std::optional<Observation> ObservationOf(const event::Event& event) {
   static const event::FieldId kSourceIp = event::InternField("source.ip");
@@ -61,18 +43,19 @@ std::optional<Observation> ObservationOf(const event::Event& event) {
   o.destination_port = static_cast<uint16_t>(Number(event, kDestinationPort));
   o.protocol = static_cast<uint8_t>(Number(event, kProtocol));
   if (o.protocol == 0 && event.Get(kTransport) == "tcp") o.protocol = 6;
-  if (auto mac = event.Get(kSourceMac)) o.source_mac = ParseMac(*mac).value_or(0);
+  if (auto mac = event.Get(kSourceMac)) o.source_mac = model::MacBits(*mac).value_or(0);
   o.packets = Number(event, kPackets);
   o.bytes = Number(event, kBytes);
   if (o.protocol == 6 && event.Get(kFlags)) {
-    uint64_t flags = Number(event, kFlags);
-    if (flags & 0x10) {
-      o.outcome = Observation::Outcome::kSucceeded;
-    } else if (flags & 0x02) {
-      o.outcome = Observation::Outcome::kFailed;
-    }
+    o.outcome = TcpOutcome(Number(event, kFlags));
   }
   return o;
+}
+
+Observation::Outcome TcpOutcome(uint64_t flags) {
+  if (flags & 0x10) return Observation::Outcome::kSucceeded;
+  if (flags & 0x02) return Observation::Outcome::kFailed;
+  return Observation::Outcome::kUnknown;
 }
 
 }  // namespace bulwark::flowdetect

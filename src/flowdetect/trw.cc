@@ -11,14 +11,6 @@ namespace bulwark::flowdetect {
 
 namespace {
 
-uint64_t AddressHash(const event::IpAddress& address) {
-  const auto& b = address.bytes();
-  uint64_t high = 0, low = 0;
-  for (int i = 0; i < 8; ++i) high = high << 8 | b[i];
-  for (int i = 8; i < 16; ++i) low = low << 8 | b[i];
-  return Mix64(high ^ Mix64(low));
-}
-
 // One source's walk: the log of its likelihood ratio, the failures counted in it, and the
 // destinations (address and port, hashed) it contacted lately: a contact not among them is a
 // first contact. 48 bytes.
@@ -40,8 +32,8 @@ class ThresholdRandomWalk : public Detector {
 
   void Observe(const Observation& o, std::vector<Detection>& out) override {
     if (o.outcome == Observation::Outcome::kUnknown) return;
-    uint64_t source = AddressHash(o.source);
-    auto contact = static_cast<uint32_t>(Mix64(AddressHash(o.destination) + o.destination_port));
+    uint64_t source = AddressKey(o.source);
+    auto contact = static_cast<uint32_t>(Mix64(AddressKey(o.destination) + o.destination_port));
     if (contact == 0) contact = 1;
     bool inserted = false;
     if (!walks_.Find(source) && walks_.size() >= max_sources_) {

@@ -30,8 +30,7 @@ class VolumeDetector : public Detector {
 
   void Observe(const Observation& o, std::vector<Detection>& out) override {
     const event::IpAddress& address = side_ == Side::kSource ? o.source : o.destination;
-    uint64_t key = 0x6a09e667f3bcc909ull;
-    for (uint8_t b : address.bytes()) key = Mix64(key ^ b);
+    uint64_t key = AddressKey(address);
     const int64_t width = std::max<int64_t>(s_.bucket / kNsPerSecond, 1);
     const int64_t bucket = o.time / kNsPerSecond / width;
     if (!volumes_.Find(key) && volumes_.size() >= s_.max_addresses) {

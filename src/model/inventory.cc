@@ -67,4 +67,15 @@ std::optional<std::string> NormalizeMac(std::string_view text) {
   return out;
 }
 
+std::optional<uint64_t> MacBits(std::string_view text) {
+  auto normal = NormalizeMac(text);
+  if (!normal) return std::nullopt;
+  uint64_t bits = 0;
+  for (char ch : *normal) {
+    if (ch == ':') continue;
+    bits = bits << 4 | static_cast<uint64_t>(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+  }
+  return bits;
+}
+
 }  // namespace bulwark::model

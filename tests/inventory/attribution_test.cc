@@ -105,6 +105,12 @@ TEST(Prefix, ParseAndContain) {
   EXPECT_FALSE(p->Contains(*event::IpAddress::Parse("2001:db8::1")));
   EXPECT_EQ(model::NormalizeMac("FA:16:3E:00:00:0A").value_or(""), "fa:16:3e:00:00:0a");
   EXPECT_FALSE(model::NormalizeMac("fa:16:3e:00:00"));
+  // As 48 bits, for flow records and detectors, in each notation.
+  EXPECT_EQ(model::MacBits("FA-16-3E-00-00-03"), 0xfa163e000003u);
+  EXPECT_EQ(model::MacBits("fa:16:3e:00:00:03"), 0xfa163e000003u);
+  EXPECT_EQ(model::MacBits("fa16.3e00.0003"), 0xfa163e000003u);
+  EXPECT_FALSE(model::MacBits("fa:16:3e:00:00:03:01"));
+  EXPECT_FALSE(model::MacBits("fa:16:3e:00:00:0g"));
 }
 
 }  // namespace

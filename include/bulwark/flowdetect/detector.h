@@ -34,13 +34,12 @@ struct Observation {
   enum class Outcome { kUnknown, kFailed, kSucceeded } outcome = Outcome::kUnknown;
 };
 
+// What a TCP flow's ORed flags say: ACK seen, succeeded; SYN without ACK, failed; else unknown.
+Observation::Outcome TcpOutcome(uint64_t flags);
+
 // The observation in a flow record's event (ECS names as flow::FlowRecordJson writes them);
 // nullopt without source.ip and destination.ip.
 std::optional<Observation> ObservationOf(const event::Event& event);
-
-// A MAC address in any usual notation (00-00-5E-00-53-01, 00:00:5e:00:53:01, 0000.5e00.5301)
-// as 48 bits; nullopt for anything else.
-std::optional<uint64_t> ParseMac(std::string_view text);
 
 // Who holds addresses and MAC addresses: the inventory, as the spoofing detector asks it.
 // Implementations must be thread-safe.

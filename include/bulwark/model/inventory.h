@@ -113,5 +113,7 @@ struct Inventory {
 // Normalises a MAC address to lower-case colon form ("FA-16-3E-00-00-01" -> "fa:16:3e:00:00:01");
 // nullopt when it is not six octets.
 std::optional<std::string> NormalizeMac(std::string_view text);
+// The same MAC address as 48 bits (for flow records and detectors); nullopt as NormalizeMac.
+std::optional<uint64_t> MacBits(std::string_view text);
 
 }  // namespace bulwark::model
