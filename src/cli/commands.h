@@ -124,6 +124,15 @@ Handler SetupAuditVerify(CLI::App& command);
 // reports_commands.cc
 Handler SetupReportsImport(CLI::App& command);
 Handler SetupReportsFetch(CLI::App& command);
+// countermeasures_commands.cc
+Handler SetupCountermeasuresPropose(CLI::App& command);
+Handler SetupCountermeasuresApprove(CLI::App& command);
+Handler SetupCountermeasuresReject(CLI::App& command);
+Handler SetupCountermeasuresApply(CLI::App& command);
+Handler SetupCountermeasuresLift(CLI::App& command);
+Handler SetupCountermeasuresList(CLI::App& command);
+Handler SetupCountermeasuresShow(CLI::App& command);
+Handler SetupCountermeasuresReconcile(CLI::App& command);
 // notify_commands.cc
 Handler SetupNotifySend(CLI::App& command);
 // flows_commands.cc

@@ -8,6 +8,8 @@
 #include <map>
 
 #include "bulwark/core/strings.h"
+#include "bulwark/model/countermeasure.h"
+#include "bulwark/model/inventory.h"
 
 namespace bulwark::config {
 
@@ -333,6 +335,86 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                        }}});
        }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
+      {"countermeasures",
+       [&](const YAML::Node& n) {
+         auto& m = c.countermeasures;
+         return Walk(
+             n, name, "countermeasures",
+             {{"enabled", flag(m.enabled)},
+              {"dry_run", flag(m.dry_run)},
+              {"two_person_rule", flag(m.two_person_rule)},
+              {"max_automatic_per_hour", count(m.max_automatic_per_hour, 0)},
+              {"automatic_expiry", span(m.automatic_expiry)},
+              {"repair_drift", flag(m.repair_drift)},
+              {"reconcile_interval", span(m.reconcile_interval)},
+              {"default_enforcer", one_of(m.default_enforcer, {"nftables", "stackit"})},
+              {"forensics",
+               [&](const YAML::Node& list_node) -> Result<void> {
+                 if (auto read = list(m.forensics)(list_node); !read) return read;
+                 for (const auto& cidr : m.forensics) {
+                   if (!model::Prefix::Parse(cidr)) {
+                     return Fail(
+                         fmt::format("'{}' is not an address or a prefix (host bits zero)", cidr),
+                         Where(name, list_node.Mark()));
+                   }
+                 }
+                 return {};
+               }},
+              {"automatic",
+               [&](const YAML::Node& rules) -> Result<void> {
+                 if (!rules.IsSequence()) {
+                   return Fail("'countermeasures.automatic' must be a list",
+                               Where(name, rules.Mark()));
+                 }
+                 m.automatic.clear();
+                 for (const auto& rule_node : rules) {
+                   CountermeasuresConfig::Automatic rule;
+                   auto walked = Walk(
+                       rule_node, name, "countermeasures.automatic",
+                       {{"on", one_of(rule.on, {"opened", "countermeasure_due"})},
+                        {"min_severity",
+                         one_of(rule.min_severity, {"info", "low", "medium", "high", "critical"})},
+                        {"incident_kinds", list(rule.incident_kinds)},
+                        {"kind", text(rule.kind)},
+                        {"ports", list(rule.ports)},
+                        {"rate_pps", count(rule.rate_pps, 1)}});
+                   if (!walked) return walked;
+                   if (!model::ParseKind(rule.kind)) {
+                     return Fail(fmt::format("unknown countermeasure kind '{}'", rule.kind),
+                                 Where(name, rule_node.Mark()));
+                   }
+                   m.automatic.push_back(std::move(rule));
+                 }
+                 return {};
+               }},
+              {"nftables",
+               [&](const YAML::Node& section) -> Result<void> {
+                 m.nftables.configured = true;
+                 return Walk(section, name, "countermeasures.nftables",
+                             {{"family", one_of(m.nftables.family, {"bridge", "inet"})},
+                              {"table", text(m.nftables.table)},
+                              {"netns", text(m.nftables.netns)},
+                              {"flush_conntrack", flag(m.nftables.flush_conntrack)},
+                              {"port_names", [&](const YAML::Node& map) -> Result<void> {
+                                 if (!map.IsMap()) {
+                                   return Fail("'port_names' maps port ids to interface names",
+                                               Where(name, map.Mark()));
+                                 }
+                                 for (const auto& entry : map) {
+                                   m.nftables.port_names[entry.first.Scalar()] =
+                                       entry.second.Scalar();
+                                 }
+                                 return {};
+                               }}});
+               }},
+              {"stackit", [&](const YAML::Node& section) -> Result<void> {
+                 m.stackit.configured = true;
+                 return Walk(section, name, "countermeasures.stackit",
+                             {{"quarantine_group", text(m.stackit.quarantine_group)},
+                              {"operation_timeout", span(m.stackit.operation_timeout)},
+                              {"poll_interval", span(m.stackit.poll_interval)}});
+               }}});
+       }},
       {"stackit",
        [&](const YAML::Node& n) {
          return Walk(n, name, "stackit",

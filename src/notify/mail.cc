@@ -19,7 +19,8 @@ namespace bulwark::notify {
 namespace {
 
 constexpr const char* kLanguages[] = {"de", "en"};
-constexpr const char* kKinds[] = {"opened", "reminder", "escalation", "digest"};
+constexpr const char* kKinds[] = {"opened", "reminder",       "escalation",
+                                  "digest", "countermeasure", "lifted"};
 
 Result<std::pair<std::string, std::string>> SplitTemplate(std::string_view text,
                                                           const std::string& where) {

@@ -55,7 +55,8 @@ Notifier::Notifier(store::Store& store, const inventory::AttributionIndex& index
 
 Result<bool> Notifier::Queue(const model::Incident& incident, const std::string& kind,
                              const model::Finding& finding, const std::string& severity_reasons,
-                             TimeNs not_before, bool digest) {
+                             TimeNs not_before, bool digest,
+                             const std::map<std::string, std::string>& extra) {
   auto holder = index_.OfSystem(incident.system_id);
   if (!holder || !holder->customer) return false;
   const model::Customer& customer = *holder->customer;
@@ -95,7 +96,8 @@ Result<bool> Notifier::Queue(const model::Incident& incident, const std::string&
       {"deadline", deadline_text},
       {"signature", settings_.signature},
   };
-  std::string template_kind = kind.starts_with("reminder") ? "reminder" : kind;
+  for (const auto& [key, value] : extra) values[key] = value;
+  std::string template_kind = kind.substr(0, kind.find('-'));
   auto [subject, body_text] = templates_.Render(language, template_kind, values);
   Message message;
   message.from = settings_.from;
@@ -176,6 +178,33 @@ Result<incident::Notice> Notifier::Opened(const model::Incident& incident,
   auto queued = Queue(incident, kind, finding, Join(assessment.reasons, "; "), when, when != now);
   if (!queued) return tl::unexpected(queued.error());
   return incident::Notice::kQueued;
+}
+
+Result<bool> Notifier::QueueCountermeasure(const model::Incident& incident,
+                                           int64_t countermeasure_id, bool lifted,
+                                           const std::string& effect, const std::string& reason,
+                                           std::optional<TimeNs> expires_at) {
+  auto holder = index_.OfSystem(incident.system_id);
+  if (!holder || !holder->customer) return false;
+  const std::string& language = holder->customer->language;
+  auto finding = FirstFinding(incident.id);
+  if (!finding) return tl::unexpected(finding.error());
+  TimeNs now = env_.Now();
+  std::string expiry;
+  if (expires_at) {
+    expiry = (language == "de" ? "Wird aufgehoben: " : "Lifted by itself: ") +
+             Day(*expires_at, language);
+  }
+  std::map<std::string, std::string> extra = {
+      {"countermeasure", std::to_string(countermeasure_id)},
+      {"effect", effect},
+      {"reason", reason},
+      {"applied", Day(now, language)},
+      {"lifted", Day(now, language)},
+      {"expiry", expiry},
+  };
+  std::string kind = fmt::format("{}-{}", lifted ? "lifted" : "countermeasure", countermeasure_id);
+  return Queue(incident, kind, *finding, "", now, false, extra);
 }
 
 Result<model::Finding> Notifier::FirstFinding(int64_t incident_id) {

@@ -1,10 +1,13 @@
 #include "bulwark/spine/spine.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "bulwark/countermeasure/nftables.h"
 #include "bulwark/spine/settings.h"
 
 namespace bulwark::spine {
@@ -24,6 +27,64 @@ struct Runtime {
   std::unique_ptr<notify::Notifier> notifier;
   std::unique_ptr<incident::Incidents> incidents;
 };
+
+// The countermeasure controller and the enforcers it drives (they must outlive it).
+struct CountermeasureRuntime {
+  std::vector<std::unique_ptr<countermeasure::Enforcer>> enforcers;
+  std::shared_ptr<countermeasure::Countermeasures> controller;
+  Spine::Writer* current = nullptr;  // the write in progress (writes are serialised)
+};
+
+countermeasure::PolicySettings PolicyOf(const config::CountermeasuresConfig& c) {
+  countermeasure::PolicySettings p;
+  p.enabled = c.enabled;
+  p.dry_run = c.dry_run;
+  p.two_person_rule = c.two_person_rule;
+  p.max_automatic_per_hour = static_cast<int64_t>(c.max_automatic_per_hour);
+  p.automatic_expiry = c.automatic_expiry;
+  p.repair_drift = c.repair_drift;
+  p.default_enforcer = c.default_enforcer;
+  for (const auto& cidr : c.forensics) {
+    if (auto prefix = model::Prefix::Parse(cidr)) p.forensics.push_back(*prefix);
+  }
+  p.automatic.clear();
+  for (const auto& rule : c.automatic) {
+    countermeasure::AutomaticRule r;
+    r.on = rule.on;
+    r.min_severity = model::ParseSeverity(rule.min_severity).value_or(model::Severity::kHigh);
+    r.incident_kinds = rule.incident_kinds;
+    r.kind = model::ParseKind(rule.kind).value_or(model::CountermeasureKind::kQuarantine);
+    r.ports = rule.ports;
+    r.rate_pps = static_cast<int64_t>(rule.rate_pps);
+    p.automatic.push_back(std::move(r));
+  }
+  return p;
+}
+
+// Inside the transaction of a countermeasure's step: an applied one moves its incident to
+// mitigated and tells the customer; a lifted one tells the customer.
+Result<void> TellIncident(Spine::Writer& w, const model::Countermeasure& c,
+                          model::CountermeasureState from) {
+  using S = model::CountermeasureState;
+  if (c.incident_id == 0) return {};
+  bool applied = c.state == S::kActive && from != S::kDrifted && from != S::kActive;
+  bool lifted = c.state == S::kRemoved && from == S::kPendingRemoval;
+  if (!applied && !lifted) return {};
+  auto incident = w.store.GetIncident(c.incident_id);
+  if (!incident) return tl::unexpected(incident.error());
+  if (!*incident) return {};
+  std::string actor = c.approved_by.empty() ? c.proposed_by : c.approved_by.back();
+  if (applied && model::TransitionAllowed((*incident)->state, model::IncidentState::kMitigated)) {
+    auto moved = w.incidents.Transition(c.incident_id, model::IncidentState::kMitigated, actor,
+                                        fmt::format("countermeasure {} applied", c.id));
+    if (!moved) return tl::unexpected(moved.error());
+  }
+  auto queued = w.notifier.QueueCountermeasure(
+      **incident, c.id, lifted, countermeasure::EffectOf(c, countermeasure::ParseTarget(c.targets)),
+      c.reason, c.expires_at);
+  if (!queued) return tl::unexpected(queued.error());
+  return {};
+}
 
 // At most this many idle read connections are kept.
 constexpr size_t kIdleReaders = 8;
@@ -48,6 +109,9 @@ struct Spine::Impl {
 
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<store::Store>> idle_readers;
+
+  std::mutex countermeasures_mutex;                        // guards `countermeasures`
+  std::shared_ptr<CountermeasureRuntime> countermeasures;  // null until used, and after Reload
 
   std::shared_ptr<const Runtime> Current() const {
     std::lock_guard lock(runtime_mutex);
@@ -131,7 +195,56 @@ Result<void> Spine::Reload(const config::Config& config) {
   auto built = impl_->Build(kept, std::move(*inventory));
   if (!built) return tl::unexpected(built.error());
   impl_->Install(std::move(*built));
+  std::lock_guard cm_lock(impl_->countermeasures_mutex);
+  impl_->countermeasures.reset();
   return {};
+}
+
+Result<std::shared_ptr<countermeasure::Countermeasures>> Spine::Countermeasures() {
+  std::lock_guard lock(impl_->countermeasures_mutex);
+  if (impl_->countermeasures) {
+    return std::shared_ptr<countermeasure::Countermeasures>(
+        impl_->countermeasures, impl_->countermeasures->controller.get());
+  }
+  auto config = impl_->Current()->config;
+  const auto& c = config->countermeasures;
+  auto built = std::make_shared<CountermeasureRuntime>();
+  std::map<std::string, countermeasure::Enforcer*> by_name;
+  if (c.nftables.configured) {
+    countermeasure::NftablesSettings settings;
+    settings.family = c.nftables.family;
+    settings.table = c.nftables.table;
+    settings.netns = c.nftables.netns;
+    settings.port_names = c.nftables.port_names;
+    settings.flush_conntrack = c.nftables.flush_conntrack;
+    for (const auto& cidr : c.forensics) {
+      if (auto prefix = model::Prefix::Parse(cidr)) settings.forensics.push_back(*prefix);
+    }
+    auto nftables = countermeasure::NftablesEnforcer::Create(std::move(settings));
+    if (!nftables) {
+      return Fail("countermeasures.nftables: " + nftables.error().message);
+    }
+    by_name["nftables"] = nftables->get();
+    built->enforcers.push_back(std::move(*nftables));
+  }
+  CountermeasureRuntime* runtime = built.get();
+  built->controller = std::make_shared<countermeasure::Countermeasures>(
+      [this, runtime](const std::function<Result<void>(store::Store&)>& body) {
+        return Write([&](Writer& w) {
+          runtime->current = &w;
+          auto done = body(w.store);
+          runtime->current = nullptr;
+          return done;
+        });
+      },
+      [this] { return index(); }, std::move(by_name), PolicyOf(c), impl_->env);
+  built->controller->SetStepHook(
+      [runtime](store::Store&, const model::Countermeasure& cm, model::CountermeasureState from) {
+        return TellIncident(*runtime->current, cm, from);
+      });
+  impl_->countermeasures = built;
+  // The controller keeps its enforcers alive as long as anyone holds it.
+  return std::shared_ptr<countermeasure::Countermeasures>(built, built->controller.get());
 }
 
 Result<void> Spine::RefreshInventory() {

@@ -189,6 +189,36 @@ CREATE TABLE positions (
   position INTEGER NOT NULL
 );
 )sql",
+    // 9: countermeasures
+    R"sql(
+CREATE TABLE countermeasures (
+  id INTEGER PRIMARY KEY,
+  incident_id INTEGER NOT NULL,
+  customer_id TEXT NOT NULL,
+  system_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  state TEXT NOT NULL,
+  enforcer TEXT NOT NULL,
+  ports TEXT NOT NULL,
+  rate_pps INTEGER NOT NULL,
+  automatic INTEGER NOT NULL,
+  proposed_by TEXT NOT NULL,
+  approved_by TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  applied_at INTEGER NOT NULL,
+  lifted_at INTEGER NOT NULL,
+  pending TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  recorded TEXT NOT NULL,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX countermeasures_by_state ON countermeasures(state, id);
+CREATE INDEX countermeasures_by_system ON countermeasures(system_id, id);
+CREATE INDEX countermeasures_automatic ON countermeasures(automatic, created_at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -554,6 +584,72 @@ class SqliteStore final : public Store {
     return sqlite3_changes(db_->raw()) > 0;
   }
 
+  Result<int64_t> CreateCountermeasure(const model::Countermeasure& c) override {
+    auto done = Run("storing a countermeasure",
+                    std::string("INSERT INTO countermeasures (") + kCountermeasureColumns +
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                        "?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                    [&](sqlite::Statement& s) { BindCountermeasure(s, c); });
+    if (!done) return tl::unexpected(done.error());
+    return db_->LastInsertId();
+  }
+
+  Result<void> UpdateCountermeasure(const model::Countermeasure& c) override {
+    auto done = Run(fmt::format("updating countermeasure {}", c.id),
+                    "UPDATE countermeasures SET incident_id = ?1, customer_id = ?2, system_id = "
+                    "?3, kind = ?4, state = ?5, enforcer = ?6, ports = ?7, rate_pps = ?8, "
+                    "automatic = ?9, proposed_by = ?10, approved_by = ?11, reason = ?12, "
+                    "created_at = ?13, updated_at = ?14, expires_at = ?15, applied_at = ?16, "
+                    "lifted_at = ?17, pending = ?18, targets = ?19, recorded = ?20, last_error = "
+                    "?21 WHERE id = ?22",
+                    [&](sqlite::Statement& s) {
+                      BindCountermeasure(s, c);
+                      s.Bind(22, c.id);
+                    });
+    if (!done) return done;
+    if (sqlite3_changes(db_->raw()) == 0) {
+      return Fail(fmt::format("updating countermeasure {}: no such countermeasure", c.id));
+    }
+    return {};
+  }
+
+  Result<std::optional<model::Countermeasure>> GetCountermeasure(int64_t id) override {
+    auto found = Countermeasures(
+        std::string("SELECT id, ") + kCountermeasureColumns + " FROM countermeasures WHERE id = ?1",
+        [&](sqlite::Statement& s) { s.Bind(1, id); });
+    if (!found) return tl::unexpected(found.error());
+    if (found->empty()) return std::optional<model::Countermeasure>();
+    return std::optional<model::Countermeasure>(std::move(found->front()));
+  }
+
+  Result<std::vector<model::Countermeasure>> ListCountermeasures(
+      const CountermeasureFilter& f) override {
+    return Countermeasures(
+        std::string("SELECT id, ") + kCountermeasureColumns +
+            " FROM countermeasures WHERE id > ?1 AND (?2 = '' OR state = ?2) AND (?3 = 0 OR "
+            "state IN ('active', 'pending_removal', 'drifted', 'failed')) AND (?4 = '' OR "
+            "customer_id = ?4) AND (?5 = '' OR system_id = ?5) AND (?6 = 0 OR incident_id = ?6) "
+            "AND (?7 = 0 OR pending != '') ORDER BY id LIMIT ?8",
+        [&](sqlite::Statement& s) {
+          s.Bind(1, f.after_id).Bind(2, f.state ? model::StateName(*f.state) : "");
+          s.Bind(3, int64_t{f.may_be_in_place}).Bind(4, f.customer_id).Bind(5, f.system_id);
+          s.Bind(6, f.incident_id).Bind(7, int64_t{f.pending_only});
+          s.Bind(8, static_cast<int64_t>(std::min<size_t>(f.limit, INT64_MAX)));
+        });
+  }
+
+  Result<int64_t> CountAutomaticSince(TimeNs since) override {
+    auto statement = db_->Prepare(
+        "SELECT COUNT(*) FROM countermeasures WHERE automatic = 1 AND created_at >= ?1");
+    if (!statement) return tl::unexpected(statement.error());
+    (*statement)->Bind(1, since);
+    auto row = (*statement)->Step();
+    if (!row) return tl::unexpected(Failed("counting countermeasures", row.error()));
+    int64_t count = (*statement)->Int(0);
+    (*statement)->Reset();
+    return count;
+  }
+
   Result<void> SetPosition(const std::string& stream, uint64_t position) override {
     return Run(
         "storing a stream's position",
@@ -676,6 +772,83 @@ class SqliteStore final : public Store {
       out.push_back(OutboxEntry{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5),
                                 s.Text(6), s.Int(7), s.Int(8), s.Text(9), s.Int(10), s.Int(11),
                                 s.Int(12)});
+    }
+  }
+
+  static constexpr const char* kCountermeasureColumns =
+      "incident_id, customer_id, system_id, kind, state, enforcer, ports, rate_pps, automatic, "
+      "proposed_by, approved_by, reason, created_at, updated_at, expires_at, applied_at, "
+      "lifted_at, pending, targets, recorded, last_error";
+
+  static void BindCountermeasure(sqlite::Statement& s, const model::Countermeasure& c) {
+    s.Bind(1, c.incident_id).Bind(2, c.customer_id).Bind(3, c.system_id);
+    s.Bind(4, model::KindName(c.kind)).Bind(5, model::StateName(c.state)).Bind(6, c.enforcer);
+    s.Bind(7, JoinList(c.ports)).Bind(8, c.rate_pps).Bind(9, int64_t{c.automatic});
+    s.Bind(10, c.proposed_by).Bind(11, JoinList(c.approved_by)).Bind(12, c.reason);
+    s.Bind(13, c.created_at).Bind(14, c.updated_at);
+    if (c.expires_at) {
+      s.Bind(15, *c.expires_at);
+    } else {
+      s.BindNull(15);
+    }
+    s.Bind(16, c.applied_at).Bind(17, c.lifted_at).Bind(18, c.pending).Bind(19, c.targets);
+    s.Bind(20, c.recorded).Bind(21, c.last_error);
+  }
+
+  // Items of a list column: comma-separated (ports and actors hold no commas).
+  static std::string JoinList(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+    return out;
+  }
+  static std::vector<std::string> SplitList(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t comma = text.find(',', start);
+      if (comma == std::string::npos) comma = text.size();
+      out.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return out;
+  }
+
+  template <typename Bind>
+  Result<std::vector<model::Countermeasure>> Countermeasures(const std::string& sql, Bind&& bind) {
+    auto statement = db_->Prepare(sql);
+    if (!statement) return tl::unexpected(statement.error());
+    bind(**statement);
+    std::vector<model::Countermeasure> out;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("reading countermeasures", row.error()));
+      if (!*row) return out;
+      const sqlite::Statement& s = **statement;
+      model::Countermeasure c;
+      c.id = s.Int(0);
+      c.incident_id = s.Int(1);
+      c.customer_id = s.Text(2);
+      c.system_id = s.Text(3);
+      c.kind = model::ParseKind(s.Text(4)).value_or(model::CountermeasureKind::kQuarantine);
+      c.state =
+          model::ParseCountermeasureState(s.Text(5)).value_or(model::CountermeasureState::kFailed);
+      c.enforcer = s.Text(6);
+      c.ports = SplitList(s.Text(7));
+      c.rate_pps = s.Int(8);
+      c.automatic = s.Int(9) != 0;
+      c.proposed_by = s.Text(10);
+      c.approved_by = SplitList(s.Text(11));
+      c.reason = s.Text(12);
+      c.created_at = s.Int(13);
+      c.updated_at = s.Int(14);
+      if (!s.IsNull(15)) c.expires_at = s.Int(15);
+      c.applied_at = s.Int(16);
+      c.lifted_at = s.Int(17);
+      c.pending = s.Text(18);
+      c.targets = s.Text(19);
+      c.recorded = s.Text(20);
+      c.last_error = s.Text(21);
+      out.push_back(std::move(c));
     }
   }
 

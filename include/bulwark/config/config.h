@@ -60,6 +60,43 @@ struct StackitConfig {
   std::map<std::string, std::string> projects;  // projectId -> customer id
 };
 
+// Countermeasures (docs/countermeasures.md): the policy, its guard rails and the enforcers.
+struct CountermeasuresConfig {
+  bool enabled = true;  // the kill switch: false applies nothing (lifting still works)
+  bool dry_run = false;
+  bool two_person_rule = false;
+  size_t max_automatic_per_hour = 10;
+  TimeNs automatic_expiry = 24 * 3600 * kNsPerSecond;
+  bool repair_drift = true;
+  TimeNs reconcile_interval = 60 * kNsPerSecond;
+  std::string default_enforcer = "nftables";
+  std::vector<std::string> forensics;  // CIDRs a quarantined system still reaches
+  // When the policy acts without prior consultation (validated names: docs/countermeasures.md).
+  struct Automatic {
+    std::string on = "countermeasure_due";  // or "opened"
+    std::string min_severity = "high";
+    std::vector<std::string> incident_kinds;  // taxonomy/type prefixes; empty: any
+    std::string kind = "quarantine";
+    std::vector<std::string> ports;  // egress_block: tcp/25, udp/53
+    size_t rate_pps = 0;             // rate_limit
+  };
+  std::vector<Automatic> automatic = {Automatic{}};
+  struct Nftables {
+    bool configured = false;  // the section is present
+    std::string family = "bridge";
+    std::string table = "bulwark";
+    std::string netns;
+    std::map<std::string, std::string> port_names;
+    bool flush_conntrack = true;
+  } nftables;
+  struct Stackit {
+    bool configured = false;  // the section is present (credentials: the stackit section)
+    std::string quarantine_group = "bulwark-quarantine";
+    TimeNs operation_timeout = 300 * kNsPerSecond;
+    TimeNs poll_interval = 2 * kNsPerSecond;
+  } stackit;
+};
+
 // Third-party abuse reports (docs/reports.md): what the report reader loads and where reports
 // are fetched from.
 struct ReportsConfig {
@@ -124,6 +161,7 @@ struct Config {
   } api;
   std::vector<WebhookConfig> webhooks;
   StackitConfig stackit;
+  CountermeasuresConfig countermeasures;
   ReportsConfig reports;
   struct Mail {
     std::string from = "security@provider.example";

@@ -9,6 +9,8 @@
 // a lease in the store, so that two senders (serve and `notify send`) never send the same one.
 // Not thread-safe.
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,13 @@ class Notifier final : public incident::NotificationSink {
                                   const incident::Assessment& assessment) override;
   Result<void> DeadlinePassed(const model::Incident& incident) override;
 
+  // A countermeasure on the incident's system was applied (`lifted` false) or lifted: the
+  // customer is told in the incident's thread, with what it does (`effect`), why, and when it
+  // ends by itself. False when nobody can be told or it was queued before (one message per
+  // countermeasure and event).
+  Result<bool> QueueCountermeasure(const model::Incident& incident, int64_t countermeasure_id,
+                                   bool lifted, const std::string& effect,
+                                   const std::string& reason, std::optional<TimeNs> expires_at);
   // Queues the reminders that are due for incidents awaiting a fix. Returns how many.
   Result<size_t> QueueReminders();
 
@@ -90,10 +99,12 @@ class Notifier final : public incident::NotificationSink {
  private:
   // Composes and queues message `kind` of incident's thread; false when already queued.
   // With `digest`, the message is a section of the customer's daily digest (one mail for all
-  // sections due together) instead of a mail of its own.
+  // sections due together) instead of a mail of its own. The template is the kind up to its
+  // first '-' ("reminder-2" -> reminder); `extra` adds or overrides template values.
   Result<bool> Queue(const model::Incident& incident, const std::string& kind,
                      const model::Finding& finding, const std::string& severity_reasons,
-                     TimeNs not_before, bool digest);
+                     TimeNs not_before, bool digest,
+                     const std::map<std::string, std::string>& extra = {});
   // A sent first notice: the incident moves to notified and awaiting_fix (the deadline starts).
   Result<void> Told(const store::OutboxEntry& entry, incident::Incidents& incidents);
   Result<model::Finding> FirstFinding(int64_t incident_id);

@@ -17,6 +17,7 @@
 #include "bulwark/config/config.h"
 #include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
+#include "bulwark/countermeasure/countermeasures.h"
 #include "bulwark/incident/incidents.h"
 #include "bulwark/inventory/attribution.h"
 #include "bulwark/notify/notifier.h"
@@ -89,6 +90,12 @@ class Spine {
   // Aborts sends in progress and fails later ones at once: for shutting down without waiting
   // for a hanging mail server or webhook receiver. Irreversible.
   void CancelSends();
+
+  // The countermeasure controller of the running configuration, with its enforcers (built on
+  // first use, again after a Reload): steps that apply or lift a countermeasure of an incident
+  // tell its customer (the incident's mail thread) and move the incident to mitigated. Errors:
+  // an enforcer cannot be built (a namespace that does not exist, a bad setting).
+  Result<std::shared_ptr<countermeasure::Countermeasures>> Countermeasures();
 
   // The attribution index, the report reader and the configuration of the moment.
   std::shared_ptr<const inventory::AttributionIndex> index() const;

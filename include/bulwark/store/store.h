@@ -18,6 +18,7 @@
 
 #include "bulwark/core/result.h"
 #include "bulwark/model/access.h"
+#include "bulwark/model/countermeasure.h"
 #include "bulwark/model/finding.h"
 #include "bulwark/model/inventory.h"
 
@@ -71,6 +72,17 @@ struct IncidentFilter {
   std::optional<model::IncidentState> state;
   std::string customer_id;  // empty: all
   int64_t after_id = 0;     // paging: incidents with a larger id
+  size_t limit = 100;
+};
+
+struct CountermeasureFilter {
+  std::optional<model::CountermeasureState> state;
+  bool may_be_in_place = false;  // only those MayBeInPlace() says something may be in place of
+  std::string customer_id;       // empty: all
+  std::string system_id;         // empty: all
+  int64_t incident_id = 0;       // 0: all
+  bool pending_only = false;     // only those with an enforcer change in flight
+  int64_t after_id = 0;          // paging
   size_t limit = 100;
 };
 
@@ -171,6 +183,18 @@ class Store {
   virtual Result<bool> PutReport(const StoredReport& report) = 0;
   // The report with this hex SHA-256, or nullopt.
   virtual Result<std::optional<StoredReport>> GetReport(const std::string& sha256) = 0;
+
+  // --- countermeasures ---
+  // Stores a new countermeasure (its id is assigned); returns the id.
+  virtual Result<int64_t> CreateCountermeasure(const model::Countermeasure& countermeasure) = 0;
+  // Writes back every field of a stored countermeasure (by id). Error: no such countermeasure.
+  virtual Result<void> UpdateCountermeasure(const model::Countermeasure& countermeasure) = 0;
+  virtual Result<std::optional<model::Countermeasure>> GetCountermeasure(int64_t id) = 0;
+  // Ordered by id.
+  virtual Result<std::vector<model::Countermeasure>> ListCountermeasures(
+      const CountermeasureFilter& filter) = 0;
+  // Automatic countermeasures created at or after `since` (the policy's hourly cap).
+  virtual Result<int64_t> CountAutomaticSince(TimeNs since) = 0;
 
   // --- API tokens (hashes only) ---
   virtual Result<void> CreateToken(const model::Token& token) = 0;
