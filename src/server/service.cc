@@ -122,7 +122,10 @@ struct Service::Impl {
   receive::SenderStats senders;
 
   std::unique_ptr<HttpServer> http;
-  std::thread timer, reader, sources_thread, receive_thread;
+  std::thread timer, reader, sources_thread, receive_thread, countermeasure_thread;
+  int64_t last_incident_seen = 0;  // incidents above this id have not been offered the policy
+  TimeNs next_reconcile = 0;
+  std::string last_countermeasure_problem;  // logged once until it changes
   std::mutex timer_mutex;
   std::condition_variable timer_wake;
   bool stopping = false;
@@ -422,6 +425,58 @@ struct Service::Impl {
     }
   }
 
+  // The countermeasure policy, every 100 ms: incidents opened since the last round, and those
+  // at countermeasure_due where the severity policy allows acting without prior consultation;
+  // every reconcile_interval, a reconcile. The first round looks at every incident (Automatic
+  // makes nothing twice), so a restart misses none.
+  void CountermeasureRound() {
+    auto controller = spine->Countermeasures();
+    auto problem = [&](const std::string& what) {
+      if (what != last_countermeasure_problem) Log("countermeasures: " + what);
+      last_countermeasure_problem = what;
+    };
+    if (!controller) return problem(controller.error().ToString());
+    std::vector<model::Incident> opened, due;
+    auto read = spine->Read([&](store::Store& store) -> Result<void> {
+      store::IncidentFilter filter;
+      filter.after_id = last_incident_seen;
+      filter.limit = 1000;
+      auto fresh = store.ListIncidents(filter);
+      if (!fresh) return tl::unexpected(fresh.error());
+      opened = std::move(*fresh);
+      store::IncidentFilter at_due;
+      at_due.state = model::IncidentState::kCountermeasureDue;
+      at_due.limit = 1000;
+      auto waiting = store.ListIncidents(at_due);
+      if (!waiting) return tl::unexpected(waiting.error());
+      due = std::move(*waiting);
+      return {};
+    });
+    if (!read) return problem(read.error().ToString());
+    for (const auto& incident : opened) {
+      last_incident_seen = std::max(last_incident_seen, incident.id);
+      if (!model::IsOpen(incident.state)) continue;
+      auto made = (*controller)->Automatic(incident, "opened");
+      if (!made) problem(made.error().ToString());
+      for (const auto& c : made ? *made : std::vector<model::Countermeasure>{}) {
+        Log(fmt::format("countermeasure {} ({}) of incident {}: {}", c.id, KindName(c.kind),
+                        incident.id, StateName(c.state)));
+      }
+    }
+    for (const auto& incident : due) {
+      if (!spine->WithoutConsultation(incident.severity)) continue;
+      auto made = (*controller)->Automatic(incident, "countermeasure_due");
+      if (!made) problem(made.error().ToString());
+    }
+    TimeNs now = env.Now();
+    if (now >= next_reconcile) {
+      next_reconcile = now + Config().countermeasures.reconcile_interval;
+      auto report = (*controller)->Reconcile();
+      if (!report) return problem(report.error().ToString());
+      for (const auto& line : report->problems) Log("countermeasures: " + line);
+    }
+  }
+
   // One round over the due report sources (`force`: all configured ones, now).
   void PollReports(bool force) {
     std::lock_guard poll(poll_mutex);
@@ -573,6 +628,12 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   impl->sources_thread = std::thread(
       [raw] { raw->Loop([] { return kNsPerSecond; }, [raw] { raw->PollReports(false); }); });
   if (!impl->receivers.empty()) impl->receive_thread = std::thread([raw] { raw->ReceiveLoop(); });
+  const auto& cm = impl->config.countermeasures;
+  if (cm.nftables.configured || cm.stackit.configured) {
+    impl->countermeasure_thread = std::thread([raw] {
+      raw->Loop([] { return kNsPerSecond / 10; }, [raw] { raw->CountermeasureRound(); });
+    });
+  }
   impl->Log(
       fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
@@ -656,6 +717,7 @@ void Service::Stop() {
   impl_->spine->CancelSends();
   impl_->intake->Cancel();
   if (impl_->timer.joinable()) impl_->timer.join();
+  if (impl_->countermeasure_thread.joinable()) impl_->countermeasure_thread.join();
   if (impl_->reader.joinable()) impl_->reader.join();
   if (impl_->sources_thread.joinable()) impl_->sources_thread.join();
   impl_->http.reset();

@@ -247,6 +247,10 @@ Result<std::shared_ptr<countermeasure::Countermeasures>> Spine::Countermeasures(
   return std::shared_ptr<countermeasure::Countermeasures>(built, built->controller.get());
 }
 
+bool Spine::WithoutConsultation(model::Severity severity) const {
+  return impl_->Current()->policy.HandlingOf(severity).countermeasure_without_consultation;
+}
+
 Result<void> Spine::RefreshInventory() {
   auto current = impl_->Current();
   return Reload(*current->config);

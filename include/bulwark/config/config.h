@@ -73,8 +73,8 @@ struct CountermeasuresConfig {
   std::vector<std::string> forensics;  // CIDRs a quarantined system still reaches
   // When the policy acts without prior consultation (validated names: docs/countermeasures.md).
   struct Automatic {
-    std::string on = "countermeasure_due";  // or "opened"
-    std::string min_severity = "high";
+    std::string on = "countermeasure_due";    // or "opened"
+    std::string min_severity = "info";        // countermeasure_due: and where the policy allows it
     std::vector<std::string> incident_kinds;  // taxonomy/type prefixes; empty: any
     std::string kind = "quarantine";
     std::vector<std::string> ports;  // egress_block: tcp/25, udp/53

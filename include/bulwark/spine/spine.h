@@ -97,6 +97,9 @@ class Spine {
   // an enforcer cannot be built (a namespace that does not exist, a bad setting).
   Result<std::shared_ptr<countermeasure::Countermeasures>> Countermeasures();
 
+  // Whether the severity policy lets a countermeasure follow without prior consultation.
+  bool WithoutConsultation(model::Severity severity) const;
+
   // The attribution index, the report reader and the configuration of the moment.
   std::shared_ptr<const inventory::AttributionIndex> index() const;
   std::shared_ptr<const abuse::ReportReader> report_reader() const;
