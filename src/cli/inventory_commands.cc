@@ -132,46 +132,11 @@ Handler SetupInventorySyncStackit(CLI::App& command) {
   return [o]() -> Outcome {
     auto config = LoadConfig(o->store);
     if (!config) return tl::unexpected(config.error());
-    cloud::StackitSettings settings;
-    const auto& s = config->stackit;
-    settings.organization = s.organization;
-    settings.region = s.region;
-    settings.resource_manager_url = s.resource_manager_url;
-    settings.iaas_url = s.iaas_url;
-    settings.customer_label = s.customer_label;
-    settings.project_customers = s.projects;
-    settings.token_url = s.token_url;
-    for (auto [path, target] :
-         {std::pair{&s.token_file, &settings.token},
-          std::pair{&s.service_account_key_file, &settings.service_account_key},
-          std::pair{&s.private_key_file, &settings.private_key}}) {
-      if (path->empty()) continue;
-      auto text = ProgramEnv().ReadSecretFile(*path);
-      if (!text) return RuntimeError(text.error());
-      *target = std::move(*text);
-    }
-    // As the STACKIT SDKs do: credentials the file does not name come from the environment.
-    auto from_environment = [](const char* variable, std::string& target) -> Result<void> {
-      const char* value = std::getenv(variable);
-      if (!target.empty() || value == nullptr || *value == '\0') return {};
-      if (std::string_view(variable).ends_with("_PATH")) {
-        auto text = ProgramEnv().ReadSecretFile(value);
-        if (!text) return Fail(fmt::format("{} ({})", text.error().ToString(), variable));
-        target = std::move(*text);
-      } else {
-        target = value;
-      }
-      return {};
-    };
-    for (auto [variable, target] :
-         {std::pair{"STACKIT_SERVICE_ACCOUNT_KEY_PATH", &settings.service_account_key},
-          std::pair{"STACKIT_PRIVATE_KEY_PATH", &settings.private_key},
-          std::pair{"STACKIT_SERVICE_ACCOUNT_TOKEN", &settings.token}}) {
-      if (auto set = from_environment(variable, *target); !set) return RuntimeError(set.error());
-    }
+    auto settings = cloud::ResolveStackitSettings(config->stackit, ProgramEnv());
+    if (!settings) return RuntimeError(settings.error());
     auto store = OpenStore(config->data_dir);
     if (!store) return tl::unexpected(store.error());
-    auto report = cloud::SyncStackit(**store, settings, ProgramEnv().Now());
+    auto report = cloud::SyncStackit(**store, *settings, ProgramEnv().Now());
     if (!report) return RuntimeError(report.error());
     for (const auto& skipped : report->skipped) fmt::print(stderr, "skipped {}\n", skipped);
     for (const auto& rejected : report->import.rejected) {

@@ -52,9 +52,9 @@ Result<simdjson::dom::array> Items(simdjson::dom::parser& parser, const std::str
   return items;
 }
 
-// The key flow's token when a key is configured, else the configured token. (The command line
-// resolves the STACKIT_* environment variables into the settings.)
-Result<std::string> AccessToken(const StackitSettings& settings, TimeNs now) {
+}  // namespace
+
+Result<std::string> StackitAccessToken(const StackitSettings& settings, TimeNs now) {
   if (!settings.service_account_key.empty()) {
     auto token = KeyFlowAccessToken(settings.service_account_key, settings.private_key,
                                     settings.token_url, now);
@@ -67,11 +67,9 @@ Result<std::string> AccessToken(const StackitSettings& settings, TimeNs now) {
   return settings.token;
 }
 
-}  // namespace
-
 Result<SyncReport> SyncStackit(store::Store& store, const StackitSettings& settings, TimeNs now) {
   if (settings.organization.empty()) return Fail("stackit: no organization to sync");
-  auto token = AccessToken(settings, now);
+  auto token = StackitAccessToken(settings, now);
   if (!token) return tl::unexpected(token.error());
   SyncReport report;
   simdjson::dom::parser parser;

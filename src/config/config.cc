@@ -411,6 +411,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                  m.stackit.configured = true;
                  return Walk(section, name, "countermeasures.stackit",
                              {{"quarantine_group", text(m.stackit.quarantine_group)},
+                              {"rescue_image", text(m.stackit.rescue_image)},
                               {"operation_timeout", span(m.stackit.operation_timeout)},
                               {"poll_interval", span(m.stackit.poll_interval)}});
                }}});

@@ -400,7 +400,7 @@ Result<Countermeasure> Countermeasures::ApplyLocked(int64_t id, const std::strin
     if (applied) {
       c.state = S::kActive;
       c.applied_at = now;
-      if (c.recorded.empty() && !applied->empty()) c.recorded = applied->front();
+      if (!applied->empty() && !applied->front().empty()) c.recorded = applied->front();
       c.last_error.clear();
       return Record(store, c, from, actor, "countermeasure.active", reason);
     }
@@ -692,10 +692,12 @@ Result<ReconcileReport> Countermeasures::Reconcile() {
         continue;
       }
       std::string targets = TargetJson(e.target);
+      const std::string& recorded = (*repaired)[i];
       auto stepped = Step(e.countermeasure.id, kSystemActor, "repaired: " + details[i],
                           [&](Countermeasure& c) -> Result<void> {
                             c.state = S::kActive;
                             c.targets = targets;
+                            if (!recorded.empty()) c.recorded = recorded;
                             c.last_error.clear();
                             return {};
                           });

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "../support/net.h"
+#include "../support/prism.h"
 #include "bulwark/inventory/attribution.h"
 
 namespace bulwark::cloud {
@@ -27,39 +28,7 @@ constexpr const char* kProject = "54066bf4-1aff-4f7b-9f83-fb23c348fee3";  // the
 using bulwark::testing_support::Accepts;
 using bulwark::testing_support::FreePort;
 
-// One Prism process serving `spec`; stopped (by PID) with the object.
-class Prism {
- public:
-  Prism(const std::string& spec, const std::filesystem::path& log) : port_(FreePort()) {
-    std::string port = std::to_string(port_);
-    pid_ = fork();
-    if (pid_ == 0) {
-      setpgid(0, 0);  // its own group: node's children go with it
-      FILE* out = std::freopen(log.c_str(), "w", stdout);
-      (void)out;
-      dup2(fileno(stdout), fileno(stderr));
-      execl(BULWARK_PRISM, BULWARK_PRISM, "mock", "--errors", "-h", "127.0.0.1", "-p", port.c_str(),
-            spec.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 300 && !Accepts(port_); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  ~Prism() {
-    if (pid_ > 0) {
-      kill(-pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  bool up() const { return Accepts(port_); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-};
+using bulwark::testing_support::Prism;
 
 class StackitSyncTest : public ::testing::Test {
  protected:

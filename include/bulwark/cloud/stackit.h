@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/config/config.h"
+#include "bulwark/core/env.h"
 #include "bulwark/core/result.h"
 #include "bulwark/core/time.h"
 #include "bulwark/inventory/import.h"
@@ -48,6 +50,14 @@ struct SyncReport {
 Result<std::string> KeyFlowAccessToken(const std::string& service_account_key_json,
                                        const std::string& private_key_pem,
                                        const std::string& token_url, TimeNs now);
+
+// The STACKIT settings of a configuration: URLs, region, and credentials from the files the
+// configuration names or, as the STACKIT SDKs do, from STACKIT_SERVICE_ACCOUNT_KEY_PATH,
+// STACKIT_PRIVATE_KEY_PATH and STACKIT_SERVICE_ACCOUNT_TOKEN. Errors: a named file that cannot
+// be read.
+Result<StackitSettings> ResolveStackitSettings(const config::StackitConfig& config, const Env& env);
+// The access token of `settings` at `now` (key flow when a key is set, else the token).
+Result<std::string> StackitAccessToken(const StackitSettings& settings, TimeNs now);
 
 // One sync at `now`. Errors: an API that cannot be reached or answers with an error (the message
 // names the request and the status; nothing is written then).

@@ -92,6 +92,7 @@ struct CountermeasuresConfig {
   struct Stackit {
     bool configured = false;  // the section is present (credentials: the stackit section)
     std::string quarantine_group = "bulwark-quarantine";
+    std::string rescue_image;  // the image a rescue boots
     TimeNs operation_timeout = 300 * kNsPerSecond;
     TimeNs poll_interval = 2 * kNsPerSecond;
   } stackit;

@@ -56,7 +56,9 @@ class Enforcer {
   // countermeasure of this enforcer that is to stay in place), in one transaction where the
   // enforcer has them (nftables: all or nothing). Idempotent: what is in place already counts as
   // done. Returns, per enforcement of `batch`, the JSON record of what was there before (Lift
-  // restores it; "" when there is nothing to restore). Errors name the enforcement and the
+  // restores it; "" when there is nothing to restore); an enforcement whose countermeasure has a
+  // record already gets it back with what is new added (a NIC that appeared since), never with
+  // what the countermeasure itself put there. Errors name the enforcement and the
   // enforcer's reason; nothing of a failed nftables batch is in place.
   virtual Result<std::vector<std::string>> Apply(std::span<const Enforcement> batch,
                                                  std::span<const Enforcement> others,

@@ -1,0 +1,267 @@
+// The STACKIT enforcer against Prism serving the real IaaS v2 document: the whole quarantine,
+// detach and lift sequences go through the contract validator (a violation fails the call, and
+// Prism's log must name none); the record of what was there before comes from the API's answers
+// and is what the lift sends back. Failures: a server answering 500, one that never answers, an
+// operation that never reaches its state.
+
+#include "bulwark/cloud/stackit_enforcer.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+
+#include "../support/files.h"
+#include "../support/memory_env.h"
+#include "../support/prism.h"
+#include "bulwark/countermeasure/countermeasures.h"
+
+namespace bulwark::cloud {
+namespace {
+
+using countermeasure::Enforcement;
+using countermeasure::Presence;
+using model::CountermeasureKind;
+using testing_support::Prism;
+
+constexpr const char* kProject = "54066bf4-1aff-4f7b-9f83-fb23c348fee3";
+constexpr const char* kServer = "8f1d1f6a-3c2b-4f0e-9d7a-2b6c5e4d3a21";
+
+// A server on loopback that answers every request with `status` (0: never answers).
+class BrokenApi {
+ public:
+  explicit BrokenApi(int status) : status_(status) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    listen(fd_, 16);
+    socklen_t length = sizeof address;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        int client = accept(fd_, nullptr, nullptr);
+        if (client < 0) return;
+        char buffer[4096];
+        (void)!read(client, buffer, sizeof buffer);
+        if (status_ != 0) {
+          std::string answer = "HTTP/1.1 " + std::to_string(status_) +
+                               " Broken\r\nContent-Length: 5\r\nConnection: close\r\n\r\noops\n";
+          (void)!write(client, answer.data(), answer.size());
+          close(client);
+        } else {
+          held_.push_back(client);  // never answered
+        }
+      }
+    });
+  }
+  ~BrokenApi() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+    for (int client : held_) close(client);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int status_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<int> held_;
+  std::thread thread_;
+};
+
+class StackitEnforcerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(access(BULWARK_PRISM, X_OK), 0) << "Prism is missing: tools/deps.sh installs it";
+    log_ =
+        new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                  ("bulwark-prism-enforcer-" + std::to_string(getpid()) + ".log"));
+    iaas_ =
+        new Prism(std::string(BULWARK_SHARED_DIR) + "/stackit/services/iaas/v2/iaas.json", *log_);
+  }
+  static void TearDownTestSuite() {
+    delete iaas_;
+    if (!::testing::UnitTest::GetInstance()->Failed()) std::filesystem::remove(*log_);
+    delete log_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(iaas_->up()) << "Prism did not start";
+    baseline_ = Violations();
+  }
+
+  StackitEnforcerSettings Settings(const std::string& url) {
+    StackitEnforcerSettings settings;
+    settings.iaas_url = url;
+    settings.token = [] { return Result<std::string>("service-account-token"); };
+    settings.forensics = {*model::Prefix::Parse("10.77.0.50"),
+                          *model::Prefix::Parse("2001:db8:f::/48")};
+    settings.operation_timeout = kNsPerSecond;
+    settings.poll_interval = kNsPerSecond / 10;
+    settings.timeout_seconds = 2;
+    return settings;
+  }
+
+  static Enforcement Make(CountermeasureKind kind, std::string server = kServer) {
+    Enforcement e;
+    e.countermeasure.id = 7;
+    e.countermeasure.kind = kind;
+    e.countermeasure.system_id = server;
+    e.target.project_id = kProject;
+    e.target.server_id = std::move(server);
+    return e;
+  }
+
+  // Contract violations Prism logged during this test.
+  size_t NewViolations() const { return Violations() - baseline_; }
+  // Lines of Prism's log that report a contract violation.
+  static size_t Violations() {
+    std::string log = testing_support::ReadAll(*log_);
+    size_t count = 0;
+    for (size_t at = 0; (at = log.find("✖", at)) != std::string::npos; ++at) ++count;
+    return count;
+  }
+
+  static Prism* iaas_;
+  static std::filesystem::path* log_;
+  size_t baseline_ = 0;
+};
+
+Prism* StackitEnforcerTest::iaas_ = nullptr;
+std::filesystem::path* StackitEnforcerTest::log_ = nullptr;
+
+TEST_F(StackitEnforcerTest, QuarantineAndLiftFollowTheContract) {
+  StackitEnforcer enforcer(Settings(iaas_->url()));
+  Enforcement e = Make(CountermeasureKind::kQuarantine);
+  auto applied = enforcer.Apply(std::span(&e, 1), {}, 0);
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  ASSERT_EQ(applied->size(), 1u);
+  // What the NIC had before, from the API's answer: its groups, nicSecurity, allowed addresses.
+  const std::string& record = (*applied)[0];
+  EXPECT_NE(record.find("\"securityGroups\":[\"d61a8564-c8dd-4ffb-bc15-143e7d0c85ed\"]"),
+            std::string::npos)
+      << record;
+  EXPECT_NE(record.find("\"allowedAddresses\":[\"10.1.2.10\"]"), std::string::npos) << record;
+  e.countermeasure.recorded = record;
+  // Applied again (a reconcile): the record keeps what was there before, not the quarantine.
+  auto again = enforcer.Apply(std::span(&e, 1), {}, 0);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)[0], record);
+  auto observed = enforcer.Observe(std::span(&e, 1));
+  ASSERT_TRUE(observed) << observed.error().ToString();
+  auto lifted = enforcer.Lift(std::span(&e, 1), {}, 0);
+  ASSERT_TRUE(lifted) << lifted.error().ToString();
+  EXPECT_EQ(NewViolations(), 0u);
+}
+
+TEST_F(StackitEnforcerTest, PublicIpDetachAndReattachFollowTheContract) {
+  StackitEnforcer enforcer(Settings(iaas_->url()));
+  Enforcement e = Make(CountermeasureKind::kDetachPublicIp);
+  auto applied = enforcer.Apply(std::span(&e, 1), {}, 0);
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  EXPECT_NE((*applied)[0].find("\"publicIps\":[{\"id\":"), std::string::npos) << (*applied)[0];
+  e.countermeasure.recorded = (*applied)[0];
+  ASSERT_TRUE(enforcer.Lift(std::span(&e, 1), {}, 0));
+  EXPECT_EQ(NewViolations(), 0u);
+}
+
+TEST_F(StackitEnforcerTest, ContractViolationsFail) {
+  StackitEnforcer enforcer(Settings(iaas_->url()));
+  Enforcement e = Make(CountermeasureKind::kQuarantine, "not-a-server-id");
+  auto applied = enforcer.Apply(std::span(&e, 1), {}, 0);
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("HTTP 4"), std::string::npos) << applied.error().message;
+}
+
+TEST_F(StackitEnforcerTest, AnOperationThatNeverCompletesFails) {
+  // Prism's server is always ACTIVE: a stop is accepted (202) but never reaches INACTIVE.
+  StackitEnforcer enforcer(Settings(iaas_->url()));
+  Enforcement e = Make(CountermeasureKind::kStop);
+  auto applied = enforcer.Apply(std::span(&e, 1), {}, 0);
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("not INACTIVE"), std::string::npos)
+      << applied.error().message;
+  EXPECT_EQ(NewViolations(), 0u);
+}
+
+TEST_F(StackitEnforcerTest, ServerErrorsAndTimeoutsFail) {
+  for (int status : {500, 0}) {
+    BrokenApi broken(status);
+    StackitEnforcer enforcer(Settings(broken.url()));
+    Enforcement e = Make(CountermeasureKind::kQuarantine);
+    auto applied = enforcer.Apply(std::span(&e, 1), {}, 0);
+    ASSERT_FALSE(applied);
+    EXPECT_NE(applied.error().message.find(status ? "HTTP 500" : "timed out"), std::string::npos)
+        << applied.error().message;
+  }
+}
+
+// Through the controller: a cloud that fails leaves the countermeasure failed, saying what was
+// rolled back; one that works takes it to active and back.
+TEST_F(StackitEnforcerTest, ControllerRecordsFailureAndSuccess) {
+  auto dir = testing_support::TestDataDir("bulwark-stackit-cm");
+  auto store = store::OpenSqliteStore(dir.string());
+  ASSERT_TRUE(store);
+  model::Inventory inventory;
+  model::Customer customer;
+  customer.id = "c-acme";
+  inventory.customers.push_back(customer);
+  model::Project project;
+  project.id = kProject;
+  project.customer_id = "c-acme";
+  inventory.projects.push_back(project);
+  model::System system;
+  system.id = kServer;
+  system.project_id = kProject;
+  inventory.systems.push_back(system);
+  ASSERT_TRUE((*store)->WriteInventory(inventory));
+  auto index = std::make_shared<const inventory::AttributionIndex>(inventory);
+  testing_support::MemoryEnv env;
+  countermeasure::PolicySettings policy;
+  policy.default_enforcer = "stackit";
+  // Proposes, approves and applies a quarantine of the server through `enforcer`.
+  auto quarantine = [&](StackitEnforcer& enforcer) {
+    auto cms = std::make_unique<countermeasure::Countermeasures>(
+        [&](const std::function<Result<void>(store::Store&)>& body) {
+          return (*store)->Transaction([&] { return body(**store); });
+        },
+        [&] { return index; },
+        std::map<std::string, countermeasure::Enforcer*>{{"stackit", &enforcer}}, policy, env);
+    countermeasure::ProposeRequest request;
+    request.system_id = kServer;
+    auto c = cms->Propose(request, "analyst:alice");
+    EXPECT_TRUE(c) << c.error().ToString();
+    EXPECT_TRUE(cms->Approve(c->id, "analyst:alice", ""));
+    auto applied = cms->Apply(c->id, "analyst:alice", "");
+    EXPECT_TRUE(applied);
+    return std::make_pair(std::move(cms), *applied);
+  };
+  {
+    BrokenApi broken(500);
+    StackitEnforcer enforcer(Settings(broken.url()));
+    auto [cms, failed] = quarantine(enforcer);
+    EXPECT_EQ(failed.state, model::CountermeasureState::kFailed);
+    EXPECT_NE(failed.last_error.find("HTTP 500"), std::string::npos) << failed.last_error;
+    EXPECT_NE(failed.last_error.find("rolled back"), std::string::npos) << failed.last_error;
+  }
+  StackitEnforcer enforcer(Settings(iaas_->url()));
+  auto [cms, applied] = quarantine(enforcer);
+  EXPECT_EQ(applied.state, model::CountermeasureState::kActive) << applied.last_error;
+  EXPECT_NE(applied.recorded.find("d61a8564"), std::string::npos);
+  auto lifted = cms->Lift(applied.id, "analyst:alice", "fixed");
+  ASSERT_TRUE(lifted);
+  EXPECT_EQ(lifted->state, model::CountermeasureState::kRemoved) << lifted->last_error;
+  EXPECT_EQ(NewViolations(), 0u);
+  testing_support::RemoveTree(dir);
+}
+
+}  // namespace
+}  // namespace bulwark::cloud
