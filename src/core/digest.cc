@@ -16,6 +16,11 @@ std::string HexEncode(std::string_view data) {
   return out;
 }
 
+void AppendHashField(std::string& out, std::string_view value) {
+  out.append(std::to_string(value.size())).push_back(':');
+  out.append(value).push_back(';');
+}
+
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "bulwark/core/netns.h"
 #include "bulwark/event/ip.h"
 
 namespace bulwark::countermeasure {
@@ -21,28 +22,6 @@ namespace bulwark::countermeasure {
 namespace {
 
 using model::CountermeasureKind;
-
-// Runs `body` with the network namespace `netns` (a name under /run/netns or a path; empty:
-// this process's): on a thread of its own that enters it, so that the sockets `body` opens
-// (netlink for nftables and conntrack) belong to it. The caller's thread stays where it is.
-template <typename T, typename F>
-Result<T> InNamespace(const std::string& netns, F&& body) {
-  if (netns.empty()) return body();
-  std::string path = netns.find('/') == std::string::npos ? "/run/netns/" + netns : netns;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Fail(fmt::format("network namespace {}: {}", path, std::strerror(errno)));
-  Result<T> result = Fail("not run");
-  std::thread worker([&] {
-    if (setns(fd, CLONE_NEWNET) != 0) {
-      result = Fail(fmt::format("entering network namespace {}: {}", path, std::strerror(errno)));
-      return;
-    }
-    result = body();
-  });
-  worker.join();
-  close(fd);
-  return result;
-}
 
 bool ValidName(std::string_view name, size_t max) {
   if (name.empty() || name.size() > max) return false;
@@ -225,7 +204,8 @@ Result<std::unique_ptr<NftablesEnforcer>> NftablesEnforcer::Create(NftablesSetti
   }
   std::unique_ptr<NftablesEnforcer> enforcer(new NftablesEnforcer(std::move(settings)));
   // Entering the namespace once now reports a wrong one at start-up, not at the first incident.
-  auto entered = InNamespace<bool>(enforcer->settings_.netns, [] { return Result<bool>(true); });
+  auto entered =
+      InNetworkNamespace<bool>(enforcer->settings_.netns, [] { return Result<bool>(true); });
   if (!entered) return tl::unexpected(entered.error());
   return enforcer;
 }
@@ -317,7 +297,7 @@ std::string NftablesEnforcer::Script(std::span<const Enforcement> keep, TimeNs n
 }
 
 Result<std::string> NftablesEnforcer::Run(const std::string& script, bool json) {
-  return InNamespace<std::string>(settings_.netns, [&]() -> Result<std::string> {
+  return InNetworkNamespace<std::string>(settings_.netns, [&]() -> Result<std::string> {
     nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
     if (!ctx) return Fail("nftables: no context");
     if (json) nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
@@ -491,7 +471,7 @@ Result<void> NftablesEnforcer::FlushConntrack(std::span<const Enforcement> batch
   }
   if (cuts.empty()) return {};
   const auto& forensics = settings_.forensics;
-  auto deleted = InNamespace<uint64_t>(settings_.netns, [&] {
+  auto deleted = InNetworkNamespace<uint64_t>(settings_.netns, [&] {
     return DeleteConntrack([&](const nf_conntrack* ct) {
       auto ends = Endpoints(ct);
       if (!ends) return false;

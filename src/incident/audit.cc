@@ -6,26 +6,17 @@
 
 namespace bulwark::incident {
 
-namespace {
-
-void Field(std::string& out, std::string_view value) {
-  out.append(std::to_string(value.size())).push_back(':');
-  out.append(value).push_back(';');
-}
-
-}  // namespace
-
 std::string AuditHash(const model::AuditEntry& e) {
   std::string data;
-  Field(data, e.prev_hash);
-  Field(data, std::to_string(e.seq));
-  Field(data, std::to_string(e.at));
-  Field(data, e.actor);
-  Field(data, std::to_string(e.incident_id));
-  Field(data, e.action);
-  Field(data, e.from_state);
-  Field(data, e.to_state);
-  Field(data, e.reason);
+  AppendHashField(data, e.prev_hash);
+  AppendHashField(data, std::to_string(e.seq));
+  AppendHashField(data, std::to_string(e.at));
+  AppendHashField(data, e.actor);
+  AppendHashField(data, std::to_string(e.incident_id));
+  AppendHashField(data, e.action);
+  AppendHashField(data, e.from_state);
+  AppendHashField(data, e.to_state);
+  AppendHashField(data, e.reason);
   return Sha256Hex(data);
 }
 
