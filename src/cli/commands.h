@@ -133,6 +133,16 @@ Handler SetupCountermeasuresLift(CLI::App& command);
 Handler SetupCountermeasuresList(CLI::App& command);
 Handler SetupCountermeasuresShow(CLI::App& command);
 Handler SetupCountermeasuresReconcile(CLI::App& command);
+// evidence_commands.cc
+Handler SetupEvidenceCollect(CLI::App& command);
+Handler SetupEvidenceCapture(CLI::App& command);
+Handler SetupEvidenceAdd(CLI::App& command);
+Handler SetupEvidenceList(CLI::App& command);
+Handler SetupEvidenceCustody(CLI::App& command);
+Handler SetupEvidenceVerify(CLI::App& command);
+Handler SetupEvidenceHold(CLI::App& command);
+Handler SetupEvidenceRelease(CLI::App& command);
+Handler SetupEvidenceExport(CLI::App& command);
 // notify_commands.cc
 Handler SetupNotifySend(CLI::App& command);
 // flows_commands.cc

@@ -175,6 +175,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
   std::map<std::string, Handler> top = {
       {"data_dir", text(c.data_dir)},
       {"listen", text(c.listen)},
+      {"evidence_dir", text(c.evidence_dir)},
       {"policy", text(c.policy)},
       {"kev", text(c.kev)},
       {"findings",

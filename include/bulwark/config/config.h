@@ -137,6 +137,7 @@ struct ReportsConfig {
 
 struct Config {
   std::string data_dir = "/var/lib/bulwark";
+  std::string evidence_dir;  // the evidence vault (docs/forensics.md); empty: <data_dir>/evidence
   std::string listen = "127.0.0.1:8080";  // host:port of the REST API
   std::string policy;                     // severity policy file; empty: built-in
   std::string kev;                        // CISA KEV catalog (JSON); empty: none
