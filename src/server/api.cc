@@ -7,6 +7,7 @@
 
 #include "bulwark/core/json_writer.h"
 #include "bulwark/core/strings.h"
+#include "bulwark/countermeasure/countermeasures.h"
 #include "bulwark/data/embedded.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/incident/json.h"
@@ -236,6 +237,7 @@ HttpResponse Api::Route(const HttpRequest& request) {
   if (rest[0] == "reports") return Reports(r, who, rest);
   if (rest[0] == "incidents") return Incidents(r, who, rest);
   if (rest[0] == "attribution") return Attribution(r, who);
+  if (rest[0] == "countermeasures") return Countermeasures(r, who, rest);
   if (rest[0] == "inventory") return Inventory(r, who, rest);
   return Problem(404, "Not Found", fmt::format("no resource at {}", r.path));
 }
@@ -641,6 +643,122 @@ HttpResponse Api::Transition(const HttpRequest& r, const model::Token& who,
   incident::WriteIncident(json, *moved);
   json.EndObject();
   return Json(out);
+}
+
+HttpResponse Api::Countermeasures(const HttpRequest& r, const model::Token& who,
+                                  const Segments& rest) {
+  bool responder = who.role == model::Role::kResponder || who.role == model::Role::kAdmin;
+  std::string actor = fmt::format("token:{}({})", who.id, model::RoleName(who.role));
+  auto answer = [](const Result<model::Countermeasure>& c) {
+    if (!c) return Problem(409, "Conflict", c.error().message);
+    return Json(countermeasure::CountermeasureJson(*c),
+                c->state == model::CountermeasureState::kFailed ? 502 : 200);
+  };
+  if (rest.size() == 1 && r.method == "GET") {
+    store::CountermeasureFilter filter;
+    auto limit = Limit(r);
+    auto after = After(r);
+    if (!limit || !after) return BadPaging();
+    filter.limit = *limit + 1;
+    filter.after_id = *after;
+    if (std::string state = Query(r, "state"); !state.empty()) {
+      filter.state = model::ParseCountermeasureState(state);
+      if (!filter.state)
+        return Problem(400, "Bad Request", "'state' must name a countermeasure state");
+    }
+    filter.system_id = Query(r, "system");
+    filter.customer_id = Staff(who) ? Query(r, "customer") : who.customer_id;
+    std::vector<model::Countermeasure> listed;
+    auto read = spine_.Read([&](store::Store& store) -> Result<void> {
+      auto got = store.ListCountermeasures(filter);
+      if (!got) return tl::unexpected(got.error());
+      listed = std::move(*got);
+      return {};
+    });
+    if (!read) return StoreFailure(read.error());
+    return ListPage(std::move(listed), *limit, "countermeasures",
+                    [](JsonWriter& json, const model::Countermeasure& c) {
+                      json.Raw(countermeasure::CountermeasureJson(c));
+                    });
+  }
+  if (rest.size() == 1 && r.method == "POST") {
+    if (!responder) return Problem(403, "Forbidden", "only responders propose countermeasures");
+    input::FlatFields body;
+    if (auto refused = ReadJsonBody(r,
+                                    {"incident_id", "system_id", "kind", "ports", "rate_pps",
+                                     "expires_in", "enforcer", "reason"},
+                                    body)) {
+      return *refused;
+    }
+    countermeasure::ProposeRequest request;
+    auto kind = model::ParseKind(body.fields["kind"].empty() ? "quarantine" : body.fields["kind"]);
+    if (!kind) return Problem(400, "Bad Request", "'kind' must name a countermeasure kind");
+    request.kind = *kind;
+    if (!body.fields["incident_id"].empty()) {
+      auto id = ParseInt(body.fields["incident_id"]);
+      if (!id) return Problem(400, "Bad Request", "'incident_id' must be a number");
+      request.incident_id = *id;
+    }
+    request.system_id = body.fields["system_id"];
+    if (request.incident_id == 0 && request.system_id.empty()) {
+      return Problem(400, "Bad Request", "name 'incident_id' or 'system_id'");
+    }
+    for (std::string_view port : Split(body.fields["ports"], ',')) {
+      if (!Trim(port).empty()) request.ports.emplace_back(Trim(port));
+    }
+    if (!body.fields["rate_pps"].empty()) {
+      auto rate = ParseInt(body.fields["rate_pps"]);
+      if (!rate || *rate <= 0)
+        return Problem(400, "Bad Request", "'rate_pps' must be a positive number");
+      request.rate_pps = *rate;
+    }
+    if (!body.fields["expires_in"].empty()) {
+      request.expires_in = ParseTimespan(body.fields["expires_in"]);
+      if (!request.expires_in)
+        return Problem(400, "Bad Request", "'expires_in' must be a duration such as 2h");
+    }
+    request.enforcer = body.fields["enforcer"];
+    request.reason = body.fields["reason"];
+    if (request.reason.empty()) return Problem(400, "Bad Request", "'reason' is required");
+    auto controller = spine_.Countermeasures();
+    if (!controller) return Problem(503, "Service Unavailable", controller.error().ToString());
+    auto proposed = (*controller)->Propose(request, actor);
+    if (!proposed) return Problem(422, "Unprocessable Content", proposed.error().message);
+    return Json(countermeasure::CountermeasureJson(*proposed), 201);
+  }
+  if (rest.size() < 2) return NotAllowed("GET, HEAD, POST");
+  auto id = ParseInt(rest[1]);
+  std::optional<model::Countermeasure> found;
+  auto read = spine_.Read([&](store::Store& store) -> Result<void> {
+    if (!id) return {};
+    auto got = store.GetCountermeasure(*id);
+    if (!got) return tl::unexpected(got.error());
+    found = std::move(*got);
+    return {};
+  });
+  if (!read) return StoreFailure(read.error());
+  // A customer's token does not learn that another customer's countermeasure exists.
+  if (!found || (!Staff(who) && found->customer_id != who.customer_id)) {
+    return Problem(404, "Not Found", fmt::format("no countermeasure {}", rest[1]));
+  }
+  if (rest.size() == 2) {
+    if (r.method != "GET") return NotAllowed("GET, HEAD");
+    return Json(countermeasure::CountermeasureJson(*found));
+  }
+  if (rest.size() != 3) return Problem(404, "Not Found", fmt::format("no resource at {}", r.path));
+  if (r.method != "POST") return NotAllowed("POST");
+  if (!responder) return Problem(403, "Forbidden", "only responders act on countermeasures");
+  input::FlatFields body;
+  if (auto refused = ReadJsonBody(r, {"reason"}, body)) return *refused;
+  const std::string& reason = body.fields["reason"];
+  auto controller = spine_.Countermeasures();
+  if (!controller) return Problem(503, "Service Unavailable", controller.error().ToString());
+  auto& cms = **controller;
+  if (rest[2] == "approve") return answer(cms.Approve(*id, actor, reason));
+  if (rest[2] == "reject") return answer(cms.Reject(*id, actor, reason));
+  if (rest[2] == "apply") return answer(cms.Apply(*id, actor, reason));
+  if (rest[2] == "lift") return answer(cms.Lift(*id, actor, reason));
+  return Problem(404, "Not Found", fmt::format("no resource at {}", r.path));
 }
 
 HttpResponse Api::Attribution(const HttpRequest& r, const model::Token& who) {

@@ -40,6 +40,9 @@ class Api {
   HttpResponse Transition(const HttpRequest& r, const model::Token& who,
                           const model::Incident& incident);
   HttpResponse Attribution(const HttpRequest& r, const model::Token& who);
+  // /api/v1/countermeasures: staff read all, customers their own; responders and admins
+  // propose, approve, reject, apply and lift.
+  HttpResponse Countermeasures(const HttpRequest& r, const model::Token& who, const Segments& rest);
   HttpResponse Inventory(const HttpRequest& r, const model::Token& who, const Segments& rest);
 
   // False (and counts one) when `token` has used up its comments of the last minute.

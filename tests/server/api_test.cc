@@ -268,5 +268,69 @@ TEST(OpenApiCheck, CatchesWhatTheDocumentDoesNotSay) {
               R"({"incidents": [], "next_after": null})");
 }
 
+// Countermeasures over the API, in dry run (tests/countermeasure has the real enforcement):
+// responders propose and act, analysts read, customers see only their own.
+class CountermeasureApiTest : public ApiTest {
+ protected:
+  void Configure(config::Config& config) override {
+    config.countermeasures.dry_run = true;
+    config.countermeasures.nftables.configured = true;
+    auto store = store::OpenSqliteStore(config.data_dir);
+    ASSERT_TRUE(store);
+    responder_ = *CreateToken(**store, model::Role::kResponder, "", "test", 0);
+  }
+  std::string responder_;
+};
+
+TEST_F(CountermeasureApiTest, RespondersActCustomersSeeTheirOwn) {
+  const std::string shop =
+      R"({"system_id": "s-shop", "reason": "spam from the shop", "kind": "egress_block", "ports": ["tcp/25", "tcp/587"], "expires_in": "2h"})";
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures", analyst_, shop).status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures", globex_, shop).status, 403);
+  auto proposed = Call("POST", "/api/v1/countermeasures", responder_, shop);
+  ASSERT_EQ(proposed.status, 201) << proposed.body;
+  EXPECT_NE(proposed.body.find(R"("ports":["tcp/25","tcp/587"])"), std::string::npos);
+  auto acme = Call("POST", "/api/v1/countermeasures", responder_,
+                   R"({"incident_id": 1, "reason": "brute force"})");
+  ASSERT_EQ(acme.status, 201) << acme.body;
+  EXPECT_NE(acme.body.find(R"("system_id":"s-web1")"), std::string::npos);
+  // Tenant isolation: Globex sees its own, not ACME's, and cannot act.
+  auto theirs = Call("GET", "/api/v1/countermeasures", globex_);
+  ASSERT_EQ(theirs.status, 200);
+  EXPECT_NE(theirs.body.find("s-shop"), std::string::npos);
+  EXPECT_EQ(theirs.body.find("s-web1"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/api/v1/countermeasures/1", globex_).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/countermeasures/2", globex_).status, 404);
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures/1/lift", globex_, R"({"reason": "no"})").status,
+            403);
+  EXPECT_EQ(Call("GET", "/api/v1/countermeasures?state=proposed", analyst_).status, 200);
+  // The lifecycle through the API.
+  auto approved =
+      Call("POST", "/api/v1/countermeasures/1/approve", responder_, R"({"reason": "ok"})");
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_NE(approved.body.find(R"("state":"approved")"), std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures/1/approve", responder_, "{}").status, 409);
+  auto applied = Call("POST", "/api/v1/countermeasures/1/apply", responder_, "{}");
+  EXPECT_EQ(applied.status, 200) << applied.body;  // dry run: still approved
+  auto lifted =
+      Call("POST", "/api/v1/countermeasures/1/lift", responder_, R"({"reason": "fixed"})");
+  ASSERT_EQ(lifted.status, 200);
+  EXPECT_NE(lifted.body.find(R"("state":"removed")"), std::string::npos);
+  // Bad requests.
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures", responder_,
+                 R"({"system_id": "s-shop", "reason": "x", "kind": "nuke"})")
+                .status,
+            400);
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures", responder_,
+                 R"({"system_id": "s-none", "reason": "x"})")
+                .status,
+            422);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/countermeasures", responder_, R"({"system_id": "s-shop"})").status,
+      400);
+  EXPECT_EQ(Call("POST", "/api/v1/countermeasures/1/explode", responder_, "{}").status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/v1/countermeasures/1", responder_).status, 405);
+}
+
 }  // namespace
 }  // namespace bulwark::server
