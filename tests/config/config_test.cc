@@ -38,6 +38,16 @@ TEST(Config, TheExampleIsTheDefaults) {
   EXPECT_EQ(parsed->reports.imap.poll, defaults.reports.imap.poll);
   EXPECT_EQ(parsed->reports.shadowserver_api.url, defaults.reports.shadowserver_api.url);
   EXPECT_EQ(parsed->reports.shadowserver_api.poll, defaults.reports.shadowserver_api.poll);
+  const auto& cm = parsed->countermeasures;
+  EXPECT_EQ(cm.enabled, defaults.countermeasures.enabled);
+  EXPECT_EQ(cm.max_automatic_per_hour, defaults.countermeasures.max_automatic_per_hour);
+  EXPECT_EQ(cm.automatic_expiry, defaults.countermeasures.automatic_expiry);
+  EXPECT_EQ(cm.reconcile_interval, defaults.countermeasures.reconcile_interval);
+  ASSERT_EQ(cm.automatic.size(), 1u);
+  EXPECT_EQ(cm.automatic[0].on, defaults.countermeasures.automatic[0].on);
+  EXPECT_EQ(cm.automatic[0].min_severity, defaults.countermeasures.automatic[0].min_severity);
+  EXPECT_FALSE(cm.nftables.configured);
+  EXPECT_FALSE(cm.stackit.configured);
   EXPECT_TRUE(parsed->reports.xarf_schemas.empty());
 }
 
@@ -158,6 +168,35 @@ TEST(Config, ErrorsNameTheirPlace) {
     EXPECT_NE(parsed.error().message.find(c.message), std::string::npos)
         << c.yaml << " -> " << parsed.error().ToString();
   }
+}
+
+TEST(Config, Countermeasures) {
+  auto parsed = Parse(R"(countermeasures:
+  dry_run: true
+  forensics: [192.0.2.50, "2001:db8:f::/48"]
+  automatic:
+    - {on: opened, min_severity: critical, incident_kinds: [intrusions/], kind: quarantine}
+    - {on: opened, kind: egress_block, ports: [tcp/25]}
+  nftables: {netns: edge, port_names: {nic-1: tap1}}
+  stackit:
+)",
+                      "c.yml");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  const auto& cm = parsed->countermeasures;
+  EXPECT_TRUE(cm.dry_run);
+  EXPECT_EQ(cm.forensics.size(), 2u);
+  ASSERT_EQ(cm.automatic.size(), 2u);
+  EXPECT_EQ(cm.automatic[1].ports, std::vector<std::string>{"tcp/25"});
+  EXPECT_TRUE(cm.nftables.configured);
+  EXPECT_EQ(cm.nftables.port_names.at("nic-1"), "tap1");
+  EXPECT_TRUE(cm.stackit.configured);
+  auto kind = Parse("countermeasures:\n  automatic: [{kind: nuke}]\n", "c.yml");
+  ASSERT_FALSE(kind);
+  EXPECT_EQ(kind.error().where, "c.yml:2:15");
+  auto cidr = Parse("countermeasures:\n  forensics: [10.0.0.1/8]\n", "c.yml");
+  ASSERT_FALSE(cidr);
+  EXPECT_NE(cidr.error().message.find("10.0.0.1/8"), std::string::npos);
+  EXPECT_FALSE(Parse("countermeasures:\n  nftables: {family: ip}\n", "c.yml"));
 }
 
 }  // namespace
