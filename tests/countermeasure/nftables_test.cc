@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "../support/lab.h"
@@ -102,6 +104,65 @@ TEST_F(NftablesTest, QuarantineCutsTheSystemButNotForensicsOrTheNeighbour) {
   observed = enforcer_->Observe(std::span(&vm1, 1));
   ASSERT_TRUE(observed);
   EXPECT_EQ((*observed)[0].presence, Presence::kAbsent);
+}
+
+// Running SSH sessions into the VM: the one from the internet host stalls when the quarantine
+// is applied, the forensics host's keeps running.
+TEST_F(NftablesTest, RunningSshSessionsStopExceptTheForensicsHosts) {
+  std::string dir = "/tmp/bwl-ssh-" + std::to_string(getpid());
+  ASSERT_TRUE(Lab::Sh("mkdir -p " + dir + " /run/sshd"));
+  ASSERT_TRUE(Lab::Sh("ssh-keygen -q -t ed25519 -N '' -f " + dir + "/host && ssh-keygen -q -t " +
+                      "ed25519 -N '' -f " + dir + "/client && cp " + dir + "/client.pub " + dir +
+                      "/authorized_keys"));
+  std::ofstream(dir + "/sshd_config")
+      << "ListenAddress 10.77.0.11\nHostKey " << dir << "/host\nAuthorizedKeysFile " << dir
+      << "/authorized_keys\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
+      << "PidFile " << dir << "/sshd.pid\nLogLevel ERROR\n";
+  ChildProcess sshd(lab_.Argv("vm1", {"/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"}),
+                    dir + "/sshd.log");
+  for (int i = 0; i < 50 && !lab_.Connects("inet", "10.77.0.11", 22); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto session = [&](const std::string& host) {
+    return std::make_unique<ChildProcess>(
+        lab_.Argv(host, {"/usr/bin/ssh", "-i", dir + "/client", "-o", "BatchMode=yes", "-o",
+                         "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+                         "LogLevel=ERROR", "root@10.77.0.11",
+                         "while true; do echo tick; sleep 0.1; done"}),
+        dir + "/" + host + ".out");
+  };
+  auto size = [&](const std::string& host) {
+    std::error_code error;
+    return std::filesystem::file_size(dir + "/" + host + ".out", error);
+  };
+  auto inet = session("inet");
+  auto fx = session("fx");
+  for (int i = 0; i < 100 && (size("inet") < 20 || size("fx") < 20); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GE(size("inet"), 20u) << "the SSH session from the internet host did not start";
+  ASSERT_GE(size("fx"), 20u) << "the SSH session from the forensics host did not start";
+
+  Enforcement vm1 = Make(10, model::CountermeasureKind::kQuarantine, {"vm1p"}, "10.77.0.11");
+  ASSERT_TRUE(enforcer_->Apply(std::span(&vm1, 1), {}, kNow));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // what was in flight arrives
+  auto inet_before = size("inet"), fx_before = size("fx");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(size("inet"), inet_before) << "the internet host's session still runs";
+  EXPECT_GT(size("fx"), fx_before + 50) << "the forensics host's session stopped";
+
+  ASSERT_TRUE(enforcer_->Lift(std::span(&vm1, 1), {}, kNow));
+  // The stalled session resumes: TCP retransmits what the quarantine dropped.
+  bool resumed = false;
+  for (int i = 0; i < 100 && !resumed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    resumed = size("inet") > inet_before + 50;
+  }
+  EXPECT_TRUE(resumed) << "the internet host's session did not resume after the lift";
+  inet.reset();
+  fx.reset();
+  sshd.Stop();
+  Lab::Sh("rm -rf " + dir);
 }
 
 TEST_F(NftablesTest, EgressBlockDropsOnlyTheNamedPorts) {
