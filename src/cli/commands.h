@@ -136,6 +136,7 @@ Handler SetupCountermeasuresReconcile(CLI::App& command);
 // evidence_commands.cc
 Handler SetupEvidenceCollect(CLI::App& command);
 Handler SetupEvidenceCapture(CLI::App& command);
+Handler SetupEvidenceCloud(CLI::App& command);
 Handler SetupEvidenceAdd(CLI::App& command);
 Handler SetupEvidenceList(CLI::App& command);
 Handler SetupEvidenceCustody(CLI::App& command);

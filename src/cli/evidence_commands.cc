@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "bulwark/cloud/stackit_forensics.h"
 #include "bulwark/countermeasure/countermeasures.h"
 #include "bulwark/forensics/capture.h"
 #include "bulwark/forensics/timeline.h"
@@ -152,6 +153,64 @@ Handler SetupEvidenceCapture(CLI::App& command) {
                      "port {}: {} older files left the ring, {} packets dropped by the kernel\n",
                      target.ports[i], results[i]->dropped_files, results[i]->kernel_dropped);
         }
+      }
+      return PrintItems(items);
+    });
+  };
+}
+
+Handler SetupEvidenceCloud(CLI::App& command) {
+  struct Options {
+    VaultOptions vault;
+    std::string system;
+    int64_t incident = 0;
+    bool console = false;
+    bool snapshot = false;
+    int lines = 0;
+  };
+  auto o = std::make_shared<Options>();
+  AddVaultOptions(command, o->vault, true);
+  command.add_option("--system", o->system, "The server (its system id)")->required();
+  command.add_option("--incident", o->incident, "The incident it belongs to");
+  command.add_flag("--console", o->console, "The server's console log");
+  command.add_option("--lines", o->lines, "Of the console log, the last this many (0: all)");
+  command.add_flag("--snapshot", o->snapshot, "A snapshot of the boot volume (its record)");
+  return [o]() -> Outcome {
+    if (!o->console && !o->snapshot) return UsageError("give --console, --snapshot or both");
+    return WithVault(o->vault.store, [&](Vault& vault, spine::Spine& spine) -> Outcome {
+      auto settings = cloud::StackitEnforcerSettingsOf(*spine.config(), ProgramEnv());
+      if (!settings) return RuntimeError(settings.error());
+      auto target = countermeasure::TargetOf(*spine.index(), o->system, ProgramEnv().Now());
+      if (target.project_id.empty()) {
+        return RuntimeError(fmt::format("no system '{}' in the inventory", o->system));
+      }
+      std::vector<Result<cloud::CloudEvidence>> taken;
+      if (o->console) {
+        taken.push_back(
+            cloud::StackitConsoleLog(*settings, target.project_id, target.server_id, o->lines));
+      }
+      if (o->snapshot) {
+        std::string name = o->incident ? fmt::format("bulwark-incident-{}", o->incident)
+                                       : fmt::format("bulwark-{}", o->system);
+        taken.push_back(
+            cloud::StackitSnapshot(*settings, target.project_id, target.server_id, name));
+      }
+      std::vector<EvidenceItem> items;
+      for (auto& evidence : taken) {
+        if (!evidence) return RuntimeError(evidence.error());
+        EvidenceItem item;
+        item.name = evidence->name;
+        item.incident_id = o->incident;
+        item.system_id = o->system;
+        item.kind = evidence->kind;
+        item.method = evidence->method;
+        item.tool = "bulwark";
+        item.tool_version = BULWARK_VERSION;
+        item.acquired_by = o->vault.actor;
+        item.clock_note = "times in the record are the cloud's (UTC)";
+        auto added = vault.Add(evidence->content, item);
+        if (!added) return RuntimeError(added.error());
+        items.push_back(*added);
       }
       return PrintItems(items);
     });

@@ -229,23 +229,9 @@ Result<std::shared_ptr<countermeasure::Countermeasures>> Spine::Countermeasures(
     built->enforcers.push_back(std::move(*nftables));
   }
   if (c.stackit.configured) {
-    auto resolved = cloud::ResolveStackitSettings(config->stackit, impl_->env);
-    if (!resolved) return Fail("countermeasures.stackit: " + resolved.error().ToString());
-    cloud::StackitEnforcerSettings settings;
-    settings.iaas_url = resolved->iaas_url;
-    settings.region = resolved->region;
-    Env* env = &impl_->env;
-    settings.token = [account = *resolved, env] {
-      return cloud::StackitAccessToken(account, env->Now());
-    };
-    settings.quarantine_group = c.stackit.quarantine_group;
-    settings.rescue_image = c.stackit.rescue_image;
-    settings.operation_timeout = c.stackit.operation_timeout;
-    settings.poll_interval = c.stackit.poll_interval;
-    for (const auto& cidr : c.forensics) {
-      if (auto prefix = model::Prefix::Parse(cidr)) settings.forensics.push_back(*prefix);
-    }
-    auto stackit = std::make_unique<cloud::StackitEnforcer>(std::move(settings));
+    auto settings = cloud::StackitEnforcerSettingsOf(*config, impl_->env);
+    if (!settings) return Fail("countermeasures.stackit: " + settings.error().ToString());
+    auto stackit = std::make_unique<cloud::StackitEnforcer>(std::move(*settings));
     by_name["stackit"] = stackit.get();
     built->enforcers.push_back(std::move(stackit));
   }

@@ -17,6 +17,7 @@
 #include "../support/files.h"
 #include "../support/memory_env.h"
 #include "../support/prism.h"
+#include "bulwark/cloud/stackit_forensics.h"
 #include "bulwark/countermeasure/countermeasures.h"
 
 namespace bulwark::cloud {
@@ -171,6 +172,22 @@ TEST_F(StackitEnforcerTest, PublicIpDetachAndReattachFollowTheContract) {
   e.countermeasure.recorded = (*applied)[0];
   ASSERT_TRUE(enforcer.Lift(std::span(&e, 1), {}, 0));
   EXPECT_EQ(NewViolations(), 0u);
+}
+
+// Forensic collection through the API: the console log and a snapshot of the boot volume.
+TEST_F(StackitEnforcerTest, ConsoleLogAndSnapshotFollowTheContract) {
+  auto console = StackitConsoleLog(Settings(iaas_->url()), kProject, kServer, 500);
+  ASSERT_TRUE(console) << console.error().ToString();
+  EXPECT_EQ(console->kind, "console");
+  EXPECT_FALSE(console->content.empty());
+  auto snapshot = StackitSnapshot(Settings(iaas_->url()), kProject, kServer, "bulwark-incident-12");
+  ASSERT_TRUE(snapshot) << snapshot.error().ToString();
+  EXPECT_EQ(snapshot->kind, "snapshot");
+  EXPECT_NE(snapshot->content.find("\"id\""), std::string::npos);
+  EXPECT_NE(snapshot->method.find("CreateSnapshot of volume"), std::string::npos);
+  EXPECT_EQ(NewViolations(), 0u);
+  BrokenApi broken(500);
+  EXPECT_FALSE(StackitSnapshot(Settings(broken.url()), kProject, kServer, "x"));
 }
 
 TEST_F(StackitEnforcerTest, ContractViolationsFail) {

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "bulwark/cloud/stackit.h"
+#include "bulwark/config/config.h"
+#include "bulwark/core/env.h"
 #include "bulwark/countermeasure/enforcer.h"
 #include "bulwark/model/inventory.h"
 
@@ -55,8 +57,12 @@ class StackitEnforcer final : public countermeasure::Enforcer {
       std::span<const countermeasure::Enforcement> batch) override;
 
  private:
-  class Session;
   StackitEnforcerSettings settings_;
 };
+
+// The enforcer's settings of a configuration: the stackit section's URL, region and credentials
+// (a fresh key-flow token per round), countermeasures.stackit and countermeasures.forensics.
+// Errors: a credential file that cannot be read.
+Result<StackitEnforcerSettings> StackitEnforcerSettingsOf(const config::Config& config, Env& env);
 
 }  // namespace bulwark::cloud
