@@ -57,6 +57,20 @@ struct NicState {
   std::vector<std::string> security_groups;
   bool nic_security = true;
   std::vector<std::string> allowed_addresses;
+
+  // From a NIC object of the API, or of a record (the same member names).
+  static NicState Parse(simdjson::dom::element item) {
+    NicState nic;
+    nic.id = Text(item, "id");
+    nic.network_id = Text(item, "networkId");
+    nic.security_groups = Strings(item, "securityGroups");
+    bool security = true;
+    if (item["nicSecurity"].get_bool().get(security) == simdjson::SUCCESS) {
+      nic.nic_security = security;
+    }
+    nic.allowed_addresses = Strings(item, "allowedAddresses");
+    return nic;
+  }
 };
 
 // The calls of one round with one token.
@@ -89,15 +103,7 @@ class IaasSession {
     }
     std::vector<NicState> nics;
     for (auto item : items) {
-      NicState nic;
-      nic.id = Text(item, "id");
-      nic.network_id = Text(item, "networkId");
-      nic.security_groups = Strings(item, "securityGroups");
-      bool security = true;
-      if (item["nicSecurity"].get_bool().get(security) == simdjson::SUCCESS) {
-        nic.nic_security = security;
-      }
-      nic.allowed_addresses = Strings(item, "allowedAddresses");
+      NicState nic = NicState::Parse(item);
       if (!nic.id.empty()) nics.push_back(std::move(nic));
     }
     return nics;

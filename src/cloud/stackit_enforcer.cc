@@ -21,7 +21,6 @@ using countermeasure::Observation;
 using countermeasure::Presence;
 using iaas::IaasSession;
 using iaas::NicState;
-using iaas::Strings;
 using iaas::Text;
 using iaas::WriteStrings;
 using model::CountermeasureKind;
@@ -71,18 +70,7 @@ struct Record {
     if (parser.parse(text).get(root) != simdjson::SUCCESS) return record;
     simdjson::dom::array items;
     if (root["nics"].get_array().get(items) == simdjson::SUCCESS) {
-      for (auto item : items) {
-        NicState nic;
-        nic.id = Text(item, "id");
-        nic.network_id = Text(item, "networkId");
-        nic.security_groups = Strings(item, "securityGroups");
-        bool security = true;
-        if (item["nicSecurity"].get_bool().get(security) == simdjson::SUCCESS) {
-          nic.nic_security = security;
-        }
-        nic.allowed_addresses = Strings(item, "allowedAddresses");
-        record.nics.push_back(std::move(nic));
-      }
+      for (auto item : items) record.nics.push_back(NicState::Parse(item));
     }
     if (root["publicIps"].get_array().get(items) == simdjson::SUCCESS) {
       for (auto item : items) record.public_ips.emplace_back(Text(item, "id"), Text(item, "nic"));

@@ -365,31 +365,33 @@ Result<std::string> Vault::Read(const std::string& sha256) const {
 }
 
 Result<void> Vault::Hold(int64_t incident_id, const std::string& actor, const std::string& why) {
-  std::lock_guard lock(mutex_);
-  if (holds_.count(incident_id)) return {};
-  CustodyEntry entry;
-  entry.actor = actor;
-  entry.action = "hold";
-  entry.incident_id = incident_id;
-  entry.detail = why;
-  auto appended = Append(entry);
-  if (!appended) return tl::unexpected(appended.error());
-  holds_.insert(incident_id);
-  return {};
+  return SetHold(incident_id, true, actor, why);
 }
 
 Result<void> Vault::Release(int64_t incident_id, const std::string& actor, const std::string& why) {
+  return SetHold(incident_id, false, actor, why);
+}
+
+Result<void> Vault::SetHold(int64_t incident_id, bool hold, const std::string& actor,
+                            const std::string& why) {
   std::lock_guard lock(mutex_);
-  if (!holds_.count(incident_id))
+  bool held = holds_.count(incident_id) > 0;
+  if (held == hold) {
+    if (hold) return {};  // on hold already
     return Fail(fmt::format("incident {} is not on hold", incident_id));
+  }
   CustodyEntry entry;
   entry.actor = actor;
-  entry.action = "release";
+  entry.action = hold ? "hold" : "release";
   entry.incident_id = incident_id;
   entry.detail = why;
   auto appended = Append(entry);
   if (!appended) return tl::unexpected(appended.error());
-  holds_.erase(incident_id);
+  if (hold) {
+    holds_.insert(incident_id);
+  } else {
+    holds_.erase(incident_id);
+  }
   return {};
 }
 

@@ -8,6 +8,7 @@
 
 #include "../support/files.h"
 #include "../support/lab.h"
+#include "../support/lab_inventory.h"
 #include "../support/memory_env.h"
 #include "bulwark/countermeasure/nftables.h"
 #include "bulwark/incident/audit.h"
@@ -22,37 +23,9 @@ using testing_support::Lab;
 constexpr TimeNs kNow = 1'780'000'000LL * kNsPerSecond;
 
 model::Inventory Fleet() {
-  model::Inventory inventory;
-  model::Customer acme;
-  acme.id = "c-acme";
-  acme.name = "ACME";
-  acme.contacts = {{"sec@acme.example", "security"}};
-  inventory.customers.push_back(acme);
-  model::Project project;
-  project.id = "p-acme";
-  project.customer_id = "c-acme";
-  inventory.projects.push_back(project);
-  for (auto [id, port, address, guarded] : {std::tuple{"s-vm1", "vm1p", "10.77.0.11", false},
-                                            std::tuple{"s-vm2", "vm2p", "10.77.0.12", false},
-                                            std::tuple{"s-db", "vm2p", "10.77.0.13", true}}) {
-    model::System system;
-    system.id = id;
-    system.project_id = "p-acme";
-    system.name = id;
-    system.protected_system = guarded;
-    inventory.systems.push_back(system);
-    model::Interface nic;
-    nic.system_id = id;
-    nic.port = port;
-    nic.mac = "fa:16:3e:00:00:0" + std::to_string(inventory.systems.size());
-    inventory.interfaces.push_back(nic);
-    model::Assignment held;
-    held.system_id = id;
-    held.interface_key = port;
-    held.prefix = *model::Prefix::Parse(address);
-    inventory.assignments.push_back(held);
-  }
-  return inventory;
+  return testing_support::LabInventory("c-acme", {{"s-vm1", "vm1p", "10.77.0.11"},
+                                                  {"s-vm2", "vm2p", "10.77.0.12"},
+                                                  {"s-db", "vm2p", "10.77.0.13", true}});
 }
 
 class CountermeasuresTest : public ::testing::Test {

@@ -33,20 +33,32 @@ int EchoRequests(const std::string& path) {
   return count;
 }
 
-TEST(CaptureTest, CapturesTheSystemsPortInTheSwitch) {
-  Lab lab({{"vm1", "10.77.0.11"}, {"inet", "10.77.0.100"}});
-  ASSERT_TRUE(lab.ok());
-  auto dir = testing_support::TestDataDir("bulwark-capture");
+// Settings for a capture of vm1's port for two seconds into `dir`.
+CaptureSettings Vm1Port(const Lab& lab, const std::filesystem::path& dir) {
   CaptureSettings settings;
   settings.netns = lab.Namespace("sw");
   settings.interface = "vm1p";
   settings.dir = dir.string();
   settings.duration = 2 * kNsPerSecond;
+  return settings;
+}
+
+// Captures with `settings` while vm1 runs `command` (started once the capture is open).
+Result<CaptureResult> CaptureWhile(const Lab& lab, const CaptureSettings& settings,
+                                   const std::string& command) {
   Result<CaptureResult> captured = Fail("not run");
   std::thread capture([&] { captured = Capture(settings); });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Lab::Sh(lab.In("vm1", "ping -n -q -c5 -i0.2 10.77.0.100") + " >/dev/null 2>&1");
+  Lab::Sh(lab.In("vm1", command) + " >/dev/null 2>&1");
   capture.join();
+  return captured;
+}
+
+TEST(CaptureTest, CapturesTheSystemsPortInTheSwitch) {
+  Lab lab({{"vm1", "10.77.0.11"}, {"inet", "10.77.0.100"}});
+  ASSERT_TRUE(lab.ok());
+  auto dir = testing_support::TestDataDir("bulwark-capture");
+  auto captured = CaptureWhile(lab, Vm1Port(lab, dir), "ping -n -q -c5 -i0.2 10.77.0.100");
   ASSERT_TRUE(captured) << captured.error().ToString();
   ASSERT_EQ(captured->files.size(), 1u);
   EXPECT_EQ(EchoRequests(captured->files[0]), 5);
@@ -57,19 +69,11 @@ TEST(CaptureTest, TheRingKeepsItsCaps) {
   Lab lab({{"vm1", "10.77.0.11"}, {"inet", "10.77.0.100"}});
   ASSERT_TRUE(lab.ok());
   auto dir = testing_support::TestDataDir("bulwark-capture");
-  CaptureSettings settings;
-  settings.netns = lab.Namespace("sw");
-  settings.interface = "vm1p";
-  settings.dir = dir.string();
-  settings.duration = 2 * kNsPerSecond;
+  CaptureSettings settings = Vm1Port(lab, dir);
   settings.segment_bytes = 1000;
   settings.segments = 2;
   settings.filter = "icmp";
-  Result<CaptureResult> captured = Fail("not run");
-  std::thread capture([&] { captured = Capture(settings); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Lab::Sh(lab.In("vm1", "ping -n -q -c40 -i0.02 10.77.0.100") + " >/dev/null 2>&1");
-  capture.join();
+  auto captured = CaptureWhile(lab, settings, "ping -n -q -c40 -i0.02 10.77.0.100");
   ASSERT_TRUE(captured) << captured.error().ToString();
   EXPECT_EQ(captured->files.size(), 2u);
   EXPECT_GT(captured->dropped_files, 0u);

@@ -11,6 +11,7 @@
 #include "../support/attack_lines.h"
 #include "../support/files.h"
 #include "../support/lab.h"
+#include "../support/lab_inventory.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/server/service.h"
 #include "bulwark/store/store.h"
@@ -19,37 +20,6 @@ namespace bulwark {
 namespace {
 
 using testing_support::Lab;
-
-model::Inventory LabInventory() {
-  model::Inventory inventory;
-  model::Customer customer;
-  customer.id = "c-lab";
-  customer.name = "Lab customer";
-  customer.contacts = {{"security@lab.example", "security"}};
-  inventory.customers.push_back(customer);
-  model::Project project;
-  project.id = "p-lab";
-  project.customer_id = "c-lab";
-  inventory.projects.push_back(project);
-  for (auto [id, port, address] :
-       {std::tuple{"s-vm1", "vm1p", "10.77.0.11"}, std::tuple{"s-vm2", "vm2p", "10.77.0.12"}}) {
-    model::System system;
-    system.id = id;
-    system.name = id;
-    system.project_id = "p-lab";
-    inventory.systems.push_back(system);
-    model::Interface nic;
-    nic.system_id = id;
-    nic.port = port;
-    inventory.interfaces.push_back(nic);
-    model::Assignment held;
-    held.system_id = id;
-    held.interface_key = port;
-    held.prefix = *model::Prefix::Parse(address);
-    inventory.assignments.push_back(held);
-  }
-  return inventory;
-}
 
 TEST(CountermeasureServeTest, BruteForcingVmIsQuarantinedAndItsPacketsStop) {
   Lab lab({{"vm1", "10.77.0.11"}, {"vm2", "10.77.0.12"}, {"inet", "10.77.0.100"}});
@@ -68,7 +38,8 @@ TEST(CountermeasureServeTest, BruteForcingVmIsQuarantinedAndItsPacketsStop) {
   {
     auto store = store::OpenSqliteStore(config.data_dir);
     ASSERT_TRUE(store);
-    ASSERT_TRUE((*store)->WriteInventory(LabInventory()));
+    ASSERT_TRUE((*store)->WriteInventory(testing_support::LabInventory(
+        "c-lab", {{"s-vm1", "vm1p", "10.77.0.11"}, {"s-vm2", "vm2p", "10.77.0.12"}})));
   }
   ASSERT_TRUE(lab.Pings("vm1", "10.77.0.100"));
   auto service = server::Service::Start(config, "", data::BuiltinEnv::Default());

@@ -108,6 +108,8 @@ class Vault {
   Vault(std::string dir, Env& env, int lock_fd);
   Result<CustodyEntry> Append(CustodyEntry entry);
   Result<EvidenceItem> Record(EvidenceItem item);
+  Result<void> SetHold(int64_t incident_id, bool hold, const std::string& actor,
+                       const std::string& why);
   std::string ObjectPath(const std::string& sha256) const;
 
   std::string dir_;
