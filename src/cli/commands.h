@@ -137,6 +137,8 @@ Handler SetupCountermeasuresReconcile(CLI::App& command);
 Handler SetupEvidenceCollect(CLI::App& command);
 Handler SetupEvidenceCapture(CLI::App& command);
 Handler SetupEvidenceCloud(CLI::App& command);
+Handler SetupEvidenceAgree(CLI::App& command);
+Handler SetupEvidenceVolatile(CLI::App& command);
 Handler SetupEvidenceAdd(CLI::App& command);
 Handler SetupEvidenceList(CLI::App& command);
 Handler SetupEvidenceCustody(CLI::App& command);

@@ -217,6 +217,78 @@ Handler SetupEvidenceCloud(CLI::App& command) {
   };
 }
 
+Handler SetupEvidenceAgree(CLI::App& command) {
+  struct Options {
+    VaultOptions vault;
+    int64_t incident = 0;
+    std::string how;
+    bool withdraw = false;
+  };
+  auto o = std::make_shared<Options>();
+  AddVaultOptions(command, o->vault, true);
+  command.add_option("--incident", o->incident, "The incident")->required();
+  command.add_option("--how", o->how, "How the customer agreed (a mail, a ticket)")->required();
+  command.add_flag("--withdraw", o->withdraw, "The customer withdrew the agreement");
+  return [o]() -> Outcome {
+    return WithVault(o->vault.store, [&](Vault& vault, spine::Spine&) -> Outcome {
+      auto done = o->withdraw ? vault.WithdrawAgreement(o->incident, o->vault.actor, o->how)
+                              : vault.RecordAgreement(o->incident, o->vault.actor, o->how);
+      if (!done) return RuntimeError(done.error());
+      fmt::print("incident {}: the customer's agreement {}\n", o->incident,
+                 o->withdraw ? "withdrawn" : "recorded");
+      return kExitOk;
+    });
+  };
+}
+
+Handler SetupEvidenceVolatile(CLI::App& command) {
+  struct Options {
+    VaultOptions vault;
+    std::string system;
+    int64_t incident = 0;
+  };
+  auto o = std::make_shared<Options>();
+  AddVaultOptions(command, o->vault, true);
+  command.add_option("--system", o->system, "The server (its system id)")->required();
+  command.add_option("--incident", o->incident, "The incident (its customer agreed)")->required();
+  return [o]() -> Outcome {
+    return WithVault(o->vault.store, [&](Vault& vault, spine::Spine& spine) -> Outcome {
+      if (!vault.HasAgreement(o->incident)) {
+        return RuntimeError(fmt::format(
+            "incident {}: no agreement of the customer is recorded (bulwark evidence agree)",
+            o->incident));
+      }
+      auto config = spine.config();
+      auto settings = cloud::StackitEnforcerSettingsOf(*config, ProgramEnv());
+      if (!settings) return RuntimeError(settings.error());
+      auto target = countermeasure::TargetOf(*spine.index(), o->system, ProgramEnv().Now());
+      if (target.project_id.empty()) {
+        return RuntimeError(fmt::format("no system '{}' in the inventory", o->system));
+      }
+      std::vector<EvidenceItem> items;
+      for (const auto& step : cloud::VolatileOrder()) {
+        auto evidence = cloud::StackitRunCommand(*settings, config->stackit.run_command_url,
+                                                 target.project_id, target.server_id, step);
+        if (!evidence) return RuntimeError(evidence.error());
+        EvidenceItem item;
+        item.name = evidence->name;
+        item.incident_id = o->incident;
+        item.system_id = o->system;
+        item.kind = evidence->kind;
+        item.method = evidence->method;
+        item.tool = "bulwark";
+        item.tool_version = BULWARK_VERSION;
+        item.acquired_by = o->vault.actor;
+        item.clock_note = "each output starts with the server's own UTC time";
+        auto added = vault.Add(evidence->content, item);
+        if (!added) return RuntimeError(added.error());
+        items.push_back(*added);
+      }
+      return PrintItems(items);
+    });
+  };
+}
+
 Handler SetupEvidenceAdd(CLI::App& command) {
   struct Options {
     VaultOptions vault;

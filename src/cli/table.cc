@@ -78,6 +78,13 @@ const std::vector<CommandSpec>& Commands() {
       {"evidence", "cloud",
        "Take a server's console log and a snapshot of its boot volume through the STACKIT API",
        SetupEvidenceCloud},
+      {"evidence", "agree",
+       "Record (or withdraw) the customer's agreement to collection on their system",
+       SetupEvidenceAgree},
+      {"evidence", "volatile",
+       "Collect volatile data with Run Command in RFC 3227's order (needs the customer's "
+       "agreement)",
+       SetupEvidenceVolatile},
       {"evidence", "add", "Store a file as evidence (disk image, memory dump, ...)",
        SetupEvidenceAdd},
       {"evidence", "list", "Print the evidence items (JSON lines)", SetupEvidenceList},

@@ -90,8 +90,9 @@ bool StackitEnforcer::Supports(CountermeasureKind kind) const {
 
 Result<std::vector<std::string>> StackitEnforcer::Apply(std::span<const Enforcement> batch,
                                                         std::span<const Enforcement>, TimeNs) {
-  auto token = settings_.token ? settings_.token() : Result<std::string>(Fail("no credentials"));
-  if (!token) return Fail("stackit: " + token.error().message);
+  auto token =
+      settings_.token ? settings_.token() : Result<std::string>(Fail("stackit: no credentials"));
+  if (!token) return tl::unexpected(token.error());
   IaasSession api(settings_, *token);
   std::vector<std::string> records;
   for (const auto& e : batch) {
@@ -170,8 +171,9 @@ Result<std::vector<std::string>> StackitEnforcer::Apply(std::span<const Enforcem
 
 Result<void> StackitEnforcer::Lift(std::span<const Enforcement> batch, std::span<const Enforcement>,
                                    TimeNs) {
-  auto token = settings_.token ? settings_.token() : Result<std::string>(Fail("no credentials"));
-  if (!token) return Fail("stackit: " + token.error().message);
+  auto token =
+      settings_.token ? settings_.token() : Result<std::string>(Fail("stackit: no credentials"));
+  if (!token) return tl::unexpected(token.error());
   IaasSession api(settings_, *token);
   for (const auto& e : batch) {
     const auto& c = e.countermeasure;
@@ -215,8 +217,9 @@ Result<void> StackitEnforcer::Lift(std::span<const Enforcement> batch, std::span
 }
 
 Result<std::vector<Observation>> StackitEnforcer::Observe(std::span<const Enforcement> batch) {
-  auto token = settings_.token ? settings_.token() : Result<std::string>(Fail("no credentials"));
-  if (!token) return Fail("stackit: " + token.error().message);
+  auto token =
+      settings_.token ? settings_.token() : Result<std::string>(Fail("stackit: no credentials"));
+  if (!token) return tl::unexpected(token.error());
   IaasSession api(settings_, *token);
   std::vector<Observation> out;
   for (const auto& e : batch) {

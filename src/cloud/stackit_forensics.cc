@@ -7,8 +7,9 @@ namespace bulwark::cloud {
 namespace {
 
 Result<iaas::IaasSession> Open(const StackitEnforcerSettings& settings) {
-  auto token = settings.token ? settings.token() : Result<std::string>(Fail("no credentials"));
-  if (!token) return Fail("stackit: " + token.error().message);
+  auto token =
+      settings.token ? settings.token() : Result<std::string>(Fail("stackit: no credentials"));
+  if (!token) return tl::unexpected(token.error());
   return iaas::IaasSession(settings, *token);
 }
 
@@ -99,6 +100,71 @@ Result<CloudEvidence> StackitSnapshot(const StackitEnforcerSettings& settings,
   evidence.method = fmt::format("STACKIT IaaS v2 CreateSnapshot of volume {}", volume);
   evidence.content = record;
   return evidence;
+}
+
+const std::vector<VolatileStep>& VolatileOrder() {
+  static const std::vector<VolatileStep> steps = {
+      {"network", "date -u +%FT%T.%NZ; ip route show table all; ip neigh show; ss -tunap"},
+      {"processes", "date -u +%FT%T.%NZ; ps auxwwf"},
+      {"users", "date -u +%FT%T.%NZ; who -a; last -n 50"},
+      {"system", "date -u +%FT%T.%NZ; lsmod; ls -la /tmp /var/tmp /dev/shm"},
+  };
+  return steps;
+}
+
+Result<CloudEvidence> StackitRunCommand(const StackitEnforcerSettings& settings,
+                                        const std::string& run_command_url,
+                                        const std::string& project, const std::string& server,
+                                        const VolatileStep& step) {
+  auto api = Open(settings);
+  if (!api) return tl::unexpected(api.error());
+  std::string base = fmt::format("{}/v2/projects/{}/regions/{}/servers/{}/commands",
+                                 run_command_url, project, settings.region, server);
+  std::string request;
+  JsonWriter json(request);
+  json.BeginObject();
+  json.Member("commandTemplateName", "RunShellScript");
+  json.Key("parameters");
+  json.BeginObject();
+  json.Member("script", step.script);
+  json.EndObject();
+  json.EndObject();
+  auto created = api->Call("POST", base, request);
+  if (!created) return tl::unexpected(created.error());
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  int64_t id = 0;
+  if (parser.parse(*created).get(root) != simdjson::SUCCESS ||
+      root["id"].get_int64().get(id) != simdjson::SUCCESS) {
+    return Fail("Run Command: the answer has no command id");
+  }
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::nanoseconds(settings.operation_timeout);
+  while (true) {
+    auto state = api->Call("GET", fmt::format("{}/{}", base, id));
+    if (!state) return tl::unexpected(state.error());
+    simdjson::dom::element command;
+    if (parser.parse(*state).get(command) != simdjson::SUCCESS) {
+      return Fail("Run Command: not JSON");
+    }
+    std::string status = iaas::Text(command, "status");
+    if (status == "completed" || status == "failed") {
+      int64_t exit_code = -1;
+      if (command["exitCode"].get_int64().get(exit_code) != simdjson::SUCCESS) exit_code = -1;
+      CloudEvidence evidence;
+      evidence.name = fmt::format("volatile-{}-{}.txt", step.name, id);
+      evidence.kind = "volatile";
+      evidence.method = fmt::format("STACKIT Run Command RunShellScript ({}), {}, exit {}: {}",
+                                    step.name, status, exit_code, step.script);
+      evidence.content = iaas::Text(command, "output");
+      return evidence;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Fail(fmt::format("Run Command {} still {} after {} s", id, status,
+                              settings.operation_timeout / kNsPerSecond));
+    }
+    std::this_thread::sleep_for(std::chrono::nanoseconds(settings.poll_interval));
+  }
 }
 
 }  // namespace bulwark::cloud

@@ -423,6 +423,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                      {{"organization", text(c.stackit.organization)},
                       {"region", text(c.stackit.region)},
                       {"resource_manager_url", text(c.stackit.resource_manager_url)},
+                      {"run_command_url", text(c.stackit.run_command_url)},
                       {"iaas_url", text(c.stackit.iaas_url)},
                       {"token_file", text(c.stackit.token_file)},
                       {"service_account_key_file", text(c.stackit.service_account_key_file)},

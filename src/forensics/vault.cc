@@ -210,6 +210,8 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& dir, Env& env) {
     vault->next_seq_ = entry.seq + 1;
     if (entry.action == "hold") vault->holds_.insert(entry.incident_id);
     if (entry.action == "release") vault->holds_.erase(entry.incident_id);
+    if (entry.action == "agreement") vault->agreements_.insert(entry.incident_id);
+    if (entry.action == "agreement_withdrawn") vault->agreements_.erase(entry.incident_id);
   }
   return vault;
 }
@@ -365,32 +367,48 @@ Result<std::string> Vault::Read(const std::string& sha256) const {
 }
 
 Result<void> Vault::Hold(int64_t incident_id, const std::string& actor, const std::string& why) {
-  return SetHold(incident_id, true, actor, why);
+  return SetMark(holds_, "hold", "release", incident_id, true, actor, why);
 }
 
 Result<void> Vault::Release(int64_t incident_id, const std::string& actor, const std::string& why) {
-  return SetHold(incident_id, false, actor, why);
+  return SetMark(holds_, "hold", "release", incident_id, false, actor, why);
 }
 
-Result<void> Vault::SetHold(int64_t incident_id, bool hold, const std::string& actor,
+Result<void> Vault::RecordAgreement(int64_t incident_id, const std::string& actor,
+                                    const std::string& how) {
+  return SetMark(agreements_, "agreement", "agreement_withdrawn", incident_id, true, actor, how);
+}
+
+Result<void> Vault::WithdrawAgreement(int64_t incident_id, const std::string& actor,
+                                      const std::string& how) {
+  return SetMark(agreements_, "agreement", "agreement_withdrawn", incident_id, false, actor, how);
+}
+
+bool Vault::HasAgreement(int64_t incident_id) const {
+  std::lock_guard lock(mutex_);
+  return agreements_.count(incident_id) > 0;
+}
+
+Result<void> Vault::SetMark(std::set<int64_t>& set, const char* on_action, const char* off_action,
+                            int64_t incident_id, bool on, const std::string& actor,
                             const std::string& why) {
   std::lock_guard lock(mutex_);
-  bool held = holds_.count(incident_id) > 0;
-  if (held == hold) {
-    if (hold) return {};  // on hold already
-    return Fail(fmt::format("incident {} is not on hold", incident_id));
+  bool marked = set.count(incident_id) > 0;
+  if (marked == on) {
+    if (on) return {};  // recorded already
+    return Fail(fmt::format("incident {} has no {}", incident_id, on_action));
   }
   CustodyEntry entry;
   entry.actor = actor;
-  entry.action = hold ? "hold" : "release";
+  entry.action = on ? on_action : off_action;
   entry.incident_id = incident_id;
   entry.detail = why;
   auto appended = Append(entry);
   if (!appended) return tl::unexpected(appended.error());
-  if (hold) {
-    holds_.insert(incident_id);
+  if (on) {
+    set.insert(incident_id);
   } else {
-    holds_.erase(incident_id);
+    set.erase(incident_id);
   }
   return {};
 }

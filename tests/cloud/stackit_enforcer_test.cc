@@ -190,6 +190,30 @@ TEST_F(StackitEnforcerTest, ConsoleLogAndSnapshotFollowTheContract) {
   EXPECT_FALSE(StackitSnapshot(Settings(broken.url()), kProject, kServer, "x"));
 }
 
+// Volatile data with Run Command, in RFC 3227's order, against Prism serving the Run Command
+// document. Its answers are generated (the document has no example of a finished command), so
+// the command's status is random: polled until it is completed or failed.
+TEST_F(StackitEnforcerTest, RunCommandFollowsItsContract) {
+  std::filesystem::path log = *log_;
+  log += ".run-command";
+  Prism run_command(
+      std::string(BULWARK_SHARED_DIR) + "/stackit/services/run-command/v2/run-command.json", log,
+      true);
+  ASSERT_TRUE(run_command.up());
+  const auto& order = VolatileOrder();
+  ASSERT_EQ(order.front().name, "network");  // the most volatile first
+  auto settings = Settings(iaas_->url());
+  settings.operation_timeout = 10 * kNsPerSecond;
+  settings.poll_interval = kNsPerSecond / 20;
+  auto evidence = StackitRunCommand(settings, run_command.url(), kProject, kServer, order[0]);
+  ASSERT_TRUE(evidence) << evidence.error().ToString();
+  EXPECT_EQ(evidence->kind, "volatile");
+  EXPECT_NE(evidence->method.find("RunShellScript (network)"), std::string::npos);
+  std::string text = testing_support::ReadAll(log);
+  EXPECT_EQ(text.find("✖"), std::string::npos) << text;
+  std::filesystem::remove(log);
+}
+
 TEST_F(StackitEnforcerTest, ContractViolationsFail) {
   StackitEnforcer enforcer(Settings(iaas_->url()));
   Enforcement e = Make(CountermeasureKind::kQuarantine, "not-a-server-id");

@@ -142,6 +142,21 @@ TEST_F(VaultTest, LegalHoldStopsDeletionAcrossRestarts) {
   EXPECT_TRUE(verdict && verdict->ok);
 }
 
+TEST_F(VaultTest, TheCustomersAgreementIsRecordedAndWithdrawn) {
+  EXPECT_FALSE(vault_->HasAgreement(5));
+  ASSERT_TRUE(vault_->RecordAgreement(5, "analyst:alice", "mail from ops@acme, 2026-12-05"));
+  EXPECT_TRUE(vault_->HasAgreement(5));
+  EXPECT_FALSE(vault_->HasAgreement(6));
+  vault_.reset();
+  auto vault = Vault::Open((dir_ / "vault").string(), Env::Default());
+  ASSERT_TRUE(vault);
+  EXPECT_TRUE((*vault)->HasAgreement(5));
+  ASSERT_TRUE((*vault)->WithdrawAgreement(5, "analyst:alice", "phone call"));
+  EXPECT_FALSE((*vault)->HasAgreement(5));
+  EXPECT_FALSE((*vault)->WithdrawAgreement(5, "analyst:alice", "again"));
+  EXPECT_EQ((*vault)->Custody()->back().action, "agreement_withdrawn");
+}
+
 TEST_F(VaultTest, ExportHasAManifestThatSha256sumAccepts) {
   ASSERT_TRUE(vault_->Add("pcap bytes", Item(3, "capture-1.pcap")));
   std::string file = (dir_ / "auth.log").string();

@@ -20,7 +20,8 @@ namespace bulwark::testing_support {
 // One Prism process serving `spec`; stopped (by PID) with the object.
 class Prism {
  public:
-  Prism(const std::string& spec, const std::filesystem::path& log)
+  // `dynamic`: answers generated from the schemas (random values) instead of the examples.
+  Prism(const std::string& spec, const std::filesystem::path& log, bool dynamic = false)
       : port_(testing_support::FreePort()) {
     std::string port = std::to_string(port_);
     pid_ = fork();
@@ -29,8 +30,8 @@ class Prism {
       FILE* out = std::freopen(log.c_str(), "w", stdout);
       (void)out;
       dup2(fileno(stdout), fileno(stderr));
-      execl(BULWARK_PRISM, BULWARK_PRISM, "mock", "--errors", "-h", "127.0.0.1", "-p", port.c_str(),
-            spec.c_str(), static_cast<char*>(nullptr));
+      execl(BULWARK_PRISM, BULWARK_PRISM, "mock", "--errors", dynamic ? "--dynamic" : "--errors",
+            "-h", "127.0.0.1", "-p", port.c_str(), spec.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 300 && !testing_support::Accepts(port_); ++i) {

@@ -50,6 +50,7 @@ struct StackitConfig {
   std::string organization;  // containerParentId whose projects are synced
   std::string region = "eu01";
   std::string resource_manager_url = "https://resource-manager.api.stackit.cloud";
+  std::string run_command_url = "https://run-command.api.stackit.cloud";  // forensics
   std::string iaas_url = "https://iaas.api.stackit.cloud";
   std::string
       service_account_key_file;  // key flow (preferred); else $STACKIT_SERVICE_ACCOUNT_KEY_PATH

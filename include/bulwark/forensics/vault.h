@@ -47,7 +47,8 @@ struct CustodyEntry {
   int64_t seq = 0;
   TimeNs at = 0;
   std::string actor;
-  std::string action;  // acquired, transferred, exported, hold, release, deleted, verified
+  std::string action;  // acquired, transferred, exported, hold, release, agreement,
+                       // agreement_withdrawn, deleted, verified
   std::string sha256;  // the item; empty for entries about an incident (hold, export)
   int64_t incident_id = 0;
   std::string detail;  // to whom, why, where
@@ -88,6 +89,15 @@ class Vault {
   Result<void> Hold(int64_t incident_id, const std::string& actor, const std::string& why);
   Result<void> Release(int64_t incident_id, const std::string& actor, const std::string& why);
   bool OnHold(int64_t incident_id) const;
+  // The customer's agreement to collection on their system for an incident (Run Command runs
+  // only with it): who agreed, how it was given ("mail of 2026-12-05 from ops@acme"), recorded
+  // in the chain. HasAgreement: recorded and not withdrawn.
+  Result<void> RecordAgreement(int64_t incident_id, const std::string& actor,
+                               const std::string& how);
+  Result<void> WithdrawAgreement(int64_t incident_id, const std::string& actor,
+                                 const std::string& how);
+  bool HasAgreement(int64_t incident_id) const;
+
   // Deletes an item (retention). Error: its incident is on hold.
   Result<void> Delete(const std::string& sha256, const std::string& actor, const std::string& why);
 
@@ -108,7 +118,9 @@ class Vault {
   Vault(std::string dir, Env& env, int lock_fd);
   Result<CustodyEntry> Append(CustodyEntry entry);
   Result<EvidenceItem> Record(EvidenceItem item);
-  Result<void> SetHold(int64_t incident_id, bool hold, const std::string& actor,
+  // Records hold/release or agreement/withdrawal (`on`) for an incident and keeps `set` in step.
+  Result<void> SetMark(std::set<int64_t>& set, const char* on_action, const char* off_action,
+                       int64_t incident_id, bool on, const std::string& actor,
                        const std::string& why);
   std::string ObjectPath(const std::string& sha256) const;
 
@@ -119,6 +131,7 @@ class Vault {
   std::string head_;  // hash of the last custody entry
   int64_t next_seq_ = 1;
   std::set<int64_t> holds_;
+  std::set<int64_t> agreements_;
 };
 
 // Hex SHA-256 of an entry: over prev_hash and every field, each length-prefixed.
