@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "bulwark/model/countermeasure.h"
+
 #include <fmt/format.h>
 
 #include "bulwark/model/finding.h"
@@ -105,6 +107,17 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
                          it == s.incidents->end() ? 0 : it->second);
     }
   }
+  if (s.countermeasures) {
+    Header(out, "bulwark_countermeasures", "gauge", "Countermeasures by state.");
+    for (model::CountermeasureState state : model::kAllCountermeasureStates) {
+      auto it = s.countermeasures->find(model::StateName(state));
+      out += fmt::format("bulwark_countermeasures{{state=\"{}\"}} {}\n", model::StateName(state),
+                         it == s.countermeasures->end() ? 0 : it->second);
+    }
+  }
+  Header(out, "bulwark_countermeasure_problems_total", "counter",
+         "Countermeasure problems logged (reconcile, policy, enforcers).");
+  out += fmt::format("bulwark_countermeasure_problems_total {}\n", s.countermeasure_problems);
   return out;
 }
 

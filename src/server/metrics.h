@@ -33,6 +33,9 @@ struct MetricsSnapshot {
   std::vector<receive::SenderStats::Count> senders;
   // Incidents by state name; nullopt when the store could not be read.
   std::optional<std::map<std::string, int64_t>> incidents;
+  // Countermeasures by state name; nullopt as above.
+  std::optional<std::map<std::string, int64_t>> countermeasures;
+  uint64_t countermeasure_problems = 0;  // reconcile and policy problems logged
 };
 
 // The exposition format, version 0.0.4.

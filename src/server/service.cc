@@ -126,6 +126,7 @@ struct Service::Impl {
   int64_t last_incident_seen = 0;  // incidents above this id have not been offered the policy
   TimeNs next_reconcile = 0;
   std::string last_countermeasure_problem;  // logged once until it changes
+  std::atomic<uint64_t> countermeasure_problems{0};
   std::mutex timer_mutex;
   std::condition_variable timer_wake;
   bool stopping = false;
@@ -432,6 +433,7 @@ struct Service::Impl {
   void CountermeasureRound() {
     auto controller = spine->Countermeasures();
     auto problem = [&](const std::string& what) {
+      ++countermeasure_problems;
       if (what != last_countermeasure_problem) Log("countermeasures: " + what);
       last_countermeasure_problem = what;
     };
@@ -473,7 +475,7 @@ struct Service::Impl {
       next_reconcile = now + Config().countermeasures.reconcile_interval;
       auto report = (*controller)->Reconcile();
       if (!report) return problem(report.error().ToString());
-      for (const auto& line : report->problems) Log("countermeasures: " + line);
+      for (const auto& line : report->problems) problem(line);
     }
   }
 
@@ -532,6 +534,7 @@ struct Service::Impl {
     snapshot.mails_retried = mails_retried;
     snapshot.mails_failed = mails_failed;
     snapshot.input_lines = lines_total;
+    snapshot.countermeasure_problems = countermeasure_problems;
     for (const auto& slot : receivers) {
       MetricsSnapshot::Receiver r;
       r.name = slot->config.name;
@@ -565,6 +568,8 @@ struct Service::Impl {
     (void)spine->Read([&](store::Store& store) -> Result<void> {
       auto counts = store.CountIncidents();
       if (counts) snapshot.incidents = std::move(*counts);
+      auto measures = store.CountCountermeasures();
+      if (measures) snapshot.countermeasures = std::move(*measures);
       return {};
     });
     return RenderMetrics(snapshot);

@@ -638,6 +638,18 @@ class SqliteStore final : public Store {
         });
   }
 
+  Result<std::map<std::string, int64_t>> CountCountermeasures() override {
+    auto statement = db_->Prepare("SELECT state, COUNT(*) FROM countermeasures GROUP BY state");
+    if (!statement) return tl::unexpected(statement.error());
+    std::map<std::string, int64_t> counts;
+    while (true) {
+      auto row = (*statement)->Step();
+      if (!row) return tl::unexpected(Failed("counting countermeasures", row.error()));
+      if (!*row) return counts;
+      counts[(*statement)->Text(0)] = (*statement)->Int(1);
+    }
+  }
+
   Result<int64_t> CountAutomaticSince(TimeNs since) override {
     auto statement = db_->Prepare(
         "SELECT COUNT(*) FROM countermeasures WHERE automatic = 1 AND created_at >= ?1");

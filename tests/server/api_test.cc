@@ -304,6 +304,9 @@ TEST_F(CountermeasureApiTest, RespondersActCustomersSeeTheirOwn) {
   EXPECT_EQ(Call("POST", "/api/v1/countermeasures/1/lift", globex_, R"({"reason": "no"})").status,
             403);
   EXPECT_EQ(Call("GET", "/api/v1/countermeasures?state=proposed", analyst_).status, 200);
+  auto metrics = Call("GET", "/metrics", "");
+  EXPECT_NE(metrics.body.find("bulwark_countermeasures{state=\"proposed\"} 2"), std::string::npos)
+      << metrics.body;
   // The lifecycle through the API.
   auto approved =
       Call("POST", "/api/v1/countermeasures/1/approve", responder_, R"({"reason": "ok"})");

@@ -193,6 +193,8 @@ class Store {
   // Ordered by id.
   virtual Result<std::vector<model::Countermeasure>> ListCountermeasures(
       const CountermeasureFilter& filter) = 0;
+  // Number of countermeasures per state name (states without any are absent).
+  virtual Result<std::map<std::string, int64_t>> CountCountermeasures() = 0;
   // Automatic countermeasures created at or after `since` (the policy's hourly cap).
   virtual Result<int64_t> CountAutomaticSince(TimeNs since) = 0;
 
