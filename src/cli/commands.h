@@ -139,6 +139,7 @@ Handler SetupEvidenceCapture(CLI::App& command);
 Handler SetupEvidenceCloud(CLI::App& command);
 Handler SetupEvidenceAgree(CLI::App& command);
 Handler SetupEvidenceVolatile(CLI::App& command);
+Handler SetupEvidenceFlows(CLI::App& command);
 Handler SetupEvidenceAdd(CLI::App& command);
 Handler SetupEvidenceList(CLI::App& command);
 Handler SetupEvidenceCustody(CLI::App& command);

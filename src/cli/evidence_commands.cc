@@ -8,6 +8,7 @@
 #include "bulwark/cloud/stackit_forensics.h"
 #include "bulwark/countermeasure/countermeasures.h"
 #include "bulwark/forensics/capture.h"
+#include "bulwark/forensics/flow_archive.h"
 #include "bulwark/forensics/timeline.h"
 #include "bulwark/forensics/vault.h"
 #include "bulwark/spine/spine.h"
@@ -285,6 +286,58 @@ Handler SetupEvidenceVolatile(CLI::App& command) {
         items.push_back(*added);
       }
       return PrintItems(items);
+    });
+  };
+}
+
+Handler SetupEvidenceFlows(CLI::App& command) {
+  struct Options {
+    VaultOptions vault;
+    std::string system;
+    int64_t incident = 0;
+    std::string from, until;
+  };
+  auto o = std::make_shared<Options>();
+  AddVaultOptions(command, o->vault, true);
+  command.add_option("--system", o->system, "The system whose flows are taken")->required();
+  command.add_option("--incident", o->incident, "The incident they belong to");
+  command.add_option("--from", o->from, "Start of the window (RFC 3339)")->required();
+  command.add_option("--until", o->until, "End of the window (RFC 3339; default: now)");
+  return [o]() -> Outcome {
+    auto from = ParseTimestamp(o->from);
+    auto until =
+        o->until.empty() ? std::optional<TimeNs>(ProgramEnv().Now()) : ParseTimestamp(o->until);
+    if (!from || !until) return UsageError("--from/--until: expected RFC 3339 times");
+    return WithVault(o->vault.store, [&](Vault& vault, spine::Spine& spine) -> Outcome {
+      auto config = spine.config();
+      // Every address the system held at some time in the window.
+      std::vector<event::IpAddress> addresses;
+      for (const auto& a : spine.index()->inventory().assignments) {
+        if (a.system_id == o->system && a.prefix.single() && a.from <= *until && a.until > *from) {
+          addresses.push_back(a.prefix.network);
+        }
+      }
+      if (addresses.empty()) {
+        return RuntimeError(fmt::format("system '{}' held no address in the window", o->system));
+      }
+      forensics::FlowArchive archive((std::filesystem::path(config->data_dir) / "flows").string(),
+                                     config->flow_retention);
+      auto window = archive.Window(addresses, *from, *until);
+      if (!window) return RuntimeError(window.error());
+      EvidenceItem item;
+      item.name = fmt::format("flows-{}.jsonl", o->system);
+      item.incident_id = o->incident;
+      item.system_id = o->system;
+      item.kind = "flows";
+      item.method = fmt::format("flow records of serve's flow receivers from {} to {}", o->from,
+                                FormatTimestamp(*until));
+      item.tool = "bulwark";
+      item.tool_version = BULWARK_VERSION;
+      item.acquired_by = o->vault.actor;
+      item.clock_note = "flow times are the exporters' clocks";
+      auto added = vault.Add(*window, item);
+      if (!added) return RuntimeError(added.error());
+      return PrintItems({*added});
     });
   };
 }

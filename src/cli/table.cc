@@ -85,6 +85,8 @@ const std::vector<CommandSpec>& Commands() {
        "Collect volatile data with Run Command in RFC 3227's order (needs the customer's "
        "agreement)",
        SetupEvidenceVolatile},
+      {"evidence", "flows", "Store a system's flow records of a time window as evidence",
+       SetupEvidenceFlows},
       {"evidence", "add", "Store a file as evidence (disk image, memory dump, ...)",
        SetupEvidenceAdd},
       {"evidence", "list", "Print the evidence items (JSON lines)", SetupEvidenceList},

@@ -176,6 +176,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       {"data_dir", text(c.data_dir)},
       {"listen", text(c.listen)},
       {"evidence_dir", text(c.evidence_dir)},
+      {"flow_retention", span(c.flow_retention)},
       {"policy", text(c.policy)},
       {"kev", text(c.kev)},
       {"findings",

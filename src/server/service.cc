@@ -12,6 +12,7 @@
 #include "api.h"
 #include "bulwark/detect/address_list.h"
 #include "bulwark/flow/flow.h"
+#include "bulwark/forensics/flow_archive.h"
 #include "bulwark/input/follower.h"
 #include "bulwark/intake/intake.h"
 #include "bulwark/intake/report_sources.h"
@@ -119,6 +120,7 @@ struct Service::Impl {
     }
   };
   std::vector<std::unique_ptr<ReceiverSlot>> receivers;
+  std::unique_ptr<forensics::FlowArchive> flow_archive;  // null: flow_retention 0
   receive::SenderStats senders;
 
   std::unique_ptr<HttpServer> http;
@@ -352,6 +354,12 @@ struct Service::Impl {
       previous = &message;
       lines.push_back(std::move(message.text));
     }
+    bool flows = slot.config.protocol == "netflow" || slot.config.protocol == "sflow";
+    if (flows && flow_archive) {
+      if (auto kept = flow_archive->Append(lines, env.Now()); !kept) {
+        Log(fmt::format("flow archive: {}", kept.error().ToString()));
+      }
+    }
     {
       std::lock_guard lock(input_mutex);
       if (detector) detector->Process(receiver_base + index, lines, slot.lines + 1, origins);
@@ -411,6 +419,11 @@ struct Service::Impl {
   // Deadlines, reminders, then delivery (mail servers and webhook receivers are talked to
   // without holding the store's writer).
   void Tick() {
+    if (flow_archive) {
+      if (auto pruned = flow_archive->Prune(env.Now()); !pruned) {
+        Log(fmt::format("flow archive: {}", pruned.error().ToString()));
+      }
+    }
     if (auto moved = spine->AdvanceDeadlines(); !moved) {
       Log(fmt::format("deadlines: {}", moved.error().ToString()));
     }
@@ -610,6 +623,10 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   if (!inputs) return tl::unexpected(inputs.error());
   impl->intake = std::make_unique<intake::Intake>(*impl->spine);
   impl->CommitInputs(std::move(*inputs));
+  if (config.flow_retention > 0) {
+    impl->flow_archive = std::make_unique<forensics::FlowArchive>(
+        (std::filesystem::path(config.data_dir) / "flows").string(), config.flow_retention);
+  }
   if (auto started = impl->StartReceivers(config); !started) {
     return tl::unexpected(started.error());
   }

@@ -25,6 +25,7 @@
 #include "../support/sample_inventory.h"
 #include "bulwark/data/builtin_env.h"
 #include "bulwark/flow/flow.h"
+#include "bulwark/forensics/flow_archive.h"
 #include "bulwark/inventory/import.h"
 #include "bulwark/server/service.h"
 
@@ -278,6 +279,14 @@ TEST_F(ReceiveTest, FlowExportsBecomeIncidentsAboutTheScanner) {
     kinds.insert(kind);
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"information-gathering/scanner", "availability/ddos"}));
+  // The records are kept for forensic windows (flow_retention): the scanner's are all there.
+  forensics::FlowArchive archive(data_ + "/flows", 7 * 86400 * kNsPerSecond);
+  auto window = archive.Window({*event::IpAddress::Parse("10.213.7.1")}, 0, INT64_MAX);
+  ASSERT_TRUE(window) << window.error().ToString();
+  EXPECT_EQ(std::count(window->begin(), window->end(), '\n'), 1286);
+  auto none = archive.Window({*event::IpAddress::Parse("192.0.2.99")}, 0, INT64_MAX);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 // The store failing for a while (here: locked by another writer for longer than its busy

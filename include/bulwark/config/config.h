@@ -139,6 +139,8 @@ struct ReportsConfig {
 struct Config {
   std::string data_dir = "/var/lib/bulwark";
   std::string evidence_dir;  // the evidence vault (docs/forensics.md); empty: <data_dir>/evidence
+  // Flow records of the flow receivers kept for forensic windows (<data_dir>/flows); 0: none.
+  TimeNs flow_retention = 7 * 86400 * kNsPerSecond;
   std::string listen = "127.0.0.1:8080";  // host:port of the REST API
   std::string policy;                     // severity policy file; empty: built-in
   std::string kev;                        // CISA KEV catalog (JSON); empty: none
