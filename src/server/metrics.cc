@@ -1,9 +1,8 @@
 #include "metrics.h"
 
-#include "bulwark/model/countermeasure.h"
-
 #include <fmt/format.h>
 
+#include "bulwark/model/countermeasure.h"
 #include "bulwark/model/finding.h"
 
 namespace bulwark::server {
