@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "bulwark/core/json_writer.h"
 #include "bulwark/countermeasure/countermeasures.h"
+#include "bulwark/forensics/flow_archive.h"
 #include "bulwark/spine/spine.h"
 #include "commands.h"
 
@@ -194,7 +197,7 @@ Handler SetupCountermeasuresShow(CLI::App& command) {
   AddStoreOptions(command, o->store);
   command.add_option("id", o->id, "Countermeasure id")->required();
   return [o]() -> Outcome {
-    return WithController(o->store, [&](Countermeasures& cms, spine::Spine&) -> Outcome {
+    return WithController(o->store, [&](Countermeasures& cms, spine::Spine& spine) -> Outcome {
       auto preview = cms.PreviewOf(o->id);
       if (!preview) return RuntimeError(preview.error());
       std::string out;
@@ -213,6 +216,25 @@ Handler SetupCountermeasuresShow(CLI::App& command) {
       for (const auto& host : preview->still_reach) json.String(host);
       json.EndArray();
       json.Member("effect", preview->effect);
+      // Who talked with the system in the last hour (the flow archive): they lose it.
+      auto config = spine.config();
+      std::vector<event::IpAddress> addresses;
+      for (const auto& text : preview->target.addresses) {
+        if (auto prefix = model::Prefix::Parse(text)) addresses.push_back(prefix->network);
+      }
+      TimeNs now = ProgramEnv().Now();
+      forensics::FlowArchive archive((std::filesystem::path(config->data_dir) / "flows").string(),
+                                     config->flow_retention);
+      auto peers = archive.Peers(addresses, now - 3600 * kNsPerSecond, now, 20);
+      json.Key("peers_last_hour");
+      json.BeginArray();
+      for (const auto& peer : peers ? *peers : std::vector<forensics::FlowArchive::Peer>{}) {
+        json.BeginObject();
+        json.Member("address", peer.address);
+        json.Member("flows", static_cast<int64_t>(peer.flows));
+        json.EndObject();
+      }
+      json.EndArray();
       json.EndObject();
       json.EndObject();
       fmt::print("{}\n", out);

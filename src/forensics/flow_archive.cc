@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace bulwark::forensics {
 
@@ -57,8 +58,9 @@ Result<size_t> FlowArchive::Prune(TimeNs now) {
   return removed;
 }
 
-Result<std::string> FlowArchive::Window(const std::vector<event::IpAddress>& addresses, TimeNs from,
-                                        TimeNs until) const {
+Result<void> FlowArchive::Scan(
+    const std::vector<event::IpAddress>& addresses, TimeNs from, TimeNs until,
+    const std::function<void(const std::string& line, const std::string& peer)>& each) const {
   std::vector<fs::path> files;
   std::error_code error;
   if (fs::exists(dir_, error)) {
@@ -68,7 +70,6 @@ Result<std::string> FlowArchive::Window(const std::vector<event::IpAddress>& add
     }
   }
   std::sort(files.begin(), files.end());
-  std::string out;
   simdjson::dom::parser parser;
   for (const auto& file : files) {
     std::ifstream in(file, std::ios::binary);
@@ -77,24 +78,49 @@ Result<std::string> FlowArchive::Window(const std::vector<event::IpAddress>& add
     while (std::getline(in, line)) {
       simdjson::dom::element record;
       if (parser.parse(line).get(record) != simdjson::SUCCESS) continue;
-      bool ours = false;
+      std::string_view ends[2];
+      bool ours[2] = {false, false};
+      int side = 0;
       for (const char* key : {"source.ip", "destination.ip"}) {
-        std::string_view text;
-        if (record[key].get(text) != simdjson::SUCCESS) continue;
-        auto address = event::IpAddress::Parse(text);
-        if (address && std::find(addresses.begin(), addresses.end(), *address) != addresses.end()) {
-          ours = true;
+        if (record[key].get(ends[side]) == simdjson::SUCCESS) {
+          auto address = event::IpAddress::Parse(ends[side]);
+          ours[side] =
+              address && std::find(addresses.begin(), addresses.end(), *address) != addresses.end();
         }
+        ++side;
       }
+      if (!ours[0] && !ours[1]) continue;
       std::string_view stamp;
-      if (ours && record["@timestamp"].get(stamp) == simdjson::SUCCESS) {
-        auto at = ParseTimestamp(stamp);
-        ours = at && *at >= from && *at <= until;
-      }
-      if (ours) out += line + "\n";
+      if (record["@timestamp"].get(stamp) != simdjson::SUCCESS) continue;
+      auto at = ParseTimestamp(stamp);
+      if (!at || *at < from || *at > until) continue;
+      each(line, std::string(ours[0] ? ends[1] : ends[0]));
     }
   }
+  return {};
+}
+
+Result<std::string> FlowArchive::Window(const std::vector<event::IpAddress>& addresses, TimeNs from,
+                                        TimeNs until) const {
+  std::string out;
+  auto scanned = Scan(addresses, from, until,
+                      [&](const std::string& line, const std::string&) { out += line + "\n"; });
+  if (!scanned) return tl::unexpected(scanned.error());
   return out;
+}
+
+Result<std::vector<FlowArchive::Peer>> FlowArchive::Peers(
+    const std::vector<event::IpAddress>& addresses, TimeNs from, TimeNs until, size_t limit) const {
+  std::map<std::string, uint64_t> counts;
+  auto scanned = Scan(addresses, from, until,
+                      [&](const std::string&, const std::string& peer) { ++counts[peer]; });
+  if (!scanned) return tl::unexpected(scanned.error());
+  std::vector<Peer> peers;
+  for (const auto& [address, flows] : counts) peers.push_back({address, flows});
+  std::stable_sort(peers.begin(), peers.end(),
+                   [](const Peer& a, const Peer& b) { return a.flows > b.flows; });
+  if (peers.size() > limit) peers.resize(limit);
+  return peers;
 }
 
 }  // namespace bulwark::forensics

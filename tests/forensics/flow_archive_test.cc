@@ -36,6 +36,12 @@ TEST(FlowArchiveTest, WindowsByAddressAndTimeAndRetention) {
   auto early = archive.Window({five}, ten - hour, ten);
   EXPECT_EQ(*early, first[0] + "\n");
   EXPECT_TRUE(archive.Window({*event::IpAddress::Parse("10.0.0.7")}, 0, INT64_MAX)->empty());
+  // The blast radius: who the address talked to.
+  auto peers = archive.Peers({five}, 0, INT64_MAX, 10);
+  ASSERT_TRUE(peers);
+  ASSERT_EQ(peers->size(), 2u);
+  EXPECT_EQ((*peers)[0].address, "192.0.2.1");
+  EXPECT_EQ((*peers)[0].flows, 1u);
   // Files whose hour ended more than the retention ago go.
   auto pruned = archive.Prune(ten + 25 * hour);
   ASSERT_TRUE(pruned);

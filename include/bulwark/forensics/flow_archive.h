@@ -3,6 +3,7 @@
 // receivers took, in hourly files <dir>/YYYYMMDDHH.jsonl by arrival, deleted after the retention
 // (flow records hold personal data: addresses). Thread-safe.
 
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -27,7 +28,21 @@ class FlowArchive {
   Result<std::string> Window(const std::vector<event::IpAddress>& addresses, TimeNs from,
                              TimeNs until) const;
 
+  // The other ends of those records (a blast radius: who loses connectivity when the addresses
+  // are cut), with their number of flows, most flows first, at most `limit`.
+  struct Peer {
+    std::string address;
+    uint64_t flows = 0;
+  };
+  Result<std::vector<Peer>> Peers(const std::vector<event::IpAddress>& addresses, TimeNs from,
+                                  TimeNs until, size_t limit) const;
+
  private:
+  // Calls `each` with every record of the window about one of `addresses` and the other end.
+  Result<void> Scan(
+      const std::vector<event::IpAddress>& addresses, TimeNs from, TimeNs until,
+      const std::function<void(const std::string& line, const std::string& peer)>& each) const;
+
   std::string dir_;
   TimeNs retention_;
   std::mutex mutex_;
