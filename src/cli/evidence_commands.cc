@@ -61,15 +61,22 @@ Handler SetupEvidenceCollect(CLI::App& command) {
   struct Options {
     VaultOptions vault;
     int64_t incident = 0;
+    std::string from, until;
   };
   auto o = std::make_shared<Options>();
   AddVaultOptions(command, o->vault, true);
   command.add_option("--incident", o->incident, "The incident")->required();
+  command.add_option("--from", o->from, "Only what happened from then (RFC 3339)");
+  command.add_option("--until", o->until, "Only what happened until then (RFC 3339)");
   return [o]() -> Outcome {
+    auto from = o->from.empty() ? std::optional<TimeNs>(0) : ParseTimestamp(o->from);
+    auto until = o->until.empty() ? std::optional<TimeNs>(INT64_MAX) : ParseTimestamp(o->until);
+    if (!from || !until) return UsageError("--from/--until: expected RFC 3339 times");
     return WithVault(o->vault.store, [&](Vault& vault, spine::Spine& spine) -> Outcome {
       std::vector<EvidenceItem> items;
       auto read = spine.Read([&](store::Store& store) -> Result<void> {
-        auto collected = forensics::CollectIncident(store, vault, o->incident, o->vault.actor);
+        auto collected =
+            forensics::CollectIncident(store, vault, o->incident, o->vault.actor, *from, *until);
         if (!collected) return tl::unexpected(collected.error());
         items = std::move(*collected);
         return {};
