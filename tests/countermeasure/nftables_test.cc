@@ -40,7 +40,7 @@ class NftablesTest : public ::testing::Test {
     ASSERT_TRUE(lab_.ok()) << "could not create the namespaces (root and iproute2 needed)";
     NftablesSettings settings;
     settings.netns = lab_.Namespace("sw");
-    settings.forensics = {*model::Prefix::Parse("10.77.0.50")};
+    settings.forensics = {*model::Prefix::Parse("10.77.0.50"), *model::Prefix::Parse("fd77::50")};
     auto enforcer = NftablesEnforcer::Create(settings);
     ASSERT_TRUE(enforcer) << enforcer.error().ToString();
     enforcer_ = std::move(*enforcer);
@@ -163,6 +163,24 @@ TEST_F(NftablesTest, RunningSshSessionsStopExceptTheForensicsHosts) {
   fx.reset();
   sshd.Stop();
   Lab::Sh("rm -rf " + dir);
+}
+
+// The same over IPv6: neighbour discovery still works, only the forensics host gets through.
+TEST_F(NftablesTest, QuarantineHoldsForIpv6) {
+  for (auto [host, address] : {std::pair{"vm1", "fd77::11"}, std::pair{"vm2", "fd77::12"},
+                               std::pair{"fx", "fd77::50"}, std::pair{"inet", "fd77::100"}}) {
+    ASSERT_TRUE(lab_.Ok(host, std::string("ip -6 addr add ") + address + "/64 dev eth0 nodad"));
+  }
+  ASSERT_TRUE(lab_.Ok("vm1", "ping -6 -n -c1 -W1 fd77::100"));
+  Enforcement vm1 = Make(11, model::CountermeasureKind::kQuarantine, {"vm1p"}, "fd77::11");
+  ASSERT_TRUE(enforcer_->Apply(std::span(&vm1, 1), {}, kNow));
+  EXPECT_FALSE(lab_.Ok("vm1", "ping -6 -n -c1 -W1 fd77::100"));
+  EXPECT_FALSE(lab_.Ok("inet", "ping -6 -n -c1 -W1 fd77::11"));
+  EXPECT_TRUE(lab_.Ok("fx", "ping -6 -n -c1 -W1 fd77::11"));
+  EXPECT_TRUE(lab_.Ok("vm1", "ping -6 -n -c1 -W1 fd77::50"));
+  EXPECT_TRUE(lab_.Ok("vm2", "ping -6 -n -c1 -W1 fd77::100"));
+  ASSERT_TRUE(enforcer_->Lift(std::span(&vm1, 1), {}, kNow));
+  EXPECT_TRUE(lab_.Ok("vm1", "ping -6 -n -c1 -W1 fd77::100"));
 }
 
 TEST_F(NftablesTest, EgressBlockDropsOnlyTheNamedPorts) {
