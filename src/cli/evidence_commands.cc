@@ -48,6 +48,34 @@ Outcome WithVault(const StoreOptions& options,
   return body(**vault, **spine);
 }
 
+// The STACKIT settings of the configuration and the server and project of `system`.
+Result<std::pair<cloud::StackitEnforcerSettings, countermeasure::Target>> CloudOf(
+    spine::Spine& spine, const std::string& system) {
+  auto settings = cloud::StackitEnforcerSettingsOf(*spine.config(), ProgramEnv());
+  if (!settings) return tl::unexpected(settings.error());
+  auto target = countermeasure::TargetOf(*spine.index(), system, ProgramEnv().Now());
+  if (target.project_id.empty())
+    return Fail(fmt::format("no system '{}' in the inventory", system));
+  return std::make_pair(std::move(*settings), std::move(target));
+}
+
+// Stores what a cloud collector took, with who took it and how.
+Result<EvidenceItem> StoreCloudEvidence(Vault& vault, const cloud::CloudEvidence& evidence,
+                                        int64_t incident, const std::string& system,
+                                        const std::string& actor, const std::string& clock_note) {
+  EvidenceItem item;
+  item.name = evidence.name;
+  item.incident_id = incident;
+  item.system_id = system;
+  item.kind = evidence.kind;
+  item.method = evidence.method;
+  item.tool = "bulwark";
+  item.tool_version = BULWARK_VERSION;
+  item.acquired_by = actor;
+  item.clock_note = clock_note;
+  return vault.Add(evidence.content, item);
+}
+
 Outcome PrintItems(const std::vector<EvidenceItem>& items) {
   std::string out;
   for (const auto& item : items) out += forensics::ItemJson(item) + "\n";
@@ -186,37 +214,25 @@ Handler SetupEvidenceCloud(CLI::App& command) {
   return [o]() -> Outcome {
     if (!o->console && !o->snapshot) return UsageError("give --console, --snapshot or both");
     return WithVault(o->vault.store, [&](Vault& vault, spine::Spine& spine) -> Outcome {
-      auto settings = cloud::StackitEnforcerSettingsOf(*spine.config(), ProgramEnv());
-      if (!settings) return RuntimeError(settings.error());
-      auto target = countermeasure::TargetOf(*spine.index(), o->system, ProgramEnv().Now());
-      if (target.project_id.empty()) {
-        return RuntimeError(fmt::format("no system '{}' in the inventory", o->system));
-      }
+      auto cloud = CloudOf(spine, o->system);
+      if (!cloud) return RuntimeError(cloud.error());
+      auto& [settings, target] = *cloud;
       std::vector<Result<cloud::CloudEvidence>> taken;
       if (o->console) {
         taken.push_back(
-            cloud::StackitConsoleLog(*settings, target.project_id, target.server_id, o->lines));
+            cloud::StackitConsoleLog(settings, target.project_id, target.server_id, o->lines));
       }
       if (o->snapshot) {
         std::string name = o->incident ? fmt::format("bulwark-incident-{}", o->incident)
                                        : fmt::format("bulwark-{}", o->system);
         taken.push_back(
-            cloud::StackitSnapshot(*settings, target.project_id, target.server_id, name));
+            cloud::StackitSnapshot(settings, target.project_id, target.server_id, name));
       }
       std::vector<EvidenceItem> items;
       for (auto& evidence : taken) {
         if (!evidence) return RuntimeError(evidence.error());
-        EvidenceItem item;
-        item.name = evidence->name;
-        item.incident_id = o->incident;
-        item.system_id = o->system;
-        item.kind = evidence->kind;
-        item.method = evidence->method;
-        item.tool = "bulwark";
-        item.tool_version = BULWARK_VERSION;
-        item.acquired_by = o->vault.actor;
-        item.clock_note = "times in the record are the cloud's (UTC)";
-        auto added = vault.Add(evidence->content, item);
+        auto added = StoreCloudEvidence(vault, *evidence, o->incident, o->system, o->vault.actor,
+                                        "times in the record are the cloud's (UTC)");
         if (!added) return RuntimeError(added.error());
         items.push_back(*added);
       }
@@ -267,28 +283,16 @@ Handler SetupEvidenceVolatile(CLI::App& command) {
             o->incident));
       }
       auto config = spine.config();
-      auto settings = cloud::StackitEnforcerSettingsOf(*config, ProgramEnv());
-      if (!settings) return RuntimeError(settings.error());
-      auto target = countermeasure::TargetOf(*spine.index(), o->system, ProgramEnv().Now());
-      if (target.project_id.empty()) {
-        return RuntimeError(fmt::format("no system '{}' in the inventory", o->system));
-      }
+      auto cloud = CloudOf(spine, o->system);
+      if (!cloud) return RuntimeError(cloud.error());
+      auto& [settings, target] = *cloud;
       std::vector<EvidenceItem> items;
       for (const auto& step : cloud::VolatileOrder()) {
-        auto evidence = cloud::StackitRunCommand(*settings, config->stackit.run_command_url,
+        auto evidence = cloud::StackitRunCommand(settings, config->stackit.run_command_url,
                                                  target.project_id, target.server_id, step);
         if (!evidence) return RuntimeError(evidence.error());
-        EvidenceItem item;
-        item.name = evidence->name;
-        item.incident_id = o->incident;
-        item.system_id = o->system;
-        item.kind = evidence->kind;
-        item.method = evidence->method;
-        item.tool = "bulwark";
-        item.tool_version = BULWARK_VERSION;
-        item.acquired_by = o->vault.actor;
-        item.clock_note = "each output starts with the server's own UTC time";
-        auto added = vault.Add(evidence->content, item);
+        auto added = StoreCloudEvidence(vault, *evidence, o->incident, o->system, o->vault.actor,
+                                        "each output starts with the server's own UTC time");
         if (!added) return RuntimeError(added.error());
         items.push_back(*added);
       }

@@ -18,6 +18,7 @@
 #include "../support/files.h"
 #include "../support/memory_env.h"
 #include "../support/prism.h"
+#include "../support/stackit_server.h"
 #include "bulwark/cloud/stackit_forensics.h"
 #include "bulwark/countermeasure/countermeasures.h"
 
@@ -29,8 +30,8 @@ using countermeasure::Presence;
 using model::CountermeasureKind;
 using testing_support::Prism;
 
-constexpr const char* kProject = "54066bf4-1aff-4f7b-9f83-fb23c348fee3";
-constexpr const char* kServer = "8f1d1f6a-3c2b-4f0e-9d7a-2b6c5e4d3a21";
+constexpr const char* kProject = testing_support::kStackitProject;
+constexpr const char* kServer = testing_support::kStackitServer;
 
 using testing_support::BrokenApi;
 
@@ -206,18 +207,7 @@ TEST_F(StackitEnforcerTest, ControllerRecordsFailureAndSuccess) {
   auto dir = testing_support::TestDataDir("bulwark-stackit-cm");
   auto store = store::OpenSqliteStore(dir.string());
   ASSERT_TRUE(store);
-  model::Inventory inventory;
-  model::Customer customer;
-  customer.id = "c-acme";
-  inventory.customers.push_back(customer);
-  model::Project project;
-  project.id = kProject;
-  project.customer_id = "c-acme";
-  inventory.projects.push_back(project);
-  model::System system;
-  system.id = kServer;
-  system.project_id = kProject;
-  inventory.systems.push_back(system);
+  model::Inventory inventory = testing_support::StackitServerInventory();
   ASSERT_TRUE((*store)->WriteInventory(inventory));
   auto index = std::make_shared<const inventory::AttributionIndex>(inventory);
   testing_support::MemoryEnv env;
