@@ -18,9 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm tools the tests run (tools/npm/package.json): Prism, the OpenAPI-validating mock server,
-# and Redocly CLI, the OpenAPI linter.
+# Redocly CLI, the OpenAPI linter, and ae-cvss-calculator, the CVSS peer.
 npm_bin="$(dirname "$0")/npm/node_modules/.bin"
-if [ ! -x "$npm_bin/prism" ] || [ ! -x "$npm_bin/redocly" ]; then
+if [ ! -x "$npm_bin/prism" ] || [ ! -x "$npm_bin/redocly" ] ||
+   [ ! -d "$(dirname "$0")/npm/node_modules/ae-cvss-calculator" ]; then
   command -v npm >/dev/null || {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -151,6 +151,8 @@ Handler SetupEvidenceExport(CLI::App& command);
 Handler SetupNotifySend(CLI::App& command);
 // flows_commands.cc
 Handler SetupFlowsReplay(CLI::App& command);
+// cvss_commands.cc
+Handler SetupCvss(CLI::App& command);
 // serve_commands.cc
 Handler SetupServe(CLI::App& command);
 Handler SetupTokensCreate(CLI::App& command);
