@@ -165,24 +165,37 @@ class IaasSession {
     std::string rules_url = fmt::format("{}/security-groups/{}/rules", Base(project), id);
     auto rules = Call("GET", rules_url);
     if (!rules) return tl::unexpected(rules.error());
-    std::set<std::string> present;  // "direction cidr" of our rules
+    std::set<std::string> present;  // "direction ethertype cidr" of the rules kept
     simdjson::dom::element rules_root;
     if (parser.parse(*rules).get(rules_root) == simdjson::SUCCESS &&
         rules_root["items"].get_array().get(items) == simdjson::SUCCESS) {
       for (auto rule : items) {
-        std::string key = Text(rule, "direction") + " " + Text(rule, "ipRange");
-        bool ours = Text(rule, "description") == kRuleDescription;
-        if (ours) {
-          present.insert(key);
-          continue;
+        // Kept: exactly one of the rules it must hold (direction, ethertype and a forensics
+        // CIDR), once. Anything else goes, whatever its description says.
+        std::string key =
+            Text(rule, "direction") + " " + Text(rule, "ethertype") + " " + Text(rule, "ipRange");
+        bool wanted = false;
+        for (const auto& prefix : s_.forensics) {
+          for (const char* direction : {"ingress", "egress"}) {
+            wanted = wanted || key == std::string(direction) + " " +
+                                          (prefix.network.is_v4() ? "IPv4" : "IPv6") + " " +
+                                          Cidr(prefix);
+          }
         }
+        bool plain = Text(rule, "remoteSecurityGroupId").empty() &&
+                     rule["portRange"].error() != simdjson::SUCCESS &&
+                     rule["protocol"].error() != simdjson::SUCCESS;
+        if (wanted && plain && present.insert(key).second) continue;
         auto removed = Call("DELETE", rules_url + "/" + Text(rule, "id"));
         if (!removed) return tl::unexpected(removed.error());
       }
     }
     for (const auto& prefix : s_.forensics) {
       for (const char* direction : {"ingress", "egress"}) {
-        if (present.count(std::string(direction) + " " + Cidr(prefix))) continue;
+        if (present.count(std::string(direction) + " " +
+                          (prefix.network.is_v4() ? "IPv4" : "IPv6") + " " + Cidr(prefix))) {
+          continue;
+        }
         std::string body;
         JsonWriter json(body);
         json.BeginObject();

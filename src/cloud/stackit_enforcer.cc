@@ -27,7 +27,7 @@ using model::CountermeasureKind;
 
 // What Apply recorded: the NICs' states, the public IPs detached (id -> NIC id), the power
 // state before a server action.
-struct Record {
+struct ApplyRecord {
   std::vector<NicState> nics;
   std::vector<std::pair<std::string, std::string>> public_ips;
   std::string power;
@@ -62,8 +62,8 @@ struct Record {
     return out;
   }
 
-  static Record Parse(const std::string& text) {
-    Record record;
+  static ApplyRecord Parse(const std::string& text) {
+    ApplyRecord record;
     if (text.empty()) return record;
     simdjson::dom::parser parser;
     simdjson::dom::element root;
@@ -88,6 +88,56 @@ bool StackitEnforcer::Supports(CountermeasureKind kind) const {
          kind == CountermeasureKind::kRescue;
 }
 
+namespace {
+
+// Whether an error is the API's "not found" (the server or NIC is gone).
+bool NotFound(const Error& error) {
+  return error.message.find("HTTP 404") != std::string::npos;
+}
+
+}  // namespace
+
+Result<std::string> StackitEnforcer::Record(const Enforcement& e) {
+  const auto& c = e.countermeasure;
+  if (c.kind != CountermeasureKind::kQuarantine && c.kind != CountermeasureKind::kDetachPublicIp &&
+      c.kind != CountermeasureKind::kStop && c.kind != CountermeasureKind::kDeallocate &&
+      c.kind != CountermeasureKind::kRescue) {
+    return std::string();
+  }
+  auto token =
+      settings_.token ? settings_.token() : Result<std::string>(Fail("stackit: no credentials"));
+  if (!token) return tl::unexpected(token.error());
+  IaasSession api(settings_, *token);
+  const std::string& project = e.target.project_id;
+  const std::string& server = e.target.server_id;
+  ApplyRecord record = ApplyRecord::Parse(c.recorded);
+  if (c.kind == CountermeasureKind::kQuarantine) {
+    auto nics = api.Nics(project, server);
+    if (!nics) return tl::unexpected(nics.error());
+    for (const auto& nic : *nics) {
+      bool known = std::any_of(record.nics.begin(), record.nics.end(),
+                               [&](const NicState& r) { return r.id == nic.id; });
+      if (!known) record.nics.push_back(nic);
+    }
+  } else if (c.kind == CountermeasureKind::kDetachPublicIp) {
+    auto nics = api.Nics(project, server);
+    if (!nics) return tl::unexpected(nics.error());
+    auto ips = api.PublicIpsOn(project, *nics);
+    if (!ips) return tl::unexpected(ips.error());
+    for (const auto& ip : *ips) {
+      if (std::find(record.public_ips.begin(), record.public_ips.end(), ip) ==
+          record.public_ips.end()) {
+        record.public_ips.push_back(ip);
+      }
+    }
+  } else if (record.power.empty()) {
+    auto state = api.ServerState(project, server);
+    if (!state) return tl::unexpected(state.error());
+    record.power = state->first;
+  }
+  return record.ToJson();
+}
+
 Result<std::vector<std::string>> StackitEnforcer::Apply(std::span<const Enforcement> batch,
                                                         std::span<const Enforcement>, TimeNs) {
   auto token =
@@ -107,7 +157,7 @@ Result<std::vector<std::string>> StackitEnforcer::Apply(std::span<const Enforcem
       return Fail(
           fmt::format("countermeasure {}: the system has no STACKIT project or server", c.id));
     }
-    Record record = Record::Parse(c.recorded);
+    ApplyRecord record = ApplyRecord::Parse(c.recorded);
     switch (c.kind) {
       case CountermeasureKind::kQuarantine: {
         auto nics = api.Nics(project, server);
@@ -132,7 +182,11 @@ Result<std::vector<std::string>> StackitEnforcer::Apply(std::span<const Enforcem
           auto removed = api.Call(
               "DELETE", fmt::format("{}/servers/{}/public-ips/{}", api.Base(project), server, ip));
           if (!removed) return failed(removed.error());
-          record.public_ips.emplace_back(ip, nic);
+          std::pair<std::string, std::string> detached(ip, nic);
+          if (std::find(record.public_ips.begin(), record.public_ips.end(), detached) ==
+              record.public_ips.end()) {
+            record.public_ips.push_back(detached);
+          }
         }
         break;
       }
@@ -179,8 +233,10 @@ Result<void> StackitEnforcer::Lift(std::span<const Enforcement> batch, std::span
     const auto& c = e.countermeasure;
     const std::string& project = e.target.project_id;
     const std::string& server = e.target.server_id;
-    Record record = Record::Parse(c.recorded);
-    auto failed = [&](const Error& error) {
+    ApplyRecord record = ApplyRecord::Parse(c.recorded);
+    // A server or NIC that is gone has nothing left to lift.
+    auto failed = [&](const Error& error) -> Result<void> {
+      if (NotFound(error)) return {};
       return Fail(
           fmt::format("lifting countermeasure {} on server {}: {}", c.id, server, error.message));
     };
@@ -232,6 +288,10 @@ Result<std::vector<Observation>> StackitEnforcer::Observe(std::span<const Enforc
     if (c.kind == CountermeasureKind::kQuarantine ||
         c.kind == CountermeasureKind::kDetachPublicIp) {
       auto nics = api.Nics(project, server);
+      if (!nics && NotFound(nics.error())) {
+        out.push_back({Presence::kAbsent, "missing: server " + server + " not found"});
+        continue;
+      }
       if (!nics) return tl::unexpected(nics.error());
       if (c.kind == CountermeasureKind::kQuarantine) {
         auto group = api.QuarantineGroup(project);
@@ -251,6 +311,10 @@ Result<std::vector<Observation>> StackitEnforcer::Observe(std::span<const Enforc
       }
     } else {
       auto state = api.ServerState(project, server);
+      if (!state && NotFound(state.error())) {
+        out.push_back({Presence::kAbsent, "missing: server " + server + " not found"});
+        continue;
+      }
       if (!state) return tl::unexpected(state.error());
       std::string want = c.kind == CountermeasureKind::kStop         ? "INACTIVE"
                          : c.kind == CountermeasureKind::kDeallocate ? "DEALLOCATED"

@@ -197,6 +197,10 @@ Result<Enforcer*> Countermeasures::EnforcerOf(const Countermeasure& c) const {
 Result<void> Countermeasures::Record(store::Store& store, Countermeasure& c, S from,
                                      const std::string& actor, const std::string& action,
                                      const std::string& reason) {
+  if (from != c.state && !model::TransitionAllowed(from, c.state)) {
+    return Fail(fmt::format("countermeasure {}: {} -> {} is not a move of the lifecycle", c.id,
+                            StateName(from), StateName(c.state)));
+  }
   c.updated_at = env_.Now();
   if (auto updated = store.UpdateCountermeasure(c); !updated) return updated;
   model::AuditEntry entry;
@@ -378,8 +382,21 @@ Result<Countermeasure> Countermeasures::ApplyLocked(int64_t id, const std::strin
   auto enforcer = EnforcerOf(c);
   Result<std::vector<std::string>> applied = Fail("");
   std::vector<Enforcement> kept;
+  // What is there before anything changes, stored before the enforcer changes it.
+  Result<std::string> recorded =
+      enforcer ? (*enforcer)->Record(Enforcement{c, target}) : Result<std::string>(std::string());
+  if (recorded && !recorded->empty() && *recorded != c.recorded) {
+    auto stored = write_([&](store::Store& store) -> Result<void> {
+      c.recorded = *recorded;
+      c.updated_at = env_.Now();
+      return store.UpdateCountermeasure(c);
+    });
+    if (!stored) recorded = tl::unexpected(stored.error());
+  }
   if (!enforcer) {
     applied = tl::unexpected(enforcer.error());
+  } else if (!recorded) {
+    applied = tl::unexpected(Error{"recording what is there: " + recorded.error().message, ""});
   } else if (auto others = Kept(c.enforcer, c.id); !others) {
     applied = tl::unexpected(others.error());
   } else {
@@ -423,6 +440,7 @@ Result<Countermeasure> Countermeasures::LiftLocked(int64_t id, const std::string
   TimeNs now = env_.Now();
   Countermeasure c;
   bool withdrawn = false;
+  bool dry = false;
   auto begun = write_([&](store::Store& store) -> Result<void> {
     auto found = store.GetCountermeasure(id);
     if (!found) return tl::unexpected(found.error());
@@ -435,17 +453,24 @@ Result<Countermeasure> Countermeasures::LiftLocked(int64_t id, const std::string
       c.lifted_at = now;
       return Record(store, c, from, actor, "countermeasure.withdrawn", reason);
     }
-    if (!model::MayBeInPlace(c.state)) {
+    // An apply interrupted by a crash may have put part of it in place.
+    bool interrupted = c.state == S::kApproved && c.pending == "apply";
+    if (!model::MayBeInPlace(c.state) && !interrupted) {
       return Fail(fmt::format("countermeasure {} is {}: nothing to lift", id, StateName(c.state)));
+    }
+    if (settings_.dry_run) {
+      dry = true;
+      return Record(store, c, from, actor, "countermeasure.dry_run",
+                    "dry run, nothing lifted: " + reason);
     }
     c.state = S::kPendingRemoval;
     c.pending = "lift";
     return Record(store, c, from, actor, "countermeasure.pending_removal", reason);
   });
   if (!begun) return tl::unexpected(begun.error());
-  if (withdrawn) return c;
+  if (withdrawn || dry) return c;
   Result<void> lifted;
-  if (!settings_.dry_run) {
+  {
     auto enforcer = EnforcerOf(c);
     if (!enforcer) {
       lifted = tl::unexpected(enforcer.error());
@@ -597,8 +622,18 @@ Result<ReconcileReport> Countermeasures::Reconcile() {
   // 1. What was in flight when the process stopped; 2. what expired.
   std::vector<Countermeasure> steady;
   for (const auto& c : all) {
-    if (c.pending == "apply") {
-      if (!settings_.enabled) continue;
+    if (c.pending == "apply" && !settings_.enabled) {
+      // The kill switch is on: what an interrupted apply may have put in place is taken away.
+      auto lifted =
+          LiftLocked(c.id, kSystemActor, "an interrupted apply, rolled back (switched off)");
+      if (!lifted) {
+        problem(c, lifted.error().message);
+      } else if (lifted->state == S::kRemoved) {
+        ++report.resumed;
+      } else {
+        problem(c, lifted->last_error);
+      }
+    } else if (c.pending == "apply") {
       auto applied = ApplyLocked(c.id, kSystemActor, "resumed after a restart");
       if (!applied) {
         problem(c, applied.error().message);
@@ -616,8 +651,8 @@ Result<ReconcileReport> Countermeasures::Reconcile() {
       } else {
         problem(c, lifted->last_error);
       }
-    } else if ((c.state == S::kActive || c.state == S::kDrifted) && c.expires_at &&
-               *c.expires_at <= now) {
+    } else if ((c.state == S::kActive || c.state == S::kDrifted || c.state == S::kFailed) &&
+               c.expires_at && *c.expires_at <= now) {
       auto lifted = LiftLocked(c.id, kSystemActor, "expired");
       if (lifted && lifted->state == S::kRemoved) {
         ++report.expired;
@@ -684,7 +719,18 @@ Result<ReconcileReport> Countermeasures::Reconcile() {
       for (size_t i = 0; i < drifted.size(); ++i) problem(drifted[i].countermeasure, details[i]);
       continue;
     }
-    auto repaired = enforcer->Apply(drifted, fine, now);
+    // What stays beside the repaired ones is read again: the steps above may have applied some.
+    std::set<int64_t> repairing;
+    for (const auto& e : drifted) repairing.insert(e.countermeasure.id);
+    std::vector<Enforcement> others;
+    if (auto kept = Kept(name, 0); kept) {
+      for (auto& e : *kept) {
+        if (!repairing.count(e.countermeasure.id)) others.push_back(std::move(e));
+      }
+    } else {
+      others = std::move(fine);
+    }
+    auto repaired = enforcer->Apply(drifted, others, now);
     for (size_t i = 0; i < drifted.size(); ++i) {
       auto& e = drifted[i];
       if (!repaired) {

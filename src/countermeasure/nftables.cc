@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -224,27 +226,29 @@ std::string NftablesEnforcer::Script(std::span<const Enforcement> keep, TimeNs n
   const std::string& family = settings_.family;
   const std::string& table = settings_.table;
   std::vector<std::string> quarantine, egress, forensics4, forensics6, rate_rules;
-  std::set<std::string> seen;
+  // One element per key: where several countermeasures share it, the one that lasts longest
+  // decides its timeout (none: never expires).
+  std::map<std::string, std::optional<TimeNs>> quarantined, blocked;
+  auto longest = [](std::map<std::string, std::optional<TimeNs>>& keys, const std::string& key,
+                    const std::optional<TimeNs>& expires) {
+    auto [it, fresh] = keys.try_emplace(key, expires);
+    if (!fresh && it->second && (!expires || *expires > *it->second)) it->second = expires;
+  };
   for (const auto& e : keep) {
     const auto& c = e.countermeasure;
-    std::string timeout = TimeoutOf(c, now);
     for (const auto& port : e.target.ports) {
       std::string name = InterfaceName(port);
       if (!ValidName(name, 15)) continue;  // Apply refuses these before a script is made
       switch (c.kind) {
         case CountermeasureKind::kQuarantine:
-          if (seen.insert("q/" + name).second) {
-            quarantine.push_back(fmt::format("\"{}\"{}", name, timeout));
-          }
+          longest(quarantined, fmt::format("\"{}\"", name), c.expires_at);
           break;
         case CountermeasureKind::kEgressBlock:
           for (const auto& text : c.ports) {
             auto parsed = ParsePort(text);
             if (!parsed) continue;
-            if (seen.insert(fmt::format("e/{}/{}", name, text)).second) {
-              egress.push_back(
-                  fmt::format("\"{}\" . {} . {}{}", name, parsed->first, parsed->second, timeout));
-            }
+            longest(blocked, fmt::format("\"{}\" . {} . {}", name, parsed->first, parsed->second),
+                    c.expires_at);
           }
           break;
         case CountermeasureKind::kRateLimit:
@@ -259,6 +263,13 @@ std::string NftablesEnforcer::Script(std::span<const Enforcement> keep, TimeNs n
       }
     }
   }
+  auto timeout = [now](const std::optional<TimeNs>& expires) {
+    model::Countermeasure lasting;
+    lasting.expires_at = expires;
+    return TimeoutOf(lasting, now);
+  };
+  for (const auto& [key, expires] : quarantined) quarantine.push_back(key + timeout(expires));
+  for (const auto& [key, expires] : blocked) egress.push_back(key + timeout(expires));
   for (const auto& prefix : settings_.forensics) {
     (prefix.network.is_v4() ? forensics4 : forensics6).push_back(prefix.ToString());
   }
@@ -290,7 +301,9 @@ std::string NftablesEnforcer::Script(std::span<const Enforcement> keep, TimeNs n
   out +=
       "    iifname @quarantine counter drop comment \"bulwark quarantine in\"\n"
       "    oifname @quarantine counter drop comment \"bulwark quarantine out\"\n"
-      "    meta l4proto { tcp, udp } iifname . meta l4proto . th dport @egress counter drop\n";
+      "    meta l4proto { tcp, udp } iifname . meta l4proto . th dport @egress counter drop "
+      "comment "
+      "\"bulwark egress\"\n";
   for (const auto& rule : rate_rules) out += rule;
   out += "  }\n}\n";
   return out;
@@ -353,8 +366,12 @@ Result<std::vector<std::string>> NftablesEnforcer::Apply(std::span<const Enforce
   std::lock_guard lock(mutex_);
   auto done = Run(Script(keep, now), false);
   if (!done) return tl::unexpected(done.error());
+  // The cut is in place; deleting the conntrack entries of its flows is best effort.
   if (settings_.flush_conntrack) {
-    if (auto flushed = FlushConntrack(batch); !flushed) return tl::unexpected(flushed.error());
+    if (auto flushed = FlushConntrack(batch); !flushed) {
+      std::lock_guard errors(error_mutex_);
+      conntrack_error_ = flushed.error().message;
+    }
   }
   return std::vector<std::string>(batch.size());
 }
@@ -401,14 +418,18 @@ Result<std::vector<Observation>> NftablesEnforcer::Observe(std::span<const Enfor
       std::string name = InterfaceName(port);
       switch (c.kind) {
         case CountermeasureKind::kQuarantine:
-          expect(listed.chain && listed.quarantine.count(name), "quarantine of " + name);
+          expect(listed.chain && listed.quarantine.count(name) &&
+                     listed.comments.count("bulwark quarantine in") &&
+                     listed.comments.count("bulwark quarantine out"),
+                 "quarantine of " + name);
           break;
         case CountermeasureKind::kEgressBlock:
           for (const auto& text : c.ports) {
             auto parsed = ParsePort(text);
             if (!parsed) continue;
-            expect(listed.chain && listed.egress.count(fmt::format("{}/{}/{}", name, parsed->first,
-                                                                   parsed->second)),
+            expect(listed.chain && listed.comments.count("bulwark egress") &&
+                       listed.egress.count(
+                           fmt::format("{}/{}/{}", name, parsed->first, parsed->second)),
                    fmt::format("block of {} on {}", text, name));
           }
           break;
@@ -446,7 +467,7 @@ Result<void> NftablesEnforcer::DropTable() {
 
 Result<void> NftablesEnforcer::FlushConntrack(std::span<const Enforcement> batch) {
   struct Cut {
-    std::vector<event::IpAddress> addresses;
+    std::vector<model::Prefix> addresses;             // what the system holds (a /64: all of it)
     std::vector<std::pair<uint8_t, uint16_t>> ports;  // egress: protocol, port; empty: all
   };
   std::vector<Cut> cuts;
@@ -457,7 +478,7 @@ Result<void> NftablesEnforcer::FlushConntrack(std::span<const Enforcement> batch
     }
     Cut cut;
     for (const auto& text : e.target.addresses) {
-      if (auto prefix = model::Prefix::Parse(text)) cut.addresses.push_back(prefix->network);
+      if (auto prefix = model::Prefix::Parse(text)) cut.addresses.push_back(*prefix);
     }
     if (c.kind == CountermeasureKind::kEgressBlock) {
       for (const auto& text : c.ports) {
@@ -477,10 +498,12 @@ Result<void> NftablesEnforcer::FlushConntrack(std::span<const Enforcement> batch
       if (!ends) return false;
       auto [source, destination] = *ends;
       for (const auto& cut : cuts) {
-        bool from =
-            std::find(cut.addresses.begin(), cut.addresses.end(), source) != cut.addresses.end();
-        bool to = std::find(cut.addresses.begin(), cut.addresses.end(), destination) !=
-                  cut.addresses.end();
+        auto held = [&](const event::IpAddress& address) {
+          return std::any_of(cut.addresses.begin(), cut.addresses.end(),
+                             [&](const model::Prefix& p) { return p.Contains(address); });
+        };
+        bool from = held(source);
+        bool to = held(destination);
         if (cut.ports.empty()) {
           const auto& peer = from ? destination : source;
           bool forensic = std::any_of(forensics.begin(), forensics.end(),

@@ -229,9 +229,12 @@ Result<CustodyEntry> Vault::Append(CustodyEntry entry) {
   std::string path = (fs::path(dir_) / "custody.jsonl").string();
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Fail(fmt::format("{}: {}", path, std::strerror(errno)));
+  off_t before = lseek(fd, 0, SEEK_END);
   bool ok =
       write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
   int error = errno;
+  // A failed append leaves no torn line behind (the chain stays readable); the entry is not made.
+  if (!ok && before >= 0 && ftruncate(fd, before) == 0) fsync(fd);
   close(fd);
   if (!ok) return Fail(fmt::format("{}: {}", path, std::strerror(error)));
   head_ = entry.hash;
@@ -324,16 +327,24 @@ Result<CustodyEntry> Vault::Transfer(const std::string& sha256, const std::strin
 Result<std::vector<EvidenceItem>> Vault::Items(int64_t incident_id) const {
   auto entries = Custody();
   if (!entries) return tl::unexpected(entries.error());
-  std::vector<EvidenceItem> items;
-  std::set<std::string> seen;
+  // One item per object and incident it was acquired for (the same capture can serve two
+  // incidents); the metadata file is the first acquisition's, the incident each entry's own.
+  std::set<std::string> deleted;
   for (const auto& entry : *entries) {
-    if (entry.action != "acquired" || !seen.insert(entry.sha256).second) continue;
+    if (entry.action == "deleted") deleted.insert(entry.sha256);
+  }
+  std::vector<EvidenceItem> items;
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (const auto& entry : *entries) {
+    if (entry.action != "acquired" || deleted.count(entry.sha256)) continue;
+    if (incident_id != 0 && entry.incident_id != incident_id) continue;
+    if (!seen.insert({entry.sha256, entry.incident_id}).second) continue;
     std::string path = (fs::path(dir_) / "items" / (entry.sha256 + ".json")).string();
     auto text = env_.ReadFile(path);
-    if (!text) continue;  // deleted
+    if (!text) return Fail(fmt::format("evidence {}: its metadata is missing", entry.sha256));
     auto item = ParseItem(*text);
     if (!item) return Fail(fmt::format("{}: not an evidence record", path));
-    if (incident_id != 0 && item->incident_id != incident_id) continue;
+    item->incident_id = entry.incident_id;
     items.push_back(std::move(*item));
   }
   return items;
@@ -470,16 +481,29 @@ Result<VaultVerdict> Vault::Verify(const std::string& actor) {
     expected = entry.seq + 1;
   }
   verdict.head = previous;
-  auto items = Items();
-  if (!items) return tl::unexpected(items.error());
-  for (const auto& item : *items) {
+  // Every object the chain says was acquired and not deleted must be there, unchanged, with its
+  // metadata.
+  std::set<std::string> deleted, checked;
+  for (const auto& entry : *entries) {
+    if (entry.action == "deleted") deleted.insert(entry.sha256);
+  }
+  for (const auto& entry : *entries) {
+    if (entry.action != "acquired" || deleted.count(entry.sha256) ||
+        !checked.insert(entry.sha256).second) {
+      continue;
+    }
     ++verdict.items;
-    auto hashed = HashFile(ObjectPath(item.sha256));
+    auto text = env_.ReadFile((fs::path(dir_) / "items" / (entry.sha256 + ".json")).string());
+    auto item = text ? ParseItem(*text) : std::nullopt;
+    auto hashed = HashFile(ObjectPath(entry.sha256));
     if (!hashed) {
-      verdict.problems.push_back(fmt::format("evidence {}: missing", item.sha256));
-    } else if (hashed->first != item.sha256 || hashed->second != item.size) {
+      verdict.problems.push_back(fmt::format("evidence {}: missing", entry.sha256));
+    } else if (hashed->first != entry.sha256) {
       verdict.problems.push_back(
-          fmt::format("evidence {}: its content does not match its hash (changed)", item.sha256));
+          fmt::format("evidence {}: its content does not match its hash (changed)", entry.sha256));
+    } else if (!item || item->sha256 != entry.sha256 || item->size != hashed->second) {
+      verdict.problems.push_back(
+          fmt::format("evidence {}: its metadata is missing or does not match", entry.sha256));
     }
   }
   verdict.ok = verdict.problems.empty();

@@ -49,11 +49,12 @@ bool TransitionAllowed(CountermeasureState from, CountermeasureState to) {
     case S::kProposed:
       return to == S::kApproved || to == S::kRejected;
     case S::kApproved:
-      return to == S::kActive || to == S::kFailed || to == S::kRemoved;
+      // pending_removal: lifting an apply a crash interrupted
+      return to == S::kActive || to == S::kFailed || to == S::kRemoved || to == S::kPendingRemoval;
     case S::kActive:
       return to == S::kPendingRemoval || to == S::kDrifted;
     case S::kDrifted:
-      return to == S::kActive || to == S::kPendingRemoval;
+      return to == S::kActive || to == S::kPendingRemoval || to == S::kFailed;
     case S::kFailed:
       return to == S::kActive || to == S::kPendingRemoval || to == S::kRemoved;
     case S::kPendingRemoval:

@@ -217,6 +217,46 @@ TEST_F(CountermeasuresTest, KillSwitchAndDryRunApplyNothing) {
   EXPECT_EQ(Actions().back(), "countermeasure.dry_run");
 }
 
+// Dry run switched on while a quarantine is active: a lift is recorded, not claimed.
+TEST_F(CountermeasuresTest, DryRunDoesNotClaimALift) {
+  auto live = Controller();
+  ProposeRequest request;
+  request.system_id = "s-vm1";
+  auto c = live->Propose(request, "a");
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(live->Approve(c->id, "a", ""));
+  ASSERT_EQ(live->Apply(c->id, "a", "")->state, S::kActive);
+  settings_.dry_run = true;
+  auto dry = Controller();
+  auto lifted = dry->Lift(c->id, "a", "fixed");
+  ASSERT_TRUE(lifted);
+  EXPECT_EQ(lifted->state, S::kActive);
+  EXPECT_FALSE(lab_.Pings("vm1", "10.77.0.100"));
+  EXPECT_EQ(Actions().back(), "countermeasure.dry_run");
+}
+
+// An apply a crash interrupted, found while the kill switch is on: rolled back, not finished.
+TEST_F(CountermeasuresTest, KillSwitchRollsBackAnInterruptedApply) {
+  auto live = Controller();
+  ProposeRequest request;
+  request.system_id = "s-vm1";
+  auto c = live->Propose(request, "a");
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(live->Approve(c->id, "a", ""));
+  ASSERT_EQ(live->Apply(c->id, "a", "")->state, S::kActive);
+  auto stored = *store_->GetCountermeasure(c->id);  // as if the apply had not finished
+  stored->state = S::kApproved;
+  stored->pending = "apply";
+  ASSERT_TRUE(store_->UpdateCountermeasure(*stored));
+  settings_.enabled = false;
+  auto off = Controller();
+  auto report = off->Reconcile();
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_EQ(report->resumed, 1u);
+  EXPECT_EQ((*store_->GetCountermeasure(c->id))->state, S::kRemoved);
+  EXPECT_TRUE(lab_.Pings("vm1", "10.77.0.100"));
+}
+
 TEST_F(CountermeasuresTest, EnforcerFailureIsFailedNotHalfCut) {
   model::Inventory fleet = Fleet();
   fleet.interfaces[0].port = "no such port name!";

@@ -210,6 +210,13 @@ TEST_F(NftablesTest, IdempotentAndKeepsTheOthers) {
   EXPECT_TRUE(lab_.Pings("vm2", "10.77.0.100"));
   EXPECT_FALSE(lab_.Pings("vm1", "10.77.0.100"));
 
+  // The drop rules flushed by hand, the sets intact: drift too.
+  ASSERT_TRUE(lab_.Ok("sw", "nft flush chain bridge bulwark forward"));
+  auto flushed = enforcer_->Observe(std::span(&vm1, 1));
+  ASSERT_TRUE(flushed);
+  EXPECT_EQ((*flushed)[0].presence, Presence::kAbsent);
+  ASSERT_TRUE(enforcer_->Apply(std::span(&vm1, 1), {}, kNow));
+  EXPECT_FALSE(lab_.Pings("vm1", "10.77.0.100"));
   // A rule removed by hand is seen as drift, and the next change puts it back.
   ASSERT_TRUE(lab_.Ok("sw", "nft delete element bridge bulwark quarantine '{ \"vm1p\" }'"));
   auto observed = enforcer_->Observe(std::span(&vm1, 1));
@@ -219,6 +226,19 @@ TEST_F(NftablesTest, IdempotentAndKeepsTheOthers) {
   EXPECT_TRUE(lab_.Pings("vm1", "10.77.0.100"));
   ASSERT_TRUE(enforcer_->Apply(std::span(&vm1, 1), {}, kNow));
   EXPECT_FALSE(lab_.Pings("vm1", "10.77.0.100"));
+}
+
+// Two quarantines of one port, one expiring: the element does not expire (the longer wins).
+TEST_F(NftablesTest, ASharedPortLastsAsLongAsItsLongestCountermeasure) {
+  Enforcement expiring = Make(20, model::CountermeasureKind::kQuarantine, {"vm1p"}, "10.77.0.11");
+  expiring.countermeasure.expires_at = kNow + 60 * kNsPerSecond;
+  Enforcement lasting = Make(21, model::CountermeasureKind::kQuarantine, {"vm1p"}, "10.77.0.11");
+  Enforcement both[] = {expiring, lasting};
+  std::string script = enforcer_->Script(both, kNow);
+  EXPECT_NE(script.find("elements = { \"vm1p\" }"), std::string::npos) << script;
+  Enforcement two[] = {expiring, expiring};
+  two[1].countermeasure.expires_at = kNow + 120 * kNsPerSecond;
+  EXPECT_NE(enforcer_->Script(two, kNow).find("\"vm1p\" timeout 120s"), std::string::npos);
 }
 
 TEST_F(NftablesTest, ExpiringEntriesAreLiftedByTheKernel) {

@@ -142,6 +142,30 @@ TEST_F(VaultTest, LegalHoldStopsDeletionAcrossRestarts) {
   EXPECT_TRUE(verdict && verdict->ok);
 }
 
+// The same capture taken for two incidents: the hold of either keeps it, both export it, and
+// removing it behind the vault's back is found.
+TEST_F(VaultTest, OneObjectTwoIncidents) {
+  auto a = vault_->Add("shared capture", Item(12, "capture.pcap"));
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(vault_->Add("shared capture", Item(13, "capture.pcap")));
+  EXPECT_EQ(vault_->Items(12)->size(), 1u);
+  EXPECT_EQ(vault_->Items(13)->size(), 1u);
+  ASSERT_TRUE(vault_->Hold(13, "legal:dave", "case 13"));
+  EXPECT_FALSE(vault_->Delete(a->sha256, "retention", "old"));
+  auto manifest = vault_->Export(13, (dir_ / "bundle").string(), "a", "b", "[]", "");
+  ASSERT_TRUE(manifest);
+  EXPECT_NE(manifest->find("capture.pcap"), std::string::npos);
+  fs::path object = dir_ / "vault" / "objects" / a->sha256.substr(0, 2) / a->sha256;
+  fs::permissions(object, fs::perms::owner_write, fs::perm_options::add);
+  fs::remove(object);
+  fs::remove(dir_ / "vault" / "items" / (a->sha256 + ".json"));
+  auto verdict = vault_->Verify("auditor");
+  ASSERT_TRUE(verdict);
+  EXPECT_FALSE(verdict->ok);
+  ASSERT_FALSE(verdict->problems.empty());
+  EXPECT_NE(verdict->problems[0].find("missing"), std::string::npos);
+}
+
 TEST_F(VaultTest, TheCustomersAgreementIsRecordedAndWithdrawn) {
   EXPECT_FALSE(vault_->HasAgreement(5));
   ASSERT_TRUE(vault_->RecordAgreement(5, "analyst:alice", "mail from ops@acme, 2026-12-05"));

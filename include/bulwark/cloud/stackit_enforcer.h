@@ -48,6 +48,7 @@ class StackitEnforcer final : public countermeasure::Enforcer {
 
   std::string_view name() const override { return "stackit"; }
   bool Supports(model::CountermeasureKind kind) const override;
+  Result<std::string> Record(const countermeasure::Enforcement& enforcement) override;
   Result<std::vector<std::string>> Apply(std::span<const countermeasure::Enforcement> batch,
                                          std::span<const countermeasure::Enforcement> others,
                                          TimeNs now) override;

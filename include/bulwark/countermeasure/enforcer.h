@@ -52,6 +52,12 @@ class Enforcer {
   virtual std::string_view name() const = 0;
   virtual bool Supports(model::CountermeasureKind kind) const = 0;
 
+  // What is there now that applying `enforcement` will change (JSON), merged with what its
+  // countermeasure recorded already; "" when nothing needs restoring (nftables). The controller
+  // stores it durably before Apply is called, so that a failure or a crash in the middle of an
+  // apply can still be rolled back to exactly what was there.
+  virtual Result<std::string> Record(const Enforcement&) { return std::string(); }
+
   // Puts every enforcement of `batch` in place while keeping those of `others` (every other
   // countermeasure of this enforcer that is to stay in place), in one transaction where the
   // enforcer has them (nftables: all or nothing). Idempotent: what is in place already counts as

@@ -14,8 +14,10 @@
 // place (the batch and every other countermeasure kept): adding what exists or lifting what is
 // gone changes nothing, and a table edited by hand is repaired by the next change. Entries of
 // countermeasures that expire carry an nftables timeout, so the kernel lifts them even when
-// Bulwark is not running. After a quarantine or egress block, conntrack entries of the system's
-// addresses (of the blocked ports) are deleted, so that established connections die.
+// Bulwark is not running (an element several countermeasures share lasts as long as the longest
+// of them). After a quarantine or egress block, conntrack entries of the system's addresses (of
+// the blocked ports) are deleted, so that established connections die (best effort: a failure
+// leaves the cut in place and is kept in conntrack_error()).
 //
 // Thread safety: the calls of one NftablesEnforcer are serialised internally.
 
@@ -63,6 +65,12 @@ class NftablesEnforcer final : public Enforcer {
   Result<void> DropTable();
   // Conntrack entries deleted so far (for metrics and tests).
   uint64_t conntrack_deleted() const { return conntrack_deleted_; }
+  // Why the last conntrack flush failed ("" when none did): the flush is best effort, the cut
+  // stands without it.
+  std::string conntrack_error() const {
+    std::lock_guard lock(error_mutex_);
+    return conntrack_error_;
+  }
 
  private:
   explicit NftablesEnforcer(NftablesSettings settings) : settings_(std::move(settings)) {}
@@ -75,6 +83,8 @@ class NftablesEnforcer final : public Enforcer {
   NftablesSettings settings_;
   std::mutex mutex_;
   uint64_t conntrack_deleted_ = 0;
+  mutable std::mutex error_mutex_;
+  std::string conntrack_error_;
 };
 
 }  // namespace bulwark::countermeasure
