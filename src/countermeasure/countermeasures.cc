@@ -622,43 +622,27 @@ Result<ReconcileReport> Countermeasures::Reconcile() {
   // 1. What was in flight when the process stopped; 2. what expired.
   std::vector<Countermeasure> steady;
   for (const auto& c : all) {
+    // Counts a step that reached `done` in `counter`; anything else is a problem.
+    auto settle = [&](const Result<Countermeasure>& stepped, S done, size_t& counter) {
+      if (stepped && stepped->state == done) {
+        ++counter;
+      } else {
+        problem(c, stepped ? stepped->last_error : stepped.error().message);
+      }
+    };
     if (c.pending == "apply" && !settings_.enabled) {
       // The kill switch is on: what an interrupted apply may have put in place is taken away.
-      auto lifted =
-          LiftLocked(c.id, kSystemActor, "an interrupted apply, rolled back (switched off)");
-      if (!lifted) {
-        problem(c, lifted.error().message);
-      } else if (lifted->state == S::kRemoved) {
-        ++report.resumed;
-      } else {
-        problem(c, lifted->last_error);
-      }
+      settle(LiftLocked(c.id, kSystemActor, "an interrupted apply, rolled back (switched off)"),
+             S::kRemoved, report.resumed);
     } else if (c.pending == "apply") {
-      auto applied = ApplyLocked(c.id, kSystemActor, "resumed after a restart");
-      if (!applied) {
-        problem(c, applied.error().message);
-      } else if (applied->state == S::kActive) {
-        ++report.resumed;
-      } else {
-        problem(c, applied->last_error);
-      }
+      settle(ApplyLocked(c.id, kSystemActor, "resumed after a restart"), S::kActive,
+             report.resumed);
     } else if (c.pending == "lift" || c.state == S::kPendingRemoval) {
-      auto lifted = LiftLocked(c.id, kSystemActor, "resumed after a restart");
-      if (!lifted) {
-        problem(c, lifted.error().message);
-      } else if (lifted->state == S::kRemoved) {
-        ++report.resumed;
-      } else {
-        problem(c, lifted->last_error);
-      }
+      settle(LiftLocked(c.id, kSystemActor, "resumed after a restart"), S::kRemoved,
+             report.resumed);
     } else if ((c.state == S::kActive || c.state == S::kDrifted || c.state == S::kFailed) &&
                c.expires_at && *c.expires_at <= now) {
-      auto lifted = LiftLocked(c.id, kSystemActor, "expired");
-      if (lifted && lifted->state == S::kRemoved) {
-        ++report.expired;
-      } else {
-        problem(c, lifted ? lifted->last_error : lifted.error().message);
-      }
+      settle(LiftLocked(c.id, kSystemActor, "expired"), S::kRemoved, report.expired);
     } else if (c.state == S::kActive || c.state == S::kDrifted) {
       steady.push_back(c);
     }

@@ -75,6 +75,24 @@ class CountermeasuresTest : public ::testing::Test {
     return incident;
   }
 
+  // A quarantine of s-vm1 proposed, approved and applied through `cms`; nullopt (with the test
+  // failed) when it did not become active.
+  std::optional<model::Countermeasure> ActiveQuarantine(Countermeasures& cms) {
+    ProposeRequest request;
+    request.system_id = "s-vm1";
+    auto c = cms.Propose(request, "a");
+    if (!c || !cms.Approve(c->id, "a", "")) {
+      ADD_FAILURE() << "could not propose and approve";
+      return std::nullopt;
+    }
+    auto applied = cms.Apply(c->id, "a", "");
+    if (!applied || applied->state != S::kActive) {
+      ADD_FAILURE() << "the quarantine did not become active";
+      return std::nullopt;
+    }
+    return *applied;
+  }
+
   std::vector<std::string> Actions() {
     std::vector<std::string> actions;
     auto entries = store_->ReadAudit(0);
@@ -220,12 +238,8 @@ TEST_F(CountermeasuresTest, KillSwitchAndDryRunApplyNothing) {
 // Dry run switched on while a quarantine is active: a lift is recorded, not claimed.
 TEST_F(CountermeasuresTest, DryRunDoesNotClaimALift) {
   auto live = Controller();
-  ProposeRequest request;
-  request.system_id = "s-vm1";
-  auto c = live->Propose(request, "a");
+  auto c = ActiveQuarantine(*live);
   ASSERT_TRUE(c);
-  ASSERT_TRUE(live->Approve(c->id, "a", ""));
-  ASSERT_EQ(live->Apply(c->id, "a", "")->state, S::kActive);
   settings_.dry_run = true;
   auto dry = Controller();
   auto lifted = dry->Lift(c->id, "a", "fixed");
@@ -238,12 +252,8 @@ TEST_F(CountermeasuresTest, DryRunDoesNotClaimALift) {
 // An apply a crash interrupted, found while the kill switch is on: rolled back, not finished.
 TEST_F(CountermeasuresTest, KillSwitchRollsBackAnInterruptedApply) {
   auto live = Controller();
-  ProposeRequest request;
-  request.system_id = "s-vm1";
-  auto c = live->Propose(request, "a");
+  auto c = ActiveQuarantine(*live);
   ASSERT_TRUE(c);
-  ASSERT_TRUE(live->Approve(c->id, "a", ""));
-  ASSERT_EQ(live->Apply(c->id, "a", "")->state, S::kActive);
   auto stored = *store_->GetCountermeasure(c->id);  // as if the apply had not finished
   stored->state = S::kApproved;
   stored->pending = "apply";
