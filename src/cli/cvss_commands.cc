@@ -12,7 +12,8 @@ namespace bulwark::cli {
 Handler SetupCvss(CLI::App& command) {
   auto vectors = std::make_shared<std::vector<std::string>>();
   command
-      .add_option("vectors", *vectors, "CVSS v3.1 or v3.0 vectors; - reads one a line from stdin")
+      .add_option("vectors", *vectors,
+                  "CVSS v4.0, v3.1 or v3.0 vectors; - reads one a line from stdin")
       ->required();
   return [vectors]() -> Outcome {
     bool all_valid = true;

@@ -111,7 +111,7 @@ const std::vector<CommandSpec>& Commands() {
        "Decode the export datagrams of packet captures; print the flow records (JSON lines)",
        SetupFlowsReplay},
       {"", "cvss",
-       "Score CVSS v3.1/v3.0 vectors: one JSON line each (base, temporal, environmental)",
+       "Score CVSS v4.0/v3.1/v3.0 vectors: one JSON line each",
        SetupCvss},
       {"", "serve", "Run the service: REST API, timers, mail (SIGHUP reloads, SIGTERM drains)",
        SetupServe},

@@ -5,6 +5,7 @@
 
 #include "bulwark/core/strings.h"
 #include "bulwark/input/json_flatten.h"
+#include "bulwark/vuln/cvss.h"
 
 namespace bulwark::incident {
 
@@ -186,14 +187,28 @@ Assessment Policy::Assess(const model::Finding& finding, const model::System* sy
   auto row = finding.fields.find("extra.severity");
   std::optional<Severity> reported;
   if (row != finding.fields.end()) reported = model::ParseSeverity(AsciiLower(row->second));
-  if (finding.cvss_score) {
-    double score = *finding.cvss_score;
+  // A vector without a score is scored here (v3.x: the base score; v4.0: the score of every metric
+  // the vector gives, CVSS-B to CVSS-BTE).
+  std::optional<double> cvss = finding.cvss_score;
+  std::string cvss_name = "CVSS base score";
+  if (!cvss && !finding.cvss_vector.empty()) {
+    if (auto scored = vuln::ScoreCvss(finding.cvss_vector); !scored) {
+      a.reasons.push_back(fmt::format("CVSS vector ignored: {}", scored.error().message));
+    } else if (scored->version == "4.0") {
+      cvss = scored->score;
+      cvss_name = scored->nomenclature;
+    } else {
+      cvss = scored->base_score;
+    }
+  }
+  if (cvss) {
+    double score = *cvss;
     a.severity = score >= cvss_critical_ ? Severity::kCritical
                  : score >= cvss_high_   ? Severity::kHigh
                  : score >= cvss_medium_ ? Severity::kMedium
                  : score > 0             ? Severity::kLow
                                          : Severity::kInfo;
-    a.reasons.push_back(fmt::format("CVSS base score {:.1f}: {}", score, SeverityName(a.severity)));
+    a.reasons.push_back(fmt::format("{} {:.1f}: {}", cvss_name, score, SeverityName(a.severity)));
   } else if (reported) {
     a.severity = *reported;
     a.reasons.push_back(fmt::format("the source rates it {}", SeverityName(a.severity)));

@@ -1,12 +1,15 @@
 #include "bulwark/vuln/cvss.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
 
 #include "bulwark/core/json_writer.h"
+#include "cvss_internal.h"
 
 namespace bulwark::vuln {
 
@@ -48,6 +51,20 @@ const std::vector<Metric>& Metrics() {
   return metrics;
 }
 
+// The v3 metrics as the shared vector parser sees them.
+const std::vector<internal::CvssMetric>& Table3() {
+  static const std::vector<internal::CvssMetric> table = [] {
+    std::vector<internal::CvssMetric> out;
+    for (const auto& m : Metrics()) {
+      internal::CvssMetric metric{m.name, m.base, {}};
+      for (const auto& [value, weight] : m.values) metric.values.push_back(value);
+      out.push_back(std::move(metric));
+    }
+    return out;
+  }();
+  return table;
+}
+
 // Roundup of v3.1 (Appendix A): the smallest number with one decimal at or above the input,
 // computed on integers so that floating-point noise does not lift 4.0000000001 to 4.1.
 double Roundup31(double value) {
@@ -69,6 +86,44 @@ double PrivilegesWeight(double level, bool changed) {
 
 }  // namespace
 
+namespace internal {
+
+Result<CvssValues> ParseCvssMetrics(std::string_view metrics,
+                                    const std::vector<CvssMetric>& table) {
+  CvssValues out;
+  std::string_view rest = metrics;
+  while (true) {
+    size_t slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    size_t colon = part.find(':');
+    if (part.empty() || colon == std::string_view::npos) {
+      return Fail(fmt::format("'{}' is not METRIC:VALUE", part));
+    }
+    std::string_view name = part.substr(0, colon), value = part.substr(colon + 1);
+    const CvssMetric* metric = nullptr;
+    for (const auto& m : table) {
+      if (name == m.name) metric = &m;
+    }
+    if (!metric) return Fail(fmt::format("unknown metric '{}'", name));
+    if (out.count(name)) return Fail(fmt::format("metric '{}' given twice", name));
+    if (std::find(metric->values.begin(), metric->values.end(), value) == metric->values.end()) {
+      return Fail(fmt::format("metric '{}' cannot be '{}' ({})", name, value,
+                              fmt::join(metric->values, ", ")));
+    }
+    out.emplace(std::string(name), std::string(value));
+    if (slash == std::string_view::npos) break;
+    rest = rest.substr(slash + 1);
+  }
+  for (const auto& m : table) {
+    if (m.required && !out.count(m.name)) {
+      return Fail(fmt::format("base metric '{}' is missing", m.name));
+    }
+  }
+  return out;
+}
+
+}  // namespace internal
+
 const char* CvssSeverity(double score) {
   if (score == 0) return "None";
   if (score < 4.0) return "Low";
@@ -80,54 +135,25 @@ const char* CvssSeverity(double score) {
 Result<CvssScore> ScoreCvss(std::string_view vector) {
   CvssScore out;
   out.vector = std::string(vector);
-  if (vector.starts_with("CVSS:4.0/")) {
-    return Fail("CVSS 4.0 is not supported yet (v3.1 and v3.0 are)");
-  }
+  if (vector.starts_with("CVSS:4.0/")) return internal::ScoreCvss40(vector);
   if (vector.starts_with("CVSS:3.1/")) {
     out.version = "3.1";
   } else if (vector.starts_with("CVSS:3.0/")) {
     out.version = "3.0";
   } else {
-    return Fail("not a CVSS v3 vector: it must start with CVSS:3.1/ or CVSS:3.0/");
+    return Fail("not a CVSS vector: it must start with CVSS:4.0/, CVSS:3.1/ or CVSS:3.0/");
   }
   bool v31 = out.version == "3.1";
   auto roundup = v31 ? Roundup31 : Roundup30;
+  auto values = internal::ParseCvssMetrics(vector.substr(9), Table3());
+  if (!values) return tl::unexpected(values.error());
   std::map<std::string, double> w;
-  std::string_view rest = vector.substr(9);
-  while (true) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    size_t colon = part.find(':');
-    if (part.empty() || colon == std::string_view::npos) {
-      return Fail(fmt::format("'{}' is not METRIC:VALUE", part));
-    }
-    std::string name(part.substr(0, colon));
-    std::string_view value = part.substr(colon + 1);
-    const Metric* metric = nullptr;
-    for (const auto& m : Metrics()) {
-      if (name == m.name) metric = &m;
-    }
-    if (!metric) return Fail(fmt::format("unknown metric '{}'", name));
-    if (w.count(name)) return Fail(fmt::format("metric '{}' given twice", name));
-    bool found = false;
-    for (const auto& [text, weight] : metric->values) {
-      if (value == text) {
-        w[name] = weight;
-        found = true;
-      }
-    }
-    if (!found) {
-      std::string allowed;
-      for (const auto& [text, weight] : metric->values)
-        allowed += (allowed.empty() ? "" : ", ") + std::string(text);
-      return Fail(fmt::format("metric '{}' cannot be '{}' ({})", name, value, allowed));
-    }
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
   for (const auto& m : Metrics()) {
-    if (m.base && !w.count(m.name)) return Fail(fmt::format("base metric '{}' is missing", m.name));
-    if (!w.count(m.name)) w[m.name] = m.values.front().second;  // X: not defined
+    auto given = values->find(m.name);
+    std::string_view text = given == values->end() ? "X" : std::string_view(given->second);
+    for (const auto& [value, weight] : m.values) {
+      if (text == value) w[m.name] = weight;
+    }
   }
   // Base.
   bool changed = w["S"] == 1;
@@ -184,10 +210,17 @@ std::string CvssJson(std::string_view vector, const Result<CvssScore>& score) {
     json.Key("base_score");
     json.Double(score->base_score);
     json.Member("base_severity", score->base_severity);
-    json.Key("temporal_score");
-    json.Double(score->temporal_score);
-    json.Key("environmental_score");
-    json.Double(score->environmental_score);
+    if (score->version == "4.0") {
+      json.Key("score");
+      json.Double(score->score);
+      json.Member("severity", score->severity);
+      json.Member("nomenclature", score->nomenclature);
+    } else {
+      json.Key("temporal_score");
+      json.Double(score->temporal_score);
+      json.Key("environmental_score");
+      json.Double(score->environmental_score);
+    }
   }
   json.EndObject();
   return out;

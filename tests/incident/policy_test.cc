@@ -26,6 +26,29 @@ TEST(Policy, CvssBands) {
   EXPECT_EQ(policy.Assess(Vulnerable(), nullptr).severity, Severity::kMedium);  // type default
 }
 
+// A vector without a score is scored by the policy: v3.1 by its base score, v4.0 by the score of
+// every metric it gives; an invalid vector is named in the reasons and the type default applies.
+TEST(Policy, CvssVectorsWithoutScore) {
+  auto policy = Policy::Default();
+  auto v31 = Vulnerable();
+  v31.cvss_vector = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+  auto assessed = policy.Assess(v31, nullptr);
+  EXPECT_EQ(assessed.severity, Severity::kCritical);
+  EXPECT_EQ(assessed.reasons.front(), "CVSS base score 9.8: critical");
+  auto v40 = Vulnerable();
+  v40.cvss_vector = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U";
+  assessed = policy.Assess(v40, nullptr);
+  EXPECT_EQ(assessed.severity, Severity::kHigh);  // 9.3 without threat, 8.1 unreported exploit
+  EXPECT_EQ(assessed.reasons.front(), "CVSS-BT 8.1: high");
+  auto broken = Vulnerable();
+  broken.cvss_vector = "CVSS:4.0/AV:N";
+  assessed = policy.Assess(broken, nullptr);
+  EXPECT_EQ(assessed.severity, Severity::kMedium);
+  EXPECT_NE(assessed.reasons.front().find("CVSS vector ignored: base metric 'AC' is missing"),
+            std::string::npos)
+      << assessed.reasons.front();
+}
+
 TEST(Policy, KnownExploitationExposureAndConfidence) {
   auto policy = Policy::Default();
   auto loaded = policy.LoadKnownExploited(

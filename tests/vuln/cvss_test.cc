@@ -1,4 +1,4 @@
-// CVSS v3.x scores: FIRST's published examples (v3.1 examples document, "CVSS v3.1 Scores" of
+// CVSS scores: FIRST's published examples (v3.1 examples document, "CVSS v3.1 Scores" of
 // each), the specification's rules for vector strings, and a differential test against a peer
 // calculator (ae-cvss-calculator, run with node) on random vectors with every metric group.
 
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "../support/files.h"
@@ -65,14 +66,18 @@ TEST(CvssTest, BadVectorsSayWhy) {
     const char* reason;
   };
   const Case cases[] = {
-      {"AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "must start with CVSS:3.1/"},
+      {"AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "must start with CVSS:4.0/, CVSS:3.1/"},
       {"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H", "base metric 'A' is missing"},
       {"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/A:L", "'A' given twice"},
       {"CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "'AV' cannot be 'X'"},
       {"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/ZZ:1", "unknown metric 'ZZ'"},
       {"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/", "not METRIC:VALUE"},
       {"CVSS:3.1/", "not METRIC:VALUE"},
-      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "4.0 is not supported"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N", "base metric 'SA' is missing"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:S/SA:N", "'SI' cannot be 'S'"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:F", "'E' cannot be 'F'"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/S:U", "'S' cannot be 'U'"},
+      {"CVSS:4.1/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", "must start with"},
   };
   for (const auto& c : cases) {
     auto score = ScoreCvss(c.vector);
@@ -83,15 +88,36 @@ TEST(CvssTest, BadVectorsSayWhy) {
   EXPECT_NE(CvssJson("x", ScoreCvss("x")).find(R"("error":)"), std::string::npos);
 }
 
+// The peer's JSON line for each vector (tests/vuln/cvss_peer.js); fails the test if it cannot run.
+std::vector<std::string> PeerScores(const std::vector<std::string>& vectors) {
+  std::string peer = std::string(BULWARK_SOURCE_DIR) + "/tools/npm/node_modules/ae-cvss-calculator";
+  EXPECT_EQ(access(peer.c_str(), R_OK), 0) << "the peer is missing: tools/deps.sh installs it";
+  auto dir = testing_support::TestDataDir("bulwark-cvss");
+  std::filesystem::create_directories(dir);
+  std::string in = (dir / "vectors.txt").string(), out = (dir / "peer.jsonl").string();
+  {
+    std::ofstream file(in);
+    for (const auto& v : vectors) file << v << "\n";
+  }
+  std::string command = "node " + std::string(BULWARK_SOURCE_DIR) + "/tests/vuln/cvss_peer.js " +
+                        peer + " < " + in + " > " + out;
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::vector<std::string> lines;
+  std::ifstream answers(out);
+  for (std::string line; std::getline(answers, line);) lines.push_back(line);
+  testing_support::RemoveTree(dir);
+  return lines;
+}
+
+// A metric of the random vectors: its values, and whether a vector may leave it out.
+struct Group {
+  const char* metric;
+  std::vector<const char*> values;
+  bool optional;
+};
+
 // Random vectors with every metric group, scored by Bulwark and by the peer: equal everywhere.
 TEST(CvssTest, AgreesWithAPeerCalculatorOnRandomVectors) {
-  std::string peer = std::string(BULWARK_SOURCE_DIR) + "/tools/npm/node_modules/ae-cvss-calculator";
-  ASSERT_EQ(access(peer.c_str(), R_OK), 0) << "the peer is missing: tools/deps.sh installs it";
-  struct Group {
-    const char* metric;
-    std::vector<const char*> values;
-    bool optional;
-  };
   const std::vector<Group> groups = {
       {"AV", {"N", "A", "L", "P"}, false},
       {"AC", {"L", "H"}, false},
@@ -126,21 +152,12 @@ TEST(CvssTest, AgreesWithAPeerCalculatorOnRandomVectors) {
     }
     vectors.push_back(vector);
   }
-  auto dir = testing_support::TestDataDir("bulwark-cvss");
-  std::filesystem::create_directories(dir);
-  std::string in = (dir / "vectors.txt").string(), out = (dir / "peer.jsonl").string();
-  {
-    std::ofstream file(in);
-    for (const auto& v : vectors) file << v << "\n";
-  }
-  std::string command = "node " + std::string(BULWARK_SOURCE_DIR) + "/tests/vuln/cvss_peer.js " +
-                        peer + " < " + in + " > " + out;
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  std::ifstream answers(out);
-  std::string line;
+  auto answers = PeerScores(vectors);
+  ASSERT_EQ(answers.size(), vectors.size()) << "the peer answered fewer lines";
   size_t compared = 0, disagreements = 0, environmental = 0;
-  for (const auto& vector : vectors) {
-    ASSERT_TRUE(std::getline(answers, line)) << "the peer answered fewer lines";
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    const auto& vector = vectors[i];
+    const auto& line = answers[i];
     auto ours = ScoreCvss(vector);
     ASSERT_TRUE(ours) << vector << ": " << ours.error().message;
     // The peer leaves out the temporal and environmental scores of vectors without such metrics.
@@ -161,7 +178,106 @@ TEST(CvssTest, AgreesWithAPeerCalculatorOnRandomVectors) {
   EXPECT_EQ(compared, vectors.size());
   EXPECT_EQ(disagreements, 0u);
   EXPECT_GT(environmental, vectors.size() / 2);  // most vectors have environmental metrics
-  testing_support::RemoveTree(dir);
+}
+
+// CVSS v4.0: FIRST's examples (specification, section 8 and the calculator's test vectors).
+TEST(CvssTest, Version4Examples) {
+  struct Case {
+    const char* vector;
+    double base, score;
+    const char* nomenclature;
+  };
+  const Case cases[] = {
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", 9.3, 9.3, "CVSS-B"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:L/VA:L/SC:N/SI:N/SA:N", 6.9, 6.9, "CVSS-B"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:H/SI:H/SA:H", 10, 10, "CVSS-B"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N", 0, 0, "CVSS-B"},
+      // Threat and environmental metrics (scores as the peer calculator gives them).
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U", 9.3, 8.1, "CVSS-BT"},
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/MSI:S", 9.3, 10, "CVSS-BE"},
+      // Supplemental metrics change nothing.
+      {"CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/S:P/AU:Y/U:Red", 9.3, 9.3,
+       "CVSS-B"},
+  };
+  for (const auto& c : cases) {
+    auto score = ScoreCvss(c.vector);
+    ASSERT_TRUE(score) << c.vector << ": " << score.error().message;
+    EXPECT_EQ(score->version, "4.0");
+    EXPECT_DOUBLE_EQ(score->base_score, c.base) << c.vector;
+    EXPECT_DOUBLE_EQ(score->score, c.score) << c.vector;
+    EXPECT_EQ(score->nomenclature, c.nomenclature) << c.vector;
+  }
+  auto json = CvssJson(cases[4].vector, ScoreCvss(cases[4].vector));
+  EXPECT_NE(json.find(R"("score":8.1,"severity":"High","nomenclature":"CVSS-BT")"),
+            std::string::npos)
+      << json;
+}
+
+// CVSS v4.0 against the peer on random vectors with every group (threat, environmental with
+// Safety, supplemental): CVSS-B and overall scores equal everywhere.
+TEST(CvssTest, Version4AgreesWithAPeerCalculatorOnRandomVectors) {
+  const std::vector<Group> groups = {
+      {"AV", {"N", "A", "L", "P"}, false},
+      {"AC", {"L", "H"}, false},
+      {"AT", {"N", "P"}, false},
+      {"PR", {"N", "L", "H"}, false},
+      {"UI", {"N", "P", "A"}, false},
+      {"VC", {"H", "L", "N"}, false},
+      {"VI", {"H", "L", "N"}, false},
+      {"VA", {"H", "L", "N"}, false},
+      {"SC", {"H", "L", "N"}, false},
+      {"SI", {"H", "L", "N"}, false},
+      {"SA", {"H", "L", "N"}, false},
+      {"E", {"X", "A", "P", "U"}, true},
+      {"CR", {"X", "H", "M", "L"}, true},
+      {"IR", {"X", "H", "M", "L"}, true},
+      {"AR", {"X", "H", "M", "L"}, true},
+      {"MAV", {"X", "N", "A", "L", "P"}, true},
+      {"MAC", {"X", "L", "H"}, true},
+      {"MAT", {"X", "N", "P"}, true},
+      {"MPR", {"X", "N", "L", "H"}, true},
+      {"MUI", {"X", "N", "P", "A"}, true},
+      {"MVC", {"X", "H", "L", "N"}, true},
+      {"MVI", {"X", "H", "L", "N"}, true},
+      {"MVA", {"X", "H", "L", "N"}, true},
+      {"MSC", {"X", "H", "L", "N"}, true},
+      {"MSI", {"X", "S", "H", "L", "N"}, true},
+      {"MSA", {"X", "S", "H", "L", "N"}, true},
+      {"S", {"X", "N", "P"}, true},
+      {"AU", {"X", "N", "Y"}, true},
+      {"R", {"X", "A", "U", "I"}, true},
+      {"V", {"X", "D", "C"}, true},
+      {"RE", {"X", "L", "M", "H"}, true},
+      {"U", {"X", "Clear", "Green", "Amber", "Red"}, true},
+  };
+  std::mt19937 random(20261206);
+  std::vector<std::string> vectors;
+  for (int i = 0; i < 20000; ++i) {
+    std::string vector = "CVSS:4.0";
+    // A quarter of the vectors are base only, so that CVSS-B scores are spread over every
+    // MacroVector; the rest set each optional metric with probability one in three.
+    bool base_only = i % 4 == 0;
+    for (const auto& g : groups) {
+      if (g.optional && (base_only || random() % 3)) continue;
+      vector += std::string("/") + g.metric + ":" + g.values[random() % g.values.size()];
+    }
+    vectors.push_back(vector);
+  }
+  auto answers = PeerScores(vectors);
+  ASSERT_EQ(answers.size(), vectors.size()) << "the peer answered fewer lines";
+  size_t disagreements = 0;
+  std::set<double> scores_seen;
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    auto ours = ScoreCvss(vectors[i]);
+    ASSERT_TRUE(ours) << vectors[i] << ": " << ours.error().message;
+    std::string mine = fmt::format(R"({{"base":{},"score":{}}})", ours->base_score, ours->score);
+    if (mine != answers[i] && ++disagreements <= 10) {
+      ADD_FAILURE() << vectors[i] << "\n  bulwark " << mine << "\n  peer    " << answers[i];
+    }
+    scores_seen.insert(ours->score);
+  }
+  EXPECT_EQ(disagreements, 0u);
+  EXPECT_GT(scores_seen.size(), 80u);  // scores spread over the whole range
 }
 
 }  // namespace
