@@ -155,6 +155,7 @@ Handler SetupFlowsReplay(CLI::App& command);
 Handler SetupCvss(CLI::App& command);
 // serve_commands.cc
 Handler SetupServe(CLI::App& command);
+Handler SetupScan(CLI::App& command);
 Handler SetupTokensCreate(CLI::App& command);
 Handler SetupTokensList(CLI::App& command);
 Handler SetupTokensRevoke(CLI::App& command);

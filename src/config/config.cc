@@ -148,6 +148,19 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       return {};
     };
   };
+  // A list of addresses or prefixes (host bits zero).
+  auto prefixes = [&](std::vector<std::string>& target) -> Handler {
+    return [&, target_ptr = &target](const YAML::Node& n) -> Result<void> {
+      if (auto read = list(*target_ptr)(n); !read) return read;
+      for (const auto& cidr : *target_ptr) {
+        if (!model::Prefix::Parse(cidr)) {
+          return Fail(fmt::format("'{}' is not an address or a prefix (host bits zero)", cidr),
+                      Where(name, n.Mark()));
+        }
+      }
+      return {};
+    };
+  };
   std::map<std::string, Handler> mail = {
       {"from", text(c.mail.from)},
       {"domain", text(c.mail.domain)},
@@ -337,6 +350,20 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                        }}});
        }},
       {"mail", [&](const YAML::Node& n) { return Walk(n, name, "mail", mail); }},
+      {"scan",
+       [&](const YAML::Node& n) {
+         auto& scan = c.scan;
+         return Walk(n, name, "scan",
+                     {{"allow", prefixes(scan.allow)},
+                      {"deny", prefixes(scan.deny)},
+                      {"opted_out", list(scan.opted_out)},
+                      {"rate", count(scan.rate, 1)},
+                      {"rate_per_network", count(scan.rate_per_network, 1)},
+                      {"ports", text(scan.ports)},
+                      {"services", text(scan.services)},
+                      {"identity_url", text(scan.identity_url)},
+                      {"contact", text(scan.contact)}});
+       }},
       {"countermeasures",
        [&](const YAML::Node& n) {
          auto& m = c.countermeasures;
@@ -350,18 +377,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
               {"repair_drift", flag(m.repair_drift)},
               {"reconcile_interval", span(m.reconcile_interval)},
               {"default_enforcer", one_of(m.default_enforcer, {"nftables", "stackit"})},
-              {"forensics",
-               [&](const YAML::Node& list_node) -> Result<void> {
-                 if (auto read = list(m.forensics)(list_node); !read) return read;
-                 for (const auto& cidr : m.forensics) {
-                   if (!model::Prefix::Parse(cidr)) {
-                     return Fail(
-                         fmt::format("'{}' is not an address or a prefix (host bits zero)", cidr),
-                         Where(name, list_node.Mark()));
-                   }
-                 }
-                 return {};
-               }},
+              {"forensics", prefixes(m.forensics)},
               {"automatic",
                [&](const YAML::Node& rules) -> Result<void> {
                  if (!rules.IsSequence()) {

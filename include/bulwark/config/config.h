@@ -136,6 +136,19 @@ struct ReportsConfig {
   } limits;
 };
 
+// The scanner (docs/scanning.md): what it may probe, how fast, and how it presents itself.
+struct ScanConfig {
+  std::vector<std::string> allow;      // prefixes probed whoever holds them (a test range)
+  std::vector<std::string> deny;       // prefixes never probed (wins over everything)
+  std::vector<std::string> opted_out;  // customer ids that asked not to be scanned
+  size_t rate = 5000;                  // connection attempts per second, over all targets
+  size_t rate_per_network = 1000;      // per /24 (IPv4) or /64 (IPv6)
+  std::string ports = "top";           // the ports of a scan that names none
+  std::string services;                // the service database; empty: the built-in one
+  std::string identity_url;            // the web page that explains the scans
+  std::string contact;                 // where to write about them
+};
+
 struct Config {
   std::string data_dir = "/var/lib/bulwark";
   std::string evidence_dir;  // the evidence vault (docs/forensics.md); empty: <data_dir>/evidence
@@ -167,6 +180,7 @@ struct Config {
   std::vector<WebhookConfig> webhooks;
   StackitConfig stackit;
   CountermeasuresConfig countermeasures;
+  ScanConfig scan;
   ReportsConfig reports;
   struct Mail {
     std::string from = "security@provider.example";

@@ -1,0 +1,68 @@
+#pragma once
+// The scanner's network side: TCP connect discovery of open ports at a bounded rate, and one
+// conversation with an open port (optionally inside TLS) with time and size limits. Every
+// function here sends only to the addresses it is given: scope is checked before (scanner.h).
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bulwark/event/ip.h"
+#include "bulwark/scan/certificate.h"
+
+namespace bulwark::scan {
+
+struct Endpoint {
+  event::IpAddress address;
+  int port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct DiscoverOptions {
+  std::chrono::milliseconds timeout{1000};  // per connection attempt
+  int retries = 1;                          // attempts again after a timeout (not after a reset)
+  size_t max_in_flight = 512;
+  double rate = 5000;              // connection attempts per second, over all targets
+  double rate_per_network = 1000;  // per /24 (IPv4) or /64 (IPv6); 0 = no own limit
+};
+
+struct DiscoverStats {
+  size_t attempts = 0, open = 0, closed = 0, filtered = 0;
+};
+
+// Tries a TCP connection to every address and port; returns the open ones in address, port
+// order. A refused connection is closed; one that times out after every retry, or is unreachable,
+// is filtered. Blocking; thread-safe (no shared state).
+std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses,
+                                  const std::vector<int>& ports, const DiscoverOptions& options,
+                                  DiscoverStats* stats = nullptr);
+
+struct ConverseLimits {
+  std::chrono::milliseconds connect{2000};
+  std::chrono::milliseconds first_byte{1500};  // wait for the first byte of an answer
+  std::chrono::milliseconds idle{300};         // an answer ends after this long without bytes
+  std::chrono::milliseconds total{5000};       // the whole conversation
+  size_t max_bytes = 16384;                    // more is cut off (truncated)
+};
+
+struct Conversation {
+  bool connected = false;
+  std::string banner;  // what the service said before we sent (read_banner)
+  std::string answer;  // what it said after (or, when nothing is sent, its banner)
+  bool truncated = false;
+  std::string error;  // why it ended early ("" = normally), e.g. "connection reset"
+  std::optional<TlsSession> tls;
+};
+
+struct ConverseRequest {
+  bool tls = false;          // handshake first; `send` then goes inside the session
+  bool read_banner = false;  // read what the service says first, then send
+  std::string send;          // nothing: just read
+};
+
+// One conversation with `endpoint`. Never throws; a failure is in `error`.
+Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
+                      const ConverseLimits& limits);
+
+}  // namespace bulwark::scan

@@ -1,0 +1,77 @@
+#pragma once
+// Bulwark's scanner (docs/scanning.md): checks every target against the scope first, finds open
+// TCP ports, names each service (ServiceDb), runs the exposure checks that apply, and reports
+// what it found as findings in IntelMQ's harmonized form, with the evidence (banner, answer,
+// certificate) and a confidence. Nothing is sent to an address the scope refuses.
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bulwark/core/env.h"
+#include "bulwark/model/finding.h"
+#include "bulwark/scan/network.h"
+#include "bulwark/scan/service_db.h"
+#include "bulwark/vuln/scope.h"
+
+namespace bulwark::scan {
+
+struct ScanOptions {
+  DiscoverOptions discover;
+  ConverseLimits limits;
+  size_t workers = 16;           // endpoints identified at once
+  std::set<std::string> checks;  // check names to run; empty = all
+  bool identify = true;          // false: discovery only
+  std::string feed_name = "bulwark-scan";
+};
+
+// What the scanner learned about one open port.
+struct Service {
+  Endpoint endpoint;
+  Identity identity;   // service "" = open, not identified
+  std::string answer;  // what identified it (or the banner of an unidentified service)
+  std::optional<TlsSession> tls;
+  std::string note;  // e.g. "garbage answer", "connection reset"
+};
+
+struct ScanReport {
+  std::vector<vuln::ScopeDecision> refused;  // out-of-scope targets, each with its reason
+  std::vector<std::string> refused_addresses;
+  size_t in_scope = 0;
+  DiscoverStats discovery;
+  std::vector<Service> services;
+  std::vector<model::Finding> findings;
+};
+
+class Scanner {
+ public:
+  // `scope`, `db` and `env` must outlive the Scanner.
+  Scanner(const vuln::Scope& scope, const ServiceDb& db, Env& env, ScanOptions options)
+      : scope_(scope), db_(db), env_(env), options_(std::move(options)) {}
+
+  // Scans `addresses` x `ports`. Out-of-scope addresses are refused before anything is sent and
+  // listed in the report. `progress` (may be empty) is called after each identified endpoint with
+  // (done, total). Blocking; one Run at a time per Scanner.
+  ScanReport Run(const std::vector<event::IpAddress>& addresses, const std::vector<int>& ports,
+                 const std::function<void(size_t, size_t)>& progress = {}) const;
+
+  // Names the service at an open port. Thread-safe.
+  Service Identify(const Endpoint& endpoint) const;
+  // The findings of a service: the accessible-service finding, its certificate's problems, and
+  // the exposure checks that confirm at protocol level. Thread-safe.
+  std::vector<model::Finding> Findings(const Service& service) const;
+
+ private:
+  const vuln::Scope& scope_;
+  const ServiceDb& db_;
+  Env& env_;
+  ScanOptions options_;
+};
+
+// `bytes` as text: printable ASCII, CR, LF and tab as they are; a backslash as \\, any other byte
+// as \xNN; at most `max` input bytes (then "...").
+std::string Printable(std::string_view bytes, size_t max = 1024);
+
+}  // namespace bulwark::scan

@@ -1,0 +1,26 @@
+#pragma once
+// What `bulwark scan` is asked to probe: addresses from "ADDR" or "CIDR", ports from a list.
+// Pure functions; thread-safe.
+
+#include <string_view>
+#include <vector>
+
+#include "bulwark/core/result.h"
+#include "bulwark/event/ip.h"
+#include "bulwark/model/inventory.h"
+
+namespace bulwark::scan {
+
+// Ports from "22,80,8000-8010", "top" (the 100 ports Bulwark scans by default: remote access,
+// mail, web, databases, caches, container and cluster APIs), "all" (1-65535), or a mix
+// ("top,9999"). Sorted, without repeats. Errors name the part that is no port or range.
+Result<std::vector<int>> ParsePorts(std::string_view spec);
+
+// Every address of a prefix, network and broadcast addresses included (a cloud's /32 and /128
+// are the usual case). Errors: more than `max` addresses.
+Result<std::vector<event::IpAddress>> AddressesOf(const model::Prefix& prefix, size_t max);
+
+// ADDR or CIDR (host bits zero) to addresses. Errors: neither, or more than `max` addresses.
+Result<std::vector<event::IpAddress>> ExpandTarget(std::string_view spec, size_t max);
+
+}  // namespace bulwark::scan

@@ -1,0 +1,189 @@
+// bulwark scan ADDR|CIDR|SYSTEM-ID... [--ports ...] [--checks ...]
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "bulwark/finding/intelmq.h"
+#include "bulwark/incident/incidents.h"
+#include "bulwark/intake/intake.h"
+#include "bulwark/scan/scanner.h"
+#include "bulwark/scan/targets.h"
+#include "bulwark/spine/spine.h"
+#include "commands.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+struct ScanOptions {
+  StoreOptions store;
+  std::vector<std::string> targets;
+  std::string ports;
+  std::string checks;
+  std::vector<std::string> allow;
+  size_t rate = 0, rate_per_network = 0;
+  int timeout_ms = 1000;
+  int retries = 1;
+  size_t workers = 16;
+  bool no_identify = false;
+  bool submit = false;
+  std::string services;
+};
+
+// Addresses of a target: ADDR, CIDR, or the addresses a system holds now.
+Result<std::vector<event::IpAddress>> TargetAddresses(const std::string& target,
+                                                      const inventory::AttributionIndex& index,
+                                                      TimeNs now) {
+  constexpr size_t kMaxAddresses = size_t{1} << 20;
+  if (model::Prefix::Parse(target)) return scan::ExpandTarget(target, kMaxAddresses);
+  if (!index.OfSystem(target)) {
+    return Fail(fmt::format("'{}' is not an address, a prefix or a system id", target));
+  }
+  std::vector<event::IpAddress> out;
+  for (const auto& assignment : index.inventory().assignments) {
+    if (assignment.system_id != target || !assignment.Covers(now)) continue;
+    auto addresses = scan::AddressesOf(assignment.prefix, kMaxAddresses);
+    if (!addresses) return tl::unexpected(addresses.error());
+    out.insert(out.end(), addresses->begin(), addresses->end());
+  }
+  if (out.empty()) return Fail(fmt::format("system '{}' holds no address now", target));
+  return out;
+}
+
+std::set<std::string> SplitList(const std::string& text) {
+  std::set<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+Outcome RunScan(const ScanOptions& o) {
+  auto spine = OpenSpine(o.store, {});
+  if (!spine) return tl::unexpected(spine.error());
+  auto config = (*spine)->config();
+  const auto& settings = config->scan;
+  auto index = (*spine)->index();
+  TimeNs now = (*spine)->env().Now();
+
+  vuln::ScopeSettings scope_settings;
+  std::vector<std::string> allow = settings.allow;
+  allow.insert(allow.end(), o.allow.begin(), o.allow.end());
+  for (const auto& text : allow) {
+    auto prefix = model::Prefix::Parse(text);
+    if (!prefix) return UsageError(fmt::format("--allow '{}' is not an address or prefix", text));
+    scope_settings.allow.push_back(*prefix);
+  }
+  for (const auto& text : settings.deny) scope_settings.deny.push_back(*model::Prefix::Parse(text));
+  scope_settings.opted_out.insert(settings.opted_out.begin(), settings.opted_out.end());
+  vuln::Scope scope(index, scope_settings);
+
+  auto ports = scan::ParsePorts(o.ports.empty() ? settings.ports : o.ports);
+  if (!ports) return UsageError("--ports: " + ports.error().message);
+
+  std::optional<scan::ServiceDb> own_db;
+  std::string services = o.services.empty() ? settings.services : o.services;
+  if (!services.empty()) {
+    auto text = ProgramEnv().ReadFile(services);
+    if (!text) return UsageError(text.error().ToString());
+    auto parsed = scan::ServiceDb::Parse(*text, services);
+    if (!parsed) return UsageError(parsed.error().ToString());
+    own_db = std::move(*parsed);
+  }
+  const scan::ServiceDb& db = own_db ? *own_db : scan::ServiceDb::Builtin();
+
+  scan::ScanOptions options;
+  options.checks = SplitList(o.checks);
+  for (const auto& name : options.checks) {
+    bool known = name == "expired-certificate" || name == "self-signed-certificate";
+    for (const auto& check : db.checks()) known = known || check.name == name;
+    if (!known) return UsageError(fmt::format("--checks: no check is named '{}'", name));
+  }
+  options.identify = !o.no_identify;
+  options.workers = o.workers;
+  options.discover.rate = static_cast<double>(o.rate ? o.rate : settings.rate);
+  options.discover.rate_per_network =
+      static_cast<double>(o.rate_per_network ? o.rate_per_network : settings.rate_per_network);
+  options.discover.timeout = std::chrono::milliseconds(o.timeout_ms);
+  options.discover.retries = o.retries;
+
+  std::vector<event::IpAddress> addresses;
+  for (const auto& target : o.targets) {
+    auto expanded = TargetAddresses(target, *index, now);
+    if (!expanded) return UsageError(expanded.error().message);
+    addresses.insert(addresses.end(), expanded->begin(), expanded->end());
+  }
+
+  bool terminal = isatty(2);
+  scan::Scanner scanner(scope, db, (*spine)->env(), options);
+  auto report = scanner.Run(addresses, *ports, [&](size_t done, size_t total) {
+    if (terminal) fmt::print(stderr, "\ridentified {}/{} open ports", done, total);
+  });
+  if (terminal && !report.services.empty()) fmt::print(stderr, "\n");
+  for (const auto& decision : report.refused) {
+    fmt::print(stderr, "bulwark: scan: refused: {}\n", decision.reason);
+  }
+  std::string out;
+  for (const auto& finding : report.findings) {
+    out += finding::ToHarmonizedJson(finding);
+    out.push_back('\n');
+  }
+  fmt::print("{}", out);
+  std::fflush(stdout);
+  std::string submitted;
+  if (o.submit && !report.findings.empty()) {
+    intake::Intake intake(**spine);
+    auto taken = intake.TakeFindings(report.findings);
+    if (!taken) return RuntimeError(taken.error());
+    std::map<std::string, uint64_t> outcomes;
+    for (const auto& result : *taken) ++outcomes[incident::OutcomeName(result.outcome)];
+    submitted = "; submitted: " + OutcomeSummary(outcomes);
+  }
+  fmt::print(stderr,
+             "scan: {} addresses in scope, {} refused; {} connection attempts on {} ports: {} "
+             "open, {} closed, {} filtered; {} findings{}\n",
+             report.in_scope, report.refused.size(), report.discovery.attempts, ports->size(),
+             report.discovery.open, report.discovery.closed, report.discovery.filtered,
+             report.findings.size(), submitted);
+  return report.refused.empty() ? kExitOk : kExitFindings;
+}
+
+}  // namespace
+
+Handler SetupScan(CLI::App& command) {
+  auto o = std::make_shared<ScanOptions>();
+  AddStoreOptions(command, o->store);
+  command
+      .add_option("targets", o->targets,
+                  "Addresses, prefixes (CIDR) or system ids; only what the scope allows is probed")
+      ->required()
+      ->type_name("TARGET");
+  command.add_option("--ports", o->ports,
+                     "Ports: 22,80,8000-8010, top (100 common ports), all (default: scan.ports)");
+  command.add_option("--checks", o->checks,
+                     "Only these exposure checks (comma-separated names; default: all)");
+  command
+      .add_option("--allow", o->allow,
+                  "Also in scope, whoever holds it (a test range; adds to scan.allow)")
+      ->allow_extra_args(false)
+      ->type_name("CIDR");
+  command.add_option("--rate", o->rate, "Connection attempts per second (default: scan.rate)");
+  command.add_option("--rate-per-network", o->rate_per_network,
+                     "Per /24 or /64 (default: scan.rate_per_network)");
+  command.add_option("--timeout", o->timeout_ms, "Milliseconds a connection attempt may take")
+      ->capture_default_str();
+  command.add_option("--retries", o->retries, "Attempts again after a timeout")
+      ->capture_default_str();
+  command.add_option("--workers", o->workers, "Open ports identified at once")
+      ->capture_default_str();
+  command.add_flag("--no-identify", o->no_identify, "Find open ports only");
+  command.add_flag("--submit", o->submit, "Also take the findings into the store (the spine)");
+  command.add_option("--services", o->services,
+                     "Service database (default: scan.services, else the built-in one)");
+  return [o] { return RunScan(*o); };
+}
+
+}  // namespace bulwark::cli

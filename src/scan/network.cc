@@ -1,0 +1,339 @@
+#include "bulwark/scan/network.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <unordered_map>
+
+namespace bulwark::scan {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+socklen_t AddressOf(const Endpoint& endpoint, sockaddr_storage& storage) {
+  std::memset(&storage, 0, sizeof storage);
+  const auto& bytes = endpoint.address.bytes();
+  if (endpoint.address.is_v4()) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(endpoint.port));
+    std::memcpy(&in->sin_addr, bytes.data() + 12, 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(static_cast<uint16_t>(endpoint.port));
+  std::memcpy(&in6->sin6_addr, bytes.data(), 16);
+  return sizeof(sockaddr_in6);
+}
+
+// A non-blocking socket with a connect to `endpoint` under way; -1 with errno on failure.
+int StartConnect(const Endpoint& endpoint) {
+  sockaddr_storage storage;
+  socklen_t length = AddressOf(endpoint, storage);
+  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  // Closing sends a reset: no TIME_WAIT per probed port.
+  linger abort{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&storage), length) < 0 && errno != EINPROGRESS) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+// The /24 (IPv4) or /64 (IPv6) an address is in, as a map key.
+std::string NetworkOf(const event::IpAddress& address) {
+  const auto& b = address.bytes();
+  return address.is_v4() ? std::string(reinterpret_cast<const char*>(b.data()) + 12, 3)
+                         : std::string(reinterpret_cast<const char*>(b.data()), 8);
+}
+
+// Spaces events at least 1/rate apart (rate <= 0: no limit).
+class Pacer {
+ public:
+  explicit Pacer(double rate)
+      : interval_(rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(1.0 / rate))
+                           : Clock::duration::zero()) {}
+  Clock::time_point next() const { return next_; }
+  void Take(Clock::time_point now) { next_ = std::max(next_, now - 4 * interval_) + interval_; }
+
+ private:
+  Clock::duration interval_;
+  Clock::time_point next_{};
+};
+
+}  // namespace
+
+std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses,
+                                  const std::vector<int>& ports, const DiscoverOptions& options,
+                                  DiscoverStats* stats) {
+  DiscoverStats local;
+  DiscoverStats& s = stats ? *stats : local;
+  struct Attempt {
+    Endpoint endpoint;
+    int tries = 0;
+    Clock::time_point deadline;
+  };
+  std::deque<Attempt> queue;
+  // Port-major: one port across every address, then the next, so one host is not hit by a
+  // burst of consecutive ports.
+  for (int port : ports) {
+    for (const auto& address : addresses) queue.push_back({{address, port}, 0, {}});
+  }
+  std::vector<Endpoint> open;
+  int epoll = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll < 0) return open;
+  std::unordered_map<int, Attempt> in_flight;
+  Pacer global(options.rate);
+  std::map<std::string, Pacer> networks;
+  auto finish = [&](int fd, int error) {
+    Attempt attempt = in_flight[fd];
+    in_flight.erase(fd);
+    epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nullptr);
+    close(fd);
+    if (error == 0) {
+      ++s.open;
+      open.push_back(attempt.endpoint);
+    } else if (error == ECONNREFUSED) {
+      ++s.closed;
+    } else if (error == ETIMEDOUT && attempt.tries <= options.retries) {
+      queue.push_front(attempt);
+    } else {
+      ++s.filtered;
+    }
+  };
+  std::vector<epoll_event> events(256);
+  while (!queue.empty() || !in_flight.empty()) {
+    auto now = Clock::now();
+    Clock::time_point wake = now + std::chrono::milliseconds(100);
+    while (!queue.empty() && in_flight.size() < options.max_in_flight) {
+      Attempt& next = queue.front();
+      auto network =
+          networks.try_emplace(NetworkOf(next.endpoint.address), Pacer(options.rate_per_network));
+      Clock::time_point allowed = std::max(global.next(), network.first->second.next());
+      if (allowed > now) {
+        wake = std::min(wake, allowed);
+        break;
+      }
+      global.Take(now);
+      network.first->second.Take(now);
+      Attempt attempt = next;
+      queue.pop_front();
+      ++attempt.tries;
+      ++s.attempts;
+      attempt.deadline = now + options.timeout;
+      int fd = StartConnect(attempt.endpoint);
+      if (fd < 0) {
+        if (errno == ECONNREFUSED) {
+          ++s.closed;
+        } else {
+          ++s.filtered;
+        }
+        continue;
+      }
+      epoll_event event{};
+      event.events = EPOLLOUT | EPOLLERR | EPOLLHUP;
+      event.data.fd = fd;
+      epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+      in_flight[fd] = attempt;
+    }
+    for (const auto& [fd, attempt] : in_flight) wake = std::min(wake, attempt.deadline);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
+    int ready = epoll_wait(epoll, events.data(), static_cast<int>(events.size()),
+                           static_cast<int>(std::clamp<int64_t>(wait.count() + 1, 0, 100)));
+    for (int i = 0; i < ready; ++i) {
+      int fd = events[i].data.fd;
+      int error = 0;
+      socklen_t length = sizeof error;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      finish(fd, error);
+    }
+    now = Clock::now();
+    std::vector<int> expired;
+    for (const auto& [fd, attempt] : in_flight) {
+      if (attempt.deadline <= now) expired.push_back(fd);
+    }
+    for (int fd : expired) finish(fd, ETIMEDOUT);
+  }
+  close(epoll);
+  std::sort(open.begin(), open.end(), [](const Endpoint& a, const Endpoint& b) {
+    return std::tie(a.address.bytes(), a.port) < std::tie(b.address.bytes(), b.port);
+  });
+  return open;
+}
+
+namespace {
+
+SSL_CTX* ClientContext() {
+  static SSL_CTX* context = [] {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return ctx;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    // Report what the server offers, old protocol versions and weak keys included.
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_min_proto_version(ctx, 0);
+    return ctx;
+  }();
+  return context;
+}
+
+// Blocks until `fd` is readable (or `timeout` passes); true when readable.
+bool Readable(int fd, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, static_cast<int>(std::max<int64_t>(timeout.count(), 0))) > 0;
+}
+
+void SetTimeouts(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
+                      const ConverseLimits& limits) {
+  Conversation out;
+  auto start = Clock::now();
+  auto remaining = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(limits.total -
+                                                                 (Clock::now() - start));
+  };
+  int fd = StartConnect(endpoint);
+  if (fd < 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { close(*f); });
+  pollfd p{fd, POLLOUT, 0};
+  if (poll(&p, 1, static_cast<int>(std::min(limits.connect, remaining()).count())) <= 0) {
+    out.error = "connect timed out";
+    return out;
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+  if (error != 0) {
+    out.error = std::strerror(error);
+    return out;
+  }
+  out.connected = true;
+  // Blocking from here, each call bounded by socket timeouts.
+  fcntl(fd, F_SETFL, 0);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
+  if (request.tls) {
+    SetTimeouts(fd, std::min(limits.connect, remaining()));
+    ssl.reset(SSL_new(ClientContext()));
+    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
+      out.error = "TLS setup failed";
+      return out;
+    }
+    if (SSL_connect(ssl.get()) != 1) {
+      ERR_clear_error();
+      out.error = "TLS handshake failed";
+      return out;
+    }
+    TlsSession session;
+    session.version = SSL_get_version(ssl.get());
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl.get())) {
+      session.cipher = SSL_CIPHER_get_name(cipher);
+    }
+    if (X509* cert = SSL_get1_peer_certificate(ssl.get())) {
+      unsigned char* der = nullptr;
+      int size = i2d_X509(cert, &der);
+      if (size > 0) {
+        auto info = ReadCertificate(std::string_view(reinterpret_cast<char*>(der), size));
+        if (info) {
+          session.certificate = std::move(*info);
+        } else {
+          session.certificate_error = info.error().message;
+        }
+      }
+      OPENSSL_free(der);
+      X509_free(cert);
+    }
+    out.tls = std::move(session);
+  }
+  // Reads one answer: waits `first` for its first byte, then until `idle` passes without one.
+  auto read_answer = [&](std::string& into, std::chrono::milliseconds first) {
+    char buffer[4096];
+    bool got = false;
+    while (true) {
+      auto left = remaining();
+      if (left.count() <= 0) return;
+      auto wait = std::min(got ? limits.idle : first, left);
+      bool pending = ssl && SSL_pending(ssl.get()) > 0;
+      if (!pending && !Readable(fd, wait)) return;
+      size_t room = std::min(sizeof buffer, limits.max_bytes - into.size());
+      ssize_t n;
+      if (ssl) {
+        SetTimeouts(fd, wait);
+        n = SSL_read(ssl.get(), buffer, static_cast<int>(room));
+        if (n <= 0) {
+          int code = SSL_get_error(ssl.get(), static_cast<int>(n));
+          ERR_clear_error();
+          if (code != SSL_ERROR_ZERO_RETURN && code != SSL_ERROR_WANT_READ) {
+            out.error = errno == ECONNRESET ? "connection reset" : "TLS read failed";
+          }
+          return;
+        }
+      } else {
+        n = recv(fd, buffer, room, 0);
+        if (n < 0) {
+          out.error = errno == ECONNRESET ? "connection reset" : std::strerror(errno);
+          return;
+        }
+        if (n == 0) return;
+      }
+      got = true;
+      into.append(buffer, static_cast<size_t>(n));
+      if (into.size() >= limits.max_bytes) {
+        out.truncated = true;
+        return;
+      }
+    }
+  };
+  if (request.read_banner) read_answer(out.banner, limits.first_byte);
+  if (!request.send.empty() && out.error.empty()) {
+    SetTimeouts(fd, std::max(remaining(), std::chrono::milliseconds(1)));
+    bool sent =
+        ssl ? SSL_write(ssl.get(), request.send.data(), static_cast<int>(request.send.size())) > 0
+            : send(fd, request.send.data(), request.send.size(), MSG_NOSIGNAL) ==
+                  static_cast<ssize_t>(request.send.size());
+    if (!sent) {
+      ERR_clear_error();
+      out.error = "send failed";
+      return out;
+    }
+    read_answer(out.answer, limits.first_byte);
+  } else if (request.send.empty() && !request.read_banner) {
+    read_answer(out.answer, limits.first_byte);
+  }
+  if (ssl && out.error.empty()) SSL_shutdown(ssl.get());
+  ERR_clear_error();
+  return out;
+}
+
+}  // namespace bulwark::scan

@@ -1,0 +1,216 @@
+#include "bulwark/scan/scanner.h"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+namespace bulwark::scan {
+
+namespace {
+
+// The certificate problems the scanner reports (Bulwark's own identifiers: Shadowserver reports
+// them as fields of scan_ssl rows, not as report types).
+const Classification kExpired{"", "expired-certificate", "vulnerable", "weak-crypto", "medium"};
+const Classification kSelfSigned{"", "self-signed-certificate", "vulnerable", "weak-crypto", "low"};
+
+bool Wanted(const std::set<std::string>& checks, const std::string& name) {
+  return checks.empty() || checks.count(name) > 0;
+}
+
+}  // namespace
+
+std::string Printable(std::string_view bytes, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < bytes.size() && i < max; ++i) {
+    auto c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c >= 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (bytes.size() > max) out += "...";
+  return out;
+}
+
+Service Scanner::Identify(const Endpoint& endpoint) const {
+  Service service;
+  service.endpoint = endpoint;
+  std::string host = endpoint.address.ToString();
+  for (const Probe* probe : db_.ProbesFor(endpoint.port)) {
+    if (probe->tls) {
+      auto handshake = Converse(endpoint, {true, false, ""}, [&] {
+        ConverseLimits quick = options_.limits;
+        quick.first_byte = std::chrono::milliseconds(1);
+        return quick;
+      }());
+      if (!handshake.tls) continue;
+      service.tls = handshake.tls;
+      service.identity.service = "tls";
+      for (const auto& inner : db_.probes()) {
+        if (!inner.over_tls) continue;
+        auto talk =
+            Converse(endpoint, {true, false, ProbeBytes(inner.send, host)}, options_.limits);
+        if (auto identity = ServiceDb::Identify(inner, talk.answer)) {
+          service.identity = *identity;
+          service.answer = talk.answer;
+          return service;
+        }
+      }
+      return service;
+    }
+    auto talk = Converse(endpoint, {false, false, ProbeBytes(probe->send, host)}, options_.limits);
+    if (!talk.connected) {
+      service.note = talk.error;
+      continue;
+    }
+    if (auto identity = ServiceDb::Identify(*probe, talk.answer)) {
+      service.identity = *identity;
+      service.answer = talk.answer;
+      return service;
+    }
+    if (probe->send.empty() && !talk.answer.empty()) {
+      // It spoke first and nothing knows it: a service that talks without being asked answers
+      // no other probe either.
+      service.answer = talk.answer;
+      service.note = "banner not recognised";
+      return service;
+    }
+    if (!talk.error.empty()) service.note = talk.error;
+  }
+  return service;
+}
+
+std::vector<model::Finding> Scanner::Findings(const Service& service) const {
+  std::vector<model::Finding> out;
+  TimeNs now = env_.Now();
+  auto make = [&](const Classification& c, std::string evidence, double confidence) {
+    model::Finding f;
+    f.feed_name = options_.feed_name;
+    f.taxonomy = c.taxonomy;
+    f.type = c.type;
+    f.identifier = c.identifier;
+    f.source_ip = service.endpoint.address;
+    f.source_port = service.endpoint.port;
+    f.transport = "tcp";
+    f.time_source = f.time_observation = now;
+    f.confidence = confidence;
+    f.evidence = Printable(evidence);
+    f.fields["extra.severity"] = c.severity;
+    if (!c.report.empty()) f.fields["extra.shadowserver_report"] = c.report;
+    const auto& id = service.identity;
+    if (!id.service.empty()) f.fields["protocol.application"] = id.service;
+    if (!id.product.empty()) f.fields["extra.product"] = id.product;
+    if (!id.version.empty()) f.fields["extra.version"] = id.version;
+    if (!id.info.empty()) f.fields["extra.info"] = id.info;
+    if (!id.cpe.empty()) f.fields["extra.cpe"] = id.cpe;
+    if (service.tls) {
+      f.fields["extra.tls_version"] = service.tls->version;
+      f.fields["extra.tls_cipher"] = service.tls->cipher;
+      if (const auto& cert = service.tls->certificate) {
+        f.fields["extra.certificate_subject"] = cert->subject;
+        f.fields["extra.certificate_issuer"] = cert->issuer;
+        f.fields["extra.certificate_not_after"] = FormatTimestamp(cert->not_after);
+        f.fields["extra.certificate_sha256"] = cert->sha256;
+        f.fields["extra.certificate_self_signed"] = cert->self_signed ? "true" : "false";
+      }
+    }
+    if (!service.note.empty()) f.fields["extra.note"] = service.note;
+    return f;
+  };
+  const std::string& name = service.identity.service.empty() ? "unknown" : service.identity.service;
+  if (const Classification* c = db_.ServiceClassification(name)) {
+    // A name from a pattern is sure; an open port alone says only that something listens.
+    out.push_back(make(*c, service.answer, service.identity.service.empty() ? 0.5 : 1.0));
+  }
+  if (service.tls && service.tls->certificate) {
+    const auto& cert = *service.tls->certificate;
+    std::string text =
+        fmt::format("subject: {}\nissuer: {}\nnot after: {}\nsha256: {}", cert.subject, cert.issuer,
+                    FormatTimestamp(cert.not_after), cert.sha256);
+    if (cert.not_after < now && Wanted(options_.checks, kExpired.identifier)) {
+      out.push_back(make(kExpired, text, 1.0));
+    }
+    if (cert.self_signed && Wanted(options_.checks, kSelfSigned.identifier)) {
+      out.push_back(make(kSelfSigned, text, 1.0));
+    }
+  }
+  std::string host = service.endpoint.address.ToString();
+  for (const auto& check : db_.checks()) {
+    if (!Wanted(options_.checks, check.name)) continue;
+    if (std::find(check.services.begin(), check.services.end(), service.identity.service) ==
+        check.services.end()) {
+      continue;
+    }
+    auto talk = Converse(service.endpoint,
+                         {service.tls.has_value(), check.read_banner, ProbeBytes(check.send, host)},
+                         options_.limits);
+    if (!RE2::PartialMatch(re2::StringPiece(talk.answer.data(), talk.answer.size()),
+                           *check.pattern)) {
+      continue;
+    }
+    auto finding = make(check.classification, talk.answer, 1.0);
+    finding.fields["extra.check"] = check.name;
+    if (!check.version.empty()) {
+      finding.fields["extra.version"] =
+          ServiceDb::Expand(*check.pattern, talk.answer, check.version);
+    }
+    out.push_back(std::move(finding));
+  }
+  return out;
+}
+
+ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
+                        const std::vector<int>& ports,
+                        const std::function<void(size_t, size_t)>& progress) const {
+  ScanReport report;
+  std::vector<event::IpAddress> allowed;
+  TimeNs now = env_.Now();
+  for (const auto& address : addresses) {
+    auto decision = scope_.Check(address, now);
+    if (decision.allowed) {
+      allowed.push_back(address);
+    } else {
+      report.refused_addresses.push_back(address.ToString());
+      report.refused.push_back(std::move(decision));
+    }
+  }
+  report.in_scope = allowed.size();
+  if (allowed.empty()) return report;
+  auto open = DiscoverTcp(allowed, ports, options_.discover, &report.discovery);
+  report.services.resize(open.size());
+  std::vector<std::vector<model::Finding>> findings(open.size());
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex progress_mutex;
+  auto work = [&] {
+    for (size_t i = next++; i < open.size(); i = next++) {
+      if (options_.identify) {
+        report.services[i] = Identify(open[i]);
+        findings[i] = Findings(report.services[i]);
+      } else {
+        report.services[i].endpoint = open[i];
+      }
+      size_t finished = ++done;
+      if (progress) {
+        std::lock_guard lock(progress_mutex);
+        progress(finished, open.size());
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  size_t count = std::min(std::max<size_t>(options_.workers, 1), open.size());
+  for (size_t i = 0; i < count; ++i) workers.emplace_back(work);
+  for (auto& worker : workers) worker.join();
+  for (auto& list : findings) {
+    for (auto& f : list) report.findings.push_back(std::move(f));
+  }
+  return report;
+}
+
+}  // namespace bulwark::scan
