@@ -7,15 +7,13 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <re2/re2.h>
 
 #include <fstream>
 #include <map>
 #include <regex>
 
+#include "../support/certificates.h"
 #include "../support/files.h"
 #include "bulwark/scan/certificate.h"
 #include "bulwark/scan/targets.h"
@@ -215,34 +213,10 @@ TEST(TargetsTest, PortsAndPrefixes) {
   EXPECT_FALSE(ExpandTarget("system-1", 1 << 16));
 }
 
-// A certificate made here: self-signed, expired yesterday, with a DNS name.
-std::string ExpiredSelfSignedDer() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 7);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -2 * 86400);
-  X509_gmtime_adj(X509_getm_notAfter(cert), -86400);
-  X509_set_pubkey(cert, key);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("expired.example"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name,
-                                            "DNS:expired.example,DNS:www.expired.example");
-  X509_add_ext(cert, san, -1);
-  X509_EXTENSION_free(san);
-  X509_sign(cert, key, EVP_sha256());
-  unsigned char* der = nullptr;
-  int size = i2d_X509(cert, &der);
-  std::string out(reinterpret_cast<char*>(der), size);
-  OPENSSL_free(der);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return out;
-}
-
 TEST(CertificateTest, ReadsWhatAScannerReports) {
-  std::string der = ExpiredSelfSignedDer();
+  // Self-signed, expired yesterday.
+  std::string der =
+      testing_support::SelfSignedCertificate("expired.example", -2 * 86400, -86400).der;
   auto info = ReadCertificate(der);
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->subject, "CN=expired.example");

@@ -1,0 +1,252 @@
+// The scanner against a fleet of real services in network namespaces this test creates (Debian's
+// OpenSSH, Redis with and without a password, memcached, Python's http.server with an exposed
+// .git, an openssl s_server with an expired self-signed certificate) and services that
+// misbehave. What it finds is compared with a golden file. The scope test proves that an address
+// the scope refuses receives not a single packet.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "../support/certificates.h"
+#include "../support/files.h"
+#include "../support/golden.h"
+#include "../support/lab.h"
+#include "../support/lab_inventory.h"
+#include "../support/process.h"
+#include "bulwark/core/netns.h"
+#include "bulwark/finding/intelmq.h"
+#include "bulwark/inventory/attribution.h"
+#include "bulwark/scan/scanner.h"
+
+namespace bulwark::scan {
+namespace {
+
+using testing_support::ChildProcess;
+using testing_support::Lab;
+
+constexpr const char* kTarget = "10.77.0.20";
+constexpr const char* kOutside = "10.77.0.30";
+
+// The fleet, started once for the suite.
+class FleetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    lab_ = new Lab({{"scn", "10.77.0.5"}, {"tgt", kTarget}, {"out", kOutside}});
+    ASSERT_TRUE(lab_->ok());
+    dir_ = new std::string("/tmp/bwl-fleet-" + std::to_string(getpid()));
+    const std::string& d = *dir_;
+    ASSERT_TRUE(Lab::Sh("mkdir -p " + d + "/www/.git /run/sshd"));
+    std::ofstream(d + "/www/.git/HEAD") << "ref: refs/heads/main\n";
+    std::ofstream(d + "/www/index.html") << "<html><title>fleet</title></html>\n";
+    ASSERT_TRUE(Lab::Sh("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host"));
+    std::ofstream(d + "/sshd_config")
+        << "ListenAddress " << kTarget << "\nHostKey " << d << "/host\nUsePAM no\nPidFile " << d
+        << "/sshd.pid\nLogLevel ERROR\n";
+    auto cert = testing_support::SelfSignedCertificate("expired.example", -2 * 86400, -86400);
+    std::ofstream(d + "/cert.pem") << cert.certificate_pem;
+    std::ofstream(d + "/key.pem") << cert.key_pem;
+    std::string t = kTarget;
+    auto start = [&](std::vector<std::string> argv, const std::string& log) {
+      services_->push_back(std::make_unique<ChildProcess>(lab_->Argv("tgt", std::move(argv)),
+                                                          d + "/" + log + ".log"));
+    };
+    services_ = new std::vector<std::unique_ptr<ChildProcess>>();
+    start({"/usr/sbin/sshd", "-D", "-e", "-f", d + "/sshd_config"}, "sshd");
+    start({"/usr/bin/redis-server", "--port", "6379", "--bind", t, "--protected-mode", "no",
+           "--save", "", "--dir", d},
+          "redis-open");
+    start({"/usr/bin/redis-server", "--port", "6380", "--bind", t, "--requirepass", "s3cret",
+           "--save", "", "--dir", d},
+          "redis-password");
+    start({"/usr/bin/memcached", "-p", "11211", "-U", "0", "-l", t, "-u", "root"}, "memcached");
+    start({"/usr/bin/python3", "-m", "http.server", "8080", "--bind", t, "--directory", d + "/www"},
+          "http");
+    start({"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept", t + ":8443", "-cert",
+           d + "/cert.pem", "-key", d + "/key.pem"},
+          "tls");
+    start({"/usr/bin/python3", std::string(BULWARK_SOURCE_DIR) + "/tests/scan/hostile_server.py", t,
+           "9990"},
+          "hostile");
+    for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993}) {
+      for (int i = 0; i < 100 && !lab_->Connects("scn", t, port); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      ASSERT_TRUE(lab_->Connects("scn", t, port)) << "nothing listens on " << port;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete services_;
+    delete lab_;
+    if (dir_) testing_support::RemoveTree(*dir_);
+    delete dir_;
+  }
+
+  // The inventory: the target is an internet-facing customer system, the outside host a system
+  // that is not internet-facing.
+  static std::shared_ptr<const inventory::AttributionIndex> Index() {
+    auto inventory = testing_support::LabInventory(
+        "acme", {{"tgt", "tgtp", kTarget}, {"out", "outp", kOutside}});
+    inventory.systems[0].internet_exposed = true;
+    return std::make_shared<inventory::AttributionIndex>(inventory);
+  }
+
+  // Runs a scan from the scanner's namespace.
+  static ScanReport Scan(const vuln::ScopeSettings& settings, const std::vector<std::string>& to,
+                         const std::vector<int>& ports) {
+    vuln::Scope scope(Index(), settings);
+    ScanOptions options;
+    options.limits.first_byte = std::chrono::milliseconds(700);
+    options.limits.connect = std::chrono::milliseconds(1000);
+    Scanner scanner(scope, ServiceDb::Builtin(), Env::Default(), options);
+    std::vector<event::IpAddress> addresses;
+    for (const auto& a : to) addresses.push_back(*event::IpAddress::Parse(a));
+    auto report = InNetworkNamespace<ScanReport>(
+        lab_->Namespace("scn"),
+        [&]() -> Result<ScanReport> { return scanner.Run(addresses, ports); });
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? *report : ScanReport{};
+  }
+
+  static Lab* lab_;
+  static std::string* dir_;
+  static std::vector<std::unique_ptr<ChildProcess>>* services_;
+};
+
+Lab* FleetTest::lab_ = nullptr;
+std::string* FleetTest::dir_ = nullptr;
+std::vector<std::unique_ptr<ChildProcess>>* FleetTest::services_ = nullptr;
+
+// A finding as a golden line: what the scanner claims, with digits of versions as N (Debian's
+// point releases move them).
+std::string GoldenLine(const model::Finding& f) {
+  auto field = [&](const char* key) {
+    auto it = f.fields.find(key);
+    return it == f.fields.end() ? std::string("-") : it->second;
+  };
+  std::string version = field("extra.version");
+  std::replace_if(version.begin(), version.end(), ::isdigit, 'N');
+  return fmt::format("{} {} {}/{} severity={} app={} product={} version={} check={} tls={} note={}",
+                     f.source_port, f.identifier, f.taxonomy, f.type, field("extra.severity"),
+                     field("protocol.application"), field("extra.product"), version,
+                     field("extra.check"), field("extra.tls_version"), field("extra.note"));
+}
+
+TEST_F(FleetTest, FindsWhatTheFleetRuns) {
+  vuln::ScopeSettings settings;
+  auto report =
+      Scan(settings, {kTarget}, {1, 22, 6379, 6380, 8080, 8443, 9990, 9991, 9992, 9993, 11211});
+  EXPECT_EQ(report.in_scope, 1u);
+  EXPECT_EQ(report.discovery.open, 10u);
+  EXPECT_EQ(report.discovery.closed, 1u);
+  std::vector<std::string> lines;
+  for (const auto& finding : report.findings) {
+    lines.push_back(GoldenLine(finding));
+    // Every finding is a valid harmonized line with its evidence.
+    std::string json = finding::ToHarmonizedJson(finding);
+    EXPECT_NE(json.find("\"feed.name\":\"bulwark-scan\""), std::string::npos) << json;
+    EXPECT_LE(finding.evidence.size(), 4 * 1024u + 3);
+  }
+  std::sort(lines.begin(), lines.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(std::stoi(a), a) < std::make_pair(std::stoi(b), b);
+  });
+  std::string produced;
+  for (const auto& line : lines) produced += line + "\n";
+  testing_support::ExpectGolden(
+      std::filesystem::path(BULWARK_SOURCE_DIR) / "tests/scan/golden/fleet.txt", produced);
+  // The certificate's details travel with the finding.
+  auto expired = std::find_if(report.findings.begin(), report.findings.end(),
+                              [](const auto& f) { return f.identifier == "expired-certificate"; });
+  ASSERT_NE(expired, report.findings.end());
+  EXPECT_EQ(expired->fields.at("extra.certificate_subject"), "CN=expired.example");
+  EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
+}
+
+// Counts packets that reach the outside host from the scanner, and ARP requests for the outside
+// host's address (a scanner would ask for it before its first packet), with nftables in the
+// outside host's namespace.
+class PacketCounter {
+ public:
+  PacketCounter(const Lab& lab, const std::string& dir) : lab_(lab) {
+    std::string rules = dir + "/count.nft";
+    std::ofstream(rules) << "table ip bwlcount {\n  chain c {\n    type filter hook prerouting "
+                            "priority -300;\n    ip saddr 10.77.0.5 counter\n  }\n}\n"
+                            "table arp bwlcount {\n  chain c {\n    type filter hook input "
+                            "priority 0;\n    arp daddr ip 10.77.0.30 counter\n  }\n}\n";
+    ok_ = lab_.Ok("out", "nft -f " + rules);
+  }
+  bool ok() const { return ok_; }
+  // Packets counted so far.
+  long Packets() const {
+    std::string command = lab_.In("out", "nft list ruleset");
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string text;
+    char buffer[4096];
+    while (pipe && fgets(buffer, sizeof buffer, pipe)) text += buffer;
+    if (pipe) pclose(pipe);
+    long total = 0;
+    for (size_t at = text.find("packets "); at != std::string::npos;
+         at = text.find("packets ", at + 8)) {
+      total += std::stol(text.substr(at + 8));
+    }
+    return total;
+  }
+
+ private:
+  const Lab& lab_;
+  bool ok_ = false;
+};
+
+// A scan asked for an address the scope refuses sends not a single packet there, and says why;
+// the same scan with the address on the allow-list does reach it (the counter works).
+TEST_F(FleetTest, OutOfScopeAddressesReceiveNothing) {
+  PacketCounter counter(*lab_, *dir_);
+  ASSERT_TRUE(counter.ok());
+  ASSERT_TRUE(lab_->Ok("scn", "ip neigh flush all"));
+  vuln::ScopeSettings settings;
+  auto report = Scan(settings, {kTarget, kOutside, "10.77.0.99"}, {22, 80, 6379});
+  EXPECT_EQ(report.in_scope, 1u);
+  ASSERT_EQ(report.refused.size(), 2u);
+  EXPECT_EQ(report.refused[0].reason,
+            "10.77.0.30 belongs to system out, which is not internet-facing");
+  EXPECT_NE(report.refused[1].reason.find("nobody held 10.77.0.99"), std::string::npos);
+  EXPECT_EQ(report.discovery.attempts, 3u);  // the target's three ports, nothing else
+  EXPECT_EQ(counter.Packets(), 0);
+
+  settings.allow.push_back(*model::Prefix::Parse(kOutside));
+  report = Scan(settings, {kOutside}, {22});
+  EXPECT_EQ(report.in_scope, 1u);
+  EXPECT_GT(counter.Packets(), 0);
+  // An opted-out customer's system is refused even on the allow-list.
+  settings.opted_out.insert("acme");
+  report = Scan(settings, {kOutside}, {22});
+  EXPECT_EQ(report.in_scope, 0u);
+  EXPECT_NE(report.refused[0].reason.find("opted out"), std::string::npos);
+  lab_->Ok("out", "nft delete table ip bwlcount");
+  lab_->Ok("out", "nft delete table arp bwlcount");
+}
+
+// The command line: bulwark scan from the scanner's namespace prints harmonized findings; a
+// target outside the scope is refused on stderr with exit code 1.
+TEST_F(FleetTest, CommandLine) {
+  std::string data = *dir_ + "/data";
+  std::string out = *dir_ + "/scan.jsonl", err = *dir_ + "/scan.err";
+  std::string command = lab_->In("scn", std::string(BULWARK_BINARY) + " scan --data-dir " + data +
+                                            " --allow " + kTarget + " --ports 6379,6380 " +
+                                            kTarget + " " + kOutside + " > " + out + " 2> " + err);
+  int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::string findings = testing_support::ReadAll(out);
+  EXPECT_NE(findings.find("\"classification.identifier\":\"open-redis\""), std::string::npos)
+      << findings;
+  EXPECT_NE(findings.find("\"source.port\":6380"), std::string::npos) << findings;
+  std::string errors = testing_support::ReadAll(err);
+  EXPECT_NE(errors.find("refused: nobody held 10.77.0.30"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("1 addresses in scope, 1 refused"), std::string::npos) << errors;
+}
+
+}  // namespace
+}  // namespace bulwark::scan
