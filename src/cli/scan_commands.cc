@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "bulwark/finding/intelmq.h"
@@ -29,6 +30,7 @@ struct ScanOptions {
   size_t workers = 16;
   bool no_identify = false;
   bool submit = false;
+  bool no_vulndb = false;
   std::string services;
 };
 
@@ -96,6 +98,14 @@ Outcome RunScan(const ScanOptions& o) {
   const scan::ServiceDb& db = own_db ? *own_db : scan::ServiceDb::Builtin();
 
   scan::ScanOptions options;
+  // The vulnerability database, when one was imported.
+  std::unique_ptr<vuln::VulnDb> vulndb;
+  if (!o.no_vulndb && std::filesystem::exists(VulnDbPath(*config))) {
+    auto opened = vuln::VulnDb::Open(VulnDbPath(*config));
+    if (!opened) return RuntimeError(opened.error());
+    vulndb = std::move(*opened);
+    options.vulndb = vulndb.get();
+  }
   options.checks = SplitList(o.checks);
   for (const auto& name : options.checks) {
     bool known = name == "expired-certificate" || name == "self-signed-certificate";
@@ -181,6 +191,8 @@ Handler SetupScan(CLI::App& command) {
       ->capture_default_str();
   command.add_flag("--no-identify", o->no_identify, "Find open ports only");
   command.add_flag("--submit", o->submit, "Also take the findings into the store (the spine)");
+  command.add_flag("--no-vulndb", o->no_vulndb,
+                   "Do not match products against the vulnerability database");
   command.add_option("--services", o->services,
                      "Service database (default: scan.services, else the built-in one)");
   return [o] { return RunScan(*o); };

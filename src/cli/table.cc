@@ -20,6 +20,7 @@ const std::vector<GroupSpec>& Groups() {
       {"notify", "Customer notifications"},
       {"flows", "Flow records from routers, switches and probes (NetFlow, IPFIX, sFlow)"},
       {"tokens", "API bearer tokens"},
+      {"vulndb", "Vulnerability data: NVD, OSV, CISA KEV, EPSS"},
   };
   return groups;
 }
@@ -29,6 +30,9 @@ const std::vector<CommandSpec>& Commands() {
       {"", "version", "Print the version and the vectorscan scan path this processor gets",
        SetupVersion},
       {"", "replay", "Run log files through decoders and rules; print alerts", SetupReplay},
+      {"vulndb", "import", "Import NVD, OSV, KEV or EPSS files into <data_dir>/vulndb.sqlite",
+       SetupVulnDbImport},
+      {"vulndb", "status", "Count what the vulnerability database holds (JSON)", SetupVulnDbStatus},
       {"", "scan",
        "Scan customer systems in scope: open ports, services, exposures; findings as JSON lines",
        SetupScan},

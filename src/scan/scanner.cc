@@ -16,6 +16,10 @@ namespace {
 // them as fields of scan_ssl rows, not as report types).
 const Classification kExpired{"", "expired-certificate", "vulnerable", "weak-crypto", "medium"};
 const Classification kSelfSigned{"", "self-signed-certificate", "vulnerable", "weak-crypto", "low"};
+// A CVE by product version (identifier: the CVE). Unconfirmed: a version says nothing of
+// configuration or of patches the banner does not show.
+const Classification kVersionBased{"", "", "vulnerable", "vulnerable-system", "medium"};
+constexpr double kUnconfirmed = 0.7;
 
 bool Wanted(const std::set<std::string>& checks, const std::string& name) {
   return checks.empty() || checks.count(name) > 0;
@@ -139,6 +143,34 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
     }
     if (cert.self_signed && Wanted(options_.checks, kSelfSigned.identifier)) {
       out.push_back(make(kSelfSigned, text, 1.0));
+    }
+  }
+  if (options_.vulndb && !service.identity.cpe.empty()) {
+    const auto& id = service.identity;
+    auto matches =
+        options_.vulndb->Match({id.cpe, id.version, id.ecosystem, id.package, id.package_version});
+    if (!matches) {
+      // Recorded with the service, not fatal: the scan's other results stand.
+      if (!out.empty()) out.front().fields["extra.vulndb_error"] = matches.error().message;
+    } else {
+      for (const auto& match : *matches) {
+        auto finding = make(kVersionBased, service.answer, kUnconfirmed);
+        finding.identifier = match.cve;
+        finding.cves = {match.cve};
+        finding.cvss_vector = match.cvss_vector;
+        finding.cvss_score = match.cvss_score;
+        finding.fields.erase("extra.severity");  // the policy bands the CVSS score
+        finding.fields["extra.confirmed"] = "false";
+        finding.fields["extra.matched"] = match.basis;
+        if (!match.fixed.empty()) finding.fields["extra.fixed_version"] = match.fixed;
+        if (match.known_exploited) finding.fields["extra.known_exploited"] = "true";
+        if (match.epss) finding.fields["extra.epss"] = fmt::format("{}", *match.epss);
+        if (!id.package.empty()) {
+          finding.fields["extra.package"] =
+              fmt::format("{} {} {}", id.ecosystem, id.package, id.package_version);
+        }
+        out.push_back(std::move(finding));
+      }
     }
   }
   std::string host = service.endpoint.address.ToString();

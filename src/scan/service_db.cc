@@ -116,7 +116,9 @@ Result<ServiceDb> ServiceDb::Parse(std::string_view yaml, const std::string& nam
       probe.over_tls = f.Bool("over_tls");
       for (const auto& port : f.List("ports")) probe.ports.push_back(std::stoi(port));
       for (const auto& m : node["matches"]) {
-        Fields mf(m, name, {"pattern", "service", "product", "version", "info", "cpe"});
+        Fields mf(m, name,
+                  {"pattern", "service", "product", "version", "info", "cpe", "ecosystem",
+                   "package", "package_version"});
         if (auto ok = mf.Check(); !ok) return tl::unexpected(ok.error());
         auto pattern = mf.Required("pattern");
         if (!pattern) return tl::unexpected(pattern.error());
@@ -126,8 +128,14 @@ Result<ServiceDb> ServiceDb::Parse(std::string_view yaml, const std::string& nam
         if (!compiled) return tl::unexpected(compiled.error());
         Match match;
         match.pattern = *compiled;
-        match.identity = {*service, mf.String("product"), mf.String("version"), mf.String("info"),
-                          mf.String("cpe")};
+        match.identity = {*service,
+                          mf.String("product"),
+                          mf.String("version"),
+                          mf.String("info"),
+                          mf.String("cpe"),
+                          mf.String("ecosystem"),
+                          mf.String("package"),
+                          mf.String("package_version")};
         match.line = m.Mark().line + 1;
         probe.matches.push_back(std::move(match));
       }
@@ -254,6 +262,9 @@ std::optional<Identity> ServiceDb::Identify(const Probe& probe, std::string_view
     out.version = Expand(re, answer, match.identity.version);
     out.info = Expand(re, answer, match.identity.info);
     out.cpe = Expand(re, answer, match.identity.cpe, true);
+    out.ecosystem = Expand(re, answer, match.identity.ecosystem);
+    out.package = Expand(re, answer, match.identity.package);
+    out.package_version = Expand(re, answer, match.identity.package_version);
     return out;
   }
   return std::nullopt;

@@ -1,4 +1,4 @@
-#include "sqlite.h"
+#include "bulwark/store/sqlite.h"
 
 #include <fmt/format.h>
 

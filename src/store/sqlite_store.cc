@@ -9,8 +9,8 @@
 #include <map>
 
 #include "bulwark/core/strings.h"
+#include "bulwark/store/sqlite.h"
 #include "bulwark/store/store.h"
-#include "sqlite.h"
 
 namespace bulwark::store {
 

@@ -96,9 +96,10 @@ class FleetTest : public ::testing::Test {
 
   // Runs a scan from the scanner's namespace.
   static ScanReport Scan(const vuln::ScopeSettings& settings, const std::vector<std::string>& to,
-                         const std::vector<int>& ports) {
+                         const std::vector<int>& ports, const vuln::VulnDb* vulndb = nullptr) {
     vuln::Scope scope(Index(), settings);
     ScanOptions options;
+    options.vulndb = vulndb;
     options.limits.first_byte = std::chrono::milliseconds(700);
     options.limits.connect = std::chrono::milliseconds(1000);
     Scanner scanner(scope, ServiceDb::Builtin(), Env::Default(), options);
@@ -163,6 +164,41 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   ASSERT_NE(expired, report.findings.end());
   EXPECT_EQ(expired->fields.at("extra.certificate_subject"), "CN=expired.example");
   EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
+}
+
+// Debian 12's OpenSSH names its package in its banner. With Debian's data (OSV, Debian:12) it is
+// not flagged for the upstream CVEs its package revision fixes; with NVD's ranges alone, its
+// upstream version 9.2p1 is, marked unconfirmed.
+TEST_F(FleetTest, ProductsMatchTheVulnerabilityDatabase) {
+  auto open = [&](const std::string& name, std::vector<std::string> files) {
+    auto db = vuln::VulnDb::Open(*dir_ + "/" + name);
+    EXPECT_TRUE(db);
+    for (const auto& file : files) {
+      std::string path = std::string(BULWARK_SOURCE_DIR) + "/tests/vuln/data/" + file;
+      EXPECT_TRUE((*db)->Import(testing_support::ReadAll(path), file));
+    }
+    return std::move(*db);
+  };
+  auto with_debian = open("debian.sqlite", {"nvd-openssh.json", "osv-debian12-openssh.json"});
+  auto nvd_only = open("nvd.sqlite", {"nvd-openssh.json", "kev-sample.json"});
+  vuln::ScopeSettings settings;
+  auto report = Scan(settings, {kTarget}, {22}, with_debian.get());
+  ASSERT_EQ(report.findings.size(), 1u);
+  EXPECT_EQ(report.findings[0].identifier, "open-ssh");
+  EXPECT_NE(report.findings[0].fields.at("extra.info").find("+deb12u"), std::string::npos);
+
+  report = Scan(settings, {kTarget}, {22}, nvd_only.get());
+  std::vector<std::string> cves;
+  for (const auto& f : report.findings) {
+    if (f.cves.empty()) continue;
+    cves.push_back(f.identifier);
+    EXPECT_EQ(f.fields.at("extra.confirmed"), "false");
+    EXPECT_EQ(f.confidence, 0.7);
+    EXPECT_TRUE(f.cvss_score.has_value());
+    EXPECT_EQ(f.fields.at("extra.package").substr(0, 19), "Debian:12 openssh 1");
+  }
+  EXPECT_EQ(cves, (std::vector<std::string>{"CVE-2023-38408", "CVE-2024-6387"}));
+  EXPECT_EQ(report.findings[1].fields.at("extra.known_exploited"), "true");
 }
 
 // Counts packets that reach the outside host from the scanner, and ARP requests for the outside

@@ -135,6 +135,16 @@ TEST(ServiceDbTest, NamesServicesFromTheirFirstBytes) {
     EXPECT_EQ(identity->info, c.want.info) << c.answer;
     EXPECT_EQ(identity->cpe, c.want.cpe) << c.answer;
   }
+  // Debian's OpenSSH names its package: the distribution's data can decide (vulndb.h).
+  auto debian =
+      ServiceDb::Identify(ProbeNamed("banner"), "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+  ASSERT_TRUE(debian);
+  EXPECT_EQ(debian->ecosystem, "Debian:12");
+  EXPECT_EQ(debian->package, "openssh");
+  EXPECT_EQ(debian->package_version, "1:9.2p1-2+deb12u3");
+  auto upstream = ServiceDb::Identify(ProbeNamed("banner"), "SSH-2.0-OpenSSH_9.8\r\n");
+  ASSERT_TRUE(upstream);
+  EXPECT_EQ(upstream->package, "");
   // What no pattern knows stays unnamed.
   EXPECT_FALSE(ServiceDb::Identify(ProbeNamed("banner"), "hello\r\n"));
   EXPECT_FALSE(ServiceDb::Identify(ProbeNamed("http"), std::string(5000, '\0')));

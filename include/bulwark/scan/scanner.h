@@ -15,6 +15,7 @@
 #include "bulwark/scan/network.h"
 #include "bulwark/scan/service_db.h"
 #include "bulwark/vuln/scope.h"
+#include "bulwark/vuln/vulndb.h"
 
 namespace bulwark::scan {
 
@@ -25,6 +26,9 @@ struct ScanOptions {
   std::set<std::string> checks;  // check names to run; empty = all
   bool identify = true;          // false: discovery only
   std::string feed_name = "bulwark-scan";
+  // Vulnerability data to match recognised products against (may be null: no matching). Must
+  // outlive the Scanner.
+  const vuln::VulnDb* vulndb = nullptr;
 };
 
 // What the scanner learned about one open port.
@@ -59,8 +63,9 @@ class Scanner {
 
   // Names the service at an open port. Thread-safe.
   Service Identify(const Endpoint& endpoint) const;
-  // The findings of a service: the accessible-service finding, its certificate's problems, and
-  // the exposure checks that confirm at protocol level. Thread-safe.
+  // The findings of a service: the accessible-service finding, its certificate's problems, the
+  // exposure checks that confirm at protocol level, and the CVEs its product and version are
+  // exposed to (by version, so unconfirmed). Thread-safe.
   std::vector<model::Finding> Findings(const Service& service) const;
 
  private:

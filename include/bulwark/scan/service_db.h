@@ -23,6 +23,9 @@ struct Identity {
   std::string service;  // ssh, http, redis, ... ("" = not identified)
   std::string product, version, info;
   std::string cpe;  // CPE 2.3 formatted string, "" when unknown
+  // The distribution's package, when the answer names it (e.g. "Debian:12", "openssh",
+  // "1:9.2p1-2+deb12u3"): vulnerability matching then asks the distribution's data first.
+  std::string ecosystem, package, package_version;
 };
 
 struct Match {

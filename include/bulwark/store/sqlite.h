@@ -1,6 +1,7 @@
 #pragma once
-// A thin RAII layer over the SQLite C API, private to the store module: a connection and prepared
-// statements with typed binding. Not thread-safe (one connection per thread).
+// A thin RAII layer over the SQLite C API: a connection and prepared statements with typed
+// binding. The store's SQLite backend and the vulnerability database (vuln/vulndb.h) use it. Not
+// thread-safe (one connection per thread).
 
 #include <sqlite3.h>
 

@@ -1,0 +1,86 @@
+// bulwark vulndb import FILE... | status
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "bulwark/vuln/vulndb.h"
+#include "commands.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+struct VulnDbOptions {
+  StoreOptions store;
+  std::vector<std::string> files;
+};
+
+Result<std::unique_ptr<vuln::VulnDb>> OpenVulnDb(const config::Config& config) {
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  return vuln::VulnDb::Open(VulnDbPath(config));
+}
+
+}  // namespace
+
+std::string VulnDbPath(const config::Config& config) {
+  return (std::filesystem::path(config.data_dir) / "vulndb.sqlite").string();
+}
+
+Handler SetupVulnDbImport(CLI::App& command) {
+  auto o = std::make_shared<VulnDbOptions>();
+  AddStoreOptions(command, o->store);
+  command
+      .add_option("files", o->files,
+                  "NVD CVE API 2.0 JSON, OSV JSON (a record or a list), the CISA KEV catalog, "
+                  "EPSS CSV")
+      ->required()
+      ->type_name("FILE");
+  return [o]() -> Outcome {
+    auto config = LoadConfig(o->store);
+    if (!config) return tl::unexpected(config.error());
+    auto db = OpenVulnDb(*config);
+    if (!db) return RuntimeError(db.error());
+    bool clean = true;
+    for (const auto& file : o->files) {
+      auto content = ProgramEnv().ReadFile(file);
+      if (!content) {
+        fmt::print(stderr, "bulwark: {}\n", content.error().ToString());
+        clean = false;
+        continue;
+      }
+      auto stats = (*db)->Import(*content, file);
+      if (!stats) {
+        fmt::print(stderr, "bulwark: {}\n", stats.error().ToString());
+        clean = false;
+        continue;
+      }
+      for (const auto& problem : stats->problems) fmt::print(stderr, "{}\n", problem);
+      fmt::print("{}: {}: {} records, {} rejected\n", file, stats->kind, stats->records,
+                 stats->rejected);
+      clean = clean && stats->rejected == 0;
+    }
+    return clean ? kExitOk : kExitFindings;
+  };
+}
+
+Handler SetupVulnDbStatus(CLI::App& command) {
+  auto o = std::make_shared<VulnDbOptions>();
+  AddStoreOptions(command, o->store);
+  return [o]() -> Outcome {
+    auto config = LoadConfig(o->store);
+    if (!config) return tl::unexpected(config.error());
+    auto db = OpenVulnDb(*config);
+    if (!db) return RuntimeError(db.error());
+    auto counts = (*db)->Counts();
+    if (!counts) return RuntimeError(counts.error());
+    fmt::print(
+        "{{\"cves\":{},\"cpe_ranges\":{},\"osv_ranges\":{},\"known_exploited\":{},\"epss\":{}}}\n",
+        counts->cves, counts->cpe_ranges, counts->osv_ranges, counts->known_exploited,
+        counts->epss);
+    return kExitOk;
+  };
+}
+
+}  // namespace bulwark::cli
