@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <sstream>
 
+#include "bulwark/core/json_writer.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/incident/incidents.h"
 #include "bulwark/intake/intake.h"
+#include "bulwark/intake/verification.h"
 #include "bulwark/scan/scanner.h"
 #include "bulwark/scan/targets.h"
 #include "bulwark/spine/spine.h"
@@ -31,6 +33,7 @@ struct ScanOptions {
   bool no_identify = false;
   bool submit = false;
   bool no_vulndb = false;
+  bool verify = false;
   std::string services;
 };
 
@@ -120,6 +123,26 @@ Outcome RunScan(const ScanOptions& o) {
   options.discover.timeout = std::chrono::milliseconds(o.timeout_ms);
   options.discover.retries = o.retries;
 
+  if (o.verify) {
+    if (!o.targets.empty()) return UsageError("--verify takes no targets: it re-scans incidents");
+    scan::Scanner scanner(scope, db, (*spine)->env(), options);
+    auto verified = intake::VerifyIncidents(**spine, scanner);
+    if (!verified) return RuntimeError(verified.error());
+    std::string out;
+    for (const auto& v : *verified) {
+      JsonWriter json(out);
+      json.BeginObject();
+      json.Key("incident");
+      json.Int(v.incident_id);
+      json.Member("outcome", v.outcome);
+      json.Member("reason", v.reason);
+      json.EndObject();
+      out.push_back('\n');
+    }
+    fmt::print("{}", out);
+    return kExitOk;
+  }
+  if (o.targets.empty()) return UsageError("targets is required (or --verify)");
   std::vector<event::IpAddress> addresses;
   for (const auto& target : o.targets) {
     auto expanded = TargetAddresses(target, *index, now);
@@ -169,8 +192,9 @@ Handler SetupScan(CLI::App& command) {
   command
       .add_option("targets", o->targets,
                   "Addresses, prefixes (CIDR) or system ids; only what the scope allows is probed")
-      ->required()
       ->type_name("TARGET");
+  command.add_flag("--verify", o->verify,
+                   "Re-scan the incidents in state verifying: resolve them, or send them back");
   command.add_option("--ports", o->ports,
                      "Ports: 22,80,8000-8010, top (100 common ports), all (default: scan.ports)");
   command.add_option("--checks", o->checks,

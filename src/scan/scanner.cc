@@ -43,6 +43,15 @@ std::string Printable(std::string_view bytes, size_t max) {
   return out;
 }
 
+bool Scanner::CanVerify(std::string_view identifier) const {
+  if (identifier == kExpired.identifier || identifier == kSelfSigned.identifier) return true;
+  if (identifier.starts_with("CVE-")) return options_.vulndb != nullptr;
+  for (const auto& check : db_.checks()) {
+    if (check.classification.identifier == identifier) return true;
+  }
+  return db_.ServiceIdentifier(identifier);
+}
+
 Service Scanner::Identify(const Endpoint& endpoint) const {
   Service service;
   service.endpoint = endpoint;

@@ -207,6 +207,11 @@ const Classification* ServiceDb::ServiceClassification(std::string_view service)
   return nullptr;
 }
 
+bool ServiceDb::ServiceIdentifier(std::string_view identifier) const {
+  return std::any_of(services_.begin(), services_.end(),
+                     [&](const auto& entry) { return entry.second.identifier == identifier; });
+}
+
 std::vector<const Probe*> ServiceDb::ProbesFor(int port) const {
   std::vector<const Probe*> first, rest;
   for (const auto& probe : probes_) {

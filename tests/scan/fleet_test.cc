@@ -284,5 +284,69 @@ TEST_F(FleetTest, CommandLine) {
   EXPECT_NE(errors.find("1 addresses in scope, 1 refused"), std::string::npos) << errors;
 }
 
+// Verification by re-scan, end to end with the command line: scan results submitted to the store
+// open incidents; in verifying, the re-scan resolves the one whose service is gone (a Redis this
+// test stops) and sends the one whose service still answers (memcached) back to awaiting_fix.
+TEST_F(FleetTest, ReScansResolveOrSendBack) {
+  const std::string d = *dir_ + "/verify";
+  ASSERT_TRUE(Lab::Sh("mkdir -p " + d));
+  ASSERT_TRUE(lab_->Ok("tgt", "ip addr add 10.77.0.21/24 dev eth0"));
+  std::ofstream(d + "/inventory.yml")
+      << "customers:\n  - {id: acme, contacts: [{email: security@acme.example, role: "
+         "security}]}\nprojects:\n  - {id: p1, customer: acme}\nsystems:\n"
+         "  - {id: s1, project: p1, internet_exposed: true, interfaces: [{mac: "
+         "'fa:16:3e:00:00:01', addresses: [{ip: 10.77.0.20}]}]}\n"
+         "  - {id: s2, project: p1, internet_exposed: true, interfaces: [{mac: "
+         "'fa:16:3e:00:00:02', addresses: [{ip: 10.77.0.21}]}]}\n";
+  auto redis = std::make_unique<ChildProcess>(
+      lab_->Argv("tgt", {"/usr/bin/redis-server", "--port", "6390", "--bind", "10.77.0.21",
+                         "--protected-mode", "no", "--save", "", "--dir", d}),
+      d + "/redis.log");
+  for (int i = 0; i < 100 && !lab_->Connects("scn", "10.77.0.21", 6390); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto run = [&](const std::string& args) {
+    std::string command =
+        lab_->In("scn", std::string(BULWARK_BINARY) + " " + args + " --data-dir " + d + "/data > " +
+                            d + "/out 2> " + d + "/err");
+    int status = std::system(command.c_str());
+    return std::make_pair(WEXITSTATUS(status), testing_support::ReadAll(d + "/out"));
+  };
+  ASSERT_EQ(run("inventory import " + d + "/inventory.yml").first, 0);
+  auto scanned = run("scan s1 s2 --ports 11211,6390 --submit");
+  ASSERT_EQ(scanned.first, 0) << testing_support::ReadAll(d + "/err");
+  // Incidents: 1 s1 vulnerable (open-memcached), 2 s1 other, 3 s2 vulnerable (open-redis), 4 s2
+  // other; in whatever order they were taken. All go to verifying.
+  for (int id = 1; id <= 4; ++id) {
+    for (const char* state : {"awaiting_fix", "verifying"}) {
+      ASSERT_EQ(
+          run(fmt::format("incidents transition {} {} --actor customer --reason fixed", id, state))
+              .first,
+          0)
+          << testing_support::ReadAll(d + "/err");
+    }
+  }
+  redis.reset();  // the fix of s2
+  auto verified = run("scan --verify");
+  ASSERT_EQ(verified.first, 0) << testing_support::ReadAll(d + "/err");
+  const std::string& lines = verified.second;
+  EXPECT_NE(lines.find(R"("outcome":"resolved","reason":"re-scan at )"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("no longer found: open-redis on 10.77.0.21:6390"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("no longer found: accessible-redis on 10.77.0.21:6390"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find(R"("outcome":"awaiting_fix")"), std::string::npos) << lines;
+  EXPECT_NE(lines.find("still found: open-memcached on 10.77.0.20:11211"), std::string::npos)
+      << lines;
+  // Nothing is left to verify; the incidents' history has the scanner's moves.
+  EXPECT_EQ(run("scan --verify").second, "");
+  std::string histories;
+  for (int id = 1; id <= 4; ++id) histories += run(fmt::format("incidents show {}", id)).second;
+  EXPECT_NE(histories.find("system:scanner"), std::string::npos) << histories;
+  EXPECT_NE(histories.find("no longer found: open-redis"), std::string::npos) << histories;
+  lab_->Ok("tgt", "ip addr del 10.77.0.21/24 dev eth0");
+}
+
 }  // namespace
 }  // namespace bulwark::scan

@@ -61,6 +61,11 @@ class Scanner {
   ScanReport Run(const std::vector<event::IpAddress>& addresses, const std::vector<int>& ports,
                  const std::function<void(size_t, size_t)>& progress = {}) const;
 
+  // Whether a scan can find a finding with `identifier` (so that a re-scan can verify it): the
+  // services' and checks' identifiers, the certificate problems, CVE ids when a vulnerability
+  // database is given.
+  bool CanVerify(std::string_view identifier) const;
+
   // Names the service at an open port. Thread-safe.
   Service Identify(const Endpoint& endpoint) const;
   // The findings of a service: the accessible-service finding, its certificate's problems, the

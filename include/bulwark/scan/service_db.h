@@ -76,6 +76,9 @@ class ServiceDb {
   // The classification of an identified service, or nullptr.
   const Classification* ServiceClassification(std::string_view service) const;
 
+  // Whether some service's finding has `identifier`.
+  bool ServiceIdentifier(std::string_view identifier) const;
+
   // The probes for `port` in the order to try them: those naming the port, then the others.
   std::vector<const Probe*> ProbesFor(int port) const;
 
