@@ -158,8 +158,6 @@ Handler SetupServe(CLI::App& command);
 Handler SetupScan(CLI::App& command);
 Handler SetupVulnDbImport(CLI::App& command);
 Handler SetupVulnDbStatus(CLI::App& command);
-// Where the vulnerability database of `config` lives: <data_dir>/vulndb.sqlite.
-std::string VulnDbPath(const config::Config& config);
 Handler SetupTokensCreate(CLI::App& command);
 Handler SetupTokensList(CLI::App& command);
 Handler SetupTokensRevoke(CLI::App& command);

@@ -12,6 +12,7 @@
 #include "bulwark/intake/intake.h"
 #include "bulwark/intake/verification.h"
 #include "bulwark/scan/scanner.h"
+#include "bulwark/scan/setup.h"
 #include "bulwark/scan/targets.h"
 #include "bulwark/spine/spine.h"
 #include "commands.h"
@@ -37,26 +38,6 @@ struct ScanOptions {
   std::string services;
 };
 
-// Addresses of a target: ADDR, CIDR, or the addresses a system holds now.
-Result<std::vector<event::IpAddress>> TargetAddresses(const std::string& target,
-                                                      const inventory::AttributionIndex& index,
-                                                      TimeNs now) {
-  constexpr size_t kMaxAddresses = size_t{1} << 20;
-  if (model::Prefix::Parse(target)) return scan::ExpandTarget(target, kMaxAddresses);
-  if (!index.OfSystem(target)) {
-    return Fail(fmt::format("'{}' is not an address, a prefix or a system id", target));
-  }
-  std::vector<event::IpAddress> out;
-  for (const auto& assignment : index.inventory().assignments) {
-    if (assignment.system_id != target || !assignment.Covers(now)) continue;
-    auto addresses = scan::AddressesOf(assignment.prefix, kMaxAddresses);
-    if (!addresses) return tl::unexpected(addresses.error());
-    out.insert(out.end(), addresses->begin(), addresses->end());
-  }
-  if (out.empty()) return Fail(fmt::format("system '{}' holds no address now", target));
-  return out;
-}
-
 std::set<std::string> SplitList(const std::string& text) {
   std::set<std::string> out;
   std::stringstream in(text);
@@ -74,37 +55,27 @@ Outcome RunScan(const ScanOptions& o) {
   auto index = (*spine)->index();
   TimeNs now = (*spine)->env().Now();
 
-  vuln::ScopeSettings scope_settings;
-  std::vector<std::string> allow = settings.allow;
-  allow.insert(allow.end(), o.allow.begin(), o.allow.end());
-  for (const auto& text : allow) {
+  vuln::ScopeSettings scope_settings = scan::ScopeSettingsOf(settings);
+  for (const auto& text : o.allow) {
     auto prefix = model::Prefix::Parse(text);
     if (!prefix) return UsageError(fmt::format("--allow '{}' is not an address or prefix", text));
     scope_settings.allow.push_back(*prefix);
   }
-  for (const auto& text : settings.deny) scope_settings.deny.push_back(*model::Prefix::Parse(text));
-  scope_settings.opted_out.insert(settings.opted_out.begin(), settings.opted_out.end());
   vuln::Scope scope(index, scope_settings);
 
   auto ports = scan::ParsePorts(o.ports.empty() ? settings.ports : o.ports);
   if (!ports) return UsageError("--ports: " + ports.error().message);
 
-  std::optional<scan::ServiceDb> own_db;
-  std::string services = o.services.empty() ? settings.services : o.services;
-  if (!services.empty()) {
-    auto text = ProgramEnv().ReadFile(services);
-    if (!text) return UsageError(text.error().ToString());
-    auto parsed = scan::ServiceDb::Parse(*text, services);
-    if (!parsed) return UsageError(parsed.error().ToString());
-    own_db = std::move(*parsed);
-  }
-  const scan::ServiceDb& db = own_db ? *own_db : scan::ServiceDb::Builtin();
+  auto db_loaded =
+      scan::LoadServiceDb(o.services.empty() ? settings.services : o.services, ProgramEnv());
+  if (!db_loaded) return UsageError(db_loaded.error().ToString());
+  const scan::ServiceDb& db = **db_loaded;
 
-  scan::ScanOptions options;
+  scan::ScanOptions options = scan::OptionsOf(settings);
   // The vulnerability database, when one was imported.
   std::unique_ptr<vuln::VulnDb> vulndb;
-  if (!o.no_vulndb && std::filesystem::exists(VulnDbPath(*config))) {
-    auto opened = vuln::VulnDb::Open(VulnDbPath(*config));
+  if (!o.no_vulndb && std::filesystem::exists(scan::VulnDbPath(*config))) {
+    auto opened = vuln::VulnDb::Open(scan::VulnDbPath(*config));
     if (!opened) return RuntimeError(opened.error());
     vulndb = std::move(*opened);
     options.vulndb = vulndb.get();
@@ -117,9 +88,9 @@ Outcome RunScan(const ScanOptions& o) {
   }
   options.identify = !o.no_identify;
   options.workers = o.workers;
-  options.discover.rate = static_cast<double>(o.rate ? o.rate : settings.rate);
-  options.discover.rate_per_network =
-      static_cast<double>(o.rate_per_network ? o.rate_per_network : settings.rate_per_network);
+  if (o.rate) options.discover.rate = static_cast<double>(o.rate);
+  if (o.rate_per_network)
+    options.discover.rate_per_network = static_cast<double>(o.rate_per_network);
   options.discover.timeout = std::chrono::milliseconds(o.timeout_ms);
   options.discover.retries = o.retries;
 
@@ -145,7 +116,7 @@ Outcome RunScan(const ScanOptions& o) {
   if (o.targets.empty()) return UsageError("targets is required (or --verify)");
   std::vector<event::IpAddress> addresses;
   for (const auto& target : o.targets) {
-    auto expanded = TargetAddresses(target, *index, now);
+    auto expanded = scan::ResolveTarget(target, *index, now);
     if (!expanded) return UsageError(expanded.error().message);
     addresses.insert(addresses.end(), expanded->begin(), expanded->end());
   }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "bulwark/scan/setup.h"
 #include "bulwark/vuln/vulndb.h"
 #include "commands.h"
 
@@ -19,14 +20,10 @@ struct VulnDbOptions {
 Result<std::unique_ptr<vuln::VulnDb>> OpenVulnDb(const config::Config& config) {
   std::error_code error;
   std::filesystem::create_directories(config.data_dir, error);
-  return vuln::VulnDb::Open(VulnDbPath(config));
+  return vuln::VulnDb::Open(scan::VulnDbPath(config));
 }
 
 }  // namespace
-
-std::string VulnDbPath(const config::Config& config) {
-  return (std::filesystem::path(config.data_dir) / "vulndb.sqlite").string();
-}
 
 Handler SetupVulnDbImport(CLI::App& command) {
   auto o = std::make_shared<VulnDbOptions>();

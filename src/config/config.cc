@@ -353,8 +353,37 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
       {"scan",
        [&](const YAML::Node& n) {
          auto& scan = c.scan;
+         scan.configured = true;
          return Walk(n, name, "scan",
-                     {{"allow", prefixes(scan.allow)},
+                     {{"verify_interval", span(scan.verify_interval)},
+                      {"vulndb_files", list(scan.vulndb_files)},
+                      {"vulndb_refresh", span(scan.vulndb_refresh)},
+                      {"schedules",
+                       [&](const YAML::Node& list_node) -> Result<void> {
+                         if (!list_node.IsSequence()) {
+                           return Fail("'scan.schedules' must be a list",
+                                       Where(name, list_node.Mark()));
+                         }
+                         for (const auto& item : list_node) {
+                           ScanConfig::Schedule schedule;
+                           auto walked = Walk(item, name, "scan.schedules[]",
+                                              {{"name", text(schedule.name)},
+                                               {"targets", list(schedule.targets)},
+                                               {"ports", text(schedule.ports)},
+                                               {"every", span(schedule.every)}});
+                           if (!walked) return walked;
+                           if (schedule.targets.empty() || schedule.every <= 0) {
+                             return Fail("a schedule needs 'targets' and a positive 'every'",
+                                         Where(name, item.Mark()));
+                           }
+                           if (schedule.name.empty()) {
+                             schedule.name = fmt::format("schedule-{}", scan.schedules.size() + 1);
+                           }
+                           scan.schedules.push_back(std::move(schedule));
+                         }
+                         return {};
+                       }},
+                      {"allow", prefixes(scan.allow)},
                       {"deny", prefixes(scan.deny)},
                       {"opted_out", list(scan.opted_out)},
                       {"rate", count(scan.rate, 1)},

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 namespace bulwark::scan {
 
@@ -87,6 +88,42 @@ Result<std::vector<event::IpAddress>> ExpandTarget(std::string_view spec, size_t
     return Fail(fmt::format("'{}' is not an address or a prefix (host bits zero)", spec));
   }
   return AddressesOf(*prefix, max);
+}
+
+Result<std::vector<event::IpAddress>> ResolveTarget(const std::string& target,
+                                                    const inventory::AttributionIndex& index,
+                                                    TimeNs at, size_t max) {
+  if (model::Prefix::Parse(target)) return ExpandTarget(target, max);
+  const auto& inventory = index.inventory();
+  std::set<std::string> systems;
+  if (target.starts_with("customer:")) {
+    std::string customer = target.substr(9);
+    std::set<std::string> projects;
+    for (const auto& p : inventory.projects) {
+      if (p.customer_id == customer) projects.insert(p.id);
+    }
+    for (const auto& s : inventory.systems) {
+      if (projects.count(s.project_id) && s.internet_exposed) systems.insert(s.id);
+    }
+    if (systems.empty()) {
+      return Fail(fmt::format("customer '{}' has no internet-facing system", customer));
+    }
+  } else if (index.OfSystem(target)) {
+    systems.insert(target);
+  } else {
+    return Fail(
+        fmt::format("'{}' is not an address, a prefix, a system id or customer:ID", target));
+  }
+  std::vector<event::IpAddress> out;
+  for (const auto& assignment : inventory.assignments) {
+    if (!systems.count(assignment.system_id) || !assignment.Covers(at)) continue;
+    auto addresses = AddressesOf(assignment.prefix, max);
+    if (!addresses) return tl::unexpected(addresses.error());
+    out.insert(out.end(), addresses->begin(), addresses->end());
+    if (out.size() > max) return Fail(fmt::format("'{}' has more than {} addresses", target, max));
+  }
+  if (out.empty()) return Fail(fmt::format("'{}' holds no address now", target));
+  return out;
 }
 
 }  // namespace bulwark::scan

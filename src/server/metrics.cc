@@ -117,6 +117,20 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   Header(out, "bulwark_countermeasure_problems_total", "counter",
          "Countermeasure problems logged (reconcile, policy, enforcers).");
   out += fmt::format("bulwark_countermeasure_problems_total {}\n", s.countermeasure_problems);
+  Header(out, "bulwark_scans_total", "counter", "Scheduled scans run.");
+  out += fmt::format("bulwark_scans_total {}\n", s.scans);
+  Header(out, "bulwark_scan_findings_total", "counter", "Findings of scheduled scans.");
+  out += fmt::format("bulwark_scan_findings_total {}\n", s.scan_findings);
+  Header(out, "bulwark_scan_problems_total", "counter",
+         "Scan problems logged (targets, ports, vulnerability data, the store).");
+  out += fmt::format("bulwark_scan_problems_total {}\n", s.scan_problems);
+  Header(out, "bulwark_verifications_total", "counter",
+         "Re-scans of verifying incidents by outcome.");
+  for (const char* outcome : {"resolved", "awaiting_fix", "countermeasure_due", "unverifiable"}) {
+    auto it = s.verifications.find(outcome);
+    out += fmt::format("bulwark_verifications_total{{outcome=\"{}\"}} {}\n", outcome,
+                       it == s.verifications.end() ? 0 : it->second);
+  }
   return out;
 }
 

@@ -35,7 +35,9 @@ struct MetricsSnapshot {
   std::optional<std::map<std::string, int64_t>> incidents;
   // Countermeasures by state name; nullopt as above.
   std::optional<std::map<std::string, int64_t>> countermeasures;
-  uint64_t countermeasure_problems = 0;  // reconcile and policy problems logged
+  uint64_t countermeasure_problems = 0;                      // reconcile and policy problems logged
+  uint64_t scans = 0, scan_findings = 0, scan_problems = 0;  // serve's scheduled scans
+  std::map<std::string, uint64_t> verifications;             // re-scans by outcome
 };
 
 // The exposition format, version 0.0.4.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "bulwark/input/follower.h"
 #include "bulwark/intake/intake.h"
 #include "bulwark/intake/report_sources.h"
+#include "bulwark/intake/verification.h"
 #include "bulwark/pipeline/replay.h"
 #include "bulwark/pipeline/rules_loader.h"
 #include "bulwark/receive/flows.h"
@@ -23,8 +25,11 @@
 #include "bulwark/receive/relp.h"
 #include "bulwark/receive/tcp.h"
 #include "bulwark/receive/udp.h"
+#include "bulwark/scan/setup.h"
+#include "bulwark/scan/targets.h"
 #include "bulwark/server/http.h"
 #include "bulwark/spine/spine.h"
+#include "bulwark/vuln/vulndb.h"
 #include "metrics.h"
 
 namespace bulwark::server {
@@ -124,7 +129,13 @@ struct Service::Impl {
   receive::SenderStats senders;
 
   std::unique_ptr<HttpServer> http;
-  std::thread timer, reader, sources_thread, receive_thread, countermeasure_thread;
+  std::thread timer, reader, sources_thread, receive_thread, countermeasure_thread, scan_thread;
+  // The scan thread's timers (by schedule name) and counts.
+  std::map<std::string, TimeNs> next_schedule;
+  TimeNs next_verify = 0, next_vulndb_refresh = 0;
+  std::atomic<uint64_t> scans{0}, scan_findings{0}, scan_problems{0};
+  std::mutex verifications_mutex;
+  std::map<std::string, uint64_t> verifications;  // by outcome
   int64_t last_incident_seen = 0;  // incidents above this id have not been offered the policy
   TimeNs next_reconcile = 0;
   std::string last_countermeasure_problem;  // logged once until it changes
@@ -492,6 +503,93 @@ struct Service::Impl {
     }
   }
 
+  // The scan thread, every second: vulnerability data re-imported every vulndb_refresh, the
+  // schedules that are due, and every verify_interval the verifying incidents re-scanned.
+  void ScanRound() {
+    const config::ScanConfig settings = Config().scan;
+    TimeNs now = env.Now();
+    auto problem = [&](const std::string& what) {
+      ++scan_problems;
+      Log("scan: " + what);
+    };
+    if (!settings.vulndb_files.empty() && now >= next_vulndb_refresh) {
+      next_vulndb_refresh = now + settings.vulndb_refresh;
+      auto db = vuln::VulnDb::Open(scan::VulnDbPath(Config()));
+      if (!db) return problem(db.error().ToString());
+      for (const auto& file : settings.vulndb_files) {
+        auto content = spine->env().ReadFile(file);
+        auto stats = content ? (*db)->Import(*content, file)
+                             : Result<vuln::ImportStats>(tl::unexpected(content.error()));
+        if (!stats) {
+          problem(stats.error().ToString());
+          continue;
+        }
+        Log(fmt::format("vulndb: {}: {}: {} records, {} rejected", file, stats->kind,
+                        stats->records, stats->rejected));
+      }
+    }
+    std::vector<const config::ScanConfig::Schedule*> due;
+    for (const auto& schedule : settings.schedules) {
+      if (now >= next_schedule[schedule.name]) due.push_back(&schedule);
+    }
+    bool verify = settings.verify_interval > 0 && now >= next_verify;
+    if (due.empty() && !verify) return;
+    auto services = scan::LoadServiceDb(settings.services, spine->env());
+    if (!services) return problem(services.error().ToString());
+    std::unique_ptr<vuln::VulnDb> vulndb;
+    if (std::filesystem::exists(scan::VulnDbPath(Config()))) {
+      auto opened = vuln::VulnDb::Open(scan::VulnDbPath(Config()));
+      if (!opened) return problem(opened.error().ToString());
+      vulndb = std::move(*opened);
+    }
+    auto index = spine->index();
+    vuln::Scope scope(index, scan::ScopeSettingsOf(settings));
+    scan::ScanOptions options = scan::OptionsOf(settings);
+    options.vulndb = vulndb.get();
+    scan::Scanner scanner(scope, **services, spine->env(), options);
+    for (const auto* schedule : due) {
+      next_schedule[schedule->name] = now + schedule->every;
+      std::vector<event::IpAddress> addresses;
+      for (const auto& target : schedule->targets) {
+        auto resolved = scan::ResolveTarget(target, *index, now);
+        if (!resolved) {
+          problem(fmt::format("schedule {}: {}", schedule->name, resolved.error().message));
+          continue;
+        }
+        addresses.insert(addresses.end(), resolved->begin(), resolved->end());
+      }
+      auto ports = scan::ParsePorts(schedule->ports.empty() ? settings.ports : schedule->ports);
+      if (!ports) {
+        problem(fmt::format("schedule {}: ports: {}", schedule->name, ports.error().message));
+        continue;
+      }
+      auto report = scanner.Run(addresses, *ports);
+      ++scans;
+      scan_findings += report.findings.size();
+      for (const auto& refused : report.refused) {
+        Log(fmt::format("scan {}: refused: {}", schedule->name, refused.reason));
+      }
+      if (!report.findings.empty()) {
+        auto taken = intake->TakeFindings(report.findings);
+        if (!taken) problem(taken.error().ToString());
+      }
+      Log(fmt::format("scan {}: {} addresses in scope, {} open ports, {} findings", schedule->name,
+                      report.in_scope, report.discovery.open, report.findings.size()));
+    }
+    if (verify) {
+      next_verify = now + settings.verify_interval;
+      auto verified = intake::VerifyIncidents(*spine, scanner);
+      if (!verified) return problem(verified.error().ToString());
+      std::lock_guard lock(verifications_mutex);
+      for (const auto& v : *verified) {
+        ++verifications[v.outcome];
+        if (v.outcome != "unverifiable") {
+          Log(fmt::format("incident {}: {}: {}", v.incident_id, v.outcome, v.reason));
+        }
+      }
+    }
+  }
+
   // One round over the due report sources (`force`: all configured ones, now).
   void PollReports(bool force) {
     std::lock_guard poll(poll_mutex);
@@ -548,6 +646,13 @@ struct Service::Impl {
     snapshot.mails_failed = mails_failed;
     snapshot.input_lines = lines_total;
     snapshot.countermeasure_problems = countermeasure_problems;
+    snapshot.scans = scans;
+    snapshot.scan_findings = scan_findings;
+    snapshot.scan_problems = scan_problems;
+    {
+      std::lock_guard lock(verifications_mutex);
+      snapshot.verifications = verifications;
+    }
     for (const auto& slot : receivers) {
       MetricsSnapshot::Receiver r;
       r.name = slot->config.name;
@@ -656,6 +761,10 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
       raw->Loop([] { return kNsPerSecond / 10; }, [raw] { raw->CountermeasureRound(); });
     });
   }
+  if (impl->config.scan.configured) {
+    impl->scan_thread =
+        std::thread([raw] { raw->Loop([] { return kNsPerSecond; }, [raw] { raw->ScanRound(); }); });
+  }
   impl->Log(
       fmt::format("listening on port {}, data in {}", impl->http->port(), impl->config.data_dir));
   return std::unique_ptr<Service>(new Service(std::move(impl)));
@@ -740,6 +849,7 @@ void Service::Stop() {
   impl_->intake->Cancel();
   if (impl_->timer.joinable()) impl_->timer.join();
   if (impl_->countermeasure_thread.joinable()) impl_->countermeasure_thread.join();
+  if (impl_->scan_thread.joinable()) impl_->scan_thread.join();
   if (impl_->reader.joinable()) impl_->reader.join();
   if (impl_->sources_thread.joinable()) impl_->sources_thread.join();
   impl_->http.reset();

@@ -18,9 +18,12 @@
 #include "../support/lab_inventory.h"
 #include "../support/process.h"
 #include "bulwark/core/netns.h"
+#include "bulwark/data/builtin_env.h"
 #include "bulwark/finding/intelmq.h"
 #include "bulwark/inventory/attribution.h"
 #include "bulwark/scan/scanner.h"
+#include "bulwark/server/service.h"
+#include "bulwark/store/store.h"
 
 namespace bulwark::scan {
 namespace {
@@ -346,6 +349,62 @@ TEST_F(FleetTest, ReScansResolveOrSendBack) {
   EXPECT_NE(histories.find("system:scanner"), std::string::npos) << histories;
   EXPECT_NE(histories.find("no longer found: open-redis"), std::string::npos) << histories;
   lab_->Ok("tgt", "ip addr del 10.77.0.21/24 dev eth0");
+}
+
+// serve scans on its schedule from the scanner's namespace: the fleet's memcached becomes an
+// incident; a customer's "fixed" (verifying) is checked by serve's re-scan, which finds memcached
+// still open and sends the incident back to awaiting_fix.
+TEST_F(FleetTest, ServeScansOnScheduleAndVerifies) {
+  const std::string d = *dir_ + "/serve";
+  ASSERT_TRUE(Lab::Sh("mkdir -p " + d));
+  config::Config config;
+  config.data_dir = d + "/data";
+  config.listen = "127.0.0.1:0";
+  config.mail.print = d + "/mails.txt";
+  config.scan.configured = true;
+  config.scan.schedules = {{"fleet", {"tgt"}, "11211", 3600 * kNsPerSecond}};
+  config.scan.verify_interval = kNsPerSecond;
+  {
+    auto store = store::OpenSqliteStore(config.data_dir);
+    ASSERT_TRUE(store);
+    auto inventory = testing_support::LabInventory("acme", {{"tgt", "tgtp", kTarget}});
+    inventory.systems[0].internet_exposed = true;
+    ASSERT_TRUE((*store)->WriteInventory(inventory));
+  }
+  auto service = InNetworkNamespace<std::unique_ptr<server::Service>>(lab_->Namespace("scn"), [&] {
+    return server::Service::Start(config, "", data::BuiltinEnv::Default());
+  });
+  ASSERT_TRUE(service) << service.error().ToString();
+  auto vulnerable = [&]() -> std::optional<model::Incident> {
+    auto store = store::OpenSqliteStore(config.data_dir, store::OpenMode::kReadOnly);
+    if (!store) return std::nullopt;
+    auto incidents = (*store)->ListIncidents({});
+    if (!incidents) return std::nullopt;
+    for (const auto& incident : *incidents) {
+      if (incident.kind == "vulnerable/vulnerable-system") return incident;
+    }
+    return std::nullopt;
+  };
+  std::optional<model::Incident> incident;
+  for (int i = 0; i < 100 && !incident; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    incident = vulnerable();
+  }
+  ASSERT_TRUE(incident) << "serve's scheduled scan opened no incident";
+  for (const char* state : {"awaiting_fix", "verifying"}) {
+    std::string command = fmt::format(
+        "{} incidents transition --data-dir {} {} {} --actor customer --reason fixed > /dev/null",
+        BULWARK_BINARY, config.data_dir, incident->id, state);
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  bool sent_back = false;
+  for (int i = 0; i < 100 && !sent_back; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto now = vulnerable();
+    sent_back = now && now->state == model::IncidentState::kAwaitingFix;
+  }
+  EXPECT_TRUE(sent_back) << "serve did not re-scan the verifying incident";
+  (*service)->Stop();
 }
 
 }  // namespace

@@ -147,6 +147,18 @@ struct ScanConfig {
   std::string services;                // the service database; empty: the built-in one
   std::string identity_url;            // the web page that explains the scans
   std::string contact;                 // where to write about them
+  // serve: the scan thread runs when the section is present.
+  bool configured = false;
+  TimeNs verify_interval = 15 * 60 * kNsPerSecond;  // re-scans of verifying incidents; 0: none
+  struct Schedule {
+    std::string name;
+    std::vector<std::string> targets;  // ADDR, CIDR, system id, customer:ID
+    std::string ports;                 // empty: scan.ports
+    TimeNs every = 24 * 3600 * kNsPerSecond;
+  };
+  std::vector<Schedule> schedules;
+  std::vector<std::string> vulndb_files;  // re-imported every vulndb_refresh
+  TimeNs vulndb_refresh = 24 * 3600 * kNsPerSecond;
 };
 
 struct Config {

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
 #include "bulwark/event/ip.h"
+#include "bulwark/inventory/attribution.h"
 #include "bulwark/model/inventory.h"
 
 namespace bulwark::scan {
@@ -22,5 +24,12 @@ Result<std::vector<event::IpAddress>> AddressesOf(const model::Prefix& prefix, s
 
 // ADDR or CIDR (host bits zero) to addresses. Errors: neither, or more than `max` addresses.
 Result<std::vector<event::IpAddress>> ExpandTarget(std::string_view spec, size_t max);
+
+// A target of `bulwark scan` and of serve's schedules: ADDR, CIDR, a system id (the addresses it
+// holds at `at`), or "customer:ID" (the addresses its internet-facing systems hold at `at`).
+// Errors: none of these, a customer or system holding nothing, more than `max` addresses.
+Result<std::vector<event::IpAddress>> ResolveTarget(const std::string& target,
+                                                    const inventory::AttributionIndex& index,
+                                                    TimeNs at, size_t max = size_t{1} << 20);
 
 }  // namespace bulwark::scan
