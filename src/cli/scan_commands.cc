@@ -25,6 +25,7 @@ struct ScanOptions {
   StoreOptions store;
   std::vector<std::string> targets;
   std::string ports;
+  std::string udp_ports;
   std::string checks;
   std::vector<std::string> allow;
   size_t rate = 0, rate_per_network = 0;
@@ -65,6 +66,8 @@ Outcome RunScan(const ScanOptions& o) {
 
   auto ports = scan::ParsePorts(o.ports.empty() ? settings.ports : o.ports);
   if (!ports) return UsageError("--ports: " + ports.error().message);
+  auto udp_ports = scan::ParsePorts(o.udp_ports.empty() ? settings.udp_ports : o.udp_ports);
+  if (!udp_ports) return UsageError("--udp-ports: " + udp_ports.error().message);
 
   auto db_loaded =
       scan::LoadServiceDb(o.services.empty() ? settings.services : o.services, ProgramEnv());
@@ -123,7 +126,7 @@ Outcome RunScan(const ScanOptions& o) {
 
   bool terminal = isatty(2);
   scan::Scanner scanner(scope, db, (*spine)->env(), options);
-  auto report = scanner.Run(addresses, *ports, [&](size_t done, size_t total) {
+  auto report = scanner.Run(addresses, *ports, *udp_ports, [&](size_t done, size_t total) {
     if (terminal) fmt::print(stderr, "\ridentified {}/{} open ports", done, total);
   });
   if (terminal && !report.services.empty()) fmt::print(stderr, "\n");
@@ -148,9 +151,12 @@ Outcome RunScan(const ScanOptions& o) {
   }
   fmt::print(stderr,
              "scan: {} addresses in scope, {} refused; {} connection attempts on {} ports: {} "
-             "open, {} closed, {} filtered; {} findings{}\n",
+             "open, {} closed, {} filtered; {} UDP ports asked, {} answered; {} findings{}\n",
              report.in_scope, report.refused.size(), report.discovery.attempts, ports->size(),
              report.discovery.open, report.discovery.closed, report.discovery.filtered,
+             udp_ports->size() * report.in_scope,
+             std::count_if(report.services.begin(), report.services.end(),
+                           [](const scan::Service& s) { return s.transport == "udp"; }),
              report.findings.size(), submitted);
   return report.refused.empty() ? kExitOk : kExitFindings;
 }
@@ -168,6 +174,9 @@ Handler SetupScan(CLI::App& command) {
                    "Re-scan the incidents in state verifying: resolve them, or send them back");
   command.add_option("--ports", o->ports,
                      "Ports: 22,80,8000-8010, top (100 common ports), all (default: scan.ports)");
+  command.add_option(
+      "--udp-ports", o->udp_ports,
+      "UDP ports, asked with their probes: 53,161, or none (default: scan.udp_ports)");
   command.add_option("--checks", o->checks,
                      "Only these exposure checks (comma-separated names; default: all)");
   command

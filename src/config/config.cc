@@ -370,6 +370,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                                               {{"name", text(schedule.name)},
                                                {"targets", list(schedule.targets)},
                                                {"ports", text(schedule.ports)},
+                                               {"udp_ports", text(schedule.udp_ports)},
                                                {"every", span(schedule.every)}});
                            if (!walked) return walked;
                            if (schedule.targets.empty() || schedule.every <= 0) {
@@ -389,6 +390,7 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                       {"rate", count(scan.rate, 1)},
                       {"rate_per_network", count(scan.rate_per_network, 1)},
                       {"ports", text(scan.ports)},
+                      {"udp_ports", text(scan.udp_ports)},
                       {"services", text(scan.services)},
                       {"identity_url", text(scan.identity_url)},
                       {"contact", text(scan.contact)}});

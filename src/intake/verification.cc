@@ -20,10 +20,11 @@ struct Claim {
   event::IpAddress address;
   int port = 0;
   std::string identifier;
+  std::string transport;
 };
 
 std::string Endpoint(const Claim& c) {
-  return fmt::format("{}:{}", c.address.ToString(), c.port);
+  return fmt::format("{}:{}{}", c.address.ToString(), c.port, c.transport == "udp" ? "/udp" : "");
 }
 
 }  // namespace
@@ -50,7 +51,8 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
             !scanner.CanVerify(finding->identifier)) {
           continue;
         }
-        Claim claim{*finding->source_ip, finding->source_port, finding->identifier};
+        Claim claim{*finding->source_ip, finding->source_port, finding->identifier,
+                    finding->transport == "udp" ? "udp" : "tcp"};
         if (seen.insert(Endpoint(claim) + " " + claim.identifier).second) claims.push_back(claim);
       }
       work.emplace_back(incident, std::move(claims));
@@ -69,20 +71,25 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
       out.push_back(v);
       continue;
     }
-    // One scan per address, over the ports the claims name.
-    std::map<std::string, std::pair<event::IpAddress, std::vector<int>>> targets;
+    // One scan per address, over the TCP and UDP ports the claims name.
+    struct Target {
+      event::IpAddress address;
+      std::vector<int> tcp, udp;
+    };
+    std::map<std::string, Target> targets;
     for (const auto& c : claims) {
       auto& target =
-          targets.try_emplace(c.address.ToString(), c.address, std::vector<int>{}).first->second;
-      target.second.push_back(c.port);
+          targets.try_emplace(c.address.ToString(), Target{c.address, {}, {}}).first->second;
+      (c.transport == "udp" ? target.udp : target.tcp).push_back(c.port);
     }
     std::set<std::string> found;  // "address:port identifier"
     std::string refused;
     for (auto& [text, target] : targets) {
-      auto report = scanner.Run({target.first}, target.second);
+      auto report = scanner.Run({target.address}, target.tcp, target.udp);
       if (!report.refused.empty()) refused = report.refused.front().reason;
       for (const auto& f : report.findings) {
-        found.insert(fmt::format("{}:{} {}", text, f.source_port, f.identifier));
+        found.insert(fmt::format("{}:{}{} {}", text, f.source_port,
+                                 f.transport == "udp" ? "/udp" : "", f.identifier));
       }
     }
     if (!refused.empty()) {

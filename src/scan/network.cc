@@ -336,4 +336,40 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
   return out;
 }
 
+Conversation ConverseUdp(const Endpoint& endpoint, const std::string& datagram,
+                         const ConverseLimits& limits) {
+  Conversation out;
+  sockaddr_storage storage;
+  socklen_t length = AddressOf(endpoint, storage);
+  int fd = socket(storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { close(*f); });
+  if (connect(fd, reinterpret_cast<sockaddr*>(&storage), length) < 0) {
+    out.error = std::strerror(errno);
+    return out;
+  }
+  std::string buffer(std::max<size_t>(limits.max_bytes, 1), '\0');
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (send(fd, datagram.data(), datagram.size(), MSG_NOSIGNAL) < 0) {
+      out.error = errno == ECONNREFUSED ? "port unreachable" : std::strerror(errno);
+      return out;
+    }
+    if (!Readable(fd, limits.first_byte)) continue;
+    ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_TRUNC);
+    if (n < 0) {
+      out.error = errno == ECONNREFUSED ? "port unreachable" : std::strerror(errno);
+      return out;
+    }
+    out.connected = true;
+    out.truncated = static_cast<size_t>(n) > buffer.size();
+    out.answer.assign(buffer.data(), std::min(static_cast<size_t>(n), buffer.size()));
+    return out;
+  }
+  out.error = "no answer";
+  return out;
+}
+
 }  // namespace bulwark::scan

@@ -100,6 +100,28 @@ Service Scanner::Identify(const Endpoint& endpoint) const {
   return service;
 }
 
+std::optional<Service> Scanner::IdentifyUdp(const Endpoint& endpoint) const {
+  std::string host = endpoint.address.ToString();
+  for (const Probe* probe : db_.ProbesFor(endpoint.port, "udp")) {
+    auto talk = ConverseUdp(endpoint, ProbeBytes(probe->send, host), options_.limits);
+    if (!talk.connected) {
+      if (talk.error == "port unreachable") return std::nullopt;  // closed: ask nothing more
+      continue;
+    }
+    Service service;
+    service.endpoint = endpoint;
+    service.transport = "udp";
+    service.answer = talk.answer;
+    if (auto identity = ServiceDb::Identify(*probe, talk.answer)) {
+      service.identity = *identity;
+    } else {
+      service.note = "reply not recognised";
+    }
+    return service;
+  }
+  return std::nullopt;
+}
+
 std::vector<model::Finding> Scanner::Findings(const Service& service) const {
   std::vector<model::Finding> out;
   TimeNs now = env_.Now();
@@ -111,7 +133,7 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
     f.identifier = c.identifier;
     f.source_ip = service.endpoint.address;
     f.source_port = service.endpoint.port;
-    f.transport = "tcp";
+    f.transport = service.transport;
     f.time_source = f.time_observation = now;
     f.confidence = confidence;
     f.evidence = Printable(evidence);
@@ -185,13 +207,17 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
   std::string host = service.endpoint.address.ToString();
   for (const auto& check : db_.checks()) {
     if (!Wanted(options_.checks, check.name)) continue;
-    if (std::find(check.services.begin(), check.services.end(), service.identity.service) ==
-        check.services.end()) {
+    if (check.transport != service.transport ||
+        std::find(check.services.begin(), check.services.end(), service.identity.service) ==
+            check.services.end()) {
       continue;
     }
-    auto talk = Converse(service.endpoint,
-                         {service.tls.has_value(), check.read_banner, ProbeBytes(check.send, host)},
-                         options_.limits);
+    auto talk =
+        service.transport == "udp"
+            ? ConverseUdp(service.endpoint, ProbeBytes(check.send, host), options_.limits)
+            : Converse(service.endpoint,
+                       {service.tls.has_value(), check.read_banner, ProbeBytes(check.send, host)},
+                       options_.limits);
     if (!RE2::PartialMatch(re2::StringPiece(talk.answer.data(), talk.answer.size()),
                            *check.pattern)) {
       continue;
@@ -208,7 +234,7 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
 }
 
 ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
-                        const std::vector<int>& ports,
+                        const std::vector<int>& ports, const std::vector<int>& udp_ports,
                         const std::function<void(size_t, size_t)>& progress) const {
   ScanReport report;
   std::vector<event::IpAddress> allowed;
@@ -224,19 +250,29 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
   }
   report.in_scope = allowed.size();
   if (allowed.empty()) return report;
-  auto open = DiscoverTcp(allowed, ports, options_.discover, &report.discovery);
-  report.services.resize(open.size());
+  // TCP ports found open, then every UDP port asked: each a job for the workers.
+  std::vector<Endpoint> open =
+      ports.empty() ? std::vector<Endpoint>{}
+                    : DiscoverTcp(allowed, ports, options_.discover, &report.discovery);
+  size_t tcp_jobs = open.size();
+  for (int port : udp_ports) {
+    for (const auto& address : allowed) open.push_back({address, port});
+  }
+  std::vector<std::optional<Service>> services(open.size());
   std::vector<std::vector<model::Finding>> findings(open.size());
   std::atomic<size_t> next{0}, done{0};
   std::mutex progress_mutex;
   auto work = [&] {
     for (size_t i = next++; i < open.size(); i = next++) {
-      if (options_.identify) {
-        report.services[i] = Identify(open[i]);
-        findings[i] = Findings(report.services[i]);
+      if (i >= tcp_jobs) {
+        services[i] = IdentifyUdp(open[i]);
+      } else if (options_.identify) {
+        services[i] = Identify(open[i]);
       } else {
-        report.services[i].endpoint = open[i];
+        services[i] = Service{};
+        services[i]->endpoint = open[i];
       }
+      if (services[i] && (options_.identify || i >= tcp_jobs)) findings[i] = Findings(*services[i]);
       size_t finished = ++done;
       if (progress) {
         std::lock_guard lock(progress_mutex);
@@ -248,6 +284,9 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
   size_t count = std::min(std::max<size_t>(options_.workers, 1), open.size());
   for (size_t i = 0; i < count; ++i) workers.emplace_back(work);
   for (auto& worker : workers) worker.join();
+  for (auto& service : services) {
+    if (service) report.services.push_back(std::move(*service));
+  }
   for (auto& list : findings) {
     for (auto& f : list) report.findings.push_back(std::move(f));
   }

@@ -64,6 +64,28 @@ class Fields {
   std::set<std::string> known_;
 };
 
+// The bytes a probe or check sends: `send` (text with YAML's escapes) or `send_hex` (bytes as
+// hex digits, spaces allowed: for binary protocols, since YAML turns \x80 and above into UTF-8).
+Result<std::string> SendBytes(const Fields& fields) {
+  std::string hex = fields.String("send_hex");
+  if (hex.empty()) return fields.String("send");
+  if (!fields.String("send").empty())
+    return Fail("give 'send' or 'send_hex', not both", fields.Where());
+  std::string out, digits;
+  for (char c : hex) {
+    if (c == ' ') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return Fail(fmt::format("send_hex: '{}' is not a hex digit", c), fields.Where());
+    }
+    digits.push_back(c);
+  }
+  if (digits.size() % 2 != 0) return Fail("send_hex: an odd number of hex digits", fields.Where());
+  for (size_t i = 0; i < digits.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
 Result<std::shared_ptr<const re2::RE2>> Compile(const std::string& pattern,
                                                 const std::string& where) {
   RE2::Options options;
@@ -105,13 +127,20 @@ Result<ServiceDb> ServiceDb::Parse(std::string_view yaml, const std::string& nam
     Fields top(root, name, {"probes", "services", "checks"});
     if (auto ok = top.Check(); !ok) return tl::unexpected(ok.error());
     for (const auto& node : root["probes"]) {
-      Fields f(node, name, {"name", "send", "ports", "tls", "over_tls", "matches"});
+      Fields f(node, name,
+               {"name", "send", "send_hex", "transport", "ports", "tls", "over_tls", "matches"});
       if (auto ok = f.Check(); !ok) return tl::unexpected(ok.error());
       Probe probe;
       auto probe_name = f.Required("name");
       if (!probe_name) return tl::unexpected(probe_name.error());
       probe.name = *probe_name;
-      probe.send = f.String("send");
+      auto bytes = SendBytes(f);
+      if (!bytes) return tl::unexpected(bytes.error());
+      probe.send = *bytes;
+      probe.transport = f.String("transport").empty() ? "tcp" : f.String("transport");
+      if (probe.transport != "tcp" && probe.transport != "udp") {
+        return Fail(fmt::format("transport '{}' is not tcp or udp", probe.transport), f.Where());
+      }
       probe.tls = f.Bool("tls");
       probe.over_tls = f.Bool("over_tls");
       for (const auto& port : f.List("ports")) probe.ports.push_back(std::stoi(port));
@@ -150,8 +179,8 @@ Result<ServiceDb> ServiceDb::Parse(std::string_view yaml, const std::string& nam
     }
     for (const auto& node : root["checks"]) {
       Fields f(node, name,
-               {"name", "description", "services", "send", "read_banner", "pattern", "version",
-                "report", "identifier", "taxonomy", "type", "severity"});
+               {"name", "description", "services", "transport", "send", "send_hex", "read_banner",
+                "pattern", "version", "report", "identifier", "taxonomy", "type", "severity"});
       if (auto ok = f.Check(); !ok) return tl::unexpected(ok.error());
       Check check;
       auto check_name = f.Required("name");
@@ -159,7 +188,10 @@ Result<ServiceDb> ServiceDb::Parse(std::string_view yaml, const std::string& nam
       check.name = *check_name;
       check.description = f.String("description");
       check.services = f.List("services");
-      check.send = f.String("send");
+      auto bytes = SendBytes(f);
+      if (!bytes) return tl::unexpected(bytes.error());
+      check.send = *bytes;
+      check.transport = f.String("transport").empty() ? "tcp" : f.String("transport");
       check.read_banner = f.Bool("read_banner");
       check.version = f.String("version");
       auto pattern = f.Required("pattern");
@@ -212,10 +244,12 @@ bool ServiceDb::ServiceIdentifier(std::string_view identifier) const {
                      [&](const auto& entry) { return entry.second.identifier == identifier; });
 }
 
-std::vector<const Probe*> ServiceDb::ProbesFor(int port) const {
+std::vector<const Probe*> ServiceDb::ProbesFor(int port, std::string_view transport) const {
   std::vector<const Probe*> first, rest;
   for (const auto& probe : probes_) {
+    if (probe.transport != transport) continue;
     bool named = std::find(probe.ports.begin(), probe.ports.end(), port) != probe.ports.end();
+    if (transport == "udp" && !named) continue;
     (named || (probe.send.empty() && !probe.tls) ? first : rest).push_back(&probe);
   }
   first.insert(first.end(), rest.begin(), rest.end());

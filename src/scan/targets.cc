@@ -35,6 +35,7 @@ Result<int> PortOf(std::string_view text, std::string_view part) {
 
 Result<std::vector<int>> ParsePorts(std::string_view spec) {
   std::vector<int> ports;
+  if (spec == "none") return ports;
   size_t start = 0;
   while (start <= spec.size()) {
     size_t comma = std::min(spec.find(',', start), spec.size());

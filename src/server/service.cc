@@ -559,11 +559,14 @@ struct Service::Impl {
         addresses.insert(addresses.end(), resolved->begin(), resolved->end());
       }
       auto ports = scan::ParsePorts(schedule->ports.empty() ? settings.ports : schedule->ports);
-      if (!ports) {
-        problem(fmt::format("schedule {}: ports: {}", schedule->name, ports.error().message));
+      auto udp_ports =
+          scan::ParsePorts(schedule->udp_ports.empty() ? settings.udp_ports : schedule->udp_ports);
+      if (!ports || !udp_ports) {
+        problem(fmt::format("schedule {}: ports: {}", schedule->name,
+                            (ports ? udp_ports : ports).error().message));
         continue;
       }
-      auto report = scanner.Run(addresses, *ports);
+      auto report = scanner.Run(addresses, *ports, *udp_ports);
       ++scans;
       scan_findings += report.findings.size();
       for (const auto& refused : report.refused) {

@@ -1,8 +1,9 @@
 // The scanner against a fleet of real services in network namespaces this test creates (Debian's
-// OpenSSH, Redis with and without a password, memcached, Python's http.server with an exposed
-// .git, an openssl s_server with an expired self-signed certificate) and services that
-// misbehave. What it finds is compared with a golden file. The scope test proves that an address
-// the scope refuses receives not a single packet.
+// OpenSSH, Redis with and without a password, memcached over TCP and UDP, an open and a closed
+// unbound, snmpd with "public", Python's http.server with an exposed .git, an openssl s_server
+// with an expired self-signed certificate) and services that misbehave. What it finds is compared
+// with a golden file. The scope test proves that an address the scope refuses receives not a single
+// packet.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "../support/certificates.h"
 #include "../support/files.h"
@@ -33,6 +35,7 @@ using testing_support::Lab;
 
 constexpr const char* kTarget = "10.77.0.20";
 constexpr const char* kOutside = "10.77.0.30";
+constexpr const char* kClosedResolver = "10.77.0.22";
 
 // The fleet, started once for the suite.
 class FleetTest : public ::testing::Test {
@@ -65,7 +68,24 @@ class FleetTest : public ::testing::Test {
     start({"/usr/bin/redis-server", "--port", "6380", "--bind", t, "--requirepass", "s3cret",
            "--save", "", "--dir", d},
           "redis-password");
-    start({"/usr/bin/memcached", "-p", "11211", "-U", "0", "-l", t, "-u", "root"}, "memcached");
+    start({"/usr/bin/memcached", "-p", "11211", "-U", "11211", "-l", t, "-u", "root"}, "memcached");
+    // DNS: an open resolver on the target, a closed one (unbound's default access control) on a
+    // second address of the same host; SNMP with the community "public".
+    ASSERT_TRUE(lab_->Ok("tgt", std::string("ip addr add ") + kClosedResolver + "/24 dev eth0"));
+    for (auto [file, address, open] :
+         {std::tuple{"unbound-open", t, true},
+          std::tuple{"unbound-closed", std::string(kClosedResolver), false}}) {
+      std::ofstream(d + "/" + file + ".conf")
+          << "server:\n  interface: " << address << "@53\n"
+          << (open ? "  access-control: 0.0.0.0/0 allow\n" : "")
+          << "  do-daemonize: no\n  chroot: \"\"\n  username: \"\"\n  directory: \"" << d
+          << "\"\n  pidfile: \"\"\n  use-syslog: no\n  do-ip6: no\n"
+          << "  module-config: \"iterator\"\n";
+      start({"/usr/sbin/unbound", "-d", "-c", d + "/" + file + ".conf"}, file);
+    }
+    std::ofstream(d + "/snmpd.conf")
+        << "agentAddress udp:" << t << ":161\nrocommunity public default\n";
+    start({"/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", d + "/snmpd.conf"}, "snmpd");
     start({"/usr/bin/python3", "-m", "http.server", "8080", "--bind", t, "--directory", d + "/www"},
           "http");
     start({"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept", t + ":8443", "-cert",
@@ -79,6 +99,14 @@ class FleetTest : public ::testing::Test {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       ASSERT_TRUE(lab_->Connects("scn", t, port)) << "nothing listens on " << port;
+    }
+    for (const std::string& listener :
+         {t + ":53", std::string(kClosedResolver) + ":53", t + ":161"}) {
+      std::string bound = "sh -c 'ss -Hlun | grep -q \"" + listener + " \"'";
+      for (int i = 0; i < 100 && !lab_->Ok("tgt", bound); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      ASSERT_TRUE(lab_->Ok("tgt", bound)) << "nothing listens on udp " << listener;
     }
   }
   static void TearDownTestSuite() {
@@ -99,7 +127,8 @@ class FleetTest : public ::testing::Test {
 
   // Runs a scan from the scanner's namespace.
   static ScanReport Scan(const vuln::ScopeSettings& settings, const std::vector<std::string>& to,
-                         const std::vector<int>& ports, const vuln::VulnDb* vulndb = nullptr) {
+                         const std::vector<int>& ports, const vuln::VulnDb* vulndb = nullptr,
+                         const std::vector<int>& udp_ports = {}) {
     vuln::Scope scope(Index(), settings);
     ScanOptions options;
     options.vulndb = vulndb;
@@ -110,7 +139,7 @@ class FleetTest : public ::testing::Test {
     for (const auto& a : to) addresses.push_back(*event::IpAddress::Parse(a));
     auto report = InNetworkNamespace<ScanReport>(
         lab_->Namespace("scn"),
-        [&]() -> Result<ScanReport> { return scanner.Run(addresses, ports); });
+        [&]() -> Result<ScanReport> { return scanner.Run(addresses, ports, udp_ports); });
     EXPECT_TRUE(report) << report.error().message;
     return report ? *report : ScanReport{};
   }
@@ -167,6 +196,26 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   ASSERT_NE(expired, report.findings.end());
   EXPECT_EQ(expired->fields.at("extra.certificate_subject"), "CN=expired.example");
   EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
+}
+
+// Over UDP: the open and the closed resolver (unbound), SNMP with "public" (snmpd), memcached's
+// UDP port; ports nobody listens on (NTP, SSDP) report nothing.
+TEST_F(FleetTest, FindsWhatTheFleetRunsOverUdp) {
+  vuln::ScopeSettings settings;
+  settings.allow.push_back(*model::Prefix::Parse(kClosedResolver));
+  auto report =
+      Scan(settings, {kTarget, kClosedResolver}, {}, nullptr, {53, 123, 161, 1900, 11211});
+  EXPECT_EQ(report.in_scope, 2u);
+  std::vector<std::string> lines;
+  for (const auto& finding : report.findings) {
+    EXPECT_EQ(finding.transport, "udp");
+    lines.push_back(finding.source_ip->ToString() + " " + GoldenLine(finding));
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string produced;
+  for (const auto& line : lines) produced += line + "\n";
+  testing_support::ExpectGolden(
+      std::filesystem::path(BULWARK_SOURCE_DIR) / "tests/scan/golden/fleet-udp.txt", produced);
 }
 
 // Debian 12's OpenSSH names its package in its banner. With Debian's data (OSV, Debian:12) it is
@@ -362,7 +411,7 @@ TEST_F(FleetTest, ServeScansOnScheduleAndVerifies) {
   config.listen = "127.0.0.1:0";
   config.mail.print = d + "/mails.txt";
   config.scan.configured = true;
-  config.scan.schedules = {{"fleet", {"tgt"}, "11211", 3600 * kNsPerSecond}};
+  config.scan.schedules = {{"fleet", {"tgt"}, "11211", "none", 3600 * kNsPerSecond}};
   config.scan.verify_interval = kNsPerSecond;
   {
     auto store = store::OpenSqliteStore(config.data_dir);

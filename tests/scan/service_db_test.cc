@@ -171,6 +171,11 @@ TEST(ServiceDbTest, ChecksConfirmOnlyWhatTheyTest) {
                       "Search\"}"));
   EXPECT_TRUE(
       matches("open-docker", "HTTP/1.1 200 OK\r\n\r\n{\"Platform\":{},\"ApiVersion\":\"1.43\"}"));
+  // A resolver that recurses (RA) answers NOERROR or SERVFAIL; a closed one REFUSED (5).
+  EXPECT_TRUE(matches("dns-open-resolver", std::string("\x42\x77\x81\x80", 4)));
+  EXPECT_TRUE(matches("dns-open-resolver", std::string("\x42\x77\x81\x82", 4)));
+  EXPECT_FALSE(matches("dns-open-resolver", std::string("\x42\x77\x81\x85", 4)));
+  EXPECT_FALSE(matches("dns-open-resolver", std::string("\x42\x77\x81\x00", 4)));  // no RA
   EXPECT_TRUE(matches("vnc-without-authentication", std::string("\x01\x01", 2)));
   EXPECT_FALSE(matches("vnc-without-authentication", std::string("\x01\x02", 2)));
 }

@@ -144,9 +144,10 @@ struct ScanConfig {
   size_t rate = 5000;                  // connection attempts per second, over all targets
   size_t rate_per_network = 1000;      // per /24 (IPv4) or /64 (IPv6)
   std::string ports = "top";           // the ports of a scan that names none
-  std::string services;                // the service database; empty: the built-in one
-  std::string identity_url;            // the web page that explains the scans
-  std::string contact;                 // where to write about them
+  std::string udp_ports = "53,123,161,1900,11211";  // UDP ports of a scan that names none
+  std::string services;                             // the service database; empty: the built-in one
+  std::string identity_url;                         // the web page that explains the scans
+  std::string contact;                              // where to write about them
   // serve: the scan thread runs when the section is present.
   bool configured = false;
   TimeNs verify_interval = 15 * 60 * kNsPerSecond;  // re-scans of verifying incidents; 0: none
@@ -154,6 +155,7 @@ struct ScanConfig {
     std::string name;
     std::vector<std::string> targets;  // ADDR, CIDR, system id, customer:ID
     std::string ports;                 // empty: scan.ports
+    std::string udp_ports;             // empty: scan.udp_ports
     TimeNs every = 24 * 3600 * kNsPerSecond;
   };
   std::vector<Schedule> schedules;

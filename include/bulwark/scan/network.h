@@ -65,4 +65,10 @@ struct ConverseRequest {
 Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
                       const ConverseLimits& limits);
 
+// One UDP datagram to `endpoint` and its reply: sent again once when no reply came within
+// limits.first_byte. `connected` is true when a reply came; otherwise `error` says "no answer"
+// or "port unreachable" (ICMP). A reply longer than limits.max_bytes is cut (truncated).
+Conversation ConverseUdp(const Endpoint& endpoint, const std::string& datagram,
+                         const ConverseLimits& limits);
+
 }  // namespace bulwark::scan

@@ -34,6 +34,7 @@ struct ScanOptions {
 // What the scanner learned about one open port.
 struct Service {
   Endpoint endpoint;
+  std::string transport = "tcp";
   Identity identity;   // service "" = open, not identified
   std::string answer;  // what identified it (or the banner of an unidentified service)
   std::optional<TlsSession> tls;
@@ -55,10 +56,12 @@ class Scanner {
   Scanner(const vuln::Scope& scope, const ServiceDb& db, Env& env, ScanOptions options)
       : scope_(scope), db_(db), env_(env), options_(std::move(options)) {}
 
-  // Scans `addresses` x `ports`. Out-of-scope addresses are refused before anything is sent and
-  // listed in the report. `progress` (may be empty) is called after each identified endpoint with
-  // (done, total). Blocking; one Run at a time per Scanner.
+  // Scans `addresses` x `ports` (TCP) and x `udp_ports` (the UDP probes of each port; a port
+  // that answers none is not reported). Out-of-scope addresses are refused before anything is
+  // sent and listed in the report. `progress` (may be empty) is called after each identified
+  // endpoint with (done, total). Blocking; one Run at a time per Scanner.
   ScanReport Run(const std::vector<event::IpAddress>& addresses, const std::vector<int>& ports,
+                 const std::vector<int>& udp_ports = {},
                  const std::function<void(size_t, size_t)>& progress = {}) const;
 
   // Whether a scan can find a finding with `identifier` (so that a re-scan can verify it): the
@@ -68,6 +71,9 @@ class Scanner {
 
   // Names the service at an open port. Thread-safe.
   Service Identify(const Endpoint& endpoint) const;
+  // Names the service at a UDP port from its replies to the port's probes; nullopt when none
+  // replied. Thread-safe.
+  std::optional<Service> IdentifyUdp(const Endpoint& endpoint) const;
   // The findings of a service: the accessible-service finding, its certificate's problems, the
   // exposure checks that confirm at protocol level, and the CVEs its product and version are
   // exposed to (by version, so unconfirmed). Thread-safe.

@@ -36,7 +36,8 @@ struct Match {
 
 struct Probe {
   std::string name;
-  std::string send;  // may contain {host}
+  std::string send;               // may contain {host}
+  std::string transport = "tcp";  // or "udp": one datagram, the answer is the reply
   std::vector<int> ports;
   bool tls = false;       // a TLS handshake, not bytes
   bool over_tls = false;  // also sent inside a TLS session
@@ -54,6 +55,7 @@ struct Classification {
 struct Check {
   std::string name, description;
   std::vector<std::string> services;
+  std::string transport = "tcp";  // runs on services found over this transport
   std::string send;
   bool read_banner = false;
   std::shared_ptr<const re2::RE2> pattern;
@@ -79,8 +81,10 @@ class ServiceDb {
   // Whether some service's finding has `identifier`.
   bool ServiceIdentifier(std::string_view identifier) const;
 
-  // The probes for `port` in the order to try them: those naming the port, then the others.
-  std::vector<const Probe*> ProbesFor(int port) const;
+  // The probes of `transport` for `port` in the order to try them: over TCP those naming the
+  // port, then the others; over UDP only those naming the port (a datagram nobody expects is
+  // not sent).
+  std::vector<const Probe*> ProbesFor(int port, std::string_view transport = "tcp") const;
 
   // The first match of `probe` on `answer`, with $n filled in; nullopt when none matches.
   static std::optional<Identity> Identify(const Probe& probe, std::string_view answer);

@@ -15,7 +15,8 @@ namespace bulwark::scan {
 
 // Ports from "22,80,8000-8010", "top" (the 100 ports Bulwark scans by default: remote access,
 // mail, web, databases, caches, container and cluster APIs), "all" (1-65535), or a mix
-// ("top,9999"). Sorted, without repeats. Errors name the part that is no port or range.
+// ("top,9999"), or "none" (no port). Sorted, without repeats. Errors name the part that is no
+// port or range.
 Result<std::vector<int>> ParsePorts(std::string_view spec);
 
 // Every address of a prefix, network and broadcast addresses included (a cloud's /32 and /128
