@@ -62,7 +62,9 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
   if (!read) return tl::unexpected(read.error());
 
   std::vector<Verification> out;
-  for (auto& [incident, claims] : work) {
+  for (auto& item : work) {
+    const model::Incident& incident = item.first;
+    const std::vector<Claim>& claims = item.second;
     Verification v;
     v.incident_id = incident.id;
     if (claims.empty()) {

@@ -164,6 +164,7 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
     // A name from a pattern is sure; an open port alone says only that something listens.
     out.push_back(make(*c, service.answer, service.identity.service.empty() ? 0.5 : 1.0));
   }
+  if (!options_.identify && service.transport == "tcp") return out;  // discovery only
   if (service.tls && service.tls->certificate) {
     const auto& cert = *service.tls->certificate;
     std::string text =
@@ -272,7 +273,7 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
         services[i] = Service{};
         services[i]->endpoint = open[i];
       }
-      if (services[i] && (options_.identify || i >= tcp_jobs)) findings[i] = Findings(*services[i]);
+      if (services[i]) findings[i] = Findings(*services[i]);
       size_t finished = ++done;
       if (progress) {
         std::lock_guard lock(progress_mutex);

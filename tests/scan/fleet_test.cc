@@ -198,6 +198,31 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
 }
 
+// Discovery's three answers: open (the fleet's sshd), closed (a reset), filtered (nftables drops
+// the SYN in the target: tried again once after the timeout, then given up).
+TEST_F(FleetTest, DiscoveryTellsOpenClosedAndFiltered) {
+  std::string rules = *dir_ + "/drop.nft";
+  std::ofstream(rules) << "table inet bwldrop {\n  chain c {\n    type filter hook input priority "
+                          "0;\n    tcp dport 7777 drop\n  }\n}\n";
+  ASSERT_TRUE(lab_->Ok("tgt", "nft -f " + rules));
+  DiscoverOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  options.retries = 1;
+  DiscoverStats stats;
+  auto open = InNetworkNamespace<std::vector<Endpoint>>(
+      lab_->Namespace("scn"), [&]() -> Result<std::vector<Endpoint>> {
+        return DiscoverTcp({*event::IpAddress::Parse(kTarget)}, {22, 7777, 7778}, options, &stats);
+      });
+  lab_->Ok("tgt", "nft delete table inet bwldrop");
+  ASSERT_TRUE(open);
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].port, 22);
+  EXPECT_EQ(stats.open, 1u);
+  EXPECT_EQ(stats.closed, 1u);    // 7778: nobody listens, a reset
+  EXPECT_EQ(stats.filtered, 1u);  // 7777: dropped
+  EXPECT_EQ(stats.attempts, 4u);  // 22, 7778, and 7777 twice
+}
+
 // Over UDP: the open and the closed resolver (unbound), SNMP with "public" (snmpd), memcached's
 // UDP port; ports nobody listens on (NTP, SSDP) report nothing.
 TEST_F(FleetTest, FindsWhatTheFleetRunsOverUdp) {

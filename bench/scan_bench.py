@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""The scanner against its peers (issue 15), in network namespaces this script creates.
+
+1. All 65,535 TCP ports of one host with listeners on 40 random ports: bulwark scan (TCP connect,
+   no identification), nmap -sT, nmap -sS and masscan, each at the same rate; time and open ports
+   found out of 40, for each rate.
+2. Service names on a small fleet (OpenSSH, Redis, memcached, Python's http.server, a TLS
+   server): bulwark scan against nmap -sV; the names each gives and the time.
+
+Needs root, iproute2, nmap, masscan, redis-server, memcached, openssl; run from the repository
+with build/bulwark built. Usage: sudo python3 bench/scan_bench.py [--rates 10000,50000]
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+PREFIX = f"bws{os.getpid()}"
+SCANNER, TARGET = "10.88.0.1", "10.88.0.2"
+
+
+def sh(command, check=True):
+    return subprocess.run(command, shell=True, check=check, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+
+
+def ns(name):
+    return PREFIX + name
+
+
+def inside(name, command):
+    return f"ip netns exec {ns(name)} {command}"
+
+
+def build():
+    sh(f"ip netns add {ns('s')}")
+    sh(f"ip netns add {ns('t')}")
+    sh(f"ip link add {PREFIX}a netns {ns('s')} type veth peer name {PREFIX}b netns {ns('t')}")
+    for host, link, address in (("s", f"{PREFIX}a", SCANNER), ("t", f"{PREFIX}b", TARGET)):
+        sh(inside(host, "ip link set lo up"))
+        sh(inside(host, f"ip link set {link} up"))
+        sh(inside(host, f"ip addr add {address}/24 dev {link}"))
+    # masscan sends through a router: the target is the scanner's default route.
+    sh(inside("s", f"ip route add default via {TARGET}"))
+
+
+def teardown():
+    sh(f"ip netns del {ns('s')}", check=False)
+    sh(f"ip netns del {ns('t')}", check=False)
+
+
+LISTENER = """
+import socket, sys, time
+socks = []
+for port in map(int, sys.argv[2:]):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((sys.argv[1], port)); s.listen(1024); socks.append(s)
+time.sleep(3600)
+"""
+
+
+def timed(command):
+    start = time.monotonic()
+    out = subprocess.run(command, shell=True, capture_output=True, text=True)
+    return time.monotonic() - start, out.stdout + out.stderr
+
+
+def open_ports_of(tool, output):
+    if tool == "bulwark":
+        return {json.loads(line)["source.port"] for line in output.splitlines()
+                if line.startswith("{")}
+    if tool == "masscan":
+        return {int(m) for m in re.findall(r"Discovered open port (\d+)/tcp", output)}
+    return {int(m) for m in re.findall(r"(\d+)/open/tcp", output)}
+
+
+def discovery(rates, work):
+    ports = sorted(random.Random(15).sample(range(1024, 65536), 40))
+    script = os.path.join(work, "listen.py")
+    with open(script, "w") as f:
+        f.write(LISTENER)
+    listener = subprocess.Popen(inside("t", f"python3 {script} {TARGET} " +
+                                       " ".join(map(str, ports))), shell=True)
+    time.sleep(1)
+    bulwark = os.path.abspath("build/bulwark")
+    data = os.path.join(work, "data")
+    print("All 65,535 TCP ports of one host, 40 open")
+    print(f"{'rate/s':>8} {'tool':<10} {'seconds':>8} {'found':>6}")
+    try:
+        for rate in rates:
+            tools = {
+                "bulwark": inside("s", f"{bulwark} scan --data-dir {data} --allow {TARGET} "
+                                       f"{TARGET} --ports all --udp-ports none --no-identify "
+                                       f"--no-vulndb --rate {rate} --rate-per-network {rate}"),
+                "nmap -sT": inside("s", f"nmap -n -Pn -sT -p- --min-rate {rate} "
+                                        f"--max-rate {rate} -oG - {TARGET}"),
+                "nmap -sS": inside("s", f"nmap -n -Pn -sS -p- --min-rate {rate} "
+                                        f"--max-rate {rate} -oG - {TARGET}"),
+                "masscan": inside("s", f"masscan {TARGET} -p1-65535 --rate {rate} --wait 2"),
+            }
+            for tool, command in tools.items():
+                seconds, output = timed(command)
+                found = open_ports_of(tool.split()[0], output) & set(ports)
+                print(f"{rate:>8} {tool:<10} {seconds:>8.1f} {len(found):>4}/40")
+    finally:
+        listener.terminate()
+        sh(inside("t", "pkill -f listen.py"), check=False)
+
+
+def services(work):
+    www = os.path.join(work, "www")
+    os.makedirs(www, exist_ok=True)
+    sh(f"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+       f"-subj /CN=bench.example -keyout {work}/key.pem -out {work}/cert.pem")
+    os.makedirs("/run/sshd", exist_ok=True)
+    sh(f"ssh-keygen -q -t ed25519 -N '' -f {work}/host")
+    with open(f"{work}/sshd_config", "w") as f:
+        f.write(f"ListenAddress {TARGET}\nHostKey {work}/host\nUsePAM no\nPidFile none\n")
+    fleet = [
+        (22, f"/usr/sbin/sshd -D -f {work}/sshd_config"),
+        (6379, f"redis-server --port 6379 --bind {TARGET} --protected-mode no --save ''"),
+        (11211, f"memcached -p 11211 -U 0 -l {TARGET} -u root"),
+        (8080, f"python3 -m http.server 8080 --bind {TARGET} --directory {www}"),
+        (8443, f"openssl s_server -quiet -www -accept {TARGET}:8443 -cert {work}/cert.pem "
+               f"-key {work}/key.pem"),
+    ]
+    processes = [subprocess.Popen(inside("t", command), shell=True, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for _, command in fleet]
+    time.sleep(1.5)
+    ports = ",".join(str(p) for p, _ in fleet)
+    bulwark = os.path.abspath("build/bulwark")
+    try:
+        seconds_b, out_b = timed(inside("s", f"{bulwark} scan --data-dir {work}/data --allow "
+                                             f"{TARGET} {TARGET} --ports {ports} --udp-ports none "
+                                             f"--no-vulndb"))
+        seconds_n, out_n = timed(inside("s", f"nmap -n -Pn -sV -p {ports} -oG - {TARGET}"))
+    finally:
+        for p in processes:
+            p.terminate()
+    names_b = {}
+    for line in out_b.splitlines():
+        if line.startswith("{"):
+            f = json.loads(line)
+            if f.get("classification.taxonomy") == "other" or f["source.port"] not in names_b:
+                name = f.get("protocol.application", "?")
+                if f.get("extra.tls_version"):
+                    name = "tls/" + name
+                names_b[f["source.port"]] = f"{name} {f.get('extra.product', '')}".strip()
+    names_n = {int(m[0]): f"{m[1]} {m[2]}".strip()
+               for m in re.findall(r"(\d+)/open/tcp//([^/]*)//([^/]*)/", out_n)}
+    print("\nService names on a fleet (bulwark scan against nmap -sV)")
+    print(f"{'port':>6} {'bulwark':<34} {'nmap -sV':<40}")
+    for port, _ in fleet:
+        print(f"{port:>6} {names_b.get(port, '-'):<34} {names_n.get(port, '-'):<40}")
+    print(f"time: bulwark {seconds_b:.1f} s, nmap -sV {seconds_n:.1f} s")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="10000,50000")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root (network namespaces)")
+    for tool in ("nmap", "masscan"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install {tool}")
+    work = tempfile.mkdtemp(prefix="bulwark-scan-bench-")
+    try:
+        build()
+        discovery([int(r) for r in args.rates.split(",")], work)
+        services(work)
+    finally:
+        teardown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
