@@ -143,57 +143,35 @@ int Level(std::string_view metric, std::string_view value) {
   return 0;
 }
 
-// The highest-severity vectors of each EQ level, as "METRIC:VALUE/..." fragments (the reference
-// calculator's table; EQ3 and EQ6 are joint).
-const std::vector<std::string_view>& Highest(int eq, int level, int eq6 = 0) {
-  static const std::vector<std::string_view> none;
-  static const std::vector<std::vector<std::string_view>> eq1 = {
-      {"AV:N/PR:N/UI:N"},
-      {"AV:A/PR:N/UI:N", "AV:N/PR:L/UI:N", "AV:N/PR:N/UI:P"},
-      {"AV:P/PR:N/UI:N", "AV:A/PR:L/UI:P"}};
-  static const std::vector<std::vector<std::string_view>> eq2 = {{"AC:L/AT:N"},
-                                                                 {"AC:H/AT:N", "AC:L/AT:P"}};
-  static const std::vector<std::vector<std::vector<std::string_view>>> eq3eq6 = {
-      {{"VC:H/VI:H/VA:H/CR:H/IR:H/AR:H"},
-       {"VC:H/VI:H/VA:L/CR:M/IR:M/AR:H", "VC:H/VI:H/VA:H/CR:M/IR:M/AR:M"}},
-      {{"VC:L/VI:H/VA:H/CR:H/IR:H/AR:H", "VC:H/VI:L/VA:H/CR:H/IR:H/AR:H"},
-       {"VC:L/VI:H/VA:L/CR:H/IR:M/AR:H", "VC:L/VI:H/VA:H/CR:H/IR:M/AR:M",
-        "VC:H/VI:L/VA:H/CR:M/IR:H/AR:M", "VC:H/VI:L/VA:L/CR:M/IR:H/AR:H",
-        "VC:L/VI:L/VA:H/CR:H/IR:H/AR:M"}},
-      {{}, {"VC:L/VI:L/VA:L/CR:H/IR:H/AR:H"}}};
-  static const std::vector<std::vector<std::string_view>> eq4 = {
-      {"SC:H/SI:S/SA:S"}, {"SC:H/SI:H/SA:H"}, {"SC:L/SI:L/SA:L"}};
-  static const std::vector<std::vector<std::string_view>> eq5 = {{"E:A"}, {"E:P"}, {"E:U"}};
-  switch (eq) {
-    case 1:
-      return eq1[level];
-    case 2:
-      return eq2[level];
-    case 3:
-      return eq3eq6[level][eq6];
-    case 4:
-      return eq4[level];
-    case 5:
-      return eq5[level];
-  }
-  return none;
-}
+// An EQ level of the reference calculator: its highest-severity vectors, as "METRIC:VALUE/..."
+// fragments, and its depth, the most severity steps a vector of the level can be from them.
+struct EqLevel {
+  std::vector<std::string_view> highest;
+  int depth;
+};
 
-// The depth of each EQ level: the most severity steps a vector can be from the highest vector.
-int Depth(int eq, int level, int eq6 = 0) {
-  static const int eq1[] = {1, 4, 5}, eq2[] = {1, 2}, eq4[] = {6, 5, 4};
-  static const int eq3eq6[3][2] = {{7, 6}, {8, 8}, {0, 10}};
-  switch (eq) {
-    case 1:
-      return eq1[level];
-    case 2:
-      return eq2[level];
-    case 3:
-      return eq3eq6[level][eq6];
-    case 4:
-      return eq4[level];
-  }
-  return 1;
+// The level `level` of EQ `eq` (1-5; EQ3 and EQ6 are joint: `eq6` picks the EQ6 level).
+const EqLevel& LevelOf(int eq, int level, int eq6 = 0) {
+  static const std::vector<EqLevel> eq1 = {
+      {{"AV:N/PR:N/UI:N"}, 1},
+      {{"AV:A/PR:N/UI:N", "AV:N/PR:L/UI:N", "AV:N/PR:N/UI:P"}, 4},
+      {{"AV:P/PR:N/UI:N", "AV:A/PR:L/UI:P"}, 5}};
+  static const std::vector<EqLevel> eq2 = {{{"AC:L/AT:N"}, 1}, {{"AC:H/AT:N", "AC:L/AT:P"}, 2}};
+  static const EqLevel eq3eq6[3][2] = {
+      {{{"VC:H/VI:H/VA:H/CR:H/IR:H/AR:H"}, 7},
+       {{"VC:H/VI:H/VA:L/CR:M/IR:M/AR:H", "VC:H/VI:H/VA:H/CR:M/IR:M/AR:M"}, 6}},
+      {{{"VC:L/VI:H/VA:H/CR:H/IR:H/AR:H", "VC:H/VI:L/VA:H/CR:H/IR:H/AR:H"}, 8},
+       {{"VC:L/VI:H/VA:L/CR:H/IR:M/AR:H", "VC:L/VI:H/VA:H/CR:H/IR:M/AR:M",
+         "VC:H/VI:L/VA:H/CR:M/IR:H/AR:M", "VC:H/VI:L/VA:L/CR:M/IR:H/AR:H",
+         "VC:L/VI:L/VA:H/CR:H/IR:H/AR:M"},
+        8}},
+      {{{}, 0}, {{"VC:L/VI:L/VA:L/CR:H/IR:H/AR:H"}, 10}}};
+  static const std::vector<EqLevel> eq4 = {
+      {{"SC:H/SI:S/SA:S"}, 6}, {{"SC:H/SI:H/SA:H"}, 5}, {{"SC:L/SI:L/SA:L"}, 4}};
+  static const std::vector<EqLevel> eq5 = {{{"E:A"}, 1}, {{"E:P"}, 1}, {{"E:U"}, 1}};
+  if (eq == 3) return eq3eq6[level][eq6];
+  const std::vector<EqLevel>* tables[] = {&eq1, &eq2, nullptr, &eq4, &eq5};
+  return (*tables[eq - 1])[level];
 }
 
 // The value of `metric` in a "METRIC:VALUE/..." string.
@@ -248,11 +226,11 @@ double Score(const CvssValues& given) {
 
   // The first highest vector that the vector is nowhere more severe than.
   std::array<int, kDistanceMetrics.size()> distance{};
-  for (auto e1 : Highest(1, eq[0])) {
-    for (auto e2 : Highest(2, eq[1])) {
-      for (auto e36 : Highest(3, eq[2], eq[5])) {
-        for (auto e4 : Highest(4, eq[3])) {
-          for (auto e5 : Highest(5, eq[4])) {
+  for (auto e1 : LevelOf(1, eq[0]).highest) {
+    for (auto e2 : LevelOf(2, eq[1]).highest) {
+      for (auto e36 : LevelOf(3, eq[2], eq[5]).highest) {
+        for (auto e4 : LevelOf(4, eq[3]).highest) {
+          for (auto e5 : LevelOf(5, eq[4]).highest) {
             std::string highest = fmt::format("{}/{}/{}/{}/{}", e1, e2, e36, e4, e5);
             bool below_everywhere = true;
             for (size_t i = 0; i < kDistanceMetrics.size(); ++i) {
@@ -278,11 +256,11 @@ found:
     int depth;
   };
   const Part parts[] = {
-      {lower(0), sum(0, 3), Depth(1, eq[0])},
-      {lower(1), sum(3, 5), Depth(2, eq[1])},
-      {lower_eq3eq6, sum(5, 8) + sum(11, 14), Depth(3, eq[2], eq[5])},
-      {lower(3), sum(8, 11), Depth(4, eq[3])},
-      {lower(4), 0, Depth(5, eq[4])},
+      {lower(0), sum(0, 3), LevelOf(1, eq[0]).depth},
+      {lower(1), sum(3, 5), LevelOf(2, eq[1]).depth},
+      {lower_eq3eq6, sum(5, 8) + sum(11, 14), LevelOf(3, eq[2], eq[5]).depth},
+      {lower(3), sum(8, 11), LevelOf(4, eq[3]).depth},
+      {lower(4), 0, LevelOf(5, eq[4]).depth},
   };
   double total = 0;
   int counted = 0;
