@@ -6,6 +6,9 @@
    found out of 40, for each rate.
 2. Service names on a small fleet (OpenSSH, Redis, memcached, Python's http.server, a TLS
    server): bulwark scan against nmap -sV; the names each gives and the time.
+3. Many addresses: a prefix of AnyIP addresses (`ip route add local PREFIX dev lo` in the target,
+   /20 by default, --anyip 16 for a /16) with listeners on 2 of the top 100 ports; bulwark scan,
+   nmap -sT and masscan on the top 100 ports at the highest rate: probes/s and completeness.
 
 Needs root, iproute2, nmap, masscan, redis-server, memcached, openssl; run from the repository
 with build/bulwark built. Usage: sudo python3 bench/scan_bench.py [--rates 10000,50000]
@@ -55,14 +58,31 @@ def teardown():
     sh(f"ip netns del {ns('t')}", check=False)
 
 
+# Listens on the ports given and accepts and closes every connection, so that no accept queue
+# fills up however many addresses a scan connects to.
 LISTENER = """
-import socket, sys, time
-socks = []
+import selectors, socket, sys
+selector = selectors.DefaultSelector()
 for port in map(int, sys.argv[2:]):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((sys.argv[1], port)); s.listen(1024); socks.append(s)
-time.sleep(3600)
+    s.bind((sys.argv[1], port)); s.listen(65535); s.setblocking(False)
+    selector.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in selector.select():
+        while True:
+            try:
+                connection, _ = key.fileobj.accept()
+            except BlockingIOError:
+                break
+            connection.close()
 """
+
+
+def top_ports():
+    """Bulwark's top 100 ports (src/scan/targets.cc), so that every tool scans the same ones."""
+    text = open(os.path.join(os.path.dirname(__file__), "..", "src", "scan", "targets.cc")).read()
+    body = re.search(r"kTopPorts\[\] = \{([^}]*)\}", text).group(1)
+    return ",".join(p.strip() for p in body.split(",") if p.strip())
 
 
 def timed(command):
@@ -161,9 +181,53 @@ def services(work):
     print(f"time: bulwark {seconds_b:.1f} s, nmap -sV {seconds_n:.1f} s")
 
 
+TOP_PORTS = None
+
+
+def anyip(bits, rate, work):
+    prefix = f"10.99.0.0/{bits}"
+    sh(inside("t", f"ip route add local {prefix} dev lo"))
+    sh(inside("t", "sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535"))
+    sh(inside("s", f"ip route add {prefix} via {TARGET}"))
+    script = os.path.join(work, "listen.py")
+    listener = subprocess.Popen(inside("t", f"python3 {script} 0.0.0.0 22 80"), shell=True)
+    time.sleep(1)
+    addresses = 1 << (32 - bits)
+    expected = 2 * addresses
+    bulwark = os.path.abspath("build/bulwark")
+    top = "top"
+    print(f"\nA /{bits} of AnyIP addresses ({addresses} addresses), top 100 ports, "
+          f"{expected} open at {rate}/s")
+    print(f"{'tool':<10} {'seconds':>8} {'probes/s':>9} {'found':>14}")
+    try:
+        tools = {
+            "bulwark": inside("s", f"{bulwark} scan --data-dir {work}/data --allow {prefix} "
+                                   f"{prefix} --ports {top} --udp-ports none --no-identify "
+                                   f"--no-vulndb --rate {rate} --rate-per-network {rate}"),
+            "nmap -sT": inside("s", f"nmap -n -Pn -sT -p {TOP_PORTS} --min-rate {rate} "
+                                    f"--max-rate {rate} -oG - {prefix}"),
+            "masscan": inside("s", f"masscan {prefix} -p{TOP_PORTS} --rate {rate} --wait 2"),
+        }
+        for tool, command in tools.items():
+            seconds, output = timed(command)
+            if tool == "bulwark":
+                found = sum(1 for line in output.splitlines() if line.startswith("{"))
+            elif tool == "masscan":
+                found = len(re.findall(r"Discovered open port", output))
+            else:
+                found = len(re.findall(r"\d+/open/tcp", output))
+            probes = addresses * 100
+            print(f"{tool:<10} {seconds:>8.1f} {probes / seconds:>9.0f} {found:>7}/{expected}")
+    finally:
+        listener.terminate()
+        sh(inside("t", "pkill -f listen.py"), check=False)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="10000,50000")
+    parser.add_argument("--anyip", type=int, default=20, help="prefix length of the AnyIP range")
+    parser.add_argument("--skip", default="", help="sections to skip: ports,services,anyip")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces)")
@@ -173,8 +237,18 @@ def main():
     work = tempfile.mkdtemp(prefix="bulwark-scan-bench-")
     try:
         build()
-        discovery([int(r) for r in args.rates.split(",")], work)
-        services(work)
+        global TOP_PORTS
+        TOP_PORTS = top_ports()
+        rates = [int(r) for r in args.rates.split(",")]
+        if "ports" not in args.skip:
+            discovery(rates, work)
+        if "services" not in args.skip:
+            services(work)
+        if "anyip" not in args.skip:
+            if "ports" in args.skip:
+                with open(os.path.join(work, "listen.py"), "w") as f:
+                    f.write(LISTENER)
+            anyip(args.anyip, max(rates), work)
     finally:
         teardown()
         shutil.rmtree(work, ignore_errors=True)

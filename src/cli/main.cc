@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -58,6 +59,12 @@ int main(int argc, char** argv) {
   // Large blocks (correlation tables) always come from mmap, so the memory of a table that grew
   // goes back to the system at once instead of staying in the heap.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // As many open files as the system allows: a scan keeps a connection attempt open per probe in
+  // flight, serve a socket per client.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   CLI::App app{"Bulwark: security-incident platform for cloud providers", "bulwark"};
   app.require_subcommand(1);
   app.set_version_flag("--version", BULWARK_VERSION);

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -141,11 +142,20 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
       ++s.filtered;
     }
   };
+  size_t max_in_flight = options.max_in_flight;
+  if (max_in_flight == 0) {
+    double seconds = std::chrono::duration<double>(options.timeout).count();
+    max_in_flight = static_cast<size_t>(std::max(64.0, options.rate * seconds * 1.25));
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > 256) {
+      max_in_flight = std::min<size_t>(max_in_flight, files.rlim_cur - 128);
+    }
+  }
   std::vector<epoll_event> events(256);
   while (!queue.empty() || !in_flight.empty()) {
     auto now = Clock::now();
     Clock::time_point wake = now + std::chrono::milliseconds(100);
-    while (!queue.empty() && in_flight.size() < options.max_in_flight) {
+    while (!queue.empty() && in_flight.size() < max_in_flight) {
       Attempt& next = queue.front();
       auto network =
           networks.try_emplace(NetworkOf(next.endpoint.address), Pacer(options.rate_per_network));

@@ -22,7 +22,9 @@ struct Endpoint {
 struct DiscoverOptions {
   std::chrono::milliseconds timeout{1000};  // per connection attempt
   int retries = 1;                          // attempts again after a timeout (not after a reset)
-  size_t max_in_flight = 512;
+  // Connection attempts open at once; 0: enough for `rate` over `timeout` (so that ports that
+  // never answer do not slow the scan below its rate), within the open-files limit.
+  size_t max_in_flight = 0;
   double rate = 5000;              // connection attempts per second, over all targets
   double rate_per_network = 1000;  // per /24 (IPv4) or /64 (IPv6); 0 = no own limit
 };
