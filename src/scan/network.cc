@@ -238,12 +238,36 @@ bool Readable(int fd, std::chrono::milliseconds timeout) {
   return poll(&p, 1, static_cast<int>(std::max<int64_t>(timeout.count(), 0))) > 0;
 }
 
-void SetTimeouts(int fd, std::chrono::milliseconds timeout) {
-  timeval tv{static_cast<time_t>(timeout.count() / 1000),
-             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1000;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+// Waits for `events` on `fd` until `deadline`; false when it passed first.
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return false;
+  }
+}
+
+// Runs a TLS operation on the non-blocking socket until it completes, fails, or `deadline`
+// passes: OpenSSL's wants (read, write) are waited for with poll, so a peer that trickles bytes
+// cannot hold the conversation past the deadline. Returns the operation's result (> 0 on success)
+// or -1.
+template <typename Operation>
+int TlsStep(SSL* ssl, int fd, Clock::time_point deadline, Operation operation, int* error) {
+  while (true) {
+    int result = operation();
+    if (result > 0) return result;
+    *error = SSL_get_error(ssl, result);
+    short events = *error == SSL_ERROR_WANT_READ    ? POLLIN
+                   : *error == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                    : 0;
+    if (events == 0 || !WaitFor(fd, events, deadline)) {
+      ERR_clear_error();
+      return -1;
+    }
+  }
 }
 
 }  // namespace
@@ -251,19 +275,15 @@ void SetTimeouts(int fd, std::chrono::milliseconds timeout) {
 Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
                       const ConverseLimits& limits) {
   Conversation out;
-  auto start = Clock::now();
-  auto remaining = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(limits.total -
-                                                                 (Clock::now() - start));
-  };
+  const auto end = Clock::now() + limits.total;
+  auto until = [&](std::chrono::milliseconds span) { return std::min(end, Clock::now() + span); };
   int fd = StartConnect(endpoint);
   if (fd < 0) {
     out.error = std::strerror(errno);
     return out;
   }
-  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { close(*f); });
-  pollfd p{fd, POLLOUT, 0};
-  if (poll(&p, 1, static_cast<int>(std::min(limits.connect, remaining()).count())) <= 0) {
+  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { Abort(*f); });
+  if (!WaitFor(fd, POLLOUT, until(limits.connect))) {
     out.error = "connect timed out";
     return out;
   }
@@ -275,18 +295,18 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
     return out;
   }
   out.connected = true;
-  // Blocking from here, each call bounded by socket timeouts.
-  fcntl(fd, F_SETFL, 0);
+  // The socket stays non-blocking: every wait below is a poll bounded by `end`.
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
   if (request.tls) {
-    SetTimeouts(fd, std::min(limits.connect, remaining()));
     ssl.reset(SSL_new(ClientContext()));
     if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
       out.error = "TLS setup failed";
       return out;
     }
-    if (SSL_connect(ssl.get()) != 1) {
-      ERR_clear_error();
+    int code = 0;
+    if (TlsStep(
+            ssl.get(), fd, until(limits.connect), [&] { return SSL_connect(ssl.get()); }, &code) <
+        0) {
       out.error = "TLS handshake failed";
       return out;
     }
@@ -315,28 +335,25 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
   auto read_answer = [&](std::string& into, std::chrono::milliseconds first) {
     char buffer[4096];
     bool got = false;
-    while (true) {
-      auto left = remaining();
-      if (left.count() <= 0) return;
-      auto wait = std::min(got ? limits.idle : first, left);
-      bool pending = ssl && SSL_pending(ssl.get()) > 0;
-      if (!pending && !Readable(fd, wait)) return;
+    while (into.size() < limits.max_bytes) {
+      auto deadline = until(got ? limits.idle : first);
       size_t room = std::min(sizeof buffer, limits.max_bytes - into.size());
       ssize_t n;
       if (ssl) {
-        SetTimeouts(fd, wait);
-        n = SSL_read(ssl.get(), buffer, static_cast<int>(room));
-        if (n <= 0) {
-          int code = SSL_get_error(ssl.get(), static_cast<int>(n));
-          ERR_clear_error();
-          if (code != SSL_ERROR_ZERO_RETURN && code != SSL_ERROR_WANT_READ) {
-            out.error = errno == ECONNRESET ? "connection reset" : "TLS read failed";
-          }
+        int code = 0;
+        n = TlsStep(
+            ssl.get(), fd, deadline,
+            [&] { return SSL_read(ssl.get(), buffer, static_cast<int>(room)); }, &code);
+        if (n < 0) {
+          if (code == SSL_ERROR_SYSCALL && errno == ECONNRESET) out.error = "connection reset";
+          if (code == SSL_ERROR_SSL) out.error = "TLS read failed";
           return;
         }
       } else {
+        if (!WaitFor(fd, POLLIN, deadline)) return;
         n = recv(fd, buffer, room, 0);
         if (n < 0) {
+          if (errno == EAGAIN || errno == EINTR) continue;
           out.error = errno == ECONNRESET ? "connection reset" : std::strerror(errno);
           return;
         }
@@ -344,19 +361,30 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
       }
       got = true;
       into.append(buffer, static_cast<size_t>(n));
-      if (into.size() >= limits.max_bytes) {
-        out.truncated = true;
-        return;
-      }
     }
+    out.truncated = true;
   };
   if (request.read_banner) read_answer(out.banner, limits.first_byte);
   if (!request.send.empty() && out.error.empty()) {
-    SetTimeouts(fd, std::max(remaining(), std::chrono::milliseconds(1)));
-    bool sent =
-        ssl ? SSL_write(ssl.get(), request.send.data(), static_cast<int>(request.send.size())) > 0
-            : send(fd, request.send.data(), request.send.size(), MSG_NOSIGNAL) ==
-                  static_cast<ssize_t>(request.send.size());
+    bool sent;
+    if (ssl) {
+      int code = 0;
+      sent = TlsStep(
+                 ssl.get(), fd, end,
+                 [&] {
+                   return SSL_write(ssl.get(), request.send.data(),
+                                    static_cast<int>(request.send.size()));
+                 },
+                 &code) > 0;
+    } else {
+      size_t done = 0;
+      while (done < request.send.size() && WaitFor(fd, POLLOUT, end)) {
+        ssize_t n = send(fd, request.send.data() + done, request.send.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) break;
+        if (n > 0) done += static_cast<size_t>(n);
+      }
+      sent = done == request.send.size();
+    }
     if (!sent) {
       ERR_clear_error();
       out.error = "send failed";
@@ -366,7 +394,7 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
   } else if (request.send.empty() && !request.read_banner) {
     read_answer(out.answer, limits.first_byte);
   }
-  if (ssl && out.error.empty()) SSL_shutdown(ssl.get());
+  if (ssl && out.error.empty()) SSL_shutdown(ssl.get());  // one try: non-blocking, never waits
   ERR_clear_error();
   return out;
 }

@@ -94,7 +94,7 @@ class FleetTest : public ::testing::Test {
     start({"/usr/bin/python3", std::string(BULWARK_SOURCE_DIR) + "/tests/scan/hostile_server.py", t,
            "9990"},
           "hostile");
-    for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993}) {
+    for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993, 9994}) {
       for (int i = 0; i < 100 && !lab_->Connects("scn", t, port); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -196,6 +196,24 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   ASSERT_NE(expired, report.findings.end());
   EXPECT_EQ(expired->fields.at("extra.certificate_subject"), "CN=expired.example");
   EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
+}
+
+// A TLS server that announces a large record and sends it a byte a second cannot hold a
+// conversation past its overall limit (the handshake waits by poll on one deadline).
+TEST_F(FleetTest, ATricklingTlsServerCannotHoldTheScanner) {
+  ConverseLimits limits;
+  limits.total = std::chrono::milliseconds(1500);
+  limits.connect = std::chrono::milliseconds(1500);
+  auto start = std::chrono::steady_clock::now();
+  auto talk =
+      InNetworkNamespace<Conversation>(lab_->Namespace("scn"), [&]() -> Result<Conversation> {
+        return Converse({*event::IpAddress::Parse(kTarget), 9994}, {true, false, "GET /"}, limits);
+      });
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(talk);
+  EXPECT_TRUE(talk->connected);
+  EXPECT_EQ(talk->error, "TLS handshake failed");
+  EXPECT_LT(seconds, 3.0);  // the limit (1.5 s) and a margin, not the server's 16,384 seconds
 }
 
 // Discovery's three answers: open (the fleet's sshd), closed (a reset), filtered (nftables drops

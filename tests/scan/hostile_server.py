@@ -5,6 +5,8 @@
   BASE+1 silent:  accepts and never sends; closes when the client does
   BASE+2 endless: sends without end until the client goes away
   BASE+3 reset:   reads what the client sends, then resets the connection (RST)
+  BASE+4 trickle: reads what the client sends, then announces a 16 KiB TLS record and sends it
+                  one byte a second
 
 Usage: hostile_server.py ADDRESS BASE_PORT. Runs until terminated.
 """
@@ -42,9 +44,21 @@ async def reset(reader, writer):
     writer.transport.abort()
 
 
+async def trickle(reader, writer):
+    await reader.read(1)
+    try:
+        writer.write(b"\x16\x03\x03\x40\x00")
+        while True:
+            await writer.drain()
+            await asyncio.sleep(1)
+            writer.write(b"\x00")
+    except (ConnectionError, OSError):
+        pass
+
+
 async def main(address, base):
     servers = [await asyncio.start_server(handler, address, base + i)
-               for i, handler in enumerate([garbage, silent, endless, reset])]
+               for i, handler in enumerate([garbage, silent, endless, reset, trickle])]
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
 
