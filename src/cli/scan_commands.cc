@@ -99,6 +99,7 @@ Outcome RunScan(const ScanOptions& o) {
 
   if (o.verify) {
     if (!o.targets.empty()) return UsageError("--verify takes no targets: it re-scans incidents");
+    if (o.no_identify) return UsageError("--verify needs identification: drop --no-identify");
     scan::Scanner scanner(scope, db, (*spine)->env(), options);
     auto verified = intake::VerifyIncidents(**spine, scanner);
     if (!verified) return RuntimeError(verified.error());

@@ -193,7 +193,10 @@ Result<model::Incident> Incidents::TransitionLocked(int64_t incident_id, Inciden
   std::string from = model::StateName(incident.state);
   incident.state = to;
   incident.updated_at = now;
-  if (to == IncidentState::kAwaitingFix) {
+  // Back from verifying with the deadline still running (a fix claimed, not found), the
+  // deadline stays: claiming a fix must not buy time.
+  bool deadline_runs = incident.deadline && *incident.deadline > now;
+  if (to == IncidentState::kAwaitingFix && !(from == "verifying" && deadline_runs)) {
     const auto& handling = policy_.HandlingOf(incident.severity);
     incident.deadline =
         handling.deadline ? std::optional<TimeNs>(now + *handling.deadline) : std::nullopt;

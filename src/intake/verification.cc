@@ -34,13 +34,22 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
   // Read what is to be verified.
   std::vector<std::pair<model::Incident, std::vector<Claim>>> work;
   auto read = spine.Read([&](store::Store& store) -> Result<void> {
+    // Every verifying incident, a page at a time, until `limit` verifiable ones are found: the
+    // ones a scan cannot verify do not take the places of those after them.
+    std::vector<model::Incident> incidents;
     store::IncidentFilter filter;
     filter.state = model::IncidentState::kVerifying;
-    filter.limit = limit;
-    auto incidents = store.ListIncidents(filter);
-    if (!incidents) return tl::unexpected(incidents.error());
+    while (true) {
+      auto page = store.ListIncidents(filter);
+      if (!page) return tl::unexpected(page.error());
+      if (page->empty()) break;
+      filter.after_id = page->back().id;
+      incidents.insert(incidents.end(), page->begin(), page->end());
+    }
     input::JsonFlattener flattener;
-    for (const auto& incident : *incidents) {
+    size_t verifiable = 0;
+    for (const auto& incident : incidents) {
+      if (verifiable >= limit) break;
       auto findings = store.FindingsOfIncident(incident.id);
       if (!findings) return tl::unexpected(findings.error());
       std::vector<Claim> claims;
@@ -55,6 +64,7 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
                     finding->transport == "udp" ? "udp" : "tcp"};
         if (seen.insert(Endpoint(claim) + " " + claim.identifier).second) claims.push_back(claim);
       }
+      if (!claims.empty()) ++verifiable;
       work.emplace_back(incident, std::move(claims));
     }
     return {};
@@ -119,12 +129,24 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
                              fmt::join(still, ", "));
     }
     v.outcome = model::StateName(to);
+    // The scan took a while: the incident moves only if it is still verifying.
+    bool moved_on = false;
     auto moved = spine.Write([&](spine::Spine::Writer& w) -> Result<void> {
+      auto now_stored = w.store.GetIncident(incident.id);
+      if (!now_stored) return tl::unexpected(now_stored.error());
+      if (!*now_stored || (*now_stored)->state != model::IncidentState::kVerifying) {
+        moved_on = true;
+        return {};
+      }
       auto done = w.incidents.Transition(incident.id, to, "system:scanner", v.reason);
       if (!done) return tl::unexpected(done.error());
       return {};
     });
     if (!moved) return tl::unexpected(moved.error());
+    if (moved_on) {
+      v.outcome = "skipped";
+      v.reason = "moved on while it was re-scanned";
+    }
     out.push_back(v);
   }
   return out;

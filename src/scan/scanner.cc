@@ -44,10 +44,16 @@ std::string Printable(std::string_view bytes, size_t max) {
 }
 
 bool Scanner::CanVerify(std::string_view identifier) const {
-  if (identifier == kExpired.identifier || identifier == kSelfSigned.identifier) return true;
+  // Discovery alone finds no service, certificate, check or CVE again.
+  if (!options_.identify) return false;
+  if (identifier == kExpired.identifier || identifier == kSelfSigned.identifier) {
+    return Wanted(options_.checks, std::string(identifier));
+  }
   if (identifier.starts_with("CVE-")) return options_.vulndb != nullptr;
   for (const auto& check : db_.checks()) {
-    if (check.classification.identifier == identifier) return true;
+    if (check.classification.identifier == identifier && Wanted(options_.checks, check.name)) {
+      return true;
+    }
   }
   return db_.ServiceIdentifier(identifier);
 }
@@ -240,7 +246,20 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
   ScanReport report;
   std::vector<event::IpAddress> allowed;
   TimeNs now = env_.Now();
-  for (const auto& address : addresses) {
+  // Each address and port once, however often the targets name them.
+  auto unique = [](auto list, auto key) {
+    std::sort(list.begin(), list.end(),
+              [&](const auto& a, const auto& b) { return key(a) < key(b); });
+    list.erase(std::unique(list.begin(), list.end(),
+                           [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+               list.end());
+    return list;
+  };
+  auto same = [](const auto& x) { return x; };
+  const auto ports_once = unique(ports, same);
+  const auto udp_ports_once = unique(udp_ports, same);
+  for (const auto& address :
+       unique(addresses, [](const event::IpAddress& a) { return a.bytes(); })) {
     auto decision = scope_.Check(address, now);
     if (decision.allowed) {
       allowed.push_back(address);
@@ -253,10 +272,10 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
   if (allowed.empty()) return report;
   // TCP ports found open, then every UDP port asked: each a job for the workers.
   std::vector<Endpoint> open =
-      ports.empty() ? std::vector<Endpoint>{}
-                    : DiscoverTcp(allowed, ports, options_.discover, &report.discovery);
+      ports_once.empty() ? std::vector<Endpoint>{}
+                         : DiscoverTcp(allowed, ports_once, options_.discover, &report.discovery);
   size_t tcp_jobs = open.size();
-  for (int port : udp_ports) {
+  for (int port : udp_ports_once) {
     for (const auto& address : allowed) open.push_back({address, port});
   }
   std::vector<std::optional<Service>> services(open.size());

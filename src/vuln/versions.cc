@@ -88,12 +88,28 @@ int CompareDebianVersions(std::string_view a, std::string_view b) {
 
 int CompareVersions(std::string_view a, std::string_view b) {
   size_t i = 0, j = 0;
+  // What the rest of a version that outlasts the other says: nothing when it is only zeros
+  // ("2.4.0" = "2.4"), less when it starts with a pre-release tag ("1.0-rc1" < "1.0"), more
+  // otherwise ("9.2p1" > "9.2").
+  auto rest_sign = [](std::string_view rest) {
+    size_t k = 0;
+    while (k < rest.size() && (Separator(rest[k]) || rest[k] == '0')) ++k;
+    if (k == rest.size()) return 0;
+    std::string word;
+    for (size_t m = k; m < rest.size() && IsLetter(rest[m]); ++m) {
+      word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(rest[m]))));
+    }
+    for (const char* tag : {"alpha", "beta", "rc", "pre", "dev"}) {
+      if (word == tag) return -1;
+    }
+    return 1;
+  };
   while (true) {
     while (i < a.size() && Separator(a[i])) ++i;
     while (j < b.size() && Separator(b[j])) ++j;
     if (i >= a.size() || j >= b.size()) {
       if (i >= a.size() && j >= b.size()) return 0;
-      return i >= a.size() ? -1 : 1;
+      return i >= a.size() ? -rest_sign(b.substr(j)) : rest_sign(a.substr(i));
     }
     bool a_digit = IsDigit(a[i]), b_digit = IsDigit(b[j]);
     if (a_digit != b_digit) return a_digit ? 1 : -1;

@@ -113,13 +113,19 @@ Result<void> ImportNvd(store::sqlite::Database& db, array vulnerabilities, const
       if (!vector.empty() || cve["metrics"][key].get_array().get(metrics) != simdjson::SUCCESS) {
         continue;
       }
+      // NVD's own rating (Primary) first, else the first with a vector; vector and score
+      // always from the same metric.
       for (element metric : metrics) {
-        vector = Text(metric["cvssData"]["vectorString"]);
+        std::string this_vector = Text(metric["cvssData"]["vectorString"]);
+        if (this_vector.empty()) continue;
         double base = 0;
-        if (metric["cvssData"]["baseScore"].get_double().get(base) == simdjson::SUCCESS) {
-          score = fmt::format("{}", base);
+        bool scored = metric["cvssData"]["baseScore"].get_double().get(base) == simdjson::SUCCESS;
+        bool primary = Text(metric["type"]) == "Primary";
+        if (vector.empty() || primary) {
+          vector = this_vector;
+          score = scored ? fmt::format("{}", base) : "";
         }
-        if (Text(metric["type"]) == "Primary") break;
+        if (primary) break;
       }
     }
     auto stored = (*put)

@@ -187,6 +187,31 @@ TEST_F(IncidentsTest, LifecycleDeadlineAndReopen) {
   EXPECT_EQ((*history)[4].reason, "re-scan clean");
 }
 
+// A customer's "fixed" that a re-scan does not confirm sends the incident back to awaiting_fix
+// with the deadline it had: claiming a fix buys no time. After the deadline, awaiting_fix starts
+// a new one.
+TEST_F(IncidentsTest, ABackFromVerifyingKeepsARunningDeadline) {
+  auto opened = MustTake(Finding("2026-03-01T00:00:00Z"));
+  auto waiting = incidents_->Transition(opened.incident_id, IncidentState::kAwaitingFix, "system",
+                                        "deadline set");
+  ASSERT_TRUE(waiting && waiting->deadline);
+  TimeNs deadline = *waiting->deadline;
+  env_.now += 86400 * kNsPerSecond;
+  ASSERT_TRUE(
+      incidents_->Transition(opened.incident_id, IncidentState::kVerifying, "customer", "fixed"));
+  auto back = incidents_->Transition(opened.incident_id, IncidentState::kAwaitingFix,
+                                     "system:scanner", "still found");
+  ASSERT_TRUE(back && back->deadline);
+  EXPECT_EQ(*back->deadline, deadline);
+  env_.now = deadline + kNsPerSecond;
+  ASSERT_TRUE(
+      incidents_->Transition(opened.incident_id, IncidentState::kVerifying, "customer", "fixed"));
+  auto anew = incidents_->Transition(opened.incident_id, IncidentState::kAwaitingFix, "analyst:bob",
+                                     "one more week");
+  ASSERT_TRUE(anew && anew->deadline);
+  EXPECT_EQ(*anew->deadline, env_.now + 7 * 86400 * kNsPerSecond);
+}
+
 TEST_F(IncidentsTest, AuditLogDetectsEdits) {
   MustTake(Finding("2026-03-01T00:00:00Z"));
   ASSERT_TRUE(incidents_->Transition(1, IncidentState::kClosed, "analyst:eve", "not ours"));

@@ -153,7 +153,13 @@ TEST(VersionsTest, UpstreamOrder) {
   EXPECT_LT(CompareVersions("1.0", "1.0.1"), 0);
   EXPECT_LT(CompareVersions("1.0rc1", "1.0.1"), 0);
   EXPECT_GT(CompareVersions("10", "9"), 0);
-  EXPECT_LT(CompareVersions("", "0"), 0);
+  EXPECT_EQ(CompareVersions("", "0"), 0);
+  EXPECT_EQ(CompareVersions("2.4", "2.4.0"), 0);
+  EXPECT_EQ(CompareVersions("2.4.0.0", "2.4"), 0);
+  EXPECT_LT(CompareVersions("1.0-rc1", "1.0"), 0);
+  EXPECT_GT(CompareVersions("1.0", "1.0beta2"), 0);
+  EXPECT_GT(CompareVersions("1.1.1k", "1.1.1"), 0);
+  EXPECT_GT(CompareVersions("1.1.1a", "1.1.1"), 0);  // OpenSSL's letter releases come after
 }
 
 // Random Debian versions in dpkg's alphabet, compared by Bulwark and by dpkg --compare-versions.

@@ -13,8 +13,9 @@ int CompareDebianVersions(std::string_view a, std::string_view b);
 
 // Compares two upstream versions ("9.2p1", "2.4.62", "1.0.0-rc1"): runs of digits numerically,
 // runs of letters by bytes, '.', '-', '_' and '+' separate; at the first difference, a run of
-// digits beats a run of letters, and a version that has more runs is the larger ("9.2p1" >
-// "9.2"). Negative, zero or positive.
+// digits beats a run of letters. Where one version ends, the other's rest decides: only zeros
+// are equal ("2.4.0" = "2.4"), a pre-release tag (alpha, beta, rc, pre, dev) is less
+// ("1.0-rc1" < "1.0"), anything else more ("9.2p1" > "9.2"). Negative, zero or positive.
 int CompareVersions(std::string_view a, std::string_view b);
 
 }  // namespace bulwark::vuln
