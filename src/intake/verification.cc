@@ -104,6 +104,7 @@ Result<std::vector<Verification>> VerifyIncidents(spine::Spine& spine, const sca
                                  f.transport == "udp" ? "/udp" : "", f.identifier));
       }
     }
+    if (scanner.Cancelled()) break;  // an interrupted re-scan proves nothing: moves nothing
     if (!refused.empty()) {
       v.outcome = "unverifiable";
       v.reason = "the scope refuses the re-scan: " + refused;

@@ -103,12 +103,25 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
     int tries = 0;
     uint64_t serial = 0;  // tells this attempt from a later one on the same (reused) fd
   };
-  std::deque<Attempt> queue;
-  // Port-major: one port across every address, then the next, so one host is not hit by a
-  // burst of consecutive ports.
-  for (int port : ports) {
-    for (const auto& address : addresses) queue.push_back({{address, port}, 0, 0});
-  }
+  // Attempts are made as they are due, port-major (one port across every address, then the
+  // next, so that one host is not hit by a burst of consecutive ports); only retries wait in a
+  // queue. Memory stays flat however many addresses and ports there are.
+  std::deque<Attempt> retries;
+  size_t next_index = 0;
+  const size_t total = addresses.size() * ports.size();
+  auto has_next = [&] { return !retries.empty() || next_index < total; };
+  auto peek = [&]() -> Attempt {
+    if (!retries.empty()) return retries.front();
+    return {{addresses[next_index % addresses.size()], ports[next_index / addresses.size()]}, 0, 0};
+  };
+  auto pop = [&] {
+    if (!retries.empty()) {
+      retries.pop_front();
+    } else {
+      ++next_index;
+    }
+  };
+  auto cancelled = [&] { return options.cancel && options.cancel->load(); };
   std::vector<Endpoint> open;
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   if (epoll < 0) return open;
@@ -137,7 +150,7 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
     } else if (error == ECONNREFUSED) {
       ++s.closed;
     } else if (error == ETIMEDOUT && attempt.tries <= options.retries) {
-      queue.push_front(attempt);
+      retries.push_back(attempt);
     } else {
       ++s.filtered;
     }
@@ -152,11 +165,11 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
     }
   }
   std::vector<epoll_event> events(256);
-  while (!queue.empty() || !in_flight.empty()) {
+  while ((has_next() || !in_flight.empty()) && !cancelled()) {
     auto now = Clock::now();
     Clock::time_point wake = now + std::chrono::milliseconds(100);
-    while (!queue.empty() && in_flight.size() < max_in_flight) {
-      Attempt& next = queue.front();
+    while (has_next() && in_flight.size() < max_in_flight) {
+      Attempt next = peek();
       auto network =
           networks.try_emplace(NetworkOf(next.endpoint.address), Pacer(options.rate_per_network));
       Clock::time_point allowed = std::max(global.next(), network.first->second.next());
@@ -167,7 +180,7 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
       global.Take(now);
       network.first->second.Take(now);
       Attempt attempt = next;
-      queue.pop_front();
+      pop();
       ++attempt.tries;
       ++s.attempts;
       attempt.serial = ++serials;
@@ -210,6 +223,7 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
       if (current(due)) finish(due.fd, ETIMEDOUT);
     }
   }
+  for (const auto& [fd, attempt] : in_flight) close(fd);  // cancelled: what was in flight
   close(epoll);
   std::sort(open.begin(), open.end(), [](const Endpoint& a, const Endpoint& b) {
     return std::tie(a.address.bytes(), a.port) < std::tie(b.address.bytes(), b.port);

@@ -271,9 +271,11 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
   report.in_scope = allowed.size();
   if (allowed.empty()) return report;
   // TCP ports found open, then every UDP port asked: each a job for the workers.
-  std::vector<Endpoint> open =
-      ports_once.empty() ? std::vector<Endpoint>{}
-                         : DiscoverTcp(allowed, ports_once, options_.discover, &report.discovery);
+  DiscoverOptions discover = options_.discover;
+  discover.cancel = options_.cancel;
+  std::vector<Endpoint> open = ports_once.empty()
+                                   ? std::vector<Endpoint>{}
+                                   : DiscoverTcp(allowed, ports_once, discover, &report.discovery);
   size_t tcp_jobs = open.size();
   for (int port : udp_ports_once) {
     for (const auto& address : allowed) open.push_back({address, port});
@@ -284,6 +286,7 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
   std::mutex progress_mutex;
   auto work = [&] {
     for (size_t i = next++; i < open.size(); i = next++) {
+      if (options_.cancel && options_.cancel->load()) return;
       if (i >= tcp_jobs) {
         services[i] = IdentifyUdp(open[i]);
       } else if (options_.identify) {

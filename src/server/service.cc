@@ -134,6 +134,7 @@ struct Service::Impl {
   std::map<std::string, TimeNs> next_schedule;
   TimeNs next_verify = 0, next_vulndb_refresh = 0;
   std::atomic<uint64_t> scans{0}, scan_findings{0}, scan_problems{0};
+  std::atomic<bool> scan_cancel{false};  // set by Stop: a scan in progress ends early
   std::mutex verifications_mutex;
   std::map<std::string, uint64_t> verifications;  // by outcome
   int64_t last_incident_seen = 0;  // incidents above this id have not been offered the policy
@@ -546,6 +547,7 @@ struct Service::Impl {
     vuln::Scope scope(index, scan::ScopeSettingsOf(settings));
     scan::ScanOptions options = scan::OptionsOf(settings);
     options.vulndb = vulndb.get();
+    options.cancel = &scan_cancel;
     scan::Scanner scanner(scope, **services, spine->env(), options);
     for (const auto* schedule : due) {
       next_schedule[schedule->name] = now + schedule->every;
@@ -850,6 +852,7 @@ void Service::Stop() {
   // messages stay queued for the next start), and so are report imports of the sources thread.
   impl_->spine->CancelSends();
   impl_->intake->Cancel();
+  impl_->scan_cancel = true;
   if (impl_->timer.joinable()) impl_->timer.join();
   if (impl_->countermeasure_thread.joinable()) impl_->countermeasure_thread.join();
   if (impl_->scan_thread.joinable()) impl_->scan_thread.join();

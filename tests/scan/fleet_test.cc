@@ -239,6 +239,12 @@ TEST_F(FleetTest, DiscoveryTellsOpenClosedAndFiltered) {
   EXPECT_EQ(stats.closed, 1u);    // 7778: nobody listens, a reset
   EXPECT_EQ(stats.filtered, 1u);  // 7777: dropped
   EXPECT_EQ(stats.attempts, 4u);  // 22, 7778, and 7777 twice
+  // Cancelled before it starts: nothing is tried.
+  std::atomic<bool> cancel{true};
+  options.cancel = &cancel;
+  DiscoverStats none;
+  EXPECT_TRUE(DiscoverTcp({*event::IpAddress::Parse(kTarget)}, {22}, options, &none).empty());
+  EXPECT_EQ(none.attempts, 0u);
 }
 
 // Over UDP: the open and the closed resolver (unbound), SNMP with "public" (snmpd), memcached's

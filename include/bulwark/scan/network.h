@@ -3,6 +3,7 @@
 // conversation with an open port (optionally inside TLS) with time and size limits. Every
 // function here sends only to the addresses it is given: scope is checked before (scanner.h).
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ struct DiscoverOptions {
   size_t max_in_flight = 0;
   double rate = 5000;              // connection attempts per second, over all targets
   double rate_per_network = 1000;  // per /24 (IPv4) or /64 (IPv6); 0 = no own limit
+  // Set (by another thread) to stop: no new attempt starts, those in flight are dropped, and
+  // what was found so far is returned. May be null.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct DiscoverStats {

@@ -29,6 +29,9 @@ struct ScanOptions {
   // Vulnerability data to match recognised products against (may be null: no matching). Must
   // outlive the Scanner.
   const vuln::VulnDb* vulndb = nullptr;
+  // Set (by another thread) to stop a Run early: discovery stops, endpoints not yet identified
+  // are left out. May be null; also given to discovery.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // What the scanner learned about one open port.
@@ -68,6 +71,10 @@ class Scanner {
   // services' and checks' identifiers, the certificate problems, CVE ids when a vulnerability
   // database is given.
   bool CanVerify(std::string_view identifier) const;
+
+  // Whether the cancel flag is set: a Run from then on is incomplete, and its absence of a
+  // finding proves nothing.
+  bool Cancelled() const { return options_.cancel && options_.cancel->load(); }
 
   // Names the service at an open port. Thread-safe.
   Service Identify(const Endpoint& endpoint) const;
