@@ -100,6 +100,27 @@ def open_ports_of(tool, output):
     return {int(m) for m in re.findall(r"(\d+)/open/tcp", output)}
 
 
+def port_scanners(targets, ports, rate, work, syn=True):
+    """The command of each tool scanning `targets` (an address or prefix) on `ports` (a comma
+    list, or "all") at `rate` connection attempts or packets per second."""
+    bulwark = os.path.abspath("build/bulwark")
+    nmap_ports = "-p-" if ports == "all" else f"-p {ports}"
+    masscan_ports = "-p1-65535" if ports == "all" else f"-p{ports}"
+    tools = {
+        "bulwark": inside("s", f"{bulwark} scan --data-dir {work}/data --allow {targets} "
+                               f"{targets} --ports {ports} --udp-ports none --no-identify "
+                               f"--no-vulndb --rate {rate} --rate-per-network {rate}"),
+        "nmap -sT": inside("s", f"nmap -n -Pn -sT {nmap_ports} --min-rate {rate} "
+                                f"--max-rate {rate} -oG - {targets}"),
+        "nmap -sS": inside("s", f"nmap -n -Pn -sS {nmap_ports} --min-rate {rate} "
+                                f"--max-rate {rate} -oG - {targets}"),
+        "masscan": inside("s", f"masscan {targets} {masscan_ports} --rate {rate} --wait 2"),
+    }
+    if not syn:
+        del tools["nmap -sS"]
+    return tools
+
+
 def discovery(rates, work):
     ports = sorted(random.Random(15).sample(range(1024, 65536), 40))
     script = os.path.join(work, "listen.py")
@@ -108,22 +129,11 @@ def discovery(rates, work):
     listener = subprocess.Popen(inside("t", f"python3 {script} {TARGET} " +
                                        " ".join(map(str, ports))), shell=True)
     time.sleep(1)
-    bulwark = os.path.abspath("build/bulwark")
-    data = os.path.join(work, "data")
     print("All 65,535 TCP ports of one host, 40 open")
     print(f"{'rate/s':>8} {'tool':<10} {'seconds':>8} {'found':>6}")
     try:
         for rate in rates:
-            tools = {
-                "bulwark": inside("s", f"{bulwark} scan --data-dir {data} --allow {TARGET} "
-                                       f"{TARGET} --ports all --udp-ports none --no-identify "
-                                       f"--no-vulndb --rate {rate} --rate-per-network {rate}"),
-                "nmap -sT": inside("s", f"nmap -n -Pn -sT -p- --min-rate {rate} "
-                                        f"--max-rate {rate} -oG - {TARGET}"),
-                "nmap -sS": inside("s", f"nmap -n -Pn -sS -p- --min-rate {rate} "
-                                        f"--max-rate {rate} -oG - {TARGET}"),
-                "masscan": inside("s", f"masscan {TARGET} -p1-65535 --rate {rate} --wait 2"),
-            }
+            tools = port_scanners(TARGET, "all", rate, work)
             for tool, command in tools.items():
                 seconds, output = timed(command)
                 found = open_ports_of(tool.split()[0], output) & set(ports)
@@ -194,20 +204,11 @@ def anyip(bits, rate, work):
     time.sleep(1)
     addresses = 1 << (32 - bits)
     expected = 2 * addresses
-    bulwark = os.path.abspath("build/bulwark")
-    top = "top"
     print(f"\nA /{bits} of AnyIP addresses ({addresses} addresses), top 100 ports, "
           f"{expected} open at {rate}/s")
     print(f"{'tool':<10} {'seconds':>8} {'probes/s':>9} {'found':>14}")
     try:
-        tools = {
-            "bulwark": inside("s", f"{bulwark} scan --data-dir {work}/data --allow {prefix} "
-                                   f"{prefix} --ports {top} --udp-ports none --no-identify "
-                                   f"--no-vulndb --rate {rate} --rate-per-network {rate}"),
-            "nmap -sT": inside("s", f"nmap -n -Pn -sT -p {TOP_PORTS} --min-rate {rate} "
-                                    f"--max-rate {rate} -oG - {prefix}"),
-            "masscan": inside("s", f"masscan {prefix} -p{TOP_PORTS} --rate {rate} --wait 2"),
-        }
+        tools = port_scanners(prefix, TOP_PORTS, rate, work, syn=False)
         for tool, command in tools.items():
             seconds, output = timed(command)
             if tool == "bulwark":
