@@ -74,8 +74,8 @@ Service Scanner::Identify(const Endpoint& endpoint) const {
       service.identity.service = "tls";
       for (const auto& inner : db_.probes()) {
         if (!inner.over_tls) continue;
-        auto talk =
-            Converse(endpoint, {true, false, ProbeBytes(inner.send, host)}, options_.limits);
+        auto talk = Converse(endpoint, {true, false, ProbeBytes(inner.send, host, options_.agent)},
+                             options_.limits);
         if (auto identity = ServiceDb::Identify(inner, talk.answer)) {
           service.identity = *identity;
           service.answer = talk.answer;
@@ -84,7 +84,8 @@ Service Scanner::Identify(const Endpoint& endpoint) const {
       }
       return service;
     }
-    auto talk = Converse(endpoint, {false, false, ProbeBytes(probe->send, host)}, options_.limits);
+    auto talk = Converse(endpoint, {false, false, ProbeBytes(probe->send, host, options_.agent)},
+                         options_.limits);
     if (!talk.connected) {
       service.note = talk.error;
       continue;
@@ -109,7 +110,8 @@ Service Scanner::Identify(const Endpoint& endpoint) const {
 std::optional<Service> Scanner::IdentifyUdp(const Endpoint& endpoint) const {
   std::string host = endpoint.address.ToString();
   for (const Probe* probe : db_.ProbesFor(endpoint.port, "udp")) {
-    auto talk = ConverseUdp(endpoint, ProbeBytes(probe->send, host), options_.limits);
+    auto talk =
+        ConverseUdp(endpoint, ProbeBytes(probe->send, host, options_.agent), options_.limits);
     if (!talk.connected) {
       if (talk.error == "port unreachable") return std::nullopt;  // closed: ask nothing more
       continue;
@@ -163,6 +165,14 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
       }
     }
     if (!service.note.empty()) f.fields["extra.note"] = service.note;
+    if (id.service == "http") {
+      // The page's title says what runs there (an admin panel, a default page).
+      static const RE2 title("(?is)<title[^>]*>\\s*([^<]{1,200}?)\\s*</title>");
+      std::string text;
+      if (RE2::PartialMatch(service.answer, title, &text)) {
+        f.fields["extra.http_title"] = Printable(text, 200);
+      }
+    }
     return f;
   };
   const std::string& name = service.identity.service.empty() ? "unknown" : service.identity.service;
@@ -219,12 +229,13 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
             check.services.end()) {
       continue;
     }
-    auto talk =
-        service.transport == "udp"
-            ? ConverseUdp(service.endpoint, ProbeBytes(check.send, host), options_.limits)
-            : Converse(service.endpoint,
-                       {service.tls.has_value(), check.read_banner, ProbeBytes(check.send, host)},
-                       options_.limits);
+    auto talk = service.transport == "udp"
+                    ? ConverseUdp(service.endpoint, ProbeBytes(check.send, host, options_.agent),
+                                  options_.limits)
+                    : Converse(service.endpoint,
+                               {service.tls.has_value(), check.read_banner,
+                                ProbeBytes(check.send, host, options_.agent)},
+                               options_.limits);
     if (!RE2::PartialMatch(re2::StringPiece(talk.answer.data(), talk.answer.size()),
                            *check.pattern)) {
       continue;

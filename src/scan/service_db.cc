@@ -309,11 +309,14 @@ std::optional<Identity> ServiceDb::Identify(const Probe& probe, std::string_view
   return std::nullopt;
 }
 
-std::string ProbeBytes(const std::string& send, const std::string& host) {
+std::string ProbeBytes(const std::string& send, const std::string& host, const std::string& agent) {
   std::string out = send;
-  for (size_t at = out.find("{host}"); at != std::string::npos; at = out.find("{host}", at)) {
-    out.replace(at, 6, host);
-    at += host.size();
+  for (auto [name, value] :
+       {std::pair<std::string_view, const std::string*>{"{host}", &host}, {"{agent}", &agent}}) {
+    for (size_t at = out.find(name); at != std::string::npos; at = out.find(name, at)) {
+      out.replace(at, name.size(), *value);
+      at += value->size();
+    }
   }
   return out;
 }

@@ -33,6 +33,12 @@ ScanOptions OptionsOf(const config::ScanConfig& config) {
   ScanOptions options;
   options.discover.rate = static_cast<double>(config.rate);
   options.discover.rate_per_network = static_cast<double>(config.rate_per_network);
+  if (!config.identity_url.empty() || !config.contact.empty()) {
+    options.agent =
+        kDefaultAgent + " (+" +
+        (config.identity_url.empty() ? config.contact : config.identity_url) +
+        (config.identity_url.empty() || config.contact.empty() ? "" : "; " + config.contact) + ")";
+  }
   return options;
 }
 

@@ -190,6 +190,11 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   for (const auto& line : lines) produced += line + "\n";
   testing_support::ExpectGolden(
       std::filesystem::path(BULWARK_SOURCE_DIR) / "tests/scan/golden/fleet.txt", produced);
+  // The web page's title travels with the HTTP finding.
+  auto web = std::find_if(report.findings.begin(), report.findings.end(),
+                          [](const auto& f) { return f.identifier == "accessible-http"; });
+  ASSERT_NE(web, report.findings.end());
+  EXPECT_EQ(web->fields.at("extra.http_title"), "fleet");
   // The certificate's details travel with the finding.
   auto expired = std::find_if(report.findings.begin(), report.findings.end(),
                               [](const auto& f) { return f.identifier == "expired-certificate"; });

@@ -148,6 +148,10 @@ TEST(ServiceDbTest, NamesServicesFromTheirFirstBytes) {
   // What no pattern knows stays unnamed.
   EXPECT_FALSE(ServiceDb::Identify(ProbeNamed("banner"), "hello\r\n"));
   EXPECT_FALSE(ServiceDb::Identify(ProbeNamed("http"), std::string(5000, '\0')));
+  // The target and the scanner's identity go into what is sent.
+  EXPECT_EQ(ProbeBytes("Host: {host}\r\nUser-Agent: {agent}\r\n", "192.0.2.7",
+                       "Bulwark-Scanner (+https://scanner.example/)"),
+            "Host: 192.0.2.7\r\nUser-Agent: Bulwark-Scanner (+https://scanner.example/)\r\n");
   // A CPE escapes what CPE 2.3 escapes.
   RE2 pattern("v=(.*)");
   EXPECT_EQ(ServiceDb::Expand(pattern, "v=1:2 x", "cpe:2.3:a:x:y:$1", true),

@@ -26,6 +26,8 @@ struct ScanOptions {
   std::set<std::string> checks;  // check names to run; empty = all
   bool identify = true;          // false: discovery only
   std::string feed_name = "bulwark-scan";
+  // The User-Agent of HTTP probes ({agent}): who scans and where to read why.
+  std::string agent = kDefaultAgent;
   // Vulnerability data to match recognised products against (may be null: no matching). Must
   // outlive the Scanner.
   const vuln::VulnDb* vulndb = nullptr;

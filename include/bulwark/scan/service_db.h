@@ -18,6 +18,8 @@ class RE2;
 
 namespace bulwark::scan {
 
+inline const std::string kDefaultAgent = "Bulwark-Scanner";
+
 // What a match found out about a service.
 struct Identity {
   std::string service;  // ssh, http, redis, ... ("" = not identified)
@@ -100,7 +102,9 @@ class ServiceDb {
   std::vector<std::pair<std::string, Classification>> services_;
 };
 
-// The bytes of `send` for a target ({host} replaced).
-std::string ProbeBytes(const std::string& send, const std::string& host);
+// The bytes of `send` for a target: {host} replaced by its address, {agent} by the scanner's
+// identity (an HTTP User-Agent that says who scans and where to read why).
+std::string ProbeBytes(const std::string& send, const std::string& host,
+                       const std::string& agent = kDefaultAgent);
 
 }  // namespace bulwark::scan
