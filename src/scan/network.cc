@@ -246,12 +246,6 @@ SSL_CTX* ClientContext() {
   return context;
 }
 
-// Blocks until `fd` is readable (or `timeout` passes); true when readable.
-bool Readable(int fd, std::chrono::milliseconds timeout) {
-  pollfd p{fd, POLLIN, 0};
-  return poll(&p, 1, static_cast<int>(std::max<int64_t>(timeout.count(), 0))) > 0;
-}
-
 // Waits for `events` on `fd` until `deadline`; false when it passed first.
 bool WaitFor(int fd, short events, Clock::time_point deadline) {
   while (true) {
@@ -434,7 +428,7 @@ Conversation ConverseUdp(const Endpoint& endpoint, const std::string& datagram,
       out.error = errno == ECONNREFUSED ? "port unreachable" : std::strerror(errno);
       return out;
     }
-    if (!Readable(fd, limits.first_byte)) continue;
+    if (!WaitFor(fd, POLLIN, Clock::now() + limits.first_byte)) continue;
     ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_TRUNC);
     if (n < 0) {
       out.error = errno == ECONNREFUSED ? "port unreachable" : std::strerror(errno);

@@ -1,6 +1,7 @@
 #include "bulwark/scan/scanner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -162,6 +163,13 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
         f.fields["extra.certificate_not_after"] = FormatTimestamp(cert->not_after);
         f.fields["extra.certificate_sha256"] = cert->sha256;
         f.fields["extra.certificate_self_signed"] = cert->self_signed ? "true" : "false";
+        if (!cert->dns_names.empty()) {
+          f.fields["extra.certificate_dns_names"] =
+              fmt::format("{}", fmt::join(cert->dns_names, ","));
+        }
+      }
+      if (!service.tls->certificate_error.empty()) {
+        f.fields["extra.certificate_error"] = service.tls->certificate_error;
       }
     }
     if (!service.note.empty()) f.fields["extra.note"] = service.note;
@@ -275,7 +283,6 @@ ScanReport Scanner::Run(const std::vector<event::IpAddress>& addresses,
     if (decision.allowed) {
       allowed.push_back(address);
     } else {
-      report.refused_addresses.push_back(address.ToString());
       report.refused.push_back(std::move(decision));
     }
   }

@@ -201,6 +201,8 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   ASSERT_NE(expired, report.findings.end());
   EXPECT_EQ(expired->fields.at("extra.certificate_subject"), "CN=expired.example");
   EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
+  EXPECT_EQ(expired->fields.at("extra.certificate_dns_names"),
+            "expired.example,www.expired.example");
 }
 
 // A TLS server that announces a large record and sends it a byte a second cannot hold a

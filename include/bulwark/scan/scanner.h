@@ -48,7 +48,6 @@ struct Service {
 
 struct ScanReport {
   std::vector<vuln::ScopeDecision> refused;  // out-of-scope targets, each with its reason
-  std::vector<std::string> refused_addresses;
   size_t in_scope = 0;
   DiscoverStats discovery;
   std::vector<Service> services;
