@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The scanner against its peers (issue 15), in network namespaces this script creates.
 
-1. All 65,535 TCP ports of one host with listeners on 40 random ports: bulwark scan (TCP connect,
-   no identification), nmap -sT, nmap -sS and masscan, each at the same rate; time and open ports
-   found out of 40, for each rate.
+1. All 65,535 TCP ports of one host with listeners on 40 random ports: bulwark scan (SYN with its
+   confirmation pass, and TCP connect; no identification), nmap -sT, nmap -sS and masscan, each at
+   the same rate; time and open ports found out of 40, for each rate.
 2. Service names on a small fleet (OpenSSH, Redis, memcached, Python's http.server, a TLS
    server): bulwark scan against nmap -sV; the names each gives and the time.
 3. Many addresses: a prefix of AnyIP addresses (`ip route add local PREFIX dev lo` in the target,
-   /20 by default, --anyip 16 for a /16) with listeners on 2 of the top 100 ports; bulwark scan,
-   nmap -sT and masscan on the top 100 ports at the highest rate: probes/s and completeness.
+   /20 by default, --anyip 16 for a /16) with listeners on 2 of the top 100 ports; bulwark scan
+   (SYN and connect), nmap -sT and masscan on the top 100 ports at the highest rate: probes/s and completeness.
 
 Needs root, iproute2, nmap, masscan, redis-server, memcached, openssl; run from the repository
 with build/bulwark built. Usage: sudo python3 bench/scan_bench.py [--rates 10000,50000]
@@ -100,23 +100,27 @@ def open_ports_of(tool, output):
     return {int(m) for m in re.findall(r"(\d+)/open/tcp", output)}
 
 
-def port_scanners(targets, ports, rate, work, syn=True):
+def port_scanners(targets, ports, rate, work, nmap_syn=True):
     """The command of each tool scanning `targets` (an address or prefix) on `ports` (a comma
     list, or "all") at `rate` connection attempts or packets per second."""
     bulwark = os.path.abspath("build/bulwark")
     nmap_ports = "-p-" if ports == "all" else f"-p {ports}"
     masscan_ports = "-p1-65535" if ports == "all" else f"-p{ports}"
+    def bulwark_with(method):
+        return inside("s", f"{bulwark} scan --data-dir {work}/data --allow {targets} "
+                           f"{targets} --ports {ports} --udp-ports none --no-identify "
+                           f"--no-vulndb --rate {rate} --rate-per-network {rate} "
+                           f"--discovery {method}")
     tools = {
-        "bulwark": inside("s", f"{bulwark} scan --data-dir {work}/data --allow {targets} "
-                               f"{targets} --ports {ports} --udp-ports none --no-identify "
-                               f"--no-vulndb --rate {rate} --rate-per-network {rate}"),
+        "bulwark syn": bulwark_with("syn"),
+        "bulwark connect": bulwark_with("connect"),
         "nmap -sT": inside("s", f"nmap -n -Pn -sT {nmap_ports} --min-rate {rate} "
                                 f"--max-rate {rate} -oG - {targets}"),
         "nmap -sS": inside("s", f"nmap -n -Pn -sS {nmap_ports} --min-rate {rate} "
                                 f"--max-rate {rate} -oG - {targets}"),
         "masscan": inside("s", f"masscan {targets} {masscan_ports} --rate {rate} --wait 2"),
     }
-    if not syn:
+    if not nmap_syn:
         del tools["nmap -sS"]
     return tools
 
@@ -130,14 +134,14 @@ def discovery(rates, work):
                                        " ".join(map(str, ports))), shell=True)
     time.sleep(1)
     print("All 65,535 TCP ports of one host, 40 open")
-    print(f"{'rate/s':>8} {'tool':<10} {'seconds':>8} {'found':>6}")
+    print(f"{'rate/s':>8} {'tool':<16} {'seconds':>8} {'found':>6}")
     try:
         for rate in rates:
             tools = port_scanners(TARGET, "all", rate, work)
             for tool, command in tools.items():
                 seconds, output = timed(command)
                 found = open_ports_of(tool.split()[0], output) & set(ports)
-                print(f"{rate:>8} {tool:<10} {seconds:>8.1f} {len(found):>4}/40")
+                print(f"{rate:>8} {tool:<16} {seconds:>8.1f} {len(found):>4}/40")
     finally:
         listener.terminate()
         sh(inside("t", "pkill -f listen.py"), check=False)
@@ -206,19 +210,19 @@ def anyip(bits, rate, work):
     expected = 2 * addresses
     print(f"\nA /{bits} of AnyIP addresses ({addresses} addresses), top 100 ports, "
           f"{expected} open at {rate}/s")
-    print(f"{'tool':<10} {'seconds':>8} {'probes/s':>9} {'found':>14}")
+    print(f"{'tool':<16} {'seconds':>8} {'probes/s':>9} {'found':>14}")
     try:
-        tools = port_scanners(prefix, TOP_PORTS, rate, work, syn=False)
+        tools = port_scanners(prefix, TOP_PORTS, rate, work, nmap_syn=False)
         for tool, command in tools.items():
             seconds, output = timed(command)
-            if tool == "bulwark":
+            if tool.startswith("bulwark"):
                 found = sum(1 for line in output.splitlines() if line.startswith("{"))
             elif tool == "masscan":
                 found = len(re.findall(r"Discovered open port", output))
             else:
                 found = len(re.findall(r"\d+/open/tcp", output))
             probes = addresses * 100
-            print(f"{tool:<10} {seconds:>8.1f} {probes / seconds:>9.0f} {found:>7}/{expected}")
+            print(f"{tool:<16} {seconds:>8.1f} {probes / seconds:>9.0f} {found:>7}/{expected}")
     finally:
         listener.terminate()
         sh(inside("t", "pkill -f listen.py"), check=False)

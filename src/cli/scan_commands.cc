@@ -11,6 +11,7 @@
 #include "bulwark/incident/incidents.h"
 #include "bulwark/intake/intake.h"
 #include "bulwark/intake/verification.h"
+#include "bulwark/scan/reactive.h"
 #include "bulwark/scan/scanner.h"
 #include "bulwark/scan/setup.h"
 #include "bulwark/scan/targets.h"
@@ -31,11 +32,13 @@ struct ScanOptions {
   size_t rate = 0, rate_per_network = 0;
   int timeout_ms = 1000;
   int retries = 1;
+  std::string discovery;  // empty: scan.discovery
   size_t workers = 16;
   bool no_identify = false;
   bool submit = false;
   bool no_vulndb = false;
   bool verify = false;
+  std::string exposed_to;
   std::string services;
 };
 
@@ -75,9 +78,12 @@ Outcome RunScan(const ScanOptions& o) {
   const scan::ServiceDb& db = **db_loaded;
 
   scan::ScanOptions options = scan::OptionsOf(settings);
-  // The vulnerability database, when one was imported.
+  // The vulnerability database: products are matched against it, and what the scan recognised
+  // is remembered in it (the re-scans on new CVEs).
   std::unique_ptr<vuln::VulnDb> vulndb;
-  if (!o.no_vulndb && std::filesystem::exists(scan::VulnDbPath(*config))) {
+  if (!o.no_vulndb) {
+    std::error_code ignored;
+    std::filesystem::create_directories(config->data_dir, ignored);
     auto opened = vuln::VulnDb::Open(scan::VulnDbPath(*config));
     if (!opened) return RuntimeError(opened.error());
     vulndb = std::move(*opened);
@@ -96,6 +102,16 @@ Outcome RunScan(const ScanOptions& o) {
     options.discover.rate_per_network = static_cast<double>(o.rate_per_network);
   options.discover.timeout = std::chrono::milliseconds(o.timeout_ms);
   options.discover.retries = o.retries;
+  std::string discovery = o.discovery.empty() ? settings.discovery : o.discovery;
+  if (discovery == "syn") {
+    if (!scan::CanSendRaw()) {
+      return UsageError(
+          "--discovery syn needs raw sockets (root or CAP_NET_RAW); use --discovery connect");
+    }
+    options.discover.method = scan::DiscoveryMethod::kSyn;
+  } else if (discovery == "connect") {
+    options.discover.method = scan::DiscoveryMethod::kConnect;
+  }
 
   if (o.verify) {
     if (!o.targets.empty()) return UsageError("--verify takes no targets: it re-scans incidents");
@@ -117,20 +133,37 @@ Outcome RunScan(const ScanOptions& o) {
     fmt::print("{}", out);
     return kExitOk;
   }
-  if (o.targets.empty()) return UsageError("targets is required (or --verify)");
-  std::vector<event::IpAddress> addresses;
-  for (const auto& target : o.targets) {
-    auto expanded = scan::ResolveTarget(target, *index, now);
-    if (!expanded) return UsageError(expanded.error().message);
-    addresses.insert(addresses.end(), expanded->begin(), expanded->end());
-  }
-
   bool terminal = isatty(2);
   scan::Scanner scanner(scope, db, (*spine)->env(), options);
-  auto report = scanner.Run(addresses, *ports, *udp_ports, [&](size_t done, size_t total) {
-    if (terminal) fmt::print(stderr, "\ridentified {}/{} open ports", done, total);
-  });
-  if (terminal && !report.services.empty()) fmt::print(stderr, "\n");
+  scan::ScanReport report;
+  if (!o.exposed_to.empty()) {
+    if (!o.targets.empty()) return UsageError("--exposed-to takes no targets: it picks them");
+    if (!vulndb)
+      return UsageError("--exposed-to needs the vulnerability database: drop --no-vulndb");
+    auto cves = SplitList(o.exposed_to);
+    auto targets = scan::ExposedTargets(*vulndb, cves);
+    if (!targets) return RuntimeError(targets.error());
+    fmt::print(stderr, "scan: {} services last seen are exposed to {}\n", targets->size(),
+               o.exposed_to);
+    report = scan::ScanTargets(scanner, *targets, *ports, *udp_ports);
+  } else {
+    if (o.targets.empty()) return UsageError("targets is required (or --verify, --exposed-to)");
+    std::vector<event::IpAddress> addresses;
+    for (const auto& target : o.targets) {
+      auto expanded = scan::ResolveTarget(target, *index, now);
+      if (!expanded) return UsageError(expanded.error().message);
+      addresses.insert(addresses.end(), expanded->begin(), expanded->end());
+    }
+    report = scanner.Run(addresses, *ports, *udp_ports, [&](size_t done, size_t total) {
+      if (terminal) fmt::print(stderr, "\ridentified {}/{} open ports", done, total);
+    });
+    if (terminal && !report.services.empty()) fmt::print(stderr, "\n");
+  }
+  if (vulndb) {
+    auto remembered =
+        scan::RememberServices(*vulndb, report, (*spine)->env().Now(), settings.sighting_retention);
+    if (!remembered) return RuntimeError(remembered.error());
+  }
   for (const auto& decision : report.refused) {
     fmt::print(stderr, "bulwark: scan: refused: {}\n", decision.reason);
   }
@@ -150,15 +183,19 @@ Outcome RunScan(const ScanOptions& o) {
     for (const auto& result : *taken) ++outcomes[incident::OutcomeName(result.outcome)];
     submitted = "; submitted: " + OutcomeSummary(outcomes);
   }
-  fmt::print(stderr,
-             "scan: {} addresses in scope, {} refused; {} connection attempts on {} ports: {} "
-             "open, {} closed, {} filtered; {} UDP ports asked, {} answered; {} findings{}\n",
-             report.in_scope, report.refused.size(), report.discovery.attempts, ports->size(),
-             report.discovery.open, report.discovery.closed, report.discovery.filtered,
-             udp_ports->size() * report.in_scope,
-             std::count_if(report.services.begin(), report.services.end(),
-                           [](const scan::Service& s) { return s.transport == "udp"; }),
-             report.findings.size(), submitted);
+  fmt::print(
+      stderr,
+      "scan: {} addresses in scope, {} refused; {} {} probes on {} ports: {} open, {} "
+      "closed, {} filtered{}; {} UDP ports asked, {} answered; {} findings{}\n",
+      report.in_scope, report.refused.size(), report.discovery.attempts, report.discovery.method,
+      ports->size(), report.discovery.open, report.discovery.closed, report.discovery.filtered,
+      report.discovery.unconfirmed
+          ? fmt::format(", {} answered a SYN but not a connection", report.discovery.unconfirmed)
+          : std::string(),
+      udp_ports->size() * report.in_scope,
+      std::count_if(report.services.begin(), report.services.end(),
+                    [](const scan::Service& s) { return s.transport == "udp"; }),
+      report.findings.size(), submitted);
   return report.refused.empty() ? kExitOk : kExitFindings;
 }
 
@@ -173,6 +210,9 @@ Handler SetupScan(CLI::App& command) {
       ->type_name("TARGET");
   command.add_flag("--verify", o->verify,
                    "Re-scan the incidents in state verifying: resolve them, or send them back");
+  command.add_option("--exposed-to", o->exposed_to,
+                     "Re-scan the services last seen with a product exposed to these CVEs "
+                     "(comma-separated ids)");
   command.add_option("--ports", o->ports,
                      "Ports: 22,80,8000-8010, top (100 common ports), all (default: scan.ports)");
   command.add_option(
@@ -185,12 +225,17 @@ Handler SetupScan(CLI::App& command) {
                   "Also in scope, whoever holds it (a test range; adds to scan.allow)")
       ->allow_extra_args(false)
       ->type_name("CIDR");
-  command.add_option("--rate", o->rate, "Connection attempts per second (default: scan.rate)");
+  command
+      .add_option("--discovery", o->discovery,
+                  "How open TCP ports are found: syn (raw SYNs, then a connect to confirm), "
+                  "connect, or auto (syn when permitted; default: scan.discovery)")
+      ->check(CLI::IsMember({"auto", "syn", "connect"}));
+  command.add_option("--rate", o->rate, "Probes per second (default: scan.rate)");
   command.add_option("--rate-per-network", o->rate_per_network,
                      "Per /24 or /64 (default: scan.rate_per_network)");
-  command.add_option("--timeout", o->timeout_ms, "Milliseconds a connection attempt may take")
+  command.add_option("--timeout", o->timeout_ms, "Milliseconds a probe waits for its answer")
       ->capture_default_str();
-  command.add_option("--retries", o->retries, "Attempts again after a timeout")
+  command.add_option("--retries", o->retries, "Probes again after a timeout")
       ->capture_default_str();
   command.add_option("--workers", o->workers, "Open ports identified at once")
       ->capture_default_str();

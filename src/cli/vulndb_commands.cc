@@ -1,9 +1,12 @@
 // bulwark vulndb import FILE... | status
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
+#include <set>
 
+#include "bulwark/scan/reactive.h"
 #include "bulwark/scan/setup.h"
 #include "bulwark/vuln/vulndb.h"
 #include "commands.h"
@@ -40,6 +43,7 @@ Handler SetupVulnDbImport(CLI::App& command) {
     auto db = OpenVulnDb(*config);
     if (!db) return RuntimeError(db.error());
     bool clean = true;
+    std::set<std::string> fresh;
     for (const auto& file : o->files) {
       auto content = ProgramEnv().ReadFile(file);
       if (!content) {
@@ -54,9 +58,19 @@ Handler SetupVulnDbImport(CLI::App& command) {
         continue;
       }
       for (const auto& problem : stats->problems) fmt::print(stderr, "{}\n", problem);
-      fmt::print("{}: {}: {} records, {} rejected\n", file, stats->kind, stats->records,
-                 stats->rejected);
+      fmt::print("{}: {}: {} records, {} rejected, {} new\n", file, stats->kind, stats->records,
+                 stats->rejected, stats->fresh.size());
+      fresh.insert(stats->fresh.begin(), stats->fresh.end());
       clean = clean && stats->rejected == 0;
+    }
+    if (!fresh.empty()) {
+      auto exposed = scan::ExposedTargets(**db, fresh);
+      if (!exposed) return RuntimeError(exposed.error());
+      fmt::print("{} CVE entries are new; {} services last seen are exposed to them\n",
+                 fresh.size(), exposed->size());
+      if (!exposed->empty() && fresh.size() <= 20) {
+        fmt::print("re-scan them: bulwark scan --exposed-to {}\n", fmt::join(fresh, ","));
+      }
     }
     return clean ? kExitOk : kExitFindings;
   };
@@ -73,9 +87,10 @@ Handler SetupVulnDbStatus(CLI::App& command) {
     auto counts = (*db)->Counts();
     if (!counts) return RuntimeError(counts.error());
     fmt::print(
-        "{{\"cves\":{},\"cpe_ranges\":{},\"osv_ranges\":{},\"known_exploited\":{},\"epss\":{}}}\n",
-        counts->cves, counts->cpe_ranges, counts->osv_ranges, counts->known_exploited,
-        counts->epss);
+        "{{\"cves\":{},\"cpe_ranges\":{},\"osv_ranges\":{},\"known_exploited\":{},\"epss\":{},"
+        "\"sightings\":{}}}\n",
+        counts->cves, counts->cpe_ranges, counts->osv_ranges, counts->known_exploited, counts->epss,
+        counts->sightings);
     return kExitOk;
   };
 }

@@ -393,7 +393,11 @@ Result<Config> Parse(std::string_view yaml, const std::string& name) {
                       {"udp_ports", text(scan.udp_ports)},
                       {"services", text(scan.services)},
                       {"identity_url", text(scan.identity_url)},
-                      {"contact", text(scan.contact)}});
+                      {"contact", text(scan.contact)},
+                      {"discovery", one_of(scan.discovery, {"auto", "syn", "connect"})},
+                      {"rescan_reports", flag(scan.rescan_reports)},
+                      {"rescan_new_cves", flag(scan.rescan_new_cves)},
+                      {"sighting_retention", span(scan.sighting_retention)}});
        }},
       {"countermeasures",
        [&](const YAML::Node& n) {

@@ -109,12 +109,17 @@ Result<ReportOutcome> Intake::TakeReport(std::string_view bytes, const abuse::Re
   bool stopped = false;
   uint64_t taken = 0;
   std::set<int64_t> incidents;
+  std::set<ReportOutcome::Endpoint> attributed;
   std::vector<model::Finding> batch;
   batch.reserve(kBatch);
-  auto each = [&](const incident::TakeResult& result) {
+  auto each = [&](const incident::TakeResult& result, const model::Finding& finding) {
     ++outcome.outcomes[incident::OutcomeName(result.outcome)];
     ++taken;
-    if (result.incident_id != 0) incidents.insert(result.incident_id);
+    if (result.incident_id == 0) return;
+    incidents.insert(result.incident_id);
+    if (finding.source_ip && attributed.size() < ReportOutcome::kEndpoints) {
+      attributed.insert({*finding.source_ip, finding.source_port, finding.transport});
+    }
   };
   bool shutting_down = false;
   auto flush = [&] {
@@ -123,7 +128,9 @@ Result<ReportOutcome> Intake::TakeReport(std::string_view bytes, const abuse::Re
       stopped = shutting_down = true;
       return;
     }
-    if (auto done = TakeBatch(batch, each); !done) failed = done.error();
+    size_t at = 0;  // results come one per finding, in order
+    auto each_finding = [&](const incident::TakeResult& result) { each(result, batch[at++]); };
+    if (auto done = TakeBatch(batch, each_finding); !done) failed = done.error();
     batch.clear();
     if (env.Now() > deadline) stopped = true;
   };
@@ -167,11 +174,13 @@ Result<ReportOutcome> Intake::TakeReport(std::string_view bytes, const abuse::Re
   if (!stored) return reject(stored.error());
   CountReport(source, "read");
   outcome.summary = std::move(*summary);
+  outcome.attributed.assign(attributed.begin(), attributed.end());
   outcome.incidents_total = incidents.size();
   for (int64_t id : incidents) {
     if (outcome.incidents.size() == ReportOutcome::kListed) break;
     outcome.incidents.push_back(id);
   }
+  if (report_observer_) report_observer_(outcome);
   return outcome;
 }
 

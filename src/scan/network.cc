@@ -20,11 +20,13 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "discovery_internal.h"
+
 namespace bulwark::scan {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using internal::Clock;
 
 socklen_t AddressOf(const Endpoint& endpoint, sockaddr_storage& storage) {
   std::memset(&storage, 0, sizeof storage);
@@ -65,64 +67,21 @@ void Abort(int fd) {
   close(fd);
 }
 
-// The /24 (IPv4) or /64 (IPv6) an address is in, as a map key.
-std::string NetworkOf(const event::IpAddress& address) {
-  const auto& b = address.bytes();
-  return address.is_v4() ? std::string(reinterpret_cast<const char*>(b.data()) + 12, 3)
-                         : std::string(reinterpret_cast<const char*>(b.data()), 8);
-}
-
-// Spaces events 1/rate apart on average (rate <= 0: no limit). Time not used is saved up to
-// 5 ms worth (at least 4 events), so that a loop that wakes once a millisecond keeps the rate;
-// no burst is longer than that.
-class Pacer {
- public:
-  explicit Pacer(double rate)
-      : interval_(rate > 0 ? std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(1.0 / rate))
-                           : Clock::duration::zero()),
-        credit_(std::max<Clock::duration>(4 * interval_, std::chrono::milliseconds(5))) {}
-  Clock::time_point next() const { return next_; }
-  void Take(Clock::time_point now) { next_ = std::max(next_, now - credit_) + interval_; }
-
- private:
-  Clock::duration interval_;
-  Clock::duration credit_;
-  Clock::time_point next_{};
-};
-
 }  // namespace
 
-std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses,
-                                  const std::vector<int>& ports, const DiscoverOptions& options,
-                                  DiscoverStats* stats) {
-  DiscoverStats local;
-  DiscoverStats& s = stats ? *stats : local;
-  struct Attempt {
-    Endpoint endpoint;
-    int tries = 0;
-    uint64_t serial = 0;  // tells this attempt from a later one on the same (reused) fd
-  };
-  // Attempts are made as they are due, port-major (one port across every address, then the
-  // next, so that one host is not hit by a burst of consecutive ports); only retries wait in a
-  // queue. Memory stays flat however many addresses and ports there are.
-  std::deque<Attempt> retries;
-  size_t next_index = 0;
-  const size_t total = addresses.size() * ports.size();
-  auto has_next = [&] { return !retries.empty() || next_index < total; };
-  auto peek = [&]() -> Attempt {
-    if (!retries.empty()) return retries.front();
-    return {{addresses[next_index % addresses.size()], ports[next_index / addresses.size()]}, 0, 0};
-  };
-  auto pop = [&] {
-    if (!retries.empty()) {
-      retries.pop_front();
-    } else {
-      ++next_index;
-    }
-  };
-  auto cancelled = [&] { return options.cancel && options.cancel->load(); };
+namespace internal {
+
+void SortEndpoints(std::vector<Endpoint>& endpoints) {
+  std::sort(endpoints.begin(), endpoints.end(), [](const Endpoint& a, const Endpoint& b) {
+    return std::tie(a.address.bytes(), a.port) < std::tie(b.address.bytes(), b.port);
+  });
+}
+
+std::vector<Endpoint> DiscoverByConnect(AttemptQueue queue, const DiscoverOptions& options,
+                                        DiscoverStats& s) {
   std::vector<Endpoint> open;
+  if (!queue.HasNext()) return open;
+  auto cancelled = [&] { return options.cancel && options.cancel->load(); };
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   if (epoll < 0) return open;
   std::unordered_map<int, Attempt> in_flight;
@@ -134,8 +93,7 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
   };
   std::deque<Deadline> deadlines;
   uint64_t serials = 0;
-  Pacer global(options.rate);
-  std::map<std::string, Pacer> networks;
+  RateGate gate(options.rate, options.rate_per_network);
   auto finish = [&](int fd, int error) {
     Attempt attempt = in_flight[fd];
     in_flight.erase(fd);
@@ -150,7 +108,7 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
     } else if (error == ECONNREFUSED) {
       ++s.closed;
     } else if (error == ETIMEDOUT && attempt.tries <= options.retries) {
-      retries.push_back(attempt);
+      queue.Retry(attempt);
     } else {
       ++s.filtered;
     }
@@ -165,22 +123,18 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
     }
   }
   std::vector<epoll_event> events(256);
-  while ((has_next() || !in_flight.empty()) && !cancelled()) {
+  while ((queue.HasNext() || !in_flight.empty()) && !cancelled()) {
     auto now = Clock::now();
     Clock::time_point wake = now + std::chrono::milliseconds(100);
-    while (has_next() && in_flight.size() < max_in_flight) {
-      Attempt next = peek();
-      auto network =
-          networks.try_emplace(NetworkOf(next.endpoint.address), Pacer(options.rate_per_network));
-      Clock::time_point allowed = std::max(global.next(), network.first->second.next());
+    while (queue.HasNext() && in_flight.size() < max_in_flight) {
+      Attempt attempt = queue.Peek();
+      Clock::time_point allowed = gate.AllowedAt(attempt.endpoint.address);
       if (allowed > now) {
         wake = std::min(wake, allowed);
         break;
       }
-      global.Take(now);
-      network.first->second.Take(now);
-      Attempt attempt = next;
-      pop();
+      gate.Take(attempt.endpoint.address, now);
+      queue.Pop();
       ++attempt.tries;
       ++s.attempts;
       attempt.serial = ++serials;
@@ -225,9 +179,40 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
   }
   for (const auto& [fd, attempt] : in_flight) close(fd);  // cancelled: what was in flight
   close(epoll);
-  std::sort(open.begin(), open.end(), [](const Endpoint& a, const Endpoint& b) {
-    return std::tie(a.address.bytes(), a.port) < std::tie(b.address.bytes(), b.port);
-  });
+  return open;
+}
+
+}  // namespace internal
+
+std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses,
+                                  const std::vector<int>& ports, const DiscoverOptions& options,
+                                  DiscoverStats* stats) {
+  DiscoverStats local;
+  DiscoverStats& s = stats ? *stats : local;
+  std::vector<event::IpAddress> v4, v6;
+  for (const auto& address : addresses) (address.is_v4() ? v4 : v6).push_back(address);
+  std::vector<Endpoint> open;
+  bool syn = options.method != DiscoveryMethod::kConnect && !v4.empty() && !ports.empty() &&
+             internal::DiscoverBySyn(v4, ports, options, s, open);
+  if (!syn) {
+    v6 = addresses;  // everything by connect
+  } else {
+    s.method = "syn";
+    // The confirmation pass: a SYN-ACK is believed only when a connection succeeds too.
+    std::vector<Endpoint> answered;
+    answered.swap(open);
+    DiscoverStats confirmation;
+    DiscoverOptions confirm = options;
+    confirm.retries = std::max(options.retries, 1);
+    open = internal::DiscoverByConnect(internal::AttemptQueue(answered), confirm, confirmation);
+    s.open = s.open - answered.size() + open.size();
+    s.unconfirmed += answered.size() - open.size();
+  }
+  auto by_connect =
+      v6.empty() ? std::vector<Endpoint>{}
+                 : internal::DiscoverByConnect(internal::AttemptQueue(v6, ports), options, s);
+  open.insert(open.end(), by_connect.begin(), by_connect.end());
+  internal::SortEndpoints(open);
   return open;
 }
 

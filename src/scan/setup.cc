@@ -33,6 +33,9 @@ ScanOptions OptionsOf(const config::ScanConfig& config) {
   ScanOptions options;
   options.discover.rate = static_cast<double>(config.rate);
   options.discover.rate_per_network = static_cast<double>(config.rate_per_network);
+  options.discover.method = config.discovery == "syn"       ? DiscoveryMethod::kSyn
+                            : config.discovery == "connect" ? DiscoveryMethod::kConnect
+                                                            : DiscoveryMethod::kAuto;
   if (!config.identity_url.empty() || !config.contact.empty()) {
     options.agent =
         kDefaultAgent + " (+" +

@@ -119,7 +119,13 @@ std::string RenderMetrics(const MetricsSnapshot& s) {
   out += fmt::format("bulwark_countermeasure_problems_total {}\n", s.countermeasure_problems);
   Header(out, "bulwark_scans_total", "counter", "Scheduled scans run.");
   out += fmt::format("bulwark_scans_total {}\n", s.scans);
-  Header(out, "bulwark_scan_findings_total", "counter", "Findings of scheduled scans.");
+  Header(out, "bulwark_reactive_scan_targets_total", "counter",
+         "Endpoints re-scanned because an abuse report named them or a new CVE concerns them.");
+  out += fmt::format("bulwark_reactive_scan_targets_total{{trigger=\"report\"}} {}\n",
+                     s.reactive_report);
+  out += fmt::format("bulwark_reactive_scan_targets_total{{trigger=\"cve\"}} {}\n", s.reactive_cve);
+  Header(out, "bulwark_scan_findings_total", "counter",
+         "Findings of scheduled and reactive scans.");
   out += fmt::format("bulwark_scan_findings_total {}\n", s.scan_findings);
   Header(out, "bulwark_scan_problems_total", "counter",
          "Scan problems logged (targets, ports, vulnerability data, the store).");

@@ -38,6 +38,7 @@ struct MetricsSnapshot {
   uint64_t countermeasure_problems = 0;                      // reconcile and policy problems logged
   uint64_t scans = 0, scan_findings = 0, scan_problems = 0;  // serve's scheduled scans
   std::map<std::string, uint64_t> verifications;             // re-scans by outcome
+  uint64_t reactive_report = 0, reactive_cve = 0;            // endpoints re-scanned, by trigger
 };
 
 // The exposition format, version 0.0.4.

@@ -25,6 +25,7 @@
 #include "bulwark/receive/relp.h"
 #include "bulwark/receive/tcp.h"
 #include "bulwark/receive/udp.h"
+#include "bulwark/scan/reactive.h"
 #include "bulwark/scan/setup.h"
 #include "bulwark/scan/targets.h"
 #include "bulwark/server/http.h"
@@ -134,6 +135,10 @@ struct Service::Impl {
   std::map<std::string, TimeNs> next_schedule;
   TimeNs next_verify = 0, next_vulndb_refresh = 0;
   std::atomic<uint64_t> scans{0}, scan_findings{0}, scan_problems{0};
+  std::atomic<uint64_t> reactive_report{0}, reactive_cve{0};
+  // Endpoints for the next scan round, by trigger ("report", "cve"): reactive scans.
+  std::mutex reactive_mutex;
+  std::map<std::string, std::set<scan::ScanTarget>> reactive;
   std::atomic<bool> scan_cancel{false};  // set by Stop: a scan in progress ends early
   std::mutex verifications_mutex;
   std::map<std::string, uint64_t> verifications;  // by outcome
@@ -504,8 +509,23 @@ struct Service::Impl {
     }
   }
 
-  // The scan thread, every second: vulnerability data re-imported every vulndb_refresh, the
-  // schedules that are due, and every verify_interval the verifying incidents re-scanned.
+  // Queues the endpoints a report sent to customers' incidents for a reactive scan, when the
+  // scanner runs and scan.rescan_reports is on. Thread-safe.
+  void QueueReportedEndpoints(const intake::ReportOutcome& outcome) {
+    const auto settings = Config().scan;
+    if (!settings.configured || !settings.rescan_reports || outcome.attributed.empty()) return;
+    std::lock_guard lock(reactive_mutex);
+    for (const auto& e : outcome.attributed) {
+      bool known_transport = e.transport == "tcp" || e.transport == "udp";
+      reactive["report"].insert(
+          {e.address, known_transport ? e.port : 0, known_transport ? e.transport : "tcp"});
+    }
+  }
+
+  // The scan thread, every second: vulnerability data re-imported every vulndb_refresh (the
+  // services last seen with a product exposed to a CVE it newly holds are queued), the schedules
+  // that are due, the queued reactive scans, and every verify_interval the verifying incidents
+  // re-scanned.
   void ScanRound() {
     const config::ScanConfig settings = Config().scan;
     TimeNs now = env.Now();
@@ -517,6 +537,7 @@ struct Service::Impl {
       next_vulndb_refresh = now + settings.vulndb_refresh;
       auto db = vuln::VulnDb::Open(scan::VulnDbPath(Config()));
       if (!db) return problem(db.error().ToString());
+      std::set<std::string> fresh;
       for (const auto& file : settings.vulndb_files) {
         auto content = spine->env().ReadFile(file);
         auto stats = content ? (*db)->Import(*content, file)
@@ -525,8 +546,21 @@ struct Service::Impl {
           problem(stats.error().ToString());
           continue;
         }
-        Log(fmt::format("vulndb: {}: {}: {} records, {} rejected", file, stats->kind,
-                        stats->records, stats->rejected));
+        Log(fmt::format("vulndb: {}: {}: {} records, {} rejected, {} new", file, stats->kind,
+                        stats->records, stats->rejected, stats->fresh.size()));
+        fresh.insert(stats->fresh.begin(), stats->fresh.end());
+      }
+      if (!fresh.empty() && settings.rescan_new_cves) {
+        auto exposed = scan::ExposedTargets(**db, fresh);
+        if (!exposed) return problem(exposed.error().ToString());
+        if (!exposed->empty()) {
+          Log(
+              fmt::format("vulndb: {} services last seen are exposed to {} new CVE entries: "
+                          "re-scanning them",
+                          exposed->size(), fresh.size()));
+        }
+        std::lock_guard lock(reactive_mutex);
+        reactive["cve"].insert(exposed->begin(), exposed->end());
       }
     }
     std::vector<const config::ScanConfig::Schedule*> due;
@@ -534,21 +568,38 @@ struct Service::Impl {
       if (now >= next_schedule[schedule.name]) due.push_back(&schedule);
     }
     bool verify = settings.verify_interval > 0 && now >= next_verify;
-    if (due.empty() && !verify) return;
+    std::map<std::string, std::set<scan::ScanTarget>> queued;
+    {
+      std::lock_guard lock(reactive_mutex);
+      queued.swap(reactive);
+    }
+    if (due.empty() && !verify && queued.empty()) return;
     auto services = scan::LoadServiceDb(settings.services, spine->env());
     if (!services) return problem(services.error().ToString());
-    std::unique_ptr<vuln::VulnDb> vulndb;
-    if (std::filesystem::exists(scan::VulnDbPath(Config()))) {
-      auto opened = vuln::VulnDb::Open(scan::VulnDbPath(Config()));
-      if (!opened) return problem(opened.error().ToString());
-      vulndb = std::move(*opened);
-    }
+    auto vulndb = vuln::VulnDb::Open(scan::VulnDbPath(Config()));
+    if (!vulndb) return problem(vulndb.error().ToString());
     auto index = spine->index();
     vuln::Scope scope(index, scan::ScopeSettingsOf(settings));
     scan::ScanOptions options = scan::OptionsOf(settings);
-    options.vulndb = vulndb.get();
+    options.vulndb = vulndb->get();
     options.cancel = &scan_cancel;
     scan::Scanner scanner(scope, **services, spine->env(), options);
+    // Takes a scan's findings and remembers what it recognised.
+    auto take = [&](const std::string& what, const scan::ScanReport& report) {
+      scan_findings += report.findings.size();
+      for (const auto& refused : report.refused) {
+        Log(fmt::format("scan {}: refused: {}", what, refused.reason));
+      }
+      if (!report.findings.empty()) {
+        auto taken = intake->TakeFindings(report.findings);
+        if (!taken) problem(taken.error().ToString());
+      }
+      auto remembered =
+          scan::RememberServices(**vulndb, report, spine->env().Now(), settings.sighting_retention);
+      if (!remembered) problem(remembered.error().ToString());
+      Log(fmt::format("scan {}: {} addresses in scope, {} open ports, {} findings", what,
+                      report.in_scope, report.discovery.open, report.findings.size()));
+    };
     for (const auto* schedule : due) {
       next_schedule[schedule->name] = now + schedule->every;
       std::vector<event::IpAddress> addresses;
@@ -568,18 +619,22 @@ struct Service::Impl {
                             (ports ? udp_ports : ports).error().message));
         continue;
       }
-      auto report = scanner.Run(addresses, *ports, *udp_ports);
       ++scans;
-      scan_findings += report.findings.size();
-      for (const auto& refused : report.refused) {
-        Log(fmt::format("scan {}: refused: {}", schedule->name, refused.reason));
+      take(schedule->name, scanner.Run(addresses, *ports, *udp_ports));
+    }
+    if (!queued.empty()) {
+      auto ports = scan::ParsePorts(settings.ports);
+      auto udp_ports = scan::ParsePorts(settings.udp_ports);
+      if (!ports || !udp_ports) {
+        problem("scan.ports: " + (ports ? udp_ports : ports).error().message);
+      } else {
+        for (const auto& [trigger, targets] : queued) {
+          (trigger == "report" ? reactive_report : reactive_cve) += targets.size();
+          std::vector<scan::ScanTarget> list(targets.begin(), targets.end());
+          take(trigger == "report" ? "after a report" : "after new CVE entries",
+               scan::ScanTargets(scanner, list, *ports, *udp_ports));
+        }
       }
-      if (!report.findings.empty()) {
-        auto taken = intake->TakeFindings(report.findings);
-        if (!taken) problem(taken.error().ToString());
-      }
-      Log(fmt::format("scan {}: {} addresses in scope, {} open ports, {} findings", schedule->name,
-                      report.in_scope, report.discovery.open, report.findings.size()));
     }
     if (verify) {
       next_verify = now + settings.verify_interval;
@@ -653,6 +708,8 @@ struct Service::Impl {
     snapshot.countermeasure_problems = countermeasure_problems;
     snapshot.scans = scans;
     snapshot.scan_findings = scan_findings;
+    snapshot.reactive_report = reactive_report;
+    snapshot.reactive_cve = reactive_cve;
     snapshot.scan_problems = scan_problems;
     {
       std::lock_guard lock(verifications_mutex);
@@ -732,6 +789,9 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
   auto inputs = impl->PrepareInputs(config);
   if (!inputs) return tl::unexpected(inputs.error());
   impl->intake = std::make_unique<intake::Intake>(*impl->spine);
+  impl->intake->SetReportObserver([raw = impl.get()](const intake::ReportOutcome& outcome) {
+    raw->QueueReportedEndpoints(outcome);
+  });
   impl->CommitInputs(std::move(*inputs));
   if (config.flow_retention > 0) {
     impl->flow_archive = std::make_unique<forensics::FlowArchive>(

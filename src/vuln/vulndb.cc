@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "bulwark/store/sqlite.h"
 #include "bulwark/vuln/versions.h"
@@ -32,6 +34,9 @@ CREATE INDEX IF NOT EXISTS osv_range_package ON osv_range(ecosystem, package);
 CREATE INDEX IF NOT EXISTS osv_range_id ON osv_range(osv_id);
 CREATE TABLE IF NOT EXISTS kev (cve TEXT PRIMARY KEY, date_added TEXT, due_date TEXT);
 CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, score TEXT, percentile TEXT);
+CREATE TABLE IF NOT EXISTS sighting (address TEXT NOT NULL, port INTEGER NOT NULL,
+  transport TEXT NOT NULL, cpe TEXT, version TEXT, ecosystem TEXT, package TEXT,
+  package_version TEXT, seen_at INTEGER NOT NULL, PRIMARY KEY (address, port, transport));
 )sql";
 
 std::string Text(simdjson::simdjson_result<element> result) {
@@ -66,6 +71,18 @@ bool IsCveId(std::string_view id) {
   return id.starts_with("CVE-");
 }
 
+// Whether `statement` (one parameter, `key`) finds a row.
+Result<bool> Exists(store::sqlite::Statement& statement, std::string_view key) {
+  return statement.Reset().Bind(1, key).Step();
+}
+
+// Notes `cve` as newly learned, once.
+void AddFresh(ImportStats& stats, const std::string& cve) {
+  if (std::find(stats.fresh.begin(), stats.fresh.end(), cve) == stats.fresh.end()) {
+    stats.fresh.push_back(cve);
+  }
+}
+
 // Reports a rejected record: counted, and the first few named.
 void Reject(ImportStats& stats, const std::string& what) {
   ++stats.rejected;
@@ -79,6 +96,8 @@ Result<void> ImportNvd(store::sqlite::Database& db, array vulnerabilities, const
       "INSERT OR REPLACE INTO cve (id, description, cvss_vector, cvss_score, published) "
       "VALUES (?1, ?2, ?3, ?4, ?5)");
   auto drop = db.Prepare("DELETE FROM cpe_range WHERE cve = ?1");
+  auto known = db.Prepare("SELECT 1 FROM cve WHERE id = ?1");
+  if (!known) return tl::unexpected(known.error());
   auto range = db.Prepare(
       "INSERT INTO cpe_range (cve, vendor, product, version, update_, start_including, "
       "start_excluding, end_including, end_excluding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
@@ -128,6 +147,9 @@ Result<void> ImportNvd(store::sqlite::Database& db, array vulnerabilities, const
         if (primary) break;
       }
     }
+    auto held = Exists(**known, id);
+    if (!held) return tl::unexpected(held.error());
+    if (!*held) AddFresh(stats, id);
     auto stored = (*put)
                       ->Reset()
                       .Bind(1, id)
@@ -203,8 +225,13 @@ Result<void> ImportOsvRecord(store::sqlite::Database& db, object record, const s
   auto add = db.Prepare(
       "INSERT INTO osv_range (osv_id, cve, ecosystem, package, introduced, fixed, last_affected) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  auto known = db.Prepare("SELECT 1 FROM osv_range WHERE osv_id = ?1");
   if (!drop) return tl::unexpected(drop.error());
   if (!add) return tl::unexpected(add.error());
+  if (!known) return tl::unexpected(known.error());
+  auto held = Exists(**known, id);
+  if (!held) return tl::unexpected(held.error());
+  if (!*held) AddFresh(stats, cve.empty() ? id : cve);
   if (auto dropped = (*drop)->Reset().Bind(1, id).Run(); !dropped) return dropped;
   array affected;
   if (record["affected"].get_array().get(affected) != simdjson::SUCCESS) {
@@ -266,6 +293,16 @@ Result<void> ImportOsvRecord(store::sqlite::Database& db, object record, const s
 Result<void> ImportKev(store::sqlite::Database& db, array vulnerabilities, const std::string& name,
                        ImportStats& stats) {
   stats.kind = "kev";
+  std::set<std::string> before;
+  auto listed = db.Prepare("SELECT cve FROM kev");
+  if (!listed) return tl::unexpected(listed.error());
+  (*listed)->Reset();
+  while (true) {
+    auto step = (*listed)->Step();
+    if (!step) return tl::unexpected(step.error());
+    if (!*step) break;
+    before.insert((*listed)->Text(0));
+  }
   // The catalog is complete: it replaces the one before.
   if (auto cleared = db.Exec("DELETE FROM kev"); !cleared) return cleared;
   auto add =
@@ -284,6 +321,7 @@ Result<void> ImportKev(store::sqlite::Database& db, array vulnerabilities, const
                        .BindOptional(3, Text(item["dueDate"]))
                        .Run();
       if (!added) return added;
+      if (!before.count(cve)) AddFresh(stats, cve);
       ++stats.records;
     }
     ++index;
@@ -518,6 +556,81 @@ Result<std::vector<VulnMatch>> VulnDb::Match(const Product& product) const {
   return out;
 }
 
+Result<void> VulnDb::RecordSightings(const std::vector<Sighting>& sightings, TimeNs forget_before) {
+  std::lock_guard lock(mutex_);
+  return store::sqlite::Transaction(*db_, [&]() -> Result<void> {
+    auto put = db_->Prepare(
+        "INSERT OR REPLACE INTO sighting (address, port, transport, cpe, version, ecosystem, "
+        "package, package_version, seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!put) return tl::unexpected(put.error());
+    for (const auto& s : sightings) {
+      auto stored = (*put)
+                        ->Reset()
+                        .Bind(1, s.address)
+                        .Bind(2, static_cast<int64_t>(s.port))
+                        .Bind(3, s.transport)
+                        .BindOptional(4, s.product.cpe)
+                        .BindOptional(5, s.product.version)
+                        .BindOptional(6, s.product.ecosystem)
+                        .BindOptional(7, s.product.package)
+                        .BindOptional(8, s.product.package_version)
+                        .Bind(9, static_cast<int64_t>(s.seen_at))
+                        .Run();
+      if (!stored) return stored;
+    }
+    auto forget = db_->Prepare("DELETE FROM sighting WHERE seen_at < ?1");
+    if (!forget) return tl::unexpected(forget.error());
+    return (*forget)->Reset().Bind(1, static_cast<int64_t>(forget_before)).Run();
+  });
+}
+
+Result<std::vector<Sighting>> VulnDb::ExposedSightings(const std::set<std::string>& cves) const {
+  std::vector<Sighting> all;
+  {
+    std::lock_guard lock(mutex_);
+    auto rows = db_->Prepare(
+        "SELECT address, port, transport, cpe, version, ecosystem, package, package_version, "
+        "seen_at FROM sighting ORDER BY cpe, version, ecosystem, package, package_version");
+    if (!rows) return tl::unexpected(rows.error());
+    (*rows)->Reset();
+    while (true) {
+      auto step = (*rows)->Step();
+      if (!step) return tl::unexpected(step.error());
+      if (!*step) break;
+      Sighting s;
+      s.address = (*rows)->Text(0);
+      s.port = static_cast<int>((*rows)->Int(1));
+      s.transport = (*rows)->Text(2);
+      s.product = {(*rows)->Text(3), (*rows)->Text(4), (*rows)->Text(5), (*rows)->Text(6),
+                   (*rows)->Text(7)};
+      s.seen_at = (*rows)->Int(8);
+      all.push_back(std::move(s));
+    }
+  }
+  // One Match per distinct product: the rows come grouped by it.
+  auto same = [](const Product& a, const Product& b) {
+    return std::tie(a.cpe, a.version, a.ecosystem, a.package, a.package_version) ==
+           std::tie(b.cpe, b.version, b.ecosystem, b.package, b.package_version);
+  };
+  std::vector<Sighting> exposed;
+  std::optional<Product> last;
+  bool last_exposed = false;
+  for (auto& s : all) {
+    if (!last || !same(*last, s.product)) {
+      auto matches = Match(s.product);
+      if (!matches) return tl::unexpected(matches.error());
+      last = s.product;
+      last_exposed = std::any_of(matches->begin(), matches->end(),
+                                 [&](const VulnMatch& m) { return cves.count(m.cve) > 0; });
+    }
+    if (last_exposed) exposed.push_back(std::move(s));
+  }
+  std::sort(exposed.begin(), exposed.end(), [](const Sighting& a, const Sighting& b) {
+    return std::tie(a.address, a.port, a.transport) < std::tie(b.address, b.port, b.transport);
+  });
+  return exposed;
+}
+
 Result<VulnDbCounts> VulnDb::Counts() const {
   std::lock_guard lock(mutex_);
   VulnDbCounts counts;
@@ -525,7 +638,8 @@ Result<VulnDbCounts> VulnDb::Counts() const {
                                               {"cpe_range", &counts.cpe_ranges},
                                               {"osv_range", &counts.osv_ranges},
                                               {"kev", &counts.known_exploited},
-                                              {"epss", &counts.epss}};
+                                              {"epss", &counts.epss},
+                                              {"sighting", &counts.sightings}};
   for (auto [table, count] : tables) {
     auto rows = db_->Prepare(fmt::format("SELECT COUNT(*) FROM {}", table));
     if (!rows) return tl::unexpected(rows.error());

@@ -25,6 +25,7 @@
 #include "bulwark/inventory/attribution.h"
 #include "bulwark/scan/scanner.h"
 #include "bulwark/server/service.h"
+#include "bulwark/server/tokens.h"
 #include "bulwark/store/store.h"
 
 namespace bulwark::scan {
@@ -144,6 +145,28 @@ class FleetTest : public ::testing::Test {
     return report ? *report : ScanReport{};
   }
 
+  // Discovers `ports` of the target from the scanner's namespace.
+  static Result<std::vector<Endpoint>> Discover(const std::vector<int>& ports,
+                                                const DiscoverOptions& options,
+                                                DiscoverStats* stats) {
+    return InNetworkNamespace<std::vector<Endpoint>>(
+        lab_->Namespace("scn"), [&]() -> Result<std::vector<Endpoint>> {
+          return DiscoverTcp({*event::IpAddress::Parse(kTarget)}, ports, options, stats);
+        });
+  }
+
+  // Puts `rule` (nft syntax) into the target's input path, alone: a fresh table each time, which
+  // TearDown deletes.
+  static bool DropInTarget(const std::string& rule) {
+    lab_->Ok("tgt", "nft delete table inet bwldrop");
+    std::string rules = *dir_ + "/drop.nft";
+    std::ofstream(rules) << "table inet bwldrop {\n  chain c {\n    type filter hook input "
+                            "priority 0;\n    "
+                         << rule << "\n  }\n}\n";
+    return lab_->Ok("tgt", "nft -f " + rules);
+  }
+  void TearDown() override { lab_->Ok("tgt", "nft delete table inet bwldrop 2>/dev/null"); }
+
   static Lab* lab_;
   static std::string* dir_;
   static std::vector<std::unique_ptr<ChildProcess>>* services_;
@@ -223,35 +246,73 @@ TEST_F(FleetTest, ATricklingTlsServerCannotHoldTheScanner) {
   EXPECT_LT(seconds, 3.0);  // the limit (1.5 s) and a margin, not the server's 16,384 seconds
 }
 
-// Discovery's three answers: open (the fleet's sshd), closed (a reset), filtered (nftables drops
-// the SYN in the target: tried again once after the timeout, then given up).
+// Discovery's three answers, by SYN and by connect: open (the fleet's sshd), closed (a reset),
+// filtered (nftables drops the SYN in the target: tried again once after the timeout, then given
+// up).
 TEST_F(FleetTest, DiscoveryTellsOpenClosedAndFiltered) {
-  std::string rules = *dir_ + "/drop.nft";
-  std::ofstream(rules) << "table inet bwldrop {\n  chain c {\n    type filter hook input priority "
-                          "0;\n    tcp dport 7777 drop\n  }\n}\n";
-  ASSERT_TRUE(lab_->Ok("tgt", "nft -f " + rules));
+  ASSERT_TRUE(DropInTarget("tcp dport 7777 drop"));
+  for (auto method : {DiscoveryMethod::kSyn, DiscoveryMethod::kConnect}) {
+    DiscoverOptions options;
+    options.method = method;
+    options.timeout = std::chrono::milliseconds(300);
+    options.retries = 1;
+    DiscoverStats stats;
+    auto open = Discover({22, 7777, 7778}, options, &stats);
+    ASSERT_TRUE(open);
+    EXPECT_EQ(stats.method, method == DiscoveryMethod::kSyn ? "syn" : "connect");
+    ASSERT_EQ(open->size(), 1u);
+    EXPECT_EQ((*open)[0].port, 22);
+    EXPECT_EQ(stats.open, 1u);
+    EXPECT_EQ(stats.closed, 1u);    // 7778: nobody listens, a reset
+    EXPECT_EQ(stats.filtered, 1u);  // 7777: dropped
+    EXPECT_EQ(stats.attempts, 4u);  // 22, 7778, and 7777 twice
+    EXPECT_EQ(stats.unconfirmed, 0u);
+    // Cancelled before it starts: nothing is tried.
+    std::atomic<bool> cancel{true};
+    options.cancel = &cancel;
+    DiscoverStats none;
+    EXPECT_TRUE(Discover({22}, options, &none)->empty());
+    EXPECT_EQ(none.attempts, 0u);
+  }
+}
+
+// SYN discovery's own retransmit: the target drops the first SYN to sshd's port, the second
+// finds it open.
+TEST_F(FleetTest, SynDiscoveryRetransmitsALostSyn) {
+  ASSERT_TRUE(DropInTarget(
+      "tcp dport 22 tcp flags & (syn | ack) == syn limit rate 1/hour burst 1 packets drop"));
   DiscoverOptions options;
+  options.method = DiscoveryMethod::kSyn;
   options.timeout = std::chrono::milliseconds(300);
-  options.retries = 1;
   DiscoverStats stats;
-  auto open = InNetworkNamespace<std::vector<Endpoint>>(
-      lab_->Namespace("scn"), [&]() -> Result<std::vector<Endpoint>> {
-        return DiscoverTcp({*event::IpAddress::Parse(kTarget)}, {22, 7777, 7778}, options, &stats);
-      });
-  lab_->Ok("tgt", "nft delete table inet bwldrop");
+  auto open = Discover({22}, options, &stats);
   ASSERT_TRUE(open);
+  EXPECT_EQ(stats.method, "syn");
   ASSERT_EQ(open->size(), 1u);
-  EXPECT_EQ((*open)[0].port, 22);
-  EXPECT_EQ(stats.open, 1u);
-  EXPECT_EQ(stats.closed, 1u);    // 7778: nobody listens, a reset
-  EXPECT_EQ(stats.filtered, 1u);  // 7777: dropped
-  EXPECT_EQ(stats.attempts, 4u);  // 22, 7778, and 7777 twice
-  // Cancelled before it starts: nothing is tried.
-  std::atomic<bool> cancel{true};
-  options.cancel = &cancel;
-  DiscoverStats none;
-  EXPECT_TRUE(DiscoverTcp({*event::IpAddress::Parse(kTarget)}, {22}, options, &none).empty());
-  EXPECT_EQ(none.attempts, 0u);
+  EXPECT_EQ(stats.attempts, 2u);
+  // Without the retransmit the port is lost: that is what the retransmit is for.
+  ASSERT_TRUE(DropInTarget(
+      "tcp dport 22 tcp flags & (syn | ack) == syn limit rate 1/hour burst 1 packets drop"));
+  options.retries = 0;
+  DiscoverStats once;
+  EXPECT_TRUE(Discover({22}, options, &once)->empty());
+  EXPECT_EQ(once.filtered, 1u);
+}
+
+// The confirmation pass: the target answers the first SYN to sshd's port and drops every later
+// one, so the SYN-ACK is not confirmed by a connection and the port is not reported open.
+TEST_F(FleetTest, SynDiscoveryConfirmsOpenPortsByConnecting) {
+  ASSERT_TRUE(DropInTarget(
+      "tcp dport 22 tcp flags & (syn | ack) == syn limit rate over 1/hour burst 1 packets drop"));
+  DiscoverOptions options;
+  options.method = DiscoveryMethod::kSyn;
+  options.timeout = std::chrono::milliseconds(300);
+  DiscoverStats stats;
+  auto open = Discover({22}, options, &stats);
+  ASSERT_TRUE(open);
+  EXPECT_TRUE(open->empty());
+  EXPECT_EQ(stats.unconfirmed, 1u);
+  EXPECT_EQ(stats.open, 0u);
 }
 
 // Over UDP: the open and the closed resolver (unbound), SNMP with "public" (snmpd), memcached's
@@ -454,6 +515,121 @@ TEST_F(FleetTest, ReScansResolveOrSendBack) {
   EXPECT_NE(histories.find("system:scanner"), std::string::npos) << histories;
   EXPECT_NE(histories.find("no longer found: open-redis"), std::string::npos) << histories;
   lab_->Ok("tgt", "ip addr del 10.77.0.21/24 dev eth0");
+}
+
+// Reactive scans on new CVEs, with the command line: a scan remembers the fleet's OpenSSH; an
+// import of NVD data with a CVE for its upstream version says how many services last seen are
+// exposed, and `scan --exposed-to` re-scans those (sshd's port only, not memcached's). With
+// Debian's data, whose fix the fleet's build carries, nothing is exposed any more.
+TEST_F(FleetTest, NewCvesReScanTheServicesLastSeenExposed) {
+  const std::string d = *dir_ + "/reactive";
+  ASSERT_TRUE(Lab::Sh("mkdir -p " + d));
+  auto run = [&](const std::string& args) {
+    std::string command =
+        lab_->In("scn", std::string(BULWARK_BINARY) + " " + args + " --data-dir " + d + "/data > " +
+                            d + "/out 2> " + d + "/err");
+    int status = std::system(command.c_str());
+    return std::make_tuple(WEXITSTATUS(status), testing_support::ReadAll(d + "/out"),
+                           testing_support::ReadAll(d + "/err"));
+  };
+  const std::string allow = std::string(" --allow ") + kTarget;
+  auto [scanned, findings, summary] =
+      run(std::string("scan ") + kTarget + allow + " --ports 22,11211 --udp-ports none");
+  ASSERT_EQ(scanned, 0) << summary;
+  EXPECT_EQ(findings.find("CVE-"), std::string::npos) << findings;  // no data yet
+  EXPECT_NE(std::get<1>(run("vulndb status")).find("\"sightings\":2"), std::string::npos);
+  const std::string samples = std::string(BULWARK_SOURCE_DIR) + "/tests/vuln/data/";
+  auto [imported, said, problems] = run("vulndb import " + samples + "nvd-openssh.json");
+  ASSERT_EQ(imported, 0) << problems;
+  EXPECT_NE(said.find("3 CVE entries are new; 1 services last seen are exposed to them"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("re-scan them: bulwark scan --exposed-to CVE-2023-38408,"), std::string::npos)
+      << said;
+  auto [rescanned, cves, told] = run("scan --exposed-to CVE-2024-6387" + allow);
+  ASSERT_EQ(rescanned, 0) << told;
+  EXPECT_NE(told.find("1 services last seen are exposed to CVE-2024-6387"), std::string::npos)
+      << told;
+  EXPECT_NE(cves.find(R"("classification.identifier":"CVE-2024-6387")"), std::string::npos) << cves;
+  EXPECT_EQ(cves.find("\"source.port\":11211"), std::string::npos) << cves;
+  // Debian's data: the fleet's build has the fix, so nothing is exposed.
+  auto [debian, debian_said, debian_problems] =
+      run("vulndb import " + samples + "osv-debian12-openssh.json");
+  ASSERT_EQ(debian, 0) << debian_problems;
+  EXPECT_NE(debian_said.find("services last seen are exposed"), std::string::npos);
+  auto [none, nothing, none_told] = run("scan --exposed-to CVE-2024-6387" + allow);
+  EXPECT_EQ(none, 0) << none_told;
+  EXPECT_NE(none_told.find("0 services last seen are exposed"), std::string::npos) << none_told;
+  EXPECT_EQ(nothing, "");
+}
+
+// A reactive scan after an abuse report: a Shadowserver row names the fleet's address and
+// memcached's port (as a telnet service); serve, which has no schedule, scans that endpoint and
+// takes what it finds (open-memcached) onto the same customer's incidents.
+TEST_F(FleetTest, ServeScansWhatAReportNames) {
+  const std::string d = *dir_ + "/report-scan";
+  ASSERT_TRUE(Lab::Sh("mkdir -p " + d));
+  config::Config config;
+  config.data_dir = d + "/data";
+  config.listen = "127.0.0.1:0";
+  config.mail.print = d + "/mails.txt";
+  config.scan.configured = true;
+  config.scan.verify_interval = 0;
+  config.scan.udp_ports = "none";
+  config.reports.shadowserver_schema =
+      std::string(BULWARK_SHARED_DIR) + "/abuse/report_schema/intelmq.json";
+  std::string token;
+  {
+    auto store = store::OpenSqliteStore(config.data_dir);
+    ASSERT_TRUE(store);
+    auto inventory = testing_support::LabInventory("acme", {{"tgt", "tgtp", kTarget}});
+    inventory.systems[0].internet_exposed = true;
+    ASSERT_TRUE((*store)->WriteInventory(inventory));
+    auto made = server::CreateToken(**store, model::Role::kAnalyst, "", "fleet", 0);
+    ASSERT_TRUE(made);
+    token = *made;
+  }
+  auto service = InNetworkNamespace<std::unique_ptr<server::Service>>(lab_->Namespace("scn"), [&] {
+    return server::Service::Start(config, "", data::BuiltinEnv::Default());
+  });
+  ASSERT_TRUE(service) << service.error().ToString();
+  std::ofstream(d + "/report.csv")
+      << "\"timestamp\",\"ip\",\"protocol\",\"port\",\"hostname\",\"tag\",\"asn\",\"geo\","
+         "\"region\",\"city\",\"naics\",\"sic\",\"banner\"\n"
+         "\"2026-12-01 10:00:00\",\""
+      << kTarget << "\",\"tcp\",11211,\"\",\"telnet\",64512,\"ZZ\",\"\",\"\",0,0,\"hello\"\n";
+  std::string post = lab_->In(
+      "scn", fmt::format("curl -s -o {}/posted -H 'Authorization: Bearer {}' -H 'Content-Type: "
+                         "text/csv' --data-binary @{}/report.csv "
+                         "http://127.0.0.1:{}/api/v1/reports?type=scan_telnet",
+                         d, token, d, (*service)->port()));
+  ASSERT_EQ(std::system(post.c_str()), 0) << post;
+  std::string posted = testing_support::ReadAll(d + "/posted");
+  ASSERT_NE(posted.find("\"opened\":1"), std::string::npos) << posted;
+  auto scanned = [&] {
+    auto store = store::OpenSqliteStore(config.data_dir, store::OpenMode::kReadOnly);
+    if (!store) return false;
+    auto incidents = (*store)->ListIncidents({});
+    if (!incidents) return false;
+    for (const auto& incident : *incidents) {
+      auto findings = (*store)->FindingsOfIncident(incident.id);
+      if (!findings) return false;
+      for (const auto& f : *findings) {
+        if (f.document.find(R"("classification.identifier":"open-memcached")") !=
+            std::string::npos) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  bool found = false;
+  for (int i = 0; i < 100 && !found; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    found = scanned();
+  }
+  EXPECT_TRUE(found) << "serve did not scan the endpoint the report named";
+  (*service)->Stop();
 }
 
 // serve scans on its schedule from the scanner's namespace: the fleet's memcached becomes an

@@ -126,6 +126,71 @@ TEST_F(VulnDbTest, DebianBackportsDecideForTheCvesTheyKnow) {
   EXPECT_EQ(Cves({kOpenSsh, "9.2p1", "Debian:13", "openssh", "1:9.2p1-2+deb12u3"}).size(), 2u);
 }
 
+// What an import newly knows: every CVE of a first import, none of the same file again; a KEV
+// entry that is new to the catalog.
+TEST_F(VulnDbTest, ImportsTellWhatIsNew) {
+  EXPECT_EQ(stats_[0].fresh,
+            (std::vector<std::string>{"CVE-2024-6387", "CVE-2023-38408", "CVE-2025-99999"}));
+  EXPECT_EQ(stats_[1].fresh.size(), 2u);
+  EXPECT_EQ(stats_[2].fresh, (std::vector<std::string>{"CVE-2023-38408", "CVE-2022-0543"}));
+  EXPECT_TRUE(stats_[3].fresh.empty());
+  for (const char* file : {"nvd-openssh.json", "osv-debian12-openssh.json", "kev-sample.json"}) {
+    auto again = db_->Import(Sample(file), file);
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->fresh.empty()) << file;
+  }
+  // A catalog that lists one more CVE: that one is new.
+  std::string kev = Sample("kev-sample.json");
+  kev.replace(kev.find("CVE-2022-0543"), 13, "CVE-2024-6387");
+  auto grown = db_->Import(kev, "kev-2.json");
+  ASSERT_TRUE(grown);
+  EXPECT_EQ(grown->fresh, (std::vector<std::string>{"CVE-2024-6387"}));
+}
+
+// Sightings: the latest replaces, old ones are forgotten, and only those whose product is
+// exposed to the asked CVEs come back (a Debian build with the fix is not).
+TEST_F(VulnDbTest, SightingsExposedToNewCves) {
+  const TimeNs day = 86400 * kNsPerSecond;
+  std::vector<Sighting> seen = {
+      {"192.0.2.1", 22, "tcp", {kOpenSsh, "9.2p1", "", "", ""}, 10 * day},
+      {"192.0.2.2",
+       22,
+       "tcp",
+       {kOpenSsh, "9.2p1", "Debian:12", "openssh", "1:9.2p1-2+deb12u3"},
+       10 * day},
+      {"192.0.2.3",
+       2222,
+       "tcp",
+       {kOpenSsh, "9.2p1", "Debian:12", "openssh", "1:9.2p1-2+deb12u2"},
+       10 * day},
+      {"192.0.2.4", 22, "tcp", {kOpenSsh, "9.9", "", "", ""}, 10 * day},
+      {"192.0.2.5", 22, "tcp", {kOpenSsh, "4.3p2", "", "", ""}, 1 * day},  // forgotten below
+  };
+  ASSERT_TRUE(db_->RecordSightings(seen, 0));
+  ASSERT_TRUE(db_->RecordSightings({}, 5 * day));
+  EXPECT_EQ(db_->Counts()->sightings, 4u);
+  auto addresses = [&](std::set<std::string> cves) {
+    auto exposed = db_->ExposedSightings(cves);
+    EXPECT_TRUE(exposed) << exposed.error().message;
+    std::vector<std::string> out;
+    for (const auto& s : *exposed) out.push_back(s.address + ":" + std::to_string(s.port));
+    return out;
+  };
+  EXPECT_EQ(addresses({"CVE-2024-6387"}),
+            (std::vector<std::string>{"192.0.2.1:22", "192.0.2.3:2222"}));
+  EXPECT_EQ(addresses({"CVE-2025-99999"}), (std::vector<std::string>{"192.0.2.4:22"}));
+  EXPECT_TRUE(addresses({"CVE-2022-0543"}).empty());
+  // Seen again with the fix: no longer exposed.
+  ASSERT_TRUE(
+      db_->RecordSightings({{"192.0.2.3",
+                             2222,
+                             "tcp",
+                             {kOpenSsh, "9.2p1", "Debian:12", "openssh", "1:9.2p1-2+deb12u3"},
+                             11 * day}},
+                           0));
+  EXPECT_EQ(addresses({"CVE-2024-6387"}), (std::vector<std::string>{"192.0.2.1:22"}));
+}
+
 TEST_F(VulnDbTest, RefusesWhatItDoesNotKnow) {
   EXPECT_NE(db_->Import("{\"vulnerabilities\": [", "x.json").error().message.find("not JSON"),
             std::string::npos);

@@ -141,7 +141,8 @@ struct ScanConfig {
   std::vector<std::string> allow;      // prefixes probed whoever holds them (a test range)
   std::vector<std::string> deny;       // prefixes never probed (wins over everything)
   std::vector<std::string> opted_out;  // customer ids that asked not to be scanned
-  size_t rate = 5000;                  // connection attempts per second, over all targets
+  std::string discovery = "auto";      // auto (SYN when permitted), syn, connect
+  size_t rate = 5000;                  // probes per second, over all targets
   size_t rate_per_network = 1000;      // per /24 (IPv4) or /64 (IPv6)
   std::string ports = "top";           // the ports of a scan that names none
   std::string udp_ports = "53,123,161,1900,11211";  // UDP ports of a scan that names none
@@ -161,6 +162,13 @@ struct ScanConfig {
   std::vector<Schedule> schedules;
   std::vector<std::string> vulndb_files;  // re-imported every vulndb_refresh
   TimeNs vulndb_refresh = 24 * 3600 * kNsPerSecond;
+  // serve's reactive scans: the endpoints an abuse report names (those that went to a
+  // customer's incident), and the services last seen with a product exposed to a CVE the
+  // vulnerability data newly holds (a new CVE, OSV record or KEV entry).
+  bool rescan_reports = true;
+  bool rescan_new_cves = true;
+  // How long a recognised service is remembered for the re-scans on new CVEs.
+  TimeNs sighting_retention = 90 * 86400 * kNsPerSecond;
 };
 
 struct Config {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,19 @@ struct ReportOutcome {
   std::vector<int64_t> incidents;            // incidents the report touched, ascending
   uint64_t incidents_total = 0;
   std::vector<Error> rejected_rows;  // the first rows that could not be read
+  // The endpoints (address, port, transport) of the findings that went to a customer's
+  // incident, each once, at most kEndpoints: what a reactive scan looks at.
+  static constexpr size_t kEndpoints = 10000;
+  struct Endpoint {
+    event::IpAddress address;
+    int port = 0;  // 0 when the report named none
+    std::string transport;
+    bool operator<(const Endpoint& other) const {
+      return std::tie(address.bytes(), port, transport) <
+             std::tie(other.address.bytes(), other.port, other.transport);
+    }
+  };
+  std::vector<Endpoint> attributed;
 };
 
 // How far an input stream's processing got (Store::SetPosition).
@@ -131,6 +145,12 @@ class Intake {
 
   IntakeCounts counts() const;
 
+  // Called after every report taken (not a duplicate), by whichever path took it (serve's
+  // sources, the API, the CLI), on the caller's thread; set once, before the Intake is shared.
+  void SetReportObserver(std::function<void(const ReportOutcome&)> observer) {
+    report_observer_ = std::move(observer);
+  }
+
   // Makes reports in progress stop at their next batch ("shutting down"; not kept, so that they
   // are taken again after a restart). Irreversible.
   void Cancel() { cancelled_ = true; }
@@ -145,6 +165,7 @@ class Intake {
 
   spine::Spine& spine_;
   std::atomic<bool> cancelled_{false};
+  std::function<void(const ReportOutcome&)> report_observer_;
   mutable std::mutex counts_mutex_;
   IntakeCounts counts_;
 };

@@ -1,5 +1,6 @@
 #pragma once
-// The scanner's network side: TCP connect discovery of open ports at a bounded rate, and one
+// The scanner's network side: discovery of open TCP ports at a bounded rate (SYN with its own
+// retransmits and a confirmation pass when raw sockets are permitted, else TCP connect), and one
 // conversation with an open port (optionally inside TLS) with time and size limits. Every
 // function here sends only to the addresses it is given: scope is checked before (scanner.h).
 
@@ -20,9 +21,16 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
+enum class DiscoveryMethod {
+  kAuto,     // SYN for IPv4 when raw sockets are permitted (root, CAP_NET_RAW), else connect
+  kSyn,      // SYN for IPv4 (IPv6 addresses are connect-scanned); connect when not permitted
+  kConnect,  // a full TCP connect per port
+};
+
 struct DiscoverOptions {
-  std::chrono::milliseconds timeout{1000};  // per connection attempt
-  int retries = 1;                          // attempts again after a timeout (not after a reset)
+  DiscoveryMethod method = DiscoveryMethod::kAuto;
+  std::chrono::milliseconds timeout{1000};  // per probe (SYN or connection attempt)
+  int retries = 1;                          // probes again after a timeout (not after a reset)
   // Connection attempts open at once; 0: enough for `rate` over `timeout` (so that ports that
   // never answer do not slow the scan below its rate), within the open-files limit.
   size_t max_in_flight = 0;
@@ -35,11 +43,20 @@ struct DiscoverOptions {
 
 struct DiscoverStats {
   size_t attempts = 0, open = 0, closed = 0, filtered = 0;
+  std::string method = "connect";  // "syn" when any address was SYN-scanned
+  // SYN scan: ports that answered a SYN but refused or ignored the confirming connection (they
+  // are not in `open`).
+  size_t unconfirmed = 0;
 };
 
-// Tries a TCP connection to every address and port; returns the open ones in address, port
-// order. A refused connection is closed; one that times out after every retry, or is unreachable,
-// is filtered. Blocking; thread-safe (no shared state).
+// Whether this process may open a raw IPv4 TCP socket (SYN discovery).
+bool CanSendRaw();
+
+// Finds the open TCP ports of every address; returns them in address, port order.
+// SYN (see DiscoveryMethod): a SYN-ACK is open, a reset closed, silence after every retransmit
+// filtered; each port that answered SYN-ACK is then confirmed by a TCP connect. Connect: a
+// refused connection is closed; one that times out after every retry, or is unreachable, is
+// filtered. Blocking; thread-safe (no shared state).
 std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses,
                                   const std::vector<int>& ports, const DiscoverOptions& options,
                                   DiscoverStats* stats = nullptr);

@@ -14,11 +14,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bulwark/core/result.h"
+#include "bulwark/core/time.h"
 
 namespace bulwark::store::sqlite {
 class Database;
@@ -50,10 +52,24 @@ struct ImportStats {
   size_t records = 0;
   size_t rejected = 0;
   std::vector<std::string> problems;  // the first few, each with its place
+  // CVE ids the database learned of with this file, each once: a CVE it did not hold (NVD), an
+  // OSV record it did not hold, a CVE newly known exploited (KEV). What a reactive re-scan asks
+  // about (ExposedSightings).
+  std::vector<std::string> fresh;
+};
+
+// A product the scanner recognised at an endpoint, as last seen.
+struct Sighting {
+  std::string address;  // canonical text
+  int port = 0;
+  std::string transport = "tcp";
+  Product product;
+  TimeNs seen_at = 0;
 };
 
 struct VulnDbCounts {
   size_t cves = 0, cpe_ranges = 0, osv_ranges = 0, known_exploited = 0, epss = 0;
+  size_t sightings = 0;  // services the scanner recognised (RecordSightings)
 };
 
 class VulnDb {
@@ -71,6 +87,15 @@ class VulnDb {
   Result<std::vector<VulnMatch>> Match(const Product& product) const;
 
   Result<VulnDbCounts> Counts() const;
+
+  // Remembers what a scan recognised: one row per address, port and transport, the latest
+  // replacing the one before; rows last seen before `forget_before` are dropped. Errors: SQLite's
+  // (nothing is kept then).
+  Result<void> RecordSightings(const std::vector<Sighting>& sightings, TimeNs forget_before);
+
+  // The sightings whose product is exposed to one of `cves` (Match), by address text, then port.
+  // Errors: SQLite's.
+  Result<std::vector<Sighting>> ExposedSightings(const std::set<std::string>& cves) const;
 
  private:
   explicit VulnDb(std::unique_ptr<store::sqlite::Database> db);
