@@ -95,7 +95,59 @@ class FleetTest : public ::testing::Test {
     start({"/usr/bin/python3", std::string(BULWARK_SOURCE_DIR) + "/tests/scan/hostile_server.py", t,
            "9990"},
           "hostile");
-    for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993, 9994}) {
+    // Web, mail, FTP and database servers from Debian, each with a configuration of its own.
+    std::ofstream(d + "/nginx.conf")
+        << "daemon off;\nmaster_process off;\npid " << d << "/nginx.pid;\nerror_log " << d
+        << "/nginx-error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path "
+        << d << "/nginx-tmp;\n  proxy_temp_path " << d << "/nginx-tmp;\n  fastcgi_temp_path " << d
+        << "/nginx-tmp;\n  uwsgi_temp_path " << d << "/nginx-tmp;\n  scgi_temp_path " << d
+        << "/nginx-tmp;\n  server {\n    listen " << t << ":80;\n    root " << d << "/www;\n  }\n}\n";
+    start({"/usr/sbin/nginx", "-c", d + "/nginx.conf", "-e", d + "/nginx-error.log"}, "nginx");
+    std::ofstream(d + "/apache.conf")
+        << "ServerRoot /usr/lib/apache2\nLoadModule mpm_prefork_module "
+           "modules/mod_mpm_prefork.so\nLoadModule authz_core_module modules/mod_authz_core.so\n"
+           "LoadModule dir_module modules/mod_dir.so\nUser www-data\nGroup www-data\n"
+           "ServerName fleet\n"
+        << "Listen " << t << ":8081\nPidFile " << d << "/apache.pid\nDefaultRuntimeDir " << d
+        << "\nErrorLog " << d << "/apache-error.log\nDocumentRoot " << d
+        << "/www\n<Directory />\n  Require all granted\n</Directory>\n";
+    start({"/usr/sbin/apache2", "-X", "-f", d + "/apache.conf"}, "apache");
+    ASSERT_TRUE(Lab::Sh("mkdir -p " + d + "/vsftpd-empty " + d + "/nginx-tmp"));
+    std::ofstream(d + "/vsftpd.conf")
+        << "listen=YES\nlisten_ipv6=NO\nlisten_address=" << t
+        << "\nbackground=NO\nanonymous_enable=NO\nlocal_enable=YES\npam_service_name=vsftpd\n"
+        << "seccomp_sandbox=NO\n"
+        << "secure_chroot_dir=" << d << "/vsftpd-empty\n";
+    start({"/usr/sbin/vsftpd", d + "/vsftpd.conf"}, "vsftpd");
+    std::ofstream(d + "/dovecot.conf")
+        << "protocols = imap\nlisten = " << t << "\nbase_dir = " << d
+        << "/dovecot\nstate_dir = " << d << "/dovecot\nlog_path = " << d
+        << "/dovecot.log\ninstance_name = fleet" << getpid() << "\nssl = no\n"
+        << "passdb {\n  driver = static\n  args = password=not-for-login\n}\n"
+        << "userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=/nonexistent\n}\n"
+        << "service imap-login {\n  chroot =\n}\n"
+        << "service anvil {\n  chroot =\n}\n";
+    start({"/usr/sbin/dovecot", "-F", "-c", d + "/dovecot.conf"}, "dovecot");
+    // OpenSMTPD's control socket and queue are fixed paths: this one gets its own, in a mount
+    // namespace of its own, so that it cannot meet another test's.
+    std::ofstream(d + "/smtpd.conf") << "listen on " << t
+                                     << " port 25\naction \"relay\" relay\n"
+                                        "match from local for any action \"relay\"\n";
+    start({"/usr/bin/unshare", "-m", "sh", "-c",
+           "mount -t tmpfs tmpfs /run && mount -t tmpfs -o mode=0711 tmpfs /var/spool/smtpd && "
+           "exec /usr/sbin/smtpd -d -f " +
+               d + "/smtpd.conf"},
+          "smtpd");
+    ASSERT_TRUE(Lab::Sh("/usr/bin/mariadb-install-db --no-defaults --datadir=" + d +
+                        "/mariadb --user=root --skip-test-db --auth-root-authentication-method=normal"
+                        " > " + d + "/mariadb-install.log 2>&1"))
+        << testing_support::ReadAll(d + "/mariadb-install.log");
+    start({"/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + d + "/mariadb", "--user=root",
+           "--bind-address=" + t, "--port=3306", "--socket=" + d + "/mariadb.sock",
+           "--pid-file=" + d + "/mariadb.pid", "--skip-log-bin"},
+          "mariadb");
+    for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993, 9994, 80, 8081, 21,
+                     143, 25, 3306}) {
       for (int i = 0; i < 100 && !lab_->Connects("scn", t, port); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -194,9 +246,11 @@ std::string GoldenLine(const model::Finding& f) {
 TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   vuln::ScopeSettings settings;
   auto report =
-      Scan(settings, {kTarget}, {1, 22, 6379, 6380, 8080, 8443, 9990, 9991, 9992, 9993, 11211});
+      Scan(settings, {kTarget},
+           {1, 21, 22, 25, 80, 143, 3306, 6379, 6380, 8080, 8081, 8443, 9990, 9991, 9992, 9993,
+            11211});
   EXPECT_EQ(report.in_scope, 1u);
-  EXPECT_EQ(report.discovery.open, 10u);
+  EXPECT_EQ(report.discovery.open, 16u);
   EXPECT_EQ(report.discovery.closed, 1u);
   std::vector<std::string> lines;
   for (const auto& finding : report.findings) {

@@ -109,6 +109,14 @@ TEST(ServiceDbTest, NamesServicesFromTheirFirstBytes) {
        std::string("\x58\x00\x00\x00\x0a", 5) + "5.5.5-10.11.6-MariaDB-0+deb12u1" +
            std::string("\x00\x08\x00\x00\x00", 5),
        {"mysql", "MariaDB", "10.11.6", "", "cpe:2.3:a:mariadb:mariadb:10.11.6:*:*:*:*:*:*:*"}},
+      // What the fleet's MariaDB says to a host it does not know (recorded).
+      {"banner",
+       std::string("\x44\x00\x00\x00\xff\x6a\x04", 7) +
+           "Host '10.77.0.5' is not allowed to connect to this MariaDB server",
+       {"mysql", "MariaDB", "", "host not allowed", "cpe:2.3:a:mariadb:mariadb:*:*:*:*:*:*:*:*"}},
+      {"banner",
+       "500 OOPS: vsftpd: both local and anonymous access disabled!\r\n",
+       {"ftp", "vsftpd", "", "", "cpe:2.3:a:beasts:vsftpd:*:*:*:*:*:*:*:*"}},
       {"banner", "RFB 003.008\n", {"vnc", "", "", "RFB 003.008", ""}},
       {"banner", "\xff\xfd\x18\xff\xfd\x20", {"telnet", "", "", "", ""}},
       {"http",
