@@ -98,10 +98,11 @@ class FleetTest : public ::testing::Test {
     // Web, mail, FTP and database servers from Debian, each with a configuration of its own.
     std::ofstream(d + "/nginx.conf")
         << "daemon off;\nmaster_process off;\npid " << d << "/nginx.pid;\nerror_log " << d
-        << "/nginx-error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path "
-        << d << "/nginx-tmp;\n  proxy_temp_path " << d << "/nginx-tmp;\n  fastcgi_temp_path " << d
+        << "/nginx-error.log;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path " << d
+        << "/nginx-tmp;\n  proxy_temp_path " << d << "/nginx-tmp;\n  fastcgi_temp_path " << d
         << "/nginx-tmp;\n  uwsgi_temp_path " << d << "/nginx-tmp;\n  scgi_temp_path " << d
-        << "/nginx-tmp;\n  server {\n    listen " << t << ":80;\n    root " << d << "/www;\n  }\n}\n";
+        << "/nginx-tmp;\n  server {\n    listen " << t << ":80;\n    root " << d
+        << "/www;\n  }\n}\n";
     start({"/usr/sbin/nginx", "-c", d + "/nginx.conf", "-e", d + "/nginx-error.log"}, "nginx");
     std::ofstream(d + "/apache.conf")
         << "ServerRoot /usr/lib/apache2\nLoadModule mpm_prefork_module "
@@ -138,9 +139,11 @@ class FleetTest : public ::testing::Test {
            "exec /usr/sbin/smtpd -d -f " +
                d + "/smtpd.conf"},
           "smtpd");
-    ASSERT_TRUE(Lab::Sh("/usr/bin/mariadb-install-db --no-defaults --datadir=" + d +
-                        "/mariadb --user=root --skip-test-db --auth-root-authentication-method=normal"
-                        " > " + d + "/mariadb-install.log 2>&1"))
+    ASSERT_TRUE(
+        Lab::Sh("/usr/bin/mariadb-install-db --no-defaults --datadir=" + d +
+                "/mariadb --user=root --skip-test-db --auth-root-authentication-method=normal"
+                " > " +
+                d + "/mariadb-install.log 2>&1"))
         << testing_support::ReadAll(d + "/mariadb-install.log");
     start({"/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + d + "/mariadb", "--user=root",
            "--bind-address=" + t, "--port=3306", "--socket=" + d + "/mariadb.sock",
@@ -245,10 +248,9 @@ std::string GoldenLine(const model::Finding& f) {
 
 TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   vuln::ScopeSettings settings;
-  auto report =
-      Scan(settings, {kTarget},
-           {1, 21, 22, 25, 80, 143, 3306, 6379, 6380, 8080, 8081, 8443, 9990, 9991, 9992, 9993,
-            11211});
+  auto report = Scan(
+      settings, {kTarget},
+      {1, 21, 22, 25, 80, 143, 3306, 6379, 6380, 8080, 8081, 8443, 9990, 9991, 9992, 9993, 11211});
   EXPECT_EQ(report.in_scope, 1u);
   EXPECT_EQ(report.discovery.open, 16u);
   EXPECT_EQ(report.discovery.closed, 1u);
