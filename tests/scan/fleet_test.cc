@@ -149,8 +149,27 @@ class FleetTest : public ::testing::Test {
            "--bind-address=" + t, "--port=3306", "--socket=" + d + "/mariadb.sock",
            "--pid-file=" + d + "/mariadb.pid", "--skip-log-bin"},
           "mariadb");
+    // Samba with SMB1 allowed (Debian's default refuses it), and xrdp as Debian configures it.
+    ASSERT_TRUE(Lab::Sh("mkdir -p " + d + "/samba/run " + d + "/samba/lock " + d + "/samba/state " +
+                        d + "/samba/cache " + d + "/samba/private " + d + "/samba/ncalrpc"));
+    std::ofstream(d + "/smb.conf")
+        << "[global]\n  server role = standalone server\n  interfaces = " << t
+        << "\n  bind interfaces only = yes\n  smb ports = 445\n"
+        << "  disable netbios = yes\n  server min protocol = NT1\n"
+        << "  pid directory = " << d << "/samba/run\n  lock directory = " << d
+        << "/samba/lock\n  state directory = " << d << "/samba/state\n  cache directory = " << d
+        << "/samba/cache\n  private dir = " << d << "/samba/private\n  ncalrpc dir = " << d
+        << "/samba/ncalrpc\n  log file = " << d << "/samba/log\n";
+    start({"/usr/sbin/smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s",
+           d + "/smb.conf"},
+          "smbd");
+    ASSERT_TRUE(Lab::Sh("sed -e 's|^port=3389|port=tcp://" + t +
+                        ":3389|' -e 's|^LogFile=.*|LogFile=" + d +
+                        "/xrdp-own.log|' -e 's|^EnableSyslog=.*|EnableSyslog=false|' " +
+                        "/etc/xrdp/xrdp.ini > " + d + "/xrdp.ini"));
+    start({"/usr/sbin/xrdp", "--nodaemon", "--config", d + "/xrdp.ini"}, "xrdp");
     for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993, 9994, 80, 8081, 21,
-                     143, 25, 3306}) {
+                     445, 3389, 143, 25, 3306}) {
       for (int i = 0; i < 100 && !lab_->Connects("scn", t, port); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -248,11 +267,11 @@ std::string GoldenLine(const model::Finding& f) {
 
 TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   vuln::ScopeSettings settings;
-  auto report = Scan(
-      settings, {kTarget},
-      {1, 21, 22, 25, 80, 143, 3306, 6379, 6380, 8080, 8081, 8443, 9990, 9991, 9992, 9993, 11211});
+  auto report = Scan(settings, {kTarget},
+                     {1, 21, 22, 25, 80, 143, 445, 3306, 3389, 6379, 6380, 8080, 8081, 8443, 9990,
+                      9991, 9992, 9993, 11211});
   EXPECT_EQ(report.in_scope, 1u);
-  EXPECT_EQ(report.discovery.open, 16u);
+  EXPECT_EQ(report.discovery.open, 18u);
   EXPECT_EQ(report.discovery.closed, 1u);
   std::vector<std::string> lines;
   for (const auto& finding : report.findings) {

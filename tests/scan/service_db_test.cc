@@ -30,6 +30,53 @@ const Probe& ProbeNamed(const std::string& name) {
 
 // Shadowserver's report schema names the same identifier, taxonomy and type for every report
 // the database cites, and severity.md, where it rates the report, the same severity.
+// Bytes from hex digits (spaces ignored): recorded binary answers.
+std::string FromHex(std::string_view hex) {
+  std::string out;
+  std::string digits;
+  for (char c : hex) {
+    if (c == ' ') continue;
+    digits.push_back(c);
+    if (digits.size() == 2) {
+      out.push_back(static_cast<char>(std::stoi(digits, nullptr, 16)));
+      digits.clear();
+    }
+  }
+  return out;
+}
+
+// Answers of real servers, recorded from the Debian 12 packages in the fleet (Samba 4.17, xrdp
+// 0.9.21), and answers written from the protocols' specifications where no server of the kind
+// runs here (MongoDB's OP_REPLY, NTP's mode 7).
+const std::string kSambaSmb2 = FromHex(
+    "000000cafe534d4240000000000000000000010001000000000000000000000000000000000000000000000000000"
+    "00000000000000000000000000000410001");
+const std::string kSambaRefusesSmb1 = FromHex(
+    "00000025ff534d4272000000008803400000000000000000000000000000fffe0000000001ffff0000");
+const std::string kSambaAcceptsSmb1 = FromHex(
+    "00000067ff534d4272000000008803400000000000000000000000000000fffe00000000110000033200010004410"
+    "000");
+const std::string kXrdpSelectsTls = FromHex("030000130ed000001234000201080001000000");
+const std::string kXrdpSelectsRdp = FromHex("030000130ed000001234000201080000000000");
+// MS-RDPBCGR 2.2.1.2.2: RDP_NEG_FAILURE, HYBRID_REQUIRED_BY_SERVER.
+const std::string kRdpRequiresNla = FromHex("030000130ed000001234000300080005000000");
+const std::string kMongoIsMaster = FromHex(
+    "540000000100000077420000010000000800000000000000000000000000000001000000300000000869736d617374"
+    "65720001106d61785769726556657273696f6e0011000000016f6b00000000000000f03f00");
+const std::string kMongoDatabases = FromHex(
+    "8c0000000100000078420000010000000800000000000000000000000000000001000000680000000464617461626"
+    "1736573003900000003300031000000026e616d65000600000061646d696e000173697a654f6e4469736b000000000"
+    "00000e44008656d7074790000000001746f74616c53697a6500000000000000e440016f6b00000000000000f03f00");
+const std::string kMongoUnauthorized = FromHex(
+    "9400000001000000784200000100000008000000000000000000000000000000010000007000000001"
+    "6f6b000000000000000000026572726d7367002e000000636f6d6d616e64206c697374446174616261736573207265"
+    "7175697265732061757468656e7469636174696f6e0010636f6465000d00000002636f64654e616d65000d00000055"
+    "6e617574686f72697a65640000");
+// NTP mode 7 (ntpd's ntp_request.h): a MON_GETLIST_1 response with 1 item of 72 bytes; an
+// error response (INFO_ERR_REQ, no items).
+const std::string kNtpMonlist = FromHex("d700032a00010048") + std::string(72, '\x01');
+const std::string kNtpMonlistRefused = FromHex("9700032a10000000");
+
 TEST(ServiceDbTest, AgreesWithShadowserversReportSchema) {
   std::string dir = std::string(BULWARK_SOURCE_DIR) + "/../shared/abuse/report_schema/";
   std::string schema = testing_support::ReadAll(dir + "intelmq.json");
@@ -39,7 +86,8 @@ TEST(ServiceDbTest, AgreesWithShadowserversReportSchema) {
   std::vector<Classification> cited;
   for (const auto& check : ServiceDb::Builtin().checks()) cited.push_back(check.classification);
   for (const char* service :
-       {"ssh", "smtp", "ftp", "imap", "pop3", "mysql", "http", "tls", "telnet", "vnc"}) {
+       {"ssh", "smtp", "ftp", "imap", "pop3", "mysql", "http", "tls", "telnet", "vnc", "rdp",
+        "smb"}) {
     const Classification* c = ServiceDb::Builtin().ServiceClassification(service);
     ASSERT_NE(c, nullptr) << service;
     cited.push_back(*c);
@@ -118,6 +166,11 @@ TEST(ServiceDbTest, NamesServicesFromTheirFirstBytes) {
        "500 OOPS: vsftpd: both local and anonymous access disabled!\r\n",
        {"ftp", "vsftpd", "", "", "cpe:2.3:a:beasts:vsftpd:*:*:*:*:*:*:*:*"}},
       {"banner", "RFB 003.008\n", {"vnc", "", "", "RFB 003.008", ""}},
+      {"smb", kSambaSmb2, {"smb", "", "", "SMB2 or later", ""}},
+      {"smb", kSambaAcceptsSmb1, {"smb", "", "", "SMB1", ""}},
+      {"rdp", kXrdpSelectsTls, {"rdp", "", "", "", ""}},
+      {"rdp", kRdpRequiresNla, {"rdp", "", "", "", ""}},
+      {"mongodb", kMongoIsMaster, {"mongodb", "MongoDB", "", "", "cpe:2.3:a:mongodb:mongodb:*:*:*:*:*:*:*:*"}},
       {"banner", "\xff\xfd\x18\xff\xfd\x20", {"telnet", "", "", "", ""}},
       {"http",
        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\n\r\n<html>",
@@ -190,6 +243,16 @@ TEST(ServiceDbTest, ChecksConfirmOnlyWhatTheyTest) {
   EXPECT_FALSE(matches("dns-open-resolver", std::string("\x42\x77\x81\x00", 4)));  // no RA
   EXPECT_TRUE(matches("vnc-without-authentication", std::string("\x01\x01", 2)));
   EXPECT_FALSE(matches("vnc-without-authentication", std::string("\x01\x02", 2)));
+  EXPECT_TRUE(matches("smbv1-enabled", kSambaAcceptsSmb1));
+  EXPECT_FALSE(matches("smbv1-enabled", kSambaRefusesSmb1));
+  EXPECT_FALSE(matches("smbv1-enabled", kSambaSmb2));
+  EXPECT_TRUE(matches("rdp-without-nla", kXrdpSelectsRdp));
+  EXPECT_FALSE(matches("rdp-without-nla", kXrdpSelectsTls));
+  EXPECT_FALSE(matches("rdp-without-nla", kRdpRequiresNla));
+  EXPECT_TRUE(matches("open-mongodb", kMongoDatabases));
+  EXPECT_FALSE(matches("open-mongodb", kMongoUnauthorized));
+  EXPECT_TRUE(matches("ntp-monitor", kNtpMonlist));
+  EXPECT_FALSE(matches("ntp-monitor", kNtpMonlistRefused));
 }
 
 TEST(ServiceDbTest, BrokenDatabasesAreRefusedWithTheirPlace) {
