@@ -51,8 +51,8 @@ std::string FromHex(std::string_view hex) {
 const std::string kSambaSmb2 = FromHex(
     "000000cafe534d4240000000000000000000010001000000000000000000000000000000000000000000000000000"
     "00000000000000000000000000000410001");
-const std::string kSambaRefusesSmb1 = FromHex(
-    "00000025ff534d4272000000008803400000000000000000000000000000fffe0000000001ffff0000");
+const std::string kSambaRefusesSmb1 =
+    FromHex("00000025ff534d4272000000008803400000000000000000000000000000fffe0000000001ffff0000");
 const std::string kSambaAcceptsSmb1 = FromHex(
     "00000067ff534d4272000000008803400000000000000000000000000000fffe00000000110000033200010004410"
     "000");
@@ -66,7 +66,8 @@ const std::string kMongoIsMaster = FromHex(
 const std::string kMongoDatabases = FromHex(
     "8c0000000100000078420000010000000800000000000000000000000000000001000000680000000464617461626"
     "1736573003900000003300031000000026e616d65000600000061646d696e000173697a654f6e4469736b000000000"
-    "00000e44008656d7074790000000001746f74616c53697a6500000000000000e440016f6b00000000000000f03f00");
+    "00000e44008656d7074790000000001746f74616c53697a6500000000000000e440016f6b00000000000000f03f0"
+    "0");
 const std::string kMongoUnauthorized = FromHex(
     "9400000001000000784200000100000008000000000000000000000000000000010000007000000001"
     "6f6b000000000000000000026572726d7367002e000000636f6d6d616e64206c697374446174616261736573207265"
@@ -85,9 +86,8 @@ TEST(ServiceDbTest, AgreesWithShadowserversReportSchema) {
   ASSERT_FALSE(severities.empty());
   std::vector<Classification> cited;
   for (const auto& check : ServiceDb::Builtin().checks()) cited.push_back(check.classification);
-  for (const char* service :
-       {"ssh", "smtp", "ftp", "imap", "pop3", "mysql", "http", "tls", "telnet", "vnc", "rdp",
-        "smb"}) {
+  for (const char* service : {"ssh", "smtp", "ftp", "imap", "pop3", "mysql", "http", "tls",
+                              "telnet", "vnc", "rdp", "smb"}) {
     const Classification* c = ServiceDb::Builtin().ServiceClassification(service);
     ASSERT_NE(c, nullptr) << service;
     cited.push_back(*c);
@@ -170,7 +170,9 @@ TEST(ServiceDbTest, NamesServicesFromTheirFirstBytes) {
       {"smb", kSambaAcceptsSmb1, {"smb", "", "", "SMB1", ""}},
       {"rdp", kXrdpSelectsTls, {"rdp", "", "", "", ""}},
       {"rdp", kRdpRequiresNla, {"rdp", "", "", "", ""}},
-      {"mongodb", kMongoIsMaster, {"mongodb", "MongoDB", "", "", "cpe:2.3:a:mongodb:mongodb:*:*:*:*:*:*:*:*"}},
+      {"mongodb",
+       kMongoIsMaster,
+       {"mongodb", "MongoDB", "", "", "cpe:2.3:a:mongodb:mongodb:*:*:*:*:*:*:*:*"}},
       {"banner", "\xff\xfd\x18\xff\xfd\x20", {"telnet", "", "", "", ""}},
       {"http",
        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\n\r\n<html>",
