@@ -4,13 +4,14 @@
 1. All 65,535 TCP ports of one host with listeners on 40 random ports: bulwark scan (SYN with its
    confirmation pass, and TCP connect; no identification), nmap -sT, nmap -sS and masscan, each at
    the same rate; time and open ports found out of 40, for each rate.
-2. Service names on a small fleet (OpenSSH, Redis, memcached, Python's http.server, a TLS
-   server): bulwark scan against nmap -sV; the names each gives and the time.
+2. Service names on a fleet of Debian's servers (OpenSSH, vsftpd, nginx, Apache, Dovecot, Samba,
+   MariaDB, xrdp, Redis, memcached, Python's http.server, a TLS server): bulwark scan against
+   nmap -sV; the names each gives and the time.
 3. Many addresses: a prefix of AnyIP addresses (`ip route add local PREFIX dev lo` in the target,
    /20 by default, --anyip 16 for a /16) with listeners on 2 of the top 100 ports; bulwark scan
    (SYN and connect), nmap -sT and masscan on the top 100 ports at the highest rate: probes/s and completeness.
 
-Needs root, iproute2, nmap, masscan, redis-server, memcached, openssl; run from the repository
+Needs root, iproute2, nmap, masscan, and the fleet's servers (tools/deps.sh installs them); run from the repository
 with build/bulwark built. Usage: sudo python3 bench/scan_bench.py [--rates 10000,50000]
 """
 import argparse
@@ -19,6 +20,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -156,7 +158,54 @@ def services(work):
     sh(f"ssh-keygen -q -t ed25519 -N '' -f {work}/host")
     with open(f"{work}/sshd_config", "w") as f:
         f.write(f"ListenAddress {TARGET}\nHostKey {work}/host\nUsePAM no\nPidFile none\n")
+    # Debian's web, FTP, mail, database, SMB and RDP servers, as the fleet test runs them.
+    for sub in ("nginx-tmp", "vsftpd-empty", "dovecot", "mariadb", "samba"):
+        os.makedirs(os.path.join(work, sub), exist_ok=True)
+    with open(f"{work}/nginx.conf", "w") as f:
+        f.write(f"daemon off;\nmaster_process off;\npid {work}/nginx.pid;\nerror_log stderr;\n"
+                f"events {{}}\nhttp {{\n  access_log off;\n"
+                + "".join(f"  {kind}_temp_path {work}/nginx-tmp;\n"
+                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+                + f"  server {{\n    listen {TARGET}:80;\n    root {www};\n  }}\n}}\n")
+    with open(f"{work}/apache.conf", "w") as f:
+        f.write("ServerRoot /usr/lib/apache2\n"
+                "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so\n"
+                "LoadModule authz_core_module modules/mod_authz_core.so\n"
+                "User www-data\nGroup www-data\nServerName bench\n"
+                f"Listen {TARGET}:8081\nPidFile {work}/apache.pid\nDefaultRuntimeDir {work}\n"
+                f"ErrorLog {work}/apache-error.log\nDocumentRoot {www}\n"
+                "<Directory />\n  Require all granted\n</Directory>\n")
+    with open(f"{work}/vsftpd.conf", "w") as f:
+        f.write(f"listen=YES\nlisten_ipv6=NO\nlisten_address={TARGET}\nbackground=NO\n"
+                "anonymous_enable=NO\nlocal_enable=YES\npam_service_name=vsftpd\n"
+                f"seccomp_sandbox=NO\nsecure_chroot_dir={work}/vsftpd-empty\n")
+    with open(f"{work}/dovecot.conf", "w") as f:
+        f.write(f"protocols = imap\nlisten = {TARGET}\nbase_dir = {work}/dovecot\n"
+                f"state_dir = {work}/dovecot\nlog_path = {work}/dovecot.log\n"
+                f"instance_name = bench{os.getpid()}\nssl = no\n"
+                "passdb {\n  driver = static\n  args = password=not-for-login\n}\n"
+                "userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=/nonexistent\n}\n"
+                "service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n")
+    with open(f"{work}/smb.conf", "w") as f:
+        f.write(f"[global]\n  server role = standalone server\n  interfaces = {TARGET}\n"
+                "  bind interfaces only = yes\n  smb ports = 445\n  disable netbios = yes\n"
+                + "".join(f"  {key} = {work}/samba\n" for key in (
+                    "pid directory", "lock directory", "state directory", "cache directory",
+                    "private dir", "ncalrpc dir")))
+    sh(f"sed -e 's|^port=3389|port=tcp://{TARGET}:3389|' -e 's|^EnableSyslog=.*|EnableSyslog=false|'"
+       f" -e 's|^LogFile=.*|LogFile={work}/xrdp-own.log|' /etc/xrdp/xrdp.ini > {work}/xrdp.ini")
+    sh(f"mariadb-install-db --no-defaults --datadir={work}/mariadb --user=root --skip-test-db "
+       f"> /dev/null 2>&1")
     fleet = [
+        (21, f"/usr/sbin/vsftpd {work}/vsftpd.conf"),
+        (80, f"/usr/sbin/nginx -c {work}/nginx.conf -e {work}/nginx-error.log"),
+        (143, f"/usr/sbin/dovecot -F -c {work}/dovecot.conf"),
+        (445, f"/usr/sbin/smbd --foreground --no-process-group -s {work}/smb.conf"),
+        (3306, f"/usr/sbin/mariadbd --no-defaults --datadir={work}/mariadb --user=root "
+               f"--bind-address={TARGET} --port=3306 --socket={work}/mariadb.sock "
+               f"--pid-file={work}/mariadb.pid --skip-log-bin"),
+        (3389, f"/usr/sbin/xrdp --nodaemon --config {work}/xrdp.ini"),
+        (8081, f"/usr/sbin/apache2 -X -f {work}/apache.conf"),
         (22, f"/usr/sbin/sshd -D -f {work}/sshd_config"),
         (6379, f"redis-server --port 6379 --bind {TARGET} --protected-mode no --save ''"),
         (11211, f"memcached -p 11211 -U 0 -l {TARGET} -u root"),
@@ -164,9 +213,11 @@ def services(work):
         (8443, f"openssl s_server -quiet -www -accept {TARGET}:8443 -cert {work}/cert.pem "
                f"-key {work}/key.pem"),
     ]
+    # Each server in a session of its own, so that stopping it stops its children too.
     processes = [subprocess.Popen(inside("t", command), shell=True, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _, command in fleet]
-    time.sleep(1.5)
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+                 for _, command in fleet]
+    time.sleep(3)
     ports = ",".join(str(p) for p, _ in fleet)
     bulwark = os.path.abspath("build/bulwark")
     try:
@@ -176,7 +227,9 @@ def services(work):
         seconds_n, out_n = timed(inside("s", f"nmap -n -Pn -sV -p {ports} -oG - {TARGET}"))
     finally:
         for p in processes:
-            p.terminate()
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in processes:
+            p.wait()
     names_b = {}
     for line in out_b.splitlines():
         if line.startswith("{"):
@@ -185,14 +238,24 @@ def services(work):
                 name = f.get("protocol.application", "?")
                 if f.get("extra.tls_version"):
                     name = "tls/" + name
-                names_b[f["source.port"]] = f"{name} {f.get('extra.product', '')}".strip()
+                names_b[f["source.port"]] = " ".join(
+                    x for x in (name, f.get("extra.product", ""), f.get("extra.version", "")) if x)
     names_n = {int(m[0]): f"{m[1]} {m[2]}".strip()
                for m in re.findall(r"(\d+)/open/tcp//([^/]*)//([^/]*)/", out_n)}
     print("\nService names on a fleet (bulwark scan against nmap -sV)")
-    print(f"{'port':>6} {'bulwark':<34} {'nmap -sV':<40}")
+    # nmap's service names for what Bulwark calls by the protocol's name.
+    same = {"ms-wbt-server": "rdp", "netbios-ssn": "smb", "microsoft-ds": "smb",
+            "ssl|http": "tls/http"}
+    print(f"{'port':>6} {'agree':<6} {'bulwark':<34} {'nmap -sV':<40}")
+    agreed = 0
     for port, _ in fleet:
-        print(f"{port:>6} {names_b.get(port, '-'):<34} {names_n.get(port, '-'):<40}")
-    print(f"time: bulwark {seconds_b:.1f} s, nmap -sV {seconds_n:.1f} s")
+        ours, theirs = names_b.get(port, "-"), names_n.get(port, "-")
+        service = theirs.split(" ")[0]
+        agree = ours.split(" ")[0] == same.get(service, service)
+        agreed += agree
+        print(f"{port:>6} {'yes' if agree else 'NO':<6} {ours:<34} {theirs[:60]:<40}")
+    print(f"services named alike: {agreed}/{len(fleet)}; "
+          f"time: bulwark {seconds_b:.1f} s, nmap -sV {seconds_n:.1f} s")
 
 
 TOP_PORTS = None

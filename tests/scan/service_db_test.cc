@@ -59,7 +59,7 @@ const std::string kSambaAcceptsSmb1 = FromHex(
 const std::string kXrdpSelectsTls = FromHex("030000130ed000001234000201080001000000");
 const std::string kXrdpSelectsRdp = FromHex("030000130ed000001234000201080000000000");
 // MS-RDPBCGR 2.2.1.2.2: RDP_NEG_FAILURE, HYBRID_REQUIRED_BY_SERVER.
-const std::string kRdpRequiresNla = FromHex("030000130ed000001234000300080005000000");
+const std::string kRdpRequiresNla = FromHex("030000130ed000000000000300080005000000");
 const std::string kMongoIsMaster = FromHex(
     "540000000100000077420000010000000800000000000000000000000000000001000000300000000869736d617374"
     "65720001106d61785769726556657273696f6e0011000000016f6b00000000000000f03f00");
@@ -168,7 +168,9 @@ TEST(ServiceDbTest, NamesServicesFromTheirFirstBytes) {
       {"banner", "RFB 003.008\n", {"vnc", "", "", "RFB 003.008", ""}},
       {"smb", kSambaSmb2, {"smb", "", "", "SMB2 or later", ""}},
       {"smb", kSambaAcceptsSmb1, {"smb", "", "", "SMB1", ""}},
-      {"rdp", kXrdpSelectsTls, {"rdp", "", "", "", ""}},
+      {"rdp",
+       kXrdpSelectsTls,
+       {"rdp", "xrdp", "", "", "cpe:2.3:a:neutrinolabs:xrdp:*:*:*:*:*:*:*:*"}},
       {"rdp", kRdpRequiresNla, {"rdp", "", "", "", ""}},
       {"mongodb",
        kMongoIsMaster,
