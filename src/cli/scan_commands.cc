@@ -91,7 +91,8 @@ Outcome RunScan(const ScanOptions& o) {
   }
   options.checks = SplitList(o.checks);
   for (const auto& name : options.checks) {
-    bool known = name == "expired-certificate" || name == "self-signed-certificate";
+    const auto& builtin = scan::BuiltinCheckNames();
+    bool known = std::find(builtin.begin(), builtin.end(), name) != builtin.end();
     for (const auto& check : db.checks()) known = known || check.name == name;
     if (!known) return UsageError(fmt::format("--checks: no check is named '{}'", name));
   }

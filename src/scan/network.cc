@@ -263,10 +263,41 @@ int TlsStep(SSL* ssl, int fd, Clock::time_point deadline, Operation operation, i
   }
 }
 
+// The protocol version OpenSSL calls `name`; 0 when unknown.
+int VersionNamed(const std::string& name) {
+  static const std::pair<const char*, int> kVersions[] = {{"TLSv1", TLS1_VERSION},
+                                                          {"TLSv1.1", TLS1_1_VERSION},
+                                                          {"TLSv1.2", TLS1_2_VERSION},
+                                                          {"TLSv1.3", TLS1_3_VERSION}};
+  for (const auto& [text, version] : kVersions) {
+    if (name == text) return version;
+  }
+  return 0;
+}
+
+// Narrows what `ssl` offers to `offer`'s version and ciphers; false when OpenSSL refuses
+// them (an unknown version, a cipher list that names nothing).
+bool OfferOnly(SSL* ssl, const TlsOffer& offer) {
+  if (!offer.version.empty()) {
+    int version = VersionNamed(offer.version);
+    if (version == 0 || SSL_set_min_proto_version(ssl, version) != 1 ||
+        SSL_set_max_proto_version(ssl, version) != 1) {
+      return false;
+    }
+  }
+  if (!offer.ciphers.empty()) {
+    bool tls13 = offer.version == "TLSv1.3";
+    int set = tls13 ? SSL_set_ciphersuites(ssl, offer.ciphers.c_str())
+                    : SSL_set_cipher_list(ssl, offer.ciphers.c_str());
+    if (set != 1) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
-                      const ConverseLimits& limits) {
+                      const ConverseLimits& limits, const TlsOffer& offer) {
   Conversation out;
   const auto end = Clock::now() + limits.total;
   auto until = [&](std::chrono::milliseconds span) { return std::min(end, Clock::now() + span); };
@@ -292,7 +323,7 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
   if (request.tls) {
     ssl.reset(SSL_new(ClientContext()));
-    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
+    if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 || !OfferOnly(ssl.get(), offer)) {
       out.error = "TLS setup failed";
       return out;
     }
@@ -390,6 +421,76 @@ Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
   if (ssl && out.error.empty()) SSL_shutdown(ssl.get());  // one try: non-blocking, never waits
   ERR_clear_error();
   return out;
+}
+
+TlsProfile ProbeTls(const Endpoint& endpoint, const ConverseLimits& limits, size_t max_handshakes) {
+  TlsProfile profile;
+  // A server that drags each handshake out to the limit costs four conversations, not 64.
+  const auto deadline = Clock::now() + 4 * limits.total;
+  auto spent = [&] { return profile.handshakes >= max_handshakes || Clock::now() >= deadline; };
+  auto handshake = [&](const std::string& version, const std::string& ciphers) {
+    ++profile.handshakes;
+    ConverseLimits quick = limits;
+    quick.first_byte = std::chrono::milliseconds(1);
+    return Converse(endpoint, {true, false, ""}, quick, {version, ciphers}).tls;
+  };
+  // TLS 1.3's suites are few and named one by one; older versions take a list with exclusions.
+  const std::string kTls13Suites =
+      "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+      "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
+  // Offered first, so that the cap on handshakes never hides them: the weak kinds this OpenSSL
+  // still has (Debian's has no RC4, DES or export ciphers to offer).
+  const std::string kWeakFirst = "aNULL:eNULL:RC4:DES:3DES:EXP:MD5:@SECLEVEL=0";
+  const std::string kEverything = "ALL:COMPLEMENTOFALL:@SECLEVEL=0";
+  auto remember = [&](const std::string& cipher) {
+    if (std::find(profile.ciphers.begin(), profile.ciphers.end(), cipher) ==
+        profile.ciphers.end()) {
+      profile.ciphers.push_back(cipher);
+    }
+  };
+  // Offers `offer` (without the ciphers known already) with `version` until the server refuses,
+  // taking out its choice each time.
+  auto each_accepted = [&](const std::string& version, std::string offer) {
+    bool tls13 = version == "TLSv1.3";
+    for (const auto& known : profile.ciphers) {
+      if (!tls13) offer += ":!" + known;
+    }
+    while (!spent()) {
+      auto session = handshake(version, offer);
+      if (!session || session->version != version) return;
+      remember(session->cipher);
+      if (!tls13) {
+        offer += ":!" + session->cipher;
+        continue;
+      }
+      std::string rest;  // the suites not chosen yet
+      size_t start = 0;
+      while (start <= offer.size()) {
+        size_t end = std::min(offer.find(':', start), offer.size());
+        std::string suite = offer.substr(start, end - start);
+        if (!suite.empty() && suite != session->cipher) rest += (rest.empty() ? "" : ":") + suite;
+        start = end + 1;
+      }
+      if (rest == offer || rest.empty()) return;
+      offer = rest;
+    }
+  };
+  for (const char* version : {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}) {
+    if (spent()) break;
+    bool tls13 = std::string_view(version) == "TLSv1.3";
+    // Whether the version is accepted at all, whatever the cipher.
+    auto session = handshake(version, tls13 ? kTls13Suites : kEverything);
+    if (!session || session->version != version) continue;
+    profile.versions.push_back(version);
+    remember(session->cipher);
+    if (tls13) {
+      each_accepted(version, kTls13Suites);
+    } else {
+      each_accepted(version, kWeakFirst);
+      each_accepted(version, kEverything);
+    }
+  }
+  return profile;
 }
 
 Conversation ConverseUdp(const Endpoint& endpoint, const std::string& datagram,

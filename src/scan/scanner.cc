@@ -17,6 +17,10 @@ namespace {
 // them as fields of scan_ssl rows, not as report types).
 const Classification kExpired{"", "expired-certificate", "vulnerable", "weak-crypto", "medium"};
 const Classification kSelfSigned{"", "self-signed-certificate", "vulnerable", "weak-crypto", "low"};
+// TLS configuration problems (Bulwark's own identifiers; BSI TR-02102-2 asks for TLS 1.2 or
+// later and rules out the weak ciphers below).
+const Classification kLegacyTls{"", "tls-legacy-version", "vulnerable", "weak-crypto", "medium"};
+const Classification kWeakCipher{"", "tls-weak-cipher", "vulnerable", "weak-crypto", "medium"};
 // A CVE by product version (identifier: the CVE). Unconfirmed: a version says nothing of
 // configuration or of patches the banner does not show.
 const Classification kVersionBased{"", "", "vulnerable", "vulnerable-system", "medium"};
@@ -26,7 +30,22 @@ bool Wanted(const std::set<std::string>& checks, const std::string& name) {
   return checks.empty() || checks.count(name) > 0;
 }
 
+// Whether an OpenSSL cipher name is one of the broken or export-grade kinds: RC4, DES and
+// 3DES, NULL encryption, export ciphers, anonymous key exchange, MD5 MACs.
+bool WeakCipher(const std::string& name) {
+  for (const char* weak : {"RC4", "DES", "NULL", "EXP", "ADH", "AECDH", "MD5", "anon"}) {
+    if (name.find(weak) != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+const std::vector<std::string>& BuiltinCheckNames() {
+  static const std::vector<std::string> names = {kExpired.identifier, kSelfSigned.identifier,
+                                                 kLegacyTls.identifier, kWeakCipher.identifier};
+  return names;
+}
 
 std::string Printable(std::string_view bytes, size_t max) {
   std::string out;
@@ -47,7 +66,8 @@ std::string Printable(std::string_view bytes, size_t max) {
 bool Scanner::CanVerify(std::string_view identifier) const {
   // Discovery alone finds no service, certificate, check or CVE again.
   if (!options_.identify) return false;
-  if (identifier == kExpired.identifier || identifier == kSelfSigned.identifier) {
+  const auto& builtin = BuiltinCheckNames();
+  if (std::find(builtin.begin(), builtin.end(), identifier) != builtin.end()) {
     return Wanted(options_.checks, std::string(identifier));
   }
   if (identifier.starts_with("CVE-")) return options_.vulndb != nullptr;
@@ -72,6 +92,7 @@ Service Scanner::Identify(const Endpoint& endpoint) const {
       }());
       if (!handshake.tls) continue;
       service.tls = handshake.tls;
+      service.tls_profile = ProbeTls(endpoint, options_.limits);
       service.identity.service = "tls";
       for (const auto& inner : db_.probes()) {
         if (!inner.over_tls) continue;
@@ -172,6 +193,12 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
         f.fields["extra.certificate_error"] = service.tls->certificate_error;
       }
     }
+    if (service.tls_profile && !service.tls_profile->versions.empty()) {
+      f.fields["extra.tls_versions"] =
+          fmt::format("{}", fmt::join(service.tls_profile->versions, ","));
+      f.fields["extra.tls_ciphers"] =
+          fmt::format("{}", fmt::join(service.tls_profile->ciphers, ","));
+    }
     if (!service.note.empty()) f.fields["extra.note"] = service.note;
     if (id.service == "http") {
       // The page's title says what runs there (an admin panel, a default page).
@@ -199,6 +226,21 @@ std::vector<model::Finding> Scanner::Findings(const Service& service) const {
     }
     if (cert.self_signed && Wanted(options_.checks, kSelfSigned.identifier)) {
       out.push_back(make(kSelfSigned, text, 1.0));
+    }
+  }
+  if (const auto& profile = service.tls_profile) {
+    std::vector<std::string> legacy, weak;
+    for (const auto& version : profile->versions) {
+      if (version == "TLSv1" || version == "TLSv1.1") legacy.push_back(version);
+    }
+    for (const auto& cipher : profile->ciphers) {
+      if (WeakCipher(cipher)) weak.push_back(cipher);
+    }
+    if (!legacy.empty() && Wanted(options_.checks, kLegacyTls.identifier)) {
+      out.push_back(make(kLegacyTls, fmt::format("accepted: {}", fmt::join(legacy, ", ")), 1.0));
+    }
+    if (!weak.empty() && Wanted(options_.checks, kWeakCipher.identifier)) {
+      out.push_back(make(kWeakCipher, fmt::format("accepted: {}", fmt::join(weak, ", ")), 1.0));
     }
   }
   if (options_.vulndb && !service.identity.cpe.empty()) {

@@ -92,6 +92,12 @@ class FleetTest : public ::testing::Test {
     start({"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept", t + ":8443", "-cert",
            d + "/cert.pem", "-key", d + "/key.pem"},
           "tls");
+    // A TLS server as old clients wanted it: TLS 1.0 still accepted, and anonymous key exchange
+    // (Debian's OpenSSL has no RC4, DES or export ciphers left to accept).
+    start({"/usr/bin/openssl", "s_server", "-quiet", "-www", "-accept", t + ":8444", "-cert",
+           d + "/cert.pem", "-key", d + "/key.pem", "-min_protocol", "TLSv1", "-cipher",
+           "ALL:@SECLEVEL=0"},
+          "tls-legacy");
     start({"/usr/bin/python3", std::string(BULWARK_SOURCE_DIR) + "/tests/scan/hostile_server.py", t,
            "9990"},
           "hostile");
@@ -168,8 +174,8 @@ class FleetTest : public ::testing::Test {
                         "/xrdp-own.log|' -e 's|^EnableSyslog=.*|EnableSyslog=false|' " +
                         "/etc/xrdp/xrdp.ini > " + d + "/xrdp.ini"));
     start({"/usr/sbin/xrdp", "--nodaemon", "--config", d + "/xrdp.ini"}, "xrdp");
-    for (int port : {22, 6379, 6380, 11211, 8080, 8443, 9990, 9991, 9992, 9993, 9994, 80, 8081, 21,
-                     445, 3389, 143, 25, 3306}) {
+    for (int port : {22,   6379, 6380, 11211, 8080, 8443, 8444, 9990, 9991, 9992,
+                     9993, 9994, 80,   8081,  21,   445,  3389, 143,  25,   3306}) {
       for (int i = 0; i < 100 && !lab_->Connects("scn", t, port); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -267,11 +273,11 @@ std::string GoldenLine(const model::Finding& f) {
 
 TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   vuln::ScopeSettings settings;
-  auto report = Scan(settings, {kTarget},
-                     {1, 21, 22, 25, 80, 143, 445, 3306, 3389, 6379, 6380, 8080, 8081, 8443, 9990,
-                      9991, 9992, 9993, 11211});
+  auto report =
+      Scan(settings, {kTarget}, {1,    21,   22,   25,   80,   143,  445,  3306, 3389, 6379,
+                                 6380, 8080, 8081, 8443, 8444, 9990, 9991, 9992, 9993, 11211});
   EXPECT_EQ(report.in_scope, 1u);
-  EXPECT_EQ(report.discovery.open, 18u);
+  EXPECT_EQ(report.discovery.open, 19u);
   EXPECT_EQ(report.discovery.closed, 1u);
   std::vector<std::string> lines;
   for (const auto& finding : report.findings) {
@@ -301,6 +307,23 @@ TEST_F(FleetTest, FindsWhatTheFleetRuns) {
   EXPECT_EQ(expired->fields.at("extra.certificate_self_signed"), "true");
   EXPECT_EQ(expired->fields.at("extra.certificate_dns_names"),
             "expired.example,www.expired.example");
+  // Every TLS version and cipher each server accepts: the modern one TLS 1.2 and 1.3 with strong
+  // ciphers only; the old one TLS 1.0 up, anonymous key exchange among its ciphers.
+  auto tls_of = [&](int port) -> std::pair<std::string, std::string> {
+    for (const auto& f : report.findings) {
+      if (f.source_port == port && f.identifier == "accessible-http") {
+        return {f.fields.at("extra.tls_versions"), f.fields.at("extra.tls_ciphers")};
+      }
+    }
+    return {};
+  };
+  auto [modern_versions, modern_ciphers] = tls_of(8443);
+  EXPECT_EQ(modern_versions, "TLSv1.2,TLSv1.3");
+  EXPECT_NE(modern_ciphers.find("TLS_AES_256_GCM_SHA384"), std::string::npos) << modern_ciphers;
+  EXPECT_EQ(modern_ciphers.find("ADH-"), std::string::npos) << modern_ciphers;
+  auto [old_versions, old_ciphers] = tls_of(8444);
+  EXPECT_EQ(old_versions, "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3");
+  EXPECT_NE(old_ciphers.find("ADH-"), std::string::npos) << old_ciphers;
 }
 
 // A TLS server that announces a large record and sends it a byte a second cannot hold a

@@ -84,9 +84,34 @@ struct ConverseRequest {
   std::string send;          // nothing: just read
 };
 
-// One conversation with `endpoint`. Never throws; a failure is in `error`.
+// What a TLS client hello offers (empty: everything OpenSSL knows, every version): the one
+// protocol version ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"), and the cipher list (OpenSSL's
+// syntax; TLS 1.2 and below) or the TLS 1.3 cipher suites.
+struct TlsOffer {
+  std::string version;
+  std::string ciphers;
+};
+
+// What a TLS server accepts: each protocol version, and each cipher (for every version up to
+// TLS 1.2, and the TLS 1.3 suites), in the order the server chose them.
+struct TlsProfile {
+  std::vector<std::string> versions;
+  std::vector<std::string> ciphers;
+  size_t handshakes = 0;
+};
+
+// Finds what `endpoint` accepts by handshakes that each offer one version and, one by one, fewer
+// ciphers (the server's choice is taken out of the next offer; the weak kinds are offered
+// first), at most `max_handshakes` in all and within 4 x limits.total. A service that is not TLS
+// gives an empty profile. Ciphers this OpenSSL does not have (Debian's: RC4, DES, export) cannot
+// be offered, so they are never found. Never throws.
+TlsProfile ProbeTls(const Endpoint& endpoint, const ConverseLimits& limits,
+                    size_t max_handshakes = 64);
+
+// One conversation with `endpoint`; a TLS handshake offers `offer`. Never throws; a failure is in
+// `error`.
 Conversation Converse(const Endpoint& endpoint, const ConverseRequest& request,
-                      const ConverseLimits& limits);
+                      const ConverseLimits& limits, const TlsOffer& offer = {});
 
 // One UDP datagram to `endpoint` and its reply: sent again once when no reply came within
 // limits.first_byte. `connected` is true when a reply came; otherwise `error` says "no answer"

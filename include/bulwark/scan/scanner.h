@@ -43,8 +43,13 @@ struct Service {
   Identity identity;   // service "" = open, not identified
   std::string answer;  // what identified it (or the banner of an unidentified service)
   std::optional<TlsSession> tls;
-  std::string note;  // e.g. "garbage answer", "connection reset"
+  std::optional<TlsProfile> tls_profile;  // every version and cipher accepted (ProbeTls)
+  std::string note;                       // e.g. "garbage answer", "connection reset"
 };
+
+// The checks the scanner makes itself, beside the service database's: certificate and TLS
+// configuration problems.
+const std::vector<std::string>& BuiltinCheckNames();
 
 struct ScanReport {
   std::vector<vuln::ScopeDecision> refused;  // out-of-scope targets, each with its reason
