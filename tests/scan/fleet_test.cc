@@ -247,6 +247,31 @@ class FleetTest : public ::testing::Test {
   }
   void TearDown() override { lab_->Ok("tgt", "nft delete table inet bwldrop 2>/dev/null"); }
 
+  // A configuration for serve in <dir_>/<name> with the scanner on, and its store holding the
+  // inventory (the target an internet-facing system of acme); the store's path for more.
+  static config::Config ServeConfig(const std::string& name) {
+    const std::string d = *dir_ + "/" + name;
+    EXPECT_TRUE(Lab::Sh("mkdir -p " + d));
+    config::Config config;
+    config.data_dir = d + "/data";
+    config.listen = "127.0.0.1:0";
+    config.mail.print = d + "/mails.txt";
+    config.scan.configured = true;
+    auto store = store::OpenSqliteStore(config.data_dir);
+    EXPECT_TRUE(store);
+    auto inventory = testing_support::LabInventory("acme", {{"tgt", "tgtp", kTarget}});
+    inventory.systems[0].internet_exposed = true;
+    EXPECT_TRUE(store && (*store)->WriteInventory(inventory));
+    return config;
+  }
+
+  // Starts serve in the scanner's namespace.
+  static Result<std::unique_ptr<server::Service>> StartServe(const config::Config& config) {
+    return InNetworkNamespace<std::unique_ptr<server::Service>>(lab_->Namespace("scn"), [&] {
+      return server::Service::Start(config, "", data::BuiltinEnv::Default());
+    });
+  }
+
   static Lab* lab_;
   static std::string* dir_;
   static std::vector<std::unique_ptr<ChildProcess>>* services_;
@@ -374,14 +399,24 @@ TEST_F(FleetTest, DiscoveryTellsOpenClosedAndFiltered) {
   }
 }
 
-// SYN discovery's own retransmit: the target drops the first SYN to sshd's port, the second
-// finds it open.
-TEST_F(FleetTest, SynDiscoveryRetransmitsALostSyn) {
-  ASSERT_TRUE(DropInTarget(
-      "tcp dport 22 tcp flags & (syn | ack) == syn limit rate 1/hour burst 1 packets drop"));
+// nftables rules for sshd's port: drop the first SYN only; drop every SYN after the first.
+constexpr const char* kDropFirstSyn =
+    "tcp dport 22 tcp flags & (syn | ack) == syn limit rate 1/hour burst 1 packets drop";
+constexpr const char* kDropLaterSyns =
+    "tcp dport 22 tcp flags & (syn | ack) == syn limit rate over 1/hour burst 1 packets drop";
+
+DiscoverOptions SynOnly() {
   DiscoverOptions options;
   options.method = DiscoveryMethod::kSyn;
   options.timeout = std::chrono::milliseconds(300);
+  return options;
+}
+
+// SYN discovery's own retransmit: the target drops the first SYN to sshd's port, the second
+// finds it open.
+TEST_F(FleetTest, SynDiscoveryRetransmitsALostSyn) {
+  ASSERT_TRUE(DropInTarget(kDropFirstSyn));
+  DiscoverOptions options = SynOnly();
   DiscoverStats stats;
   auto open = Discover({22}, options, &stats);
   ASSERT_TRUE(open);
@@ -389,8 +424,7 @@ TEST_F(FleetTest, SynDiscoveryRetransmitsALostSyn) {
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ(stats.attempts, 2u);
   // Without the retransmit the port is lost: that is what the retransmit is for.
-  ASSERT_TRUE(DropInTarget(
-      "tcp dport 22 tcp flags & (syn | ack) == syn limit rate 1/hour burst 1 packets drop"));
+  ASSERT_TRUE(DropInTarget(kDropFirstSyn));
   options.retries = 0;
   DiscoverStats once;
   EXPECT_TRUE(Discover({22}, options, &once)->empty());
@@ -400,13 +434,9 @@ TEST_F(FleetTest, SynDiscoveryRetransmitsALostSyn) {
 // The confirmation pass: the target answers the first SYN to sshd's port and drops every later
 // one, so the SYN-ACK is not confirmed by a connection and the port is not reported open.
 TEST_F(FleetTest, SynDiscoveryConfirmsOpenPortsByConnecting) {
-  ASSERT_TRUE(DropInTarget(
-      "tcp dport 22 tcp flags & (syn | ack) == syn limit rate over 1/hour burst 1 packets drop"));
-  DiscoverOptions options;
-  options.method = DiscoveryMethod::kSyn;
-  options.timeout = std::chrono::milliseconds(300);
+  ASSERT_TRUE(DropInTarget(kDropLaterSyns));
   DiscoverStats stats;
-  auto open = Discover({22}, options, &stats);
+  auto open = Discover({22}, SynOnly(), &stats);
   ASSERT_TRUE(open);
   EXPECT_TRUE(open->empty());
   EXPECT_EQ(stats.unconfirmed, 1u);
@@ -666,12 +696,7 @@ TEST_F(FleetTest, NewCvesReScanTheServicesLastSeenExposed) {
 // takes what it finds (open-memcached) onto the same customer's incidents.
 TEST_F(FleetTest, ServeScansWhatAReportNames) {
   const std::string d = *dir_ + "/report-scan";
-  ASSERT_TRUE(Lab::Sh("mkdir -p " + d));
-  config::Config config;
-  config.data_dir = d + "/data";
-  config.listen = "127.0.0.1:0";
-  config.mail.print = d + "/mails.txt";
-  config.scan.configured = true;
+  config::Config config = ServeConfig("report-scan");
   config.scan.verify_interval = 0;
   config.scan.udp_ports = "none";
   config.reports.shadowserver_schema =
@@ -680,16 +705,11 @@ TEST_F(FleetTest, ServeScansWhatAReportNames) {
   {
     auto store = store::OpenSqliteStore(config.data_dir);
     ASSERT_TRUE(store);
-    auto inventory = testing_support::LabInventory("acme", {{"tgt", "tgtp", kTarget}});
-    inventory.systems[0].internet_exposed = true;
-    ASSERT_TRUE((*store)->WriteInventory(inventory));
     auto made = server::CreateToken(**store, model::Role::kAnalyst, "", "fleet", 0);
     ASSERT_TRUE(made);
     token = *made;
   }
-  auto service = InNetworkNamespace<std::unique_ptr<server::Service>>(lab_->Namespace("scn"), [&] {
-    return server::Service::Start(config, "", data::BuiltinEnv::Default());
-  });
+  auto service = StartServe(config);
   ASSERT_TRUE(service) << service.error().ToString();
   std::ofstream(d + "/report.csv")
       << "\"timestamp\",\"ip\",\"protocol\",\"port\",\"hostname\",\"tag\",\"asn\",\"geo\","
@@ -734,25 +754,10 @@ TEST_F(FleetTest, ServeScansWhatAReportNames) {
 // incident; a customer's "fixed" (verifying) is checked by serve's re-scan, which finds memcached
 // still open and sends the incident back to awaiting_fix.
 TEST_F(FleetTest, ServeScansOnScheduleAndVerifies) {
-  const std::string d = *dir_ + "/serve";
-  ASSERT_TRUE(Lab::Sh("mkdir -p " + d));
-  config::Config config;
-  config.data_dir = d + "/data";
-  config.listen = "127.0.0.1:0";
-  config.mail.print = d + "/mails.txt";
-  config.scan.configured = true;
+  config::Config config = ServeConfig("serve");
   config.scan.schedules = {{"fleet", {"tgt"}, "11211", "none", 3600 * kNsPerSecond}};
   config.scan.verify_interval = kNsPerSecond;
-  {
-    auto store = store::OpenSqliteStore(config.data_dir);
-    ASSERT_TRUE(store);
-    auto inventory = testing_support::LabInventory("acme", {{"tgt", "tgtp", kTarget}});
-    inventory.systems[0].internet_exposed = true;
-    ASSERT_TRUE((*store)->WriteInventory(inventory));
-  }
-  auto service = InNetworkNamespace<std::unique_ptr<server::Service>>(lab_->Namespace("scn"), [&] {
-    return server::Service::Start(config, "", data::BuiltinEnv::Default());
-  });
+  auto service = StartServe(config);
   ASSERT_TRUE(service) << service.error().ToString();
   auto vulnerable = [&]() -> std::optional<model::Incident> {
     auto store = store::OpenSqliteStore(config.data_dir, store::OpenMode::kReadOnly);
