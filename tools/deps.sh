@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build pkg-config ccache g++ clang clang-format libclang-rt-14-dev
   libvectorscan-dev libre2-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev
-  libexpected-dev zlib1g-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev opensmtpd libgmime-3.0-dev libzip-dev libpcap-dev libnftables-dev libnetfilter-conntrack-dev conntrack nftables iputils-ping socat openssh-server openssh-client librelp-dev rsyslog rsyslog-relp rsyslog-openssl pmacct nfdump nfdump-sflow softflowd iproute2 libgpgme-dev gnupg openssl dovecot-imapd libgtest-dev libgmock-dev libbenchmark-dev redis-server memcached unbound snmpd python3 curl nginx apache2 vsftpd mariadb-server samba xrdp
+  libexpected-dev zlib1g-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev opensmtpd libgmime-3.0-dev libzip-dev libpcap-dev libnftables-dev libnetfilter-conntrack-dev conntrack nftables iputils-ping socat openssh-server openssh-client librelp-dev rsyslog rsyslog-relp rsyslog-openssl pmacct nfdump nfdump-sflow softflowd iproute2 libgpgme-dev gnupg openssl dovecot-imapd libgtest-dev libgmock-dev libbenchmark-dev redis-server memcached unbound snmpd python3 curl nginx apache2 vsftpd mariadb-server samba xrdp etcd-server
 )
 missing=()
 for p in "${packages[@]}"; do
