@@ -219,7 +219,9 @@ bool DiscoverBySyn(const std::vector<event::IpAddress>& addresses, const std::ve
     auto now = Clock::now();
     Clock::time_point wake = now + std::chrono::milliseconds(100);
     // Sends what is due, a bounded batch at a time so that answers are read in between.
-    for (int batch = 0; batch < 512 && queue.HasNext(); ++batch) {
+    constexpr int kBatch = 512;
+    int batch = 0;
+    for (; batch < kBatch && queue.HasNext(); ++batch) {
       Attempt attempt = queue.Peek();
       uint32_t destination = V4Of(attempt.endpoint.address);
       uint16_t port = static_cast<uint16_t>(attempt.endpoint.port);
@@ -265,6 +267,8 @@ bool DiscoverBySyn(const std::vector<event::IpAddress>& addresses, const std::ve
       pending[key] = attempt;
       deadlines.push_back({now + options.timeout, key, attempt.serial});
     }
+    // A full batch with more due: no sleep before the next one.
+    if (batch == kBatch && queue.HasNext()) wake = now;
     receive();
     now = Clock::now();
     while (!deadlines.empty() && deadlines.front().at <= now) {
