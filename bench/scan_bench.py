@@ -200,7 +200,7 @@ def services(work):
         (21, f"/usr/sbin/vsftpd {work}/vsftpd.conf"),
         (80, f"/usr/sbin/nginx -c {work}/nginx.conf -e {work}/nginx-error.log"),
         (143, f"/usr/sbin/dovecot -F -c {work}/dovecot.conf"),
-        (445, f"/usr/sbin/smbd --foreground --no-process-group -s {work}/smb.conf"),
+        (445, f"/usr/sbin/smbd --foreground -s {work}/smb.conf"),
         (3306, f"/usr/sbin/mariadbd --no-defaults --datadir={work}/mariadb --user=root "
                f"--bind-address={TARGET} --port=3306 --socket={work}/mariadb.sock "
                f"--pid-file={work}/mariadb.pid --skip-log-bin"),

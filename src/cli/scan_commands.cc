@@ -211,9 +211,11 @@ Handler SetupScan(CLI::App& command) {
       ->type_name("TARGET");
   command.add_flag("--verify", o->verify,
                    "Re-scan the incidents in state verifying: resolve them, or send them back");
-  command.add_option("--exposed-to", o->exposed_to,
-                     "Re-scan the services last seen with a product exposed to these CVEs "
-                     "(comma-separated ids)");
+  command
+      .add_option("--exposed-to", o->exposed_to,
+                  "Re-scan the services last seen with a product exposed to these CVEs "
+                  "(comma-separated ids)")
+      ->type_name("CVE,...");
   command.add_option("--ports", o->ports,
                      "Ports: 22,80,8000-8010, top (100 common ports), all (default: scan.ports)");
   command.add_option(

@@ -171,9 +171,9 @@ class FleetTest : public ::testing::Test {
         << "/samba/lock\n  state directory = " << d << "/samba/state\n  cache directory = " << d
         << "/samba/cache\n  private dir = " << d << "/samba/private\n  ncalrpc dir = " << d
         << "/samba/ncalrpc\n  log file = " << d << "/samba/log\n";
-    start({"/usr/sbin/smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s",
-           d + "/smb.conf"},
-          "smbd");
+    // smbd leads a process group of its own: on its way out it signals its whole group, which
+    // with --no-process-group would be the test's and ctest's.
+    start({"/usr/sbin/smbd", "--foreground", "--debug-stdout", "-s", d + "/smb.conf"}, "smbd");
     ASSERT_TRUE(Lab::Sh("sed -e 's|^port=3389|port=tcp://" + t +
                         ":3389|' -e 's|^LogFile=.*|LogFile=" + d +
                         "/xrdp-own.log|' -e 's|^EnableSyslog=.*|EnableSyslog=false|' " +
