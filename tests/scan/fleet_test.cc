@@ -593,6 +593,35 @@ TEST_F(FleetTest, CommandLine) {
   std::string errors = testing_support::ReadAll(err);
   EXPECT_NE(errors.find("refused: nobody held 10.77.0.30"), std::string::npos) << errors;
   EXPECT_NE(errors.find("1 addresses in scope, 1 refused"), std::string::npos) << errors;
+  // As root, by SYN (auto).
+  EXPECT_NE(errors.find("2 syn probes on 2 ports: 2 open"), std::string::npos) << errors;
+}
+
+// Without raw sockets (a user who is not root) the scanner connect-scans, and --discovery syn is
+// refused with the reason.
+TEST_F(FleetTest, WithoutRawSocketsTheScannerConnects) {
+  const std::string data = *dir_ + "/nobody";
+  ASSERT_TRUE(Lab::Sh("mkdir -p " + data + " && chown 65534:65534 " + data));
+  auto run = [&](const std::string& args) {
+    std::string command =
+        lab_->In("scn", "setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                            std::string(BULWARK_BINARY) + " scan --data-dir " + data + " --allow " +
+                            kTarget + " " + kTarget + " --ports 6379 --udp-ports none " + args +
+                            " > " + data + "/out 2> " + data + "/err");
+    int status = std::system(command.c_str());
+    return std::make_tuple(WEXITSTATUS(status), testing_support::ReadAll(data + "/out"),
+                           testing_support::ReadAll(data + "/err"));
+  };
+  auto [status, findings, errors] = run("");
+  EXPECT_EQ(status, 0) << errors;
+  EXPECT_NE(errors.find("1 connect probes on 1 ports: 1 open"), std::string::npos) << errors;
+  EXPECT_NE(findings.find(R"("classification.identifier":"open-redis")"), std::string::npos)
+      << findings;
+  auto [refused, nothing, why] = run("--discovery syn");
+  EXPECT_EQ(refused, 2);
+  EXPECT_NE(why.find("--discovery syn needs raw sockets (root or CAP_NET_RAW)"), std::string::npos)
+      << why;
+  EXPECT_EQ(nothing, "");
 }
 
 // Verification by re-scan, end to end with the command line: scan results submitted to the store
