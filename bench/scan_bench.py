@@ -194,8 +194,8 @@ def services(work):
                     "private dir", "ncalrpc dir")))
     sh(f"sed -e 's|^port=3389|port=tcp://{TARGET}:3389|' -e 's|^EnableSyslog=.*|EnableSyslog=false|'"
        f" -e 's|^LogFile=.*|LogFile={work}/xrdp-own.log|' /etc/xrdp/xrdp.ini > {work}/xrdp.ini")
-    sh(f"mariadb-install-db --no-defaults --datadir={work}/mariadb --user=root --skip-test-db "
-       f"> /dev/null 2>&1")
+    sh(f"mariadb-install-db --no-defaults --datadir={work}/mariadb --tmpdir={work} --user=root "
+       f"--skip-test-db > /dev/null 2>&1")
     fleet = [
         (21, f"/usr/sbin/vsftpd {work}/vsftpd.conf"),
         (80, f"/usr/sbin/nginx -c {work}/nginx.conf -e {work}/nginx-error.log"),
@@ -203,7 +203,7 @@ def services(work):
         (445, f"/usr/sbin/smbd --foreground -s {work}/smb.conf"),
         (3306, f"/usr/sbin/mariadbd --no-defaults --datadir={work}/mariadb --user=root "
                f"--bind-address={TARGET} --port=3306 --socket={work}/mariadb.sock "
-               f"--pid-file={work}/mariadb.pid --skip-log-bin"),
+               f"--pid-file={work}/mariadb.pid --tmpdir={work} --skip-log-bin"),
         (3389, f"/usr/sbin/xrdp --nodaemon --config {work}/xrdp.ini"),
         (8081, f"/usr/sbin/apache2 -X -f {work}/apache.conf"),
         (22, f"/usr/sbin/sshd -D -f {work}/sshd_config"),

@@ -201,6 +201,11 @@ std::vector<Endpoint> DiscoverTcp(const std::vector<event::IpAddress>& addresses
     // The confirmation pass: a SYN-ACK is believed only when a connection succeeds too.
     std::vector<Endpoint> answered;
     answered.swap(open);
+    if (options.cancel && options.cancel->load()) {
+      // Stopped: what the SYNs found so far, unconfirmed, rather than nothing.
+      internal::SortEndpoints(answered);
+      return answered;
+    }
     DiscoverStats confirmation;
     DiscoverOptions confirm = options;
     confirm.retries = std::max(options.retries, 1);

@@ -174,6 +174,7 @@ bool DiscoverBySyn(const std::vector<event::IpAddress>& addresses, const std::ve
       (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}();
 
   AttemptQueue queue(addresses, ports);
+  const size_t open_before = s.open, closed_before = s.closed, filtered_before = s.filtered;
   std::unordered_map<uint64_t, Attempt> pending;  // by KeyOf(address, port)
   struct Deadline {
     Clock::time_point at;
@@ -285,13 +286,21 @@ bool DiscoverBySyn(const std::vector<event::IpAddress>& addresses, const std::ve
       }
     }
     if (!deadlines.empty()) wake = std::min(wake, deadlines.front().at);
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
-    if (wait.count() > 0) {
+    // Rounded up: a wait under a millisecond sleeps one, rather than spinning.
+    auto left = wake - Clock::now();
+    if (left > Clock::duration::zero()) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(left);
       pollfd p{raw.get(), POLLIN, 0};
       poll(&p, 1, static_cast<int>(std::min<int64_t>(wait.count(), 100)));
     }
   }
   receive();  // answers that came with the last turn
+  if (!cancelled()) {
+    // Every endpoint ended open, closed or filtered exactly once: a late SYN-ACK for one given up
+    // as filtered made it open, so filtered is what is left.
+    s.filtered = filtered_before + addresses.size() * ports.size() - (s.open - open_before) -
+                 (s.closed - closed_before);
+  }
   return true;
 }
 

@@ -139,7 +139,9 @@ struct Service::Impl {
   // Endpoints for the next scan round, by trigger ("report", "cve"): reactive scans.
   std::mutex reactive_mutex;
   std::map<std::string, std::set<scan::ScanTarget>> reactive;
-  std::atomic<bool> scan_cancel{false};  // set by Stop: a scan in progress ends early
+  std::atomic<bool> scan_running{false};  // the scan thread was started
+  std::set<std::string> unqueued_fresh;   // scan thread only: new CVEs not yet looked up
+  std::atomic<bool> scan_cancel{false};   // set by Stop: a scan in progress ends early
   std::mutex verifications_mutex;
   std::map<std::string, uint64_t> verifications;  // by outcome
   int64_t last_incident_seen = 0;  // incidents above this id have not been offered the policy
@@ -513,7 +515,9 @@ struct Service::Impl {
   // scanner runs and scan.rescan_reports is on. Thread-safe.
   void QueueReportedEndpoints(const intake::ReportOutcome& outcome) {
     const auto settings = Config().scan;
-    if (!settings.configured || !settings.rescan_reports || outcome.attributed.empty()) return;
+    // Only while the scan thread runs: a scan section added by a reload starts none, and what
+    // nobody drains must not pile up.
+    if (!scan_running || !settings.rescan_reports || outcome.attributed.empty()) return;
     std::lock_guard lock(reactive_mutex);
     for (const auto& e : outcome.attributed) {
       bool known_transport = e.transport == "tcp" || e.transport == "udp";
@@ -537,7 +541,9 @@ struct Service::Impl {
       next_vulndb_refresh = now + settings.vulndb_refresh;
       auto db = vuln::VulnDb::Open(scan::VulnDbPath(Config()));
       if (!db) return problem(db.error().ToString());
+      // New CVE entries of this refresh, and those a failed lookup left for this one.
       std::set<std::string> fresh;
+      fresh.swap(unqueued_fresh);
       for (const auto& file : settings.vulndb_files) {
         auto content = spine->env().ReadFile(file);
         auto stats = content ? (*db)->Import(*content, file)
@@ -552,7 +558,10 @@ struct Service::Impl {
       }
       if (!fresh.empty() && settings.rescan_new_cves) {
         auto exposed = scan::ExposedTargets(**db, fresh);
-        if (!exposed) return problem(exposed.error().ToString());
+        if (!exposed) {
+          unqueued_fresh = std::move(fresh);  // the imports stay; ask again next round
+          return problem(exposed.error().ToString());
+        }
         if (!exposed->empty()) {
           Log(
               fmt::format("vulndb: {} services last seen are exposed to {} new CVE entries: "
@@ -827,6 +836,7 @@ Result<std::unique_ptr<Service>> Service::Start(config::Config config, std::stri
     });
   }
   if (impl->config.scan.configured) {
+    impl->scan_running = true;
     impl->scan_thread =
         std::thread([raw] { raw->Loop([] { return kNsPerSecond; }, [raw] { raw->ScanRound(); }); });
   }

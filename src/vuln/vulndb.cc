@@ -76,11 +76,9 @@ Result<bool> Exists(store::sqlite::Statement& statement, std::string_view key) {
   return statement.Reset().Bind(1, key).Step();
 }
 
-// Notes `cve` as newly learned, once.
+// Notes `cve` as newly learned (Import sorts the list and keeps each once).
 void AddFresh(ImportStats& stats, const std::string& cve) {
-  if (std::find(stats.fresh.begin(), stats.fresh.end(), cve) == stats.fresh.end()) {
-    stats.fresh.push_back(cve);
-  }
+  stats.fresh.push_back(cve);
 }
 
 // Reports a rejected record: counted, and the first few named.
@@ -98,6 +96,8 @@ Result<void> ImportNvd(store::sqlite::Database& db, array vulnerabilities, const
   auto drop = db.Prepare("DELETE FROM cpe_range WHERE cve = ?1");
   auto known = db.Prepare("SELECT 1 FROM cve WHERE id = ?1");
   if (!known) return tl::unexpected(known.error());
+  auto ranged = db.Prepare("SELECT 1 FROM cpe_range WHERE cve = ?1 LIMIT 1");
+  if (!ranged) return tl::unexpected(ranged.error());
   auto range = db.Prepare(
       "INSERT INTO cpe_range (cve, vendor, product, version, update_, start_including, "
       "start_excluding, end_including, end_excluding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
@@ -147,9 +147,14 @@ Result<void> ImportNvd(store::sqlite::Database& db, array vulnerabilities, const
         if (primary) break;
       }
     }
+    // New: a CVE not held before, or one held without products that now names some (NVD
+    // publishes first and adds the CPE ranges when its analysis is done).
     auto held = Exists(**known, id);
     if (!held) return tl::unexpected(held.error());
-    if (!*held) AddFresh(stats, id);
+    auto had_ranges = Exists(**ranged, id);
+    if (!had_ranges) return tl::unexpected(had_ranges.error());
+    bool fresh = !*held || !*had_ranges;
+    size_t ranges_added = 0;
     auto stored = (*put)
                       ->Reset()
                       .Bind(1, id)
@@ -192,10 +197,12 @@ Result<void> ImportNvd(store::sqlite::Database& db, array vulnerabilities, const
                              .BindOptional(9, Text(match["versionEndExcluding"]))
                              .Run();
             if (!added) return added;
+            ++ranges_added;
           }
         }
       }
     }
+    if (fresh && (!*held || ranges_added > 0)) AddFresh(stats, id);
     ++stats.records;
   }
   return {};
@@ -444,6 +451,8 @@ Result<ImportStats> VulnDb::Import(std::string_view content, const std::string& 
         "{}: JSON, but not NVD CVE API 2.0 (format NVD_CVE), OSV or the CISA KEV catalog", name));
   });
   if (!done) return tl::unexpected(done.error());
+  std::sort(stats.fresh.begin(), stats.fresh.end());
+  stats.fresh.erase(std::unique(stats.fresh.begin(), stats.fresh.end()), stats.fresh.end());
   return stats;
 }
 

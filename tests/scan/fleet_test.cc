@@ -46,7 +46,19 @@ constexpr int kFleetTcpPorts[] = {21,   22,   25,   80,   143,  445,  2379, 3306
 // The fleet, started once for the suite.
 class FleetTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  // Starts the fleet once per process, from the first test's SetUp: a failure there fails that
+  // test, and every later one, instead of marking them skipped (which a failure in
+  // SetUpTestSuite does, and ctest counts a skip as no failure).
+  void SetUp() override {
+    if (!started_) {
+      started_ = true;
+      StartFleet();
+      fleet_ok_ = !HasFatalFailure();
+    }
+    ASSERT_TRUE(fleet_ok_) << "the fleet did not start (the first test says why)";
+  }
+
+  static void StartFleet() {
     lab_ = new Lab({{"scn", "10.77.0.5"}, {"tgt", kTarget}, {"out", kOutside}});
     ASSERT_TRUE(lab_->ok());
     dir_ = new std::string("/tmp/bwl-fleet-" + std::to_string(getpid()));
@@ -150,15 +162,19 @@ class FleetTest : public ::testing::Test {
            "exec /usr/sbin/smtpd -d -f " +
                d + "/smtpd.conf"},
           "smtpd");
-    ASSERT_TRUE(
-        Lab::Sh("/usr/bin/mariadb-install-db --no-defaults --datadir=" + d +
-                "/mariadb --user=root --skip-test-db --auth-root-authentication-method=normal"
-                " > " +
-                d + "/mariadb-install.log 2>&1"))
+    // MariaDB with a temporary directory of its own: in the shared /tmp, two fleets starting at
+    // once (ctest -j2) removed each other's temporary tables.
+    ASSERT_TRUE(Lab::Sh("mkdir -p " + d +
+                        "/mariadb-tmp && /usr/bin/mariadb-install-db "
+                        "--no-defaults --datadir=" +
+                        d + "/mariadb --tmpdir=" + d +
+                        "/mariadb-tmp --user=root --skip-test-db "
+                        "--auth-root-authentication-method=normal > " +
+                        d + "/mariadb-install.log 2>&1"))
         << testing_support::ReadAll(d + "/mariadb-install.log");
-    start({"/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + d + "/mariadb", "--user=root",
-           "--bind-address=" + t, "--port=3306", "--socket=" + d + "/mariadb.sock",
-           "--pid-file=" + d + "/mariadb.pid", "--skip-log-bin"},
+    start({"/usr/sbin/mariadbd", "--no-defaults", "--datadir=" + d + "/mariadb",
+           "--tmpdir=" + d + "/mariadb-tmp", "--user=root", "--bind-address=" + t, "--port=3306",
+           "--socket=" + d + "/mariadb.sock", "--pid-file=" + d + "/mariadb.pid", "--skip-log-bin"},
           "mariadb");
     // Samba with SMB1 allowed (Debian's default refuses it), and xrdp as Debian configures it.
     ASSERT_TRUE(Lab::Sh("mkdir -p " + d + "/samba/run " + d + "/samba/lock " + d + "/samba/state " +
@@ -185,7 +201,8 @@ class FleetTest : public ::testing::Test {
            "--listen-peer-urls", "http://" + t + ":2380"},
           "etcd");
     for (int port : kFleetTcpPorts) {
-      for (int i = 0; i < 100 && !lab_->Connects("scn", t, port); ++i) {
+      // Up to 30 s each: a loaded machine (CI's sanitizer run) starts some servers slowly.
+      for (int i = 0; i < 300 && !lab_->Connects("scn", t, port); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       ASSERT_TRUE(lab_->Connects("scn", t, port)) << "nothing listens on " << port;
@@ -193,7 +210,7 @@ class FleetTest : public ::testing::Test {
     for (const std::string& listener :
          {t + ":53", std::string(kClosedResolver) + ":53", t + ":161"}) {
       std::string bound = "sh -c 'ss -Hlun | grep -q \"" + listener + " \"'";
-      for (int i = 0; i < 100 && !lab_->Ok("tgt", bound); ++i) {
+      for (int i = 0; i < 300 && !lab_->Ok("tgt", bound); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       ASSERT_TRUE(lab_->Ok("tgt", bound)) << "nothing listens on udp " << listener;
@@ -254,7 +271,9 @@ class FleetTest : public ::testing::Test {
                          << rule << "\n  }\n}\n";
     return lab_->Ok("tgt", "nft -f " + rules);
   }
-  void TearDown() override { lab_->Ok("tgt", "nft delete table inet bwldrop 2>/dev/null"); }
+  void TearDown() override {
+    if (lab_) lab_->Ok("tgt", "nft delete table inet bwldrop 2>/dev/null");
+  }
 
   // A configuration for serve in <dir_>/<name> with the scanner on, and its store holding the
   // inventory (the target an internet-facing system of acme); the store's path for more.
@@ -281,11 +300,14 @@ class FleetTest : public ::testing::Test {
     });
   }
 
+  static bool started_, fleet_ok_;
   static Lab* lab_;
   static std::string* dir_;
   static std::vector<std::unique_ptr<ChildProcess>>* services_;
 };
 
+bool FleetTest::started_ = false;
+bool FleetTest::fleet_ok_ = false;
 Lab* FleetTest::lab_ = nullptr;
 std::string* FleetTest::dir_ = nullptr;
 std::vector<std::unique_ptr<ChildProcess>>* FleetTest::services_ = nullptr;

@@ -130,9 +130,9 @@ TEST_F(VulnDbTest, DebianBackportsDecideForTheCvesTheyKnow) {
 // entry that is new to the catalog.
 TEST_F(VulnDbTest, ImportsTellWhatIsNew) {
   EXPECT_EQ(stats_[0].fresh,
-            (std::vector<std::string>{"CVE-2024-6387", "CVE-2023-38408", "CVE-2025-99999"}));
+            (std::vector<std::string>{"CVE-2023-38408", "CVE-2024-6387", "CVE-2025-99999"}));
   EXPECT_EQ(stats_[1].fresh.size(), 2u);
-  EXPECT_EQ(stats_[2].fresh, (std::vector<std::string>{"CVE-2023-38408", "CVE-2022-0543"}));
+  EXPECT_EQ(stats_[2].fresh, (std::vector<std::string>{"CVE-2022-0543", "CVE-2023-38408"}));
   EXPECT_TRUE(stats_[3].fresh.empty());
   for (const char* file : {"nvd-openssh.json", "osv-debian12-openssh.json", "kev-sample.json"}) {
     auto again = db_->Import(Sample(file), file);
@@ -145,6 +145,20 @@ TEST_F(VulnDbTest, ImportsTellWhatIsNew) {
   auto grown = db_->Import(kev, "kev-2.json");
   ASSERT_TRUE(grown);
   EXPECT_EQ(grown->fresh, (std::vector<std::string>{"CVE-2024-6387"}));
+  // NVD publishes a CVE before its analysis names products: new then, and new again when the
+  // products come (that is when a service can be exposed to it); not when nothing changed.
+  const std::string bare =
+      R"({"format": "NVD_CVE", "vulnerabilities": [{"cve": {"id": "CVE-2026-0001"}}]})";
+  const std::string analysed =
+      R"({"format": "NVD_CVE", "vulnerabilities": [{"cve": {"id": "CVE-2026-0001",)"
+      R"( "configurations": [{"nodes": [{"cpeMatch": [{"vulnerable": true, "criteria":)"
+      R"( "cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:*", "versionEndExcluding": "9.9"}]}]}]}}]})";
+  for (const auto& [content, expected] : {std::pair{bare, 1u}, std::pair{bare, 0u},
+                                          std::pair{analysed, 1u}, std::pair{analysed, 0u}}) {
+    auto imported = db_->Import(content, "nvd-2026.json");
+    ASSERT_TRUE(imported) << imported.error().message;
+    EXPECT_EQ(imported->fresh.size(), expected) << content;
+  }
 }
 
 // Sightings: the latest replaces, old ones are forgotten, and only those whose product is

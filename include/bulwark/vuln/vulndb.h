@@ -52,9 +52,9 @@ struct ImportStats {
   size_t records = 0;
   size_t rejected = 0;
   std::vector<std::string> problems;  // the first few, each with its place
-  // CVE ids the database learned of with this file, each once: a CVE it did not hold (NVD), an
-  // OSV record it did not hold, a CVE newly known exploited (KEV). What a reactive re-scan asks
-  // about (ExposedSightings).
+  // CVE ids the database learned of with this file, sorted, each once: a CVE it did not hold, or
+  // held without products and now with some (NVD); an OSV record it did not hold; a CVE newly
+  // known exploited (KEV). What a reactive re-scan asks about (ExposedSightings).
   std::vector<std::string> fresh;
 };
 
