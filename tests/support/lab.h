@@ -25,6 +25,9 @@ class Lab {
 
   explicit Lab(std::vector<Host> hosts) : hosts_(std::move(hosts)) {
     prefix_ = "bwl" + std::to_string(getpid());
+    // Names carry this process's PID, so one that exists is a leftover of a killed process that
+    // had the same PID before: no live process can own it.
+    RemoveNamespaces();
     ok_ = Sh("ip netns add " + Namespace("sw")) && Sh(In("sw", "ip link add br0 type bridge")) &&
           Sh(In("sw", "ip link set br0 up")) && Sh(In("sw", "ip link set lo up"));
     for (const auto& host : hosts_) {
@@ -36,10 +39,7 @@ class Lab {
             Sh(In(host.name, "ip addr add " + host.address + "/24 dev eth0"));
     }
   }
-  ~Lab() {
-    for (const auto& host : hosts_) Sh("ip netns del " + Namespace(host.name) + " 2>/dev/null");
-    Sh("ip netns del " + Namespace("sw") + " 2>/dev/null");
-  }
+  ~Lab() { RemoveNamespaces(); }
   Lab(const Lab&) = delete;
   Lab& operator=(const Lab&) = delete;
 
@@ -72,6 +72,11 @@ class Lab {
   static bool Sh(const std::string& command) { return std::system(command.c_str()) == 0; }
 
  private:
+  void RemoveNamespaces() {
+    for (const auto& host : hosts_) Sh("ip netns del " + Namespace(host.name) + " 2>/dev/null");
+    Sh("ip netns del " + Namespace("sw") + " 2>/dev/null");
+  }
+
   std::vector<Host> hosts_;
   std::string prefix_;
   bool ok_ = false;
